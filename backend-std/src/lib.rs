@@ -1,0 +1,1 @@
+//! forkpool-std

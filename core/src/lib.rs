@@ -1,0 +1,40 @@
+//! The `no_std`, allocation-free heart of forkpool.
+//!
+//! Everything here is plain data and decisions; nothing reads a clock, touches a file
+//! descriptor or allocates. The std backend (`forkpool-std`) drives these types with forked
+//! worker processes, but an RTOS, a thread pool or a cluster scheduler can link them too.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | [`seq`] | sequence numbers with wrap-around (serial-number) ordering |
+//! | [`lock`] | the safe [`Lock`] trait, implemented for `spin::Mutex` and `RefCell` |
+//! | [`queue`] | the [`JobQueue`] trait and the fixed-capacity [`FifoQueue`] |
+//! | [`order`] | result ordering: the [`Ordered`] reorder window and [`Unordered`] |
+//! | [`channel`] | a fixed-capacity message channel whose lock is a type parameter |
+//! | [`frame`] | the length-prefixed frame codec the std backend puts on its sockets |
+//! | [`scheduler`] | the sans-IO [`Scheduler`] state machine |
+//! | [`error`] | every error type of the crate |
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub mod channel;
+pub mod error;
+pub mod frame;
+pub mod lock;
+pub mod order;
+pub mod queue;
+pub mod scheduler;
+pub mod seq;
+
+pub use channel::{Channel, ChannelState, Receiver, Sender, TryRecv, TrySend};
+pub use error::{
+    ConfigError, FrameError, InsertError, SchedulerError, SubmitError, TryRecvError, TrySendError,
+};
+pub use frame::{FrameBuf, FrameDecoder, FrameHeader, Progress};
+pub use lock::Lock;
+pub use order::{Ordered, ResultOrder, Unordered};
+pub use queue::{FifoQueue, JobQueue};
+pub use scheduler::{
+    Config, Dispatch, Job, Outcome, Release, Scheduler, WorkerCommand, WorkerId, default_chunksize,
+};
+pub use seq::{SeqNum, serial_cmp};

@@ -1,0 +1,403 @@
+//! The sans-IO scheduler: decides which job goes to which worker, and which results go to
+//! the user. See `README.md` beside this file for its states and the exactly-once rule.
+
+mod types;
+mod worker;
+
+pub use types::{
+    Config, Dispatch, Job, Outcome, Release, WorkerCommand, WorkerId, default_chunksize,
+};
+
+use crate::error::{ConfigError, SchedulerError, SubmitError};
+use crate::order::ResultOrder;
+use crate::queue::JobQueue;
+use crate::seq::SeqNum;
+use core::marker::PhantomData;
+use worker::{InFlight, Life, Worker};
+
+/// Most jobs one worker may hold at once ([`Config::depth`]).
+pub const MAX_DEPTH: usize = 8;
+
+/// A pool's scheduler, for up to `W` workers, over a job queue `Q` and a result order `O`.
+///
+/// It reads no clock and touches no process: the driver tells it what happened with the
+/// `handle_*` methods and `submit`/`close`/`abort`/`cancel`, then drains every `poll_*`
+/// method until each returns `None`, performs what they say, and loops while anything
+/// changed. Order of draining does not matter for correctness; `poll_worker`, then
+/// `poll_dispatch`, then `poll_release` gives the lowest latency.
+///
+/// ```
+/// use forkpool_core::{Config, FifoQueue, Job, Outcome, Scheduler, Unordered, WorkerCommand};
+/// type Sched = Scheduler<&'static str, u32, u16,
+///     FifoQueue<Job<&'static str, u16>, 8>, Unordered<u16, Outcome<u32>, 8>, 2>;
+/// let mut s = Sched::new(Config::new(1), FifoQueue::new(), Unordered::new(), 0).unwrap();
+/// let Some(WorkerCommand::Spawn(w)) = s.poll_worker() else { panic!() };
+/// s.handle_worker_idle(w).unwrap();          // the driver started the process
+/// let first = s.submit("job", 1).unwrap();
+/// let d = s.poll_dispatch().unwrap();         // send it to d.worker
+/// assert_eq!((d.worker, d.first, d.payload), (w, first, "job"));
+/// s.handle_result(w, first, 42).unwrap();     // the worker answered
+/// let r = s.poll_release().unwrap();
+/// assert_eq!((r.seq, r.outcome), (first, Outcome::Done(42)));
+/// ```
+pub struct Scheduler<J, R, S, Q, O, const W: usize> {
+    queue: Q,
+    order: O,
+    workers: heapless::Vec<Worker<S>, W>,
+    config: Config,
+    next_seq: S,
+    closed: bool,
+    aborted: bool,
+    broken: bool,
+    spawn_failures: u32,
+    _types: PhantomData<fn(J) -> R>,
+}
+
+impl<J, R, S, Q, O, const W: usize> Scheduler<J, R, S, Q, O, W>
+where
+    S: SeqNum,
+    Q: JobQueue<Job<J, S>>,
+    O: ResultOrder<S, Outcome<R>>,
+{
+    /// A scheduler numbering tasks from `first_seq` (which must be where `order` starts).
+    /// Every worker slot starts out wanting a process: drain [`poll_worker`](Self::poll_worker).
+    pub fn new(config: Config, queue: Q, order: O, first_seq: S) -> Result<Self, ConfigError> {
+        if config.workers == 0 || config.workers > W || config.workers > usize::from(u16::MAX) {
+            return Err(ConfigError::Workers {
+                asked: config.workers,
+                max: W.min(usize::from(u16::MAX)),
+            });
+        }
+        if config.depth == 0 || config.depth > MAX_DEPTH {
+            return Err(ConfigError::Depth(config.depth));
+        }
+        if order.capacity() > S::half_range() {
+            return Err(ConfigError::WindowTooLarge);
+        }
+        let mut workers = heapless::Vec::new();
+        for _ in 0..config.workers {
+            // Cannot fail: config.workers <= W was checked above.
+            let _ = workers.push(Worker::starting());
+        }
+        Ok(Self {
+            queue,
+            order,
+            workers,
+            config,
+            next_seq: first_seq,
+            closed: false,
+            aborted: false,
+            broken: false,
+            spawn_failures: 0,
+            _types: PhantomData,
+        })
+    }
+
+    // ---- inputs ----
+
+    /// Queues a job of `len` tasks and returns the first task's sequence number; the job
+    /// comes back when the queue is full, the scheduler closed, or `len` is 0 or larger
+    /// than the result window.
+    pub fn submit(&mut self, payload: J, len: usize) -> Result<S, SubmitError<J>> {
+        if self.closed {
+            return Err(SubmitError::Closed(payload));
+        }
+        let Some(next) = self.next_seq.advance(len) else {
+            return Err(SubmitError::BadLength(payload));
+        };
+        if len == 0 || len > self.order.capacity() {
+            return Err(SubmitError::BadLength(payload));
+        }
+        let first = self.next_seq;
+        let job = Job {
+            payload,
+            first,
+            len,
+            cancelled: false,
+        };
+        self.queue
+            .push(job)
+            .map_err(|job| SubmitError::Full(job.payload))?;
+        self.next_seq = next;
+        Ok(first)
+    }
+
+    /// Takes no more submissions; queued and running work still completes, then every
+    /// worker is stopped.
+    pub fn close(&mut self) {
+        self.closed = true;
+    }
+
+    /// Stops everything now: every queued and running task is released as
+    /// [`Outcome::Cancelled`] and every worker process is to be stopped.
+    pub fn abort(&mut self) {
+        self.closed = true;
+        self.aborted = true;
+        self.queue.for_each_mut(&mut |job| job.cancelled = true);
+        for i in 0..self.workers.len() {
+            self.fail_in_flight(i, None);
+            let w = &mut self.workers[i];
+            w.want_stop = w.life != Life::Vacant && !w.want_spawn;
+            w.want_spawn = false;
+            w.life = Life::Vacant;
+        }
+    }
+
+    /// Cancels every queued (not yet dispatched) job whose payload matches; each of their
+    /// tasks is released as [`Outcome::Cancelled`] in its turn. Returns the tasks cancelled.
+    pub fn cancel(&mut self, mut matches: impl FnMut(&J) -> bool) -> usize {
+        let mut tasks = 0;
+        self.queue.for_each_mut(&mut |job| {
+            if !job.cancelled && matches(&job.payload) {
+                job.cancelled = true;
+                tasks += job.len;
+            }
+        });
+        tasks
+    }
+
+    /// The process in slot `worker` is ready: new ones after a `Spawn` command. Reporting a
+    /// running worker idle again is harmless.
+    pub fn handle_worker_idle(&mut self, worker: WorkerId) -> Result<(), SchedulerError> {
+        let budget = self.config.max_jobs_per_worker;
+        let w = self.slot(worker)?;
+        if w.life == Life::Starting && !w.want_spawn {
+            w.life = Life::Running;
+            w.budget = budget;
+            self.spawn_failures = 0;
+        }
+        Ok(())
+    }
+
+    /// Starting a process for slot `worker` failed. It is retried until
+    /// [`Config::max_spawn_failures`] starts in a row have failed; then the scheduler is
+    /// broken: it takes no more work and releases everything queued as cancelled.
+    pub fn handle_spawn_failed(&mut self, worker: WorkerId) -> Result<(), SchedulerError> {
+        let w = self.slot(worker)?;
+        if w.life != Life::Starting {
+            return Ok(());
+        }
+        self.spawn_failures += 1;
+        if self.spawn_failures >= self.config.max_spawn_failures {
+            self.break_down();
+        } else if !self.closed || !self.queue.is_empty() {
+            self.workers[worker.index()].want_spawn = true;
+        } else {
+            self.workers[worker.index()].life = Life::Vacant;
+        }
+        Ok(())
+    }
+
+    /// The worker answered for task `seq`. A result out of turn is refused; the driver
+    /// should then treat the worker as faulty (stop it and report it lost).
+    pub fn handle_result(
+        &mut self,
+        worker: WorkerId,
+        seq: S,
+        result: R,
+    ) -> Result<(), SchedulerError> {
+        let w = self.slot(worker)?;
+        let Some(job) = w.jobs.front_mut() else {
+            return Err(SchedulerError::UnexpectedResult(worker));
+        };
+        if job.first.advance(job.done) != Some(seq) {
+            return Err(SchedulerError::UnexpectedResult(worker));
+        }
+        job.done += 1;
+        if job.done == job.len {
+            w.jobs.pop_front();
+        }
+        self.order
+            .insert(seq, Outcome::Done(result))
+            .map_err(|_| SchedulerError::UnexpectedResult(worker))?;
+        self.maybe_retire(worker.index());
+        Ok(())
+    }
+
+    /// The process in slot `worker` is gone (died, killed, or spoke nonsense). Each task it
+    /// held and had not answered is released as [`Outcome::WorkerLost`] exactly once, and a
+    /// replacement is asked for if work remains. Reporting a slot lost twice is harmless.
+    pub fn handle_worker_lost(&mut self, worker: WorkerId) -> Result<(), SchedulerError> {
+        self.slot(worker)?;
+        let i = worker.index();
+        if self.workers[i].life == Life::Starting && !self.workers[i].want_spawn {
+            return self.handle_spawn_failed(worker);
+        }
+        self.fail_in_flight(i, Some(worker));
+        let w = &mut self.workers[i];
+        w.want_stop = false;
+        if w.life == Life::Running {
+            w.life = Life::Starting;
+            w.want_spawn = true;
+        }
+        Ok(())
+    }
+
+    // ---- outputs ----
+
+    /// The next worker process to start or stop.
+    #[must_use]
+    pub fn poll_worker(&mut self) -> Option<WorkerCommand> {
+        let draining = self.closed && self.queue.is_empty();
+        for (i, w) in self.workers.iter_mut().enumerate() {
+            let id = WorkerId(i as u16);
+            if draining && w.life == Life::Running && w.is_idle() {
+                w.life = Life::Vacant;
+                w.want_stop = true;
+            }
+            if draining && w.want_spawn {
+                w.want_spawn = false;
+                w.life = Life::Vacant;
+            }
+            if w.want_stop {
+                w.want_stop = false;
+                return Some(WorkerCommand::Stop(id));
+            }
+            if w.want_spawn {
+                w.want_spawn = false;
+                return Some(WorkerCommand::Spawn(id));
+            }
+        }
+        None
+    }
+
+    /// The next job to send, and to which worker. Cancelled jobs at the front of the queue
+    /// are turned into cancelled releases here, as the result window allows.
+    #[must_use]
+    pub fn poll_dispatch(&mut self) -> Option<Dispatch<J, S>> {
+        loop {
+            let job = self.queue.front()?;
+            let (first, len, cancelled) = (job.first, job.len, job.cancelled);
+            if cancelled {
+                if !self.order.try_reserve(first, len) {
+                    return None;
+                }
+                let _ = self.queue.pop();
+                for k in 0..len {
+                    if let Some(seq) = first.advance(k) {
+                        let _ = self.order.insert(seq, Outcome::Cancelled);
+                    }
+                }
+                continue;
+            }
+            let depth = self.config.depth;
+            let worker = (0..self.workers.len())
+                .filter(|&i| self.workers[i].has_room(depth))
+                .min_by_key(|&i| self.workers[i].jobs.len())?;
+            if !self.order.try_reserve(first, len) {
+                return None;
+            }
+            let job = self.queue.pop()?;
+            let w = &mut self.workers[worker];
+            // Cannot fail: has_room checked jobs.len() < depth <= MAX_DEPTH.
+            let _ = w.jobs.push_back(InFlight {
+                first,
+                len,
+                done: 0,
+            });
+            if let Some(b) = w.budget.as_mut() {
+                *b -= 1;
+            }
+            return Some(Dispatch {
+                worker: WorkerId(worker as u16),
+                first,
+                len,
+                payload: job.payload,
+            });
+        }
+    }
+
+    /// The next result for the user, in the order `O` keeps.
+    #[must_use]
+    pub fn poll_release(&mut self) -> Option<Release<S, R>> {
+        self.order
+            .pop()
+            .map(|(seq, outcome)| Release { seq, outcome })
+    }
+
+    // ---- state ----
+
+    /// Whether `close` (or `abort`) was called, or the scheduler broke.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Whether too many worker starts failed in a row.
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// Whether the scheduler is closed and every task has been released.
+    pub fn is_finished(&self) -> bool {
+        self.closed
+            && self.queue.is_empty()
+            && self.workers.iter().all(Worker::is_idle)
+            && self.order.held() == 0
+            && self.order.reserved() == 0
+    }
+
+    /// Jobs waiting to be dispatched.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Jobs held by workers.
+    pub fn in_flight(&self) -> usize {
+        self.workers.iter().map(|w| w.jobs.len()).sum()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The result order, to inspect its fill.
+    pub fn order(&self) -> &O {
+        &self.order
+    }
+
+    // ---- internals ----
+
+    fn slot(&mut self, worker: WorkerId) -> Result<&mut Worker<S>, SchedulerError> {
+        self.workers
+            .get_mut(worker.index())
+            .ok_or(SchedulerError::UnknownWorker(worker))
+    }
+
+    /// Releases every unanswered task of slot `i`: lost with the worker, or cancelled.
+    fn fail_in_flight(&mut self, i: usize, lost: Option<WorkerId>) {
+        while let Some(job) = self.workers[i].jobs.pop_front() {
+            for k in job.done..job.len {
+                let outcome = lost.map_or(Outcome::Cancelled, Outcome::WorkerLost);
+                if let Some(seq) = job.first.advance(k) {
+                    // Cannot fail: the slots were reserved at dispatch and are unfilled.
+                    let _ = self.order.insert(seq, outcome);
+                }
+            }
+        }
+    }
+
+    fn maybe_retire(&mut self, i: usize) {
+        let w = &mut self.workers[i];
+        if w.life == Life::Running && w.is_idle() && w.budget == Some(0) {
+            w.want_stop = true;
+            w.want_spawn = true;
+            w.life = Life::Starting;
+        }
+    }
+
+    fn break_down(&mut self) {
+        self.broken = true;
+        self.closed = true;
+        self.queue.for_each_mut(&mut |job| job.cancelled = true);
+        for w in self.workers.iter_mut() {
+            if w.life == Life::Starting {
+                w.life = Life::Vacant;
+                w.want_spawn = false;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,161 @@
+//! A deterministic simulation of fake workers driving the scheduler (after quinn-proto's
+//! test `Pair`): `pump` moves every output to its destination, `step` lets one fake worker
+//! answer one task, and `drive_bounded` runs to the end or fails loudly.
+
+extern crate std;
+
+use crate::*;
+use std::collections::BTreeMap;
+use std::vec::Vec;
+
+pub type Seq = u16;
+pub const WINDOW: usize = 16;
+pub type Sched<O> = Scheduler<u32, Seq, Seq, FifoQueue<Job<u32, Seq>, 64>, O, 6>;
+pub type OrderedW = Ordered<Seq, Outcome<Seq>, WINDOW>;
+pub type UnorderedW = Unordered<Seq, Outcome<Seq>, WINDOW>;
+
+/// One fake worker process: the tasks it was sent and has not answered, oldest first.
+#[derive(Default, Debug)]
+pub struct Fake {
+    pub pending: Vec<Seq>,
+    pub jobs_taken: u32,
+}
+
+pub struct Sim<O> {
+    pub sched: Sched<O>,
+    /// Live fake processes by slot.
+    pub procs: BTreeMap<u16, Fake>,
+    /// Every task submitted, in submission order.
+    pub submitted: Vec<Seq>,
+    /// Every release, in release order.
+    pub released: Vec<Release<Seq, Seq>>,
+    /// Tasks answered by workers, in the order they were answered.
+    pub answered: Vec<Seq>,
+    /// For each kill: the tasks the killed process still held.
+    pub killed_with: Vec<(WorkerId, Vec<Seq>)>,
+    /// Most jobs any one process took.
+    pub max_jobs_per_proc: u32,
+    pub next_job: u32,
+}
+
+impl<O: ResultOrder<Seq, Outcome<Seq>>> Sim<O> {
+    pub fn new(config: Config, order: O, first: Seq) -> Self {
+        let sched = Sched::new(config, FifoQueue::new(), order, first).expect("valid config");
+        let mut sim = Self {
+            sched,
+            procs: BTreeMap::new(),
+            submitted: Vec::new(),
+            released: Vec::new(),
+            answered: Vec::new(),
+            killed_with: Vec::new(),
+            max_jobs_per_proc: 0,
+            next_job: 0,
+        };
+        sim.pump();
+        sim
+    }
+
+    /// Submits a job of `len` tasks; returns whether it was accepted.
+    pub fn submit(&mut self, len: usize) -> bool {
+        let job = self.next_job;
+        match self.sched.submit(job, len) {
+            Ok(first) => {
+                self.next_job += 1;
+                for k in 0..len {
+                    self.submitted.push(first.wrapping_add(k as Seq));
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Moves every scheduler output to where it goes, until nothing moves.
+    pub fn pump(&mut self) {
+        loop {
+            let mut moved = false;
+            while let Some(cmd) = self.sched.poll_worker() {
+                moved = true;
+                match cmd {
+                    WorkerCommand::Spawn(w) => {
+                        assert!(!self.procs.contains_key(&w.0), "spawn over a live process");
+                        self.procs.insert(w.0, Fake::default());
+                        self.sched.handle_worker_idle(w).unwrap();
+                    }
+                    WorkerCommand::Stop(w) => {
+                        let p = self.procs.remove(&w.0).expect("stop of a missing process");
+                        assert!(p.pending.is_empty(), "stopped a worker holding tasks");
+                    }
+                }
+            }
+            while let Some(d) = self.sched.poll_dispatch() {
+                moved = true;
+                let p = self
+                    .procs
+                    .get_mut(&d.worker.0)
+                    .expect("dispatch to a missing process");
+                p.jobs_taken += 1;
+                self.max_jobs_per_proc = self.max_jobs_per_proc.max(p.jobs_taken);
+                for k in 0..d.len {
+                    p.pending.push(d.first.wrapping_add(k as Seq));
+                }
+            }
+            while let Some(r) = self.sched.poll_release() {
+                moved = true;
+                self.released.push(r);
+            }
+            let o = self.sched.order();
+            assert!(
+                o.held() + o.reserved() <= o.capacity(),
+                "window over capacity"
+            );
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Lets the `pick`-th live process (modulo their number) answer its oldest task.
+    pub fn step(&mut self, pick: usize) -> bool {
+        let busy: Vec<u16> = self
+            .procs
+            .iter()
+            .filter(|(_, p)| !p.pending.is_empty())
+            .map(|(w, _)| *w)
+            .collect();
+        if busy.is_empty() {
+            return false;
+        }
+        let w = busy[pick % busy.len()];
+        let seq = self.procs.get_mut(&w).unwrap().pending.remove(0);
+        self.sched.handle_result(WorkerId(w), seq, seq).unwrap();
+        self.answered.push(seq);
+        self.pump();
+        true
+    }
+
+    /// Kills the `pick`-th live process (modulo their number).
+    pub fn kill(&mut self, pick: usize) {
+        let Some(&w) = self.procs.keys().nth(pick % self.procs.len().max(1)) else {
+            return;
+        };
+        let p = self.procs.remove(&w).unwrap();
+        self.killed_with.push((WorkerId(w), p.pending));
+        self.sched.handle_worker_lost(WorkerId(w)).unwrap();
+        self.pump();
+    }
+
+    /// Closes the scheduler and runs every worker until all is released; panics after
+    /// `bound` steps (a deadlock is a failure, never a hang).
+    pub fn drive_bounded(&mut self, bound: usize) {
+        self.sched.close();
+        self.pump();
+        for i in 0..bound {
+            if self.sched.is_finished() {
+                return;
+            }
+            assert!(self.step(i), "deadlock: nothing runnable, not finished");
+        }
+        panic!("not finished after {bound} steps");
+    }
+}

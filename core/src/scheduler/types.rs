@@ -1,0 +1,127 @@
+//! The values that go in and out of the [`super::Scheduler`].
+
+/// A worker's slot in the pool, `0..workers`. A replacement process reuses its slot.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct WorkerId(pub u16);
+
+impl WorkerId {
+    /// The slot as an index.
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+}
+
+/// How the scheduler runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Config {
+    /// Worker slots in use (at most the scheduler's `W`).
+    pub workers: usize,
+    /// Jobs a worker may hold at once (1 = dispatch only to idle workers; more pipelines
+    /// work to hide the round trip, at the cost of load balance). At most [`super::MAX_DEPTH`].
+    pub depth: usize,
+    /// Jobs a worker runs before it is retired and replaced (`maxtasksperchild`).
+    pub max_jobs_per_worker: Option<u32>,
+    /// Consecutive failed starts after which the scheduler gives up ("broken").
+    pub max_spawn_failures: u32,
+}
+
+impl Config {
+    /// `workers` workers, depth 1, no retirement, 5 failed starts allowed.
+    pub const fn new(workers: usize) -> Self {
+        Self {
+            workers,
+            depth: 1,
+            max_jobs_per_worker: None,
+            max_spawn_failures: 5,
+        }
+    }
+}
+
+/// A submitted job: `len` consecutive tasks numbered from `first`, carried by `payload`
+/// (a chunk of items when `len > 1`).
+#[derive(Debug)]
+pub struct Job<J, S> {
+    pub(crate) payload: J,
+    pub(crate) first: S,
+    pub(crate) len: usize,
+    pub(crate) cancelled: bool,
+}
+
+impl<J, S: Copy> Job<J, S> {
+    /// The job's payload.
+    pub fn payload(&self) -> &J {
+        &self.payload
+    }
+    /// Sequence number of the job's first task.
+    pub fn first(&self) -> S {
+        self.first
+    }
+    /// Number of tasks in the job.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Whether the job has no task (never true for a submitted job).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// Send `payload` (tasks `first..first + len`) to `worker`.
+#[derive(Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Dispatch<J, S> {
+    /// Who runs it.
+    pub worker: WorkerId,
+    /// Sequence number of the first task.
+    pub first: S,
+    /// Number of tasks.
+    pub len: usize,
+    /// What was submitted.
+    pub payload: J,
+}
+
+/// A task's end, as released to the user.
+#[derive(Debug, PartialEq, Eq, Clone)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Outcome<R> {
+    /// The worker answered with this result.
+    Done(R),
+    /// The worker holding the task was lost before answering for it.
+    WorkerLost(WorkerId),
+    /// The task was cancelled, aborted, or could not run because the pool broke.
+    Cancelled,
+}
+
+/// Task `seq` ended with `outcome`.
+#[derive(Debug, PartialEq, Eq, Clone)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Release<S, R> {
+    /// The task's sequence number.
+    pub seq: S,
+    /// How it ended.
+    pub outcome: Outcome<R>,
+}
+
+/// Something the driver must do to a worker process.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum WorkerCommand {
+    /// Start a process for this slot, then report `handle_worker_idle` (or
+    /// `handle_spawn_failed`).
+    Spawn(WorkerId),
+    /// Stop and reap the process in this slot; it holds no task. Do not report it lost.
+    Stop(WorkerId),
+}
+
+/// Python's default chunk size for `map`: `ceil(len / (4 * workers))`, at least 1.
+///
+/// ```
+/// assert_eq!(forkpool_core::default_chunksize(100, 4), 7);
+/// assert_eq!(forkpool_core::default_chunksize(0, 4), 1);
+/// ```
+pub fn default_chunksize(len: usize, workers: usize) -> usize {
+    let per = workers.max(1).saturating_mul(4);
+    len.div_ceil(per).max(1)
+}
