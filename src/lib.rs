@@ -1,1 +1,18 @@
-//! forkpool
+//! Python's `multiprocessing` for Rust: [`Process`], [`pipe`] and [`Pool`] with Python's
+//! method names, on `fork()`ed worker processes.
+//!
+//! ```
+//! use forkpool::Process;
+//! let p = Process::spawn(|| (1..=10u64).product::<u64>())?;
+//! assert_eq!(p.join()?, 3_628_800);
+//! # Ok::<(), forkpool::Error>(())
+//! ```
+//!
+//! The `no_std` scheduling core is re-exported as [`core`].
+
+pub use forkpool_core as core;
+pub use forkpool_std::{
+    AsyncOptions, AsyncResult, Connection, Error, ExitCause, IMAP_WINDOW, IMap, IMapOrdered,
+    IMapUnordered, MAX_PROCESSES, Pool, PoolBuilder, Process, ProcessBuilder, Result, Signal,
+    TaskFn, fork_server_pid, pipe, pipe_oneway,
+};

@@ -1,1 +1,26 @@
-//! forkpool-std
+//! forkpool's std backend: `Process`, `Pipe` and `Pool` on `fork()`ed worker processes.
+//!
+//! Everything here is re-exported by the `forkpool` facade crate; see its documentation.
+
+mod codec;
+mod connection;
+mod error;
+mod pool;
+mod process;
+mod protocol;
+mod sys;
+mod task;
+mod wire;
+mod worker;
+mod zygote;
+
+pub use connection::{Connection, pipe, pipe_oneway};
+pub use error::{Error, ExitCause, Result};
+pub use nix::sys::signal::Signal;
+pub use pool::{
+    AsyncOptions, AsyncResult, IMAP_WINDOW, IMap, IMapOrdered, IMapUnordered, MAX_PROCESSES, Pool,
+    PoolBuilder,
+};
+pub use process::{Process, ProcessBuilder};
+pub use task::TaskFn;
+pub use zygote::fork_server_pid;

@@ -1,0 +1,64 @@
+//! Values across the process boundary: postcard bytes plus the file descriptors of any
+//! [`crate::Connection`] inside the value.
+//!
+//! While a value is encoded, each `Connection` in it hands a duplicate of its descriptor to
+//! a thread-local list and serializes as its index there; the descriptors travel beside the
+//! bytes (`SCM_RIGHTS`), and decoding takes them back by index.
+
+use crate::error::{Error, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::cell::RefCell;
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+thread_local! {
+    static OUTGOING: RefCell<Vec<Vec<OwnedFd>>> = const { RefCell::new(Vec::new()) };
+    static INCOMING: RefCell<Vec<Vec<Option<OwnedFd>>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Serializes `value`, collecting the descriptors it carries.
+pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<(Vec<u8>, Vec<OwnedFd>)> {
+    OUTGOING.with(|o| o.borrow_mut().push(Vec::new()));
+    let bytes = postcard::to_allocvec(value);
+    let fds = OUTGOING.with(|o| o.borrow_mut().pop()).unwrap_or_default();
+    let bytes = bytes.map_err(|e| Error::Encode(e.to_string()))?;
+    Ok((bytes, fds))
+}
+
+/// Deserializes a `T` from `bytes`, giving it the descriptors that came with them.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Result<T> {
+    INCOMING.with(|i| i.borrow_mut().push(fds.into_iter().map(Some).collect()));
+    let value = postcard::from_bytes(bytes);
+    INCOMING.with(|i| i.borrow_mut().pop());
+    value.map_err(|e| Error::Decode(e.to_string()))
+}
+
+/// Called by `Connection::serialize`: keeps a duplicate of `fd` for the message being
+/// encoded and returns its index.
+pub(crate) fn stash_outgoing(fd: BorrowedFd<'_>) -> std::result::Result<u32, String> {
+    let dup = fd
+        .try_clone_to_owned()
+        .map_err(|e| format!("could not duplicate the connection's descriptor: {e}"))?;
+    OUTGOING.with(|o| {
+        let mut o = o.borrow_mut();
+        let list = o
+            .last_mut()
+            .ok_or("a Connection can only be serialized by forkpool (send, apply, map...)")?;
+        list.push(dup);
+        u32::try_from(list.len() - 1).map_err(|_| "too many connections in one value".into())
+    })
+}
+
+/// Called by `Connection::deserialize`: takes the descriptor at `index` of the message being
+/// decoded.
+pub(crate) fn take_incoming(index: u32) -> std::result::Result<OwnedFd, String> {
+    INCOMING.with(|i| {
+        let mut i = i.borrow_mut();
+        let list = i
+            .last_mut()
+            .ok_or("a Connection can only be deserialized by forkpool")?;
+        list.get_mut(index as usize)
+            .and_then(Option::take)
+            .ok_or_else(|| format!("no descriptor {index} came with the message"))
+    })
+}

@@ -1,0 +1,153 @@
+//! forkpool's one error type.
+
+use std::fmt;
+
+/// How a process ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[non_exhaustive]
+pub enum ExitCause {
+    /// It called `exit` (or returned from `main`) with this code.
+    Exited(i32),
+    /// A signal killed it.
+    Signaled {
+        /// The signal number (`libc::SIGKILL` is 9, `SIGSEGV` 11, `SIGABRT` 6...).
+        signal: i32,
+        /// The signal's name, like `"SIGKILL"`.
+        name: &'static str,
+        /// Whether it dumped core.
+        core_dumped: bool,
+    },
+    /// The status could not be read (the process was reaped elsewhere).
+    Unknown,
+}
+
+impl fmt::Display for ExitCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Exited(code) => write!(f, "exited with code {code}"),
+            Self::Signaled { signal, name, .. } => write!(f, "was killed by {name} ({signal})"),
+            Self::Unknown => f.write_str("ended with an unknown status"),
+        }
+    }
+}
+
+/// Everything that can go wrong in forkpool.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The task (or process closure) panicked; `message` is the panic's text.
+    Panicked {
+        /// The panic message (or a note that the payload was not a string).
+        message: String,
+        /// The process it panicked in.
+        pid: u32,
+    },
+    /// The process running the task died (signal or exit) before answering.
+    WorkerDied {
+        /// Its pid.
+        pid: u32,
+        /// How it ended.
+        cause: ExitCause,
+    },
+    /// A wait with a time limit ran out; waiting again is allowed.
+    Timeout,
+    /// The pool was closed or terminated, so it takes no new work.
+    PoolNotRunning,
+    /// The pool was terminated (or dropped) before this task finished.
+    Terminated,
+    /// The task was cancelled before it ran (e.g. its `imap` iterator was dropped).
+    Cancelled,
+    /// Worker processes could not be started; pending work was failed with this cause.
+    PoolBroken {
+        /// Why the last start failed.
+        message: String,
+    },
+    /// The pool's initializer failed in a worker.
+    InitializerFailed {
+        /// The initializer's panic message, or how the worker died.
+        message: String,
+    },
+    /// The other end of a connection is gone.
+    Disconnected,
+    /// A message is larger than the connection allows.
+    MessageTooLarge {
+        /// The message's size in bytes.
+        len: usize,
+        /// The connection's maximum.
+        max: usize,
+    },
+    /// A value could not be serialized.
+    Encode(String),
+    /// Bytes could not be deserialized into the expected type.
+    Decode(String),
+    /// A peer sent bytes that break the wire protocol (corrupt or truncated frame).
+    Protocol(String),
+    /// An argument is out of range.
+    InvalidArgument(&'static str),
+    /// `join` was called on a pool that is still running: call `close` or `terminate` first.
+    StillRunning,
+    /// A system call failed.
+    Io {
+        /// What forkpool was doing.
+        op: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(op: &'static str, errno: nix::errno::Errno) -> Self {
+        Self::Io {
+            op,
+            source: std::io::Error::from(errno),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Panicked { message, pid } => {
+                write!(f, "task panicked in process {pid}: {message}")
+            }
+            Self::WorkerDied { pid, cause } => {
+                write!(f, "worker process {pid} {cause} before answering")
+            }
+            Self::Timeout => f.write_str("timed out; the result may still come: wait again"),
+            Self::PoolNotRunning => f.write_str("the pool was closed or terminated"),
+            Self::Terminated => f.write_str("the pool was terminated before the task finished"),
+            Self::Cancelled => f.write_str("the task was cancelled before it ran"),
+            Self::PoolBroken { message } => {
+                write!(f, "the pool could not start worker processes: {message}")
+            }
+            Self::InitializerFailed { message } => {
+                write!(f, "the pool's initializer failed: {message}")
+            }
+            Self::Disconnected => f.write_str("the other end of the connection is gone"),
+            Self::MessageTooLarge { len, max } => {
+                write!(
+                    f,
+                    "message of {len} bytes exceeds the connection's maximum of {max}"
+                )
+            }
+            Self::Encode(m) => write!(f, "could not serialize value: {m}"),
+            Self::Decode(m) => write!(f, "could not deserialize value: {m}"),
+            Self::Protocol(m) => write!(f, "peer broke the wire protocol: {m}"),
+            Self::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
+            Self::StillRunning => f.write_str("join() needs close() or terminate() first"),
+            Self::Io { op, source } => write!(f, "{op} failed: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Short for `Result<T, forkpool::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

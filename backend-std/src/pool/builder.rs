@@ -1,0 +1,89 @@
+//! `Pool::builder()`: processes, initializer, maxtasksperchild, pipeline depth.
+
+use super::Pool;
+use super::state::Init;
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::task::{TaskFn, erase};
+use forkpool_core::Config;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Configures and builds a [`Pool`].
+///
+/// ```
+/// fn init(base: u64) { assert_eq!(base, 42) }
+/// let pool = forkpool::Pool::builder()
+///     .processes(2)
+///     .initializer(init, (42,))
+///     .maxtasksperchild(100)
+///     .build()?;
+/// # drop(pool);
+/// # Ok::<(), forkpool::Error>(())
+/// ```
+#[derive(Default)]
+pub struct PoolBuilder {
+    processes: Option<usize>,
+    init: Option<Result<Init>>,
+    maxtasksperchild: Option<u32>,
+    depth: Option<usize>,
+}
+
+impl PoolBuilder {
+    /// Worker processes (default: the number of CPUs).
+    pub fn processes(mut self, n: usize) -> Self {
+        self.processes = Some(n);
+        self
+    }
+
+    /// Runs `f(args...)` in every worker when it starts. If it panics, `build` fails with
+    /// [`Error::InitializerFailed`].
+    pub fn initializer<F, A>(mut self, f: F, args: A) -> Self
+    where
+        F: TaskFn<A, ()>,
+        A: Serialize + DeserializeOwned,
+    {
+        let call = erase::<F, A, ()>(f);
+        self.init = Some(codec::encode(&args).map(|(args, fds)| Init { call, args, fds }));
+        self
+    }
+
+    /// Tasks (chunks) a worker runs before it is replaced by a fresh one.
+    pub fn maxtasksperchild(mut self, n: u32) -> Self {
+        self.maxtasksperchild = Some(n);
+        self
+    }
+
+    /// Chunks a worker may hold at once (default 1). More hides the round trip for tiny
+    /// tasks, at the cost of load balance: a chunk queued behind a long task waits for it.
+    pub fn pipeline_depth(mut self, depth: usize) -> Self {
+        self.depth = Some(depth);
+        self
+    }
+
+    /// Starts the workers and waits until each has run the initializer.
+    pub fn build(self) -> Result<Pool> {
+        let processes = match self.processes {
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        if processes == 0 {
+            return Err(Error::InvalidArgument("a pool needs at least one process"));
+        }
+        let mut config = Config::new(processes);
+        config.max_jobs_per_worker = self.maxtasksperchild;
+        config.depth = self.depth.unwrap_or(1);
+        if config.depth == 0 || config.depth > forkpool_core::scheduler::MAX_DEPTH {
+            return Err(Error::InvalidArgument(
+                "pipeline depth must be between 1 and 8",
+            ));
+        }
+        if self.maxtasksperchild == Some(0) {
+            return Err(Error::InvalidArgument(
+                "maxtasksperchild must be at least 1",
+            ));
+        }
+        let init = self.init.transpose()?;
+        Pool::start(config, init)
+    }
+}

@@ -1,0 +1,160 @@
+//! The lazy iterators behind `imap` and `imap_unordered`.
+//!
+//! Input is pulled from the user's iterator only while the core's result window has room,
+//! so at most `WINDOW` tasks are submitted-but-not-yielded at any time: an endless input
+//! works, and memory stays bounded whatever the item count. Ordered and unordered differ
+//! only in the window type (`Ordered` or `Unordered` from the core).
+
+use super::driver::Inner;
+use super::encode::next_chunk;
+use super::sink::{Raw, Stream, lock};
+use super::state::Phase;
+use crate::codec;
+use crate::error::{Error, Result};
+use forkpool_core::{Ordered, ResultOrder, Unordered};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+/// Most tasks an `imap` keeps submitted or finished-but-not-yielded.
+pub const WINDOW: usize = 1024;
+
+pub(crate) type OrderedWindow = Ordered<u64, Result<Raw>, WINDOW>;
+pub(crate) type UnorderedWindow = Unordered<u64, Result<Raw>, WINDOW>;
+
+/// The iterator `imap` (`O` = ordered window) and `imap_unordered` return. Yields each
+/// task's result, or its error; dropping it cancels the tasks not yet started.
+pub struct IMap<I, A, R, O> {
+    inner: Arc<Inner>,
+    input: I,
+    input_done: bool,
+    call: usize,
+    chunksize: usize,
+    batch: u64,
+    stream: Arc<Stream>,
+    window: Box<O>,
+    next_index: u64,
+    stopped: bool,
+    _types: PhantomData<fn(A) -> R>,
+}
+
+impl<I, A, R, O> IMap<I, A, R, O>
+where
+    I: Iterator<Item = A>,
+    A: Serialize,
+    R: DeserializeOwned,
+    O: ResultOrder<u64, Result<Raw>>,
+{
+    pub(crate) fn new(
+        inner: Arc<Inner>,
+        input: I,
+        call: usize,
+        chunksize: usize,
+        window: Box<O>,
+    ) -> Result<Self> {
+        let stream = Stream::new();
+        let batch = {
+            let mut st = lock(&inner.state);
+            if st.phase != Phase::Running {
+                return Err(Error::PoolNotRunning);
+            }
+            st.new_batch(stream.clone(), true)
+        };
+        Ok(Self {
+            inner,
+            input,
+            input_done: false,
+            call,
+            chunksize: chunksize.clamp(1, WINDOW / 2),
+            batch,
+            stream,
+            window,
+            next_index: 0,
+            stopped: false,
+            _types: PhantomData,
+        })
+    }
+
+    fn outstanding(&self) -> usize {
+        self.window.held() + self.window.reserved()
+    }
+
+    /// Submits chunks while the window has room for a whole one.
+    fn top_up(&mut self) -> Result<()> {
+        while !self.input_done && self.outstanding() + self.chunksize <= self.window.capacity() {
+            let index = self.next_index as usize;
+            let Some(mut job) = next_chunk(&mut self.input, self.call, index, self.chunksize)?
+            else {
+                self.input_done = true;
+                break;
+            };
+            let n = job.n as usize;
+            job.batch = self.batch;
+            {
+                let mut st = lock(&self.inner.state);
+                if st.phase == Phase::Terminated {
+                    return Err(Error::PoolNotRunning);
+                }
+                st.submit(vec![job])?;
+            }
+            self.inner.wake();
+            // Cannot fail: room for a whole chunk was checked above, indices are contiguous.
+            let _ = self.window.try_reserve(self.next_index, n);
+            self.next_index += n as u64;
+        }
+        Ok(())
+    }
+}
+
+impl<I, A, R, O> Iterator for IMap<I, A, R, O>
+where
+    I: Iterator<Item = A>,
+    A: Serialize,
+    R: DeserializeOwned,
+    O: ResultOrder<u64, Result<Raw>>,
+{
+    type Item = Result<R>;
+
+    fn next(&mut self) -> Option<Result<R>> {
+        if self.stopped {
+            return None;
+        }
+        loop {
+            if let Err(e) = self.top_up() {
+                self.input_done = true;
+                if self.outstanding() == 0 {
+                    self.stopped = true;
+                    return Some(Err(e));
+                }
+            }
+            if let Some((_, result)) = self.window.pop() {
+                return Some(result.and_then(|(bytes, fds)| codec::decode(&bytes, fds)));
+            }
+            if self.input_done && self.outstanding() == 0 {
+                self.stopped = true;
+                return None;
+            }
+            for (index, result) in self.stream.take_all() {
+                let _ = self.window.insert(index as u64, result);
+            }
+        }
+    }
+}
+
+impl<I, A, R, O> Drop for IMap<I, A, R, O> {
+    fn drop(&mut self) {
+        lock(&self.inner.state).close_batch(self.batch);
+        self.inner.wake();
+    }
+}
+
+/// The ordered window, boxed (it is large).
+pub(crate) fn ordered() -> Box<OrderedWindow> {
+    Box::new(Ordered::starting_at(0))
+}
+
+/// The unordered window, boxed.
+pub(crate) fn unordered() -> Box<UnorderedWindow> {
+    Box::new(Unordered::new())
+}

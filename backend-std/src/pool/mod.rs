@@ -1,0 +1,443 @@
+//! `Pool`: Python's `multiprocessing.Pool` over forked worker processes, driven by the
+//! core's scheduler.
+
+mod builder;
+mod driver;
+mod encode;
+mod imap;
+mod options;
+mod queue;
+mod sink;
+mod state;
+
+pub use builder::PoolBuilder;
+pub use imap::{IMap, WINDOW as IMAP_WINDOW};
+pub use options::AsyncOptions;
+pub use sink::AsyncResult;
+pub use state::MAX_PROCESSES;
+
+use crate::error::{Error, Result};
+use crate::protocol::READY;
+use crate::task::{TaskFn, erase};
+use driver::Inner;
+use forkpool_core::{Config, default_chunksize};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sink::{Collect, lock};
+use state::{Deliveries, Init, Phase, State};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// The ordered `imap` iterator type.
+pub type IMapOrdered<I, A, R> = IMap<I, A, R, imap::OrderedWindow>;
+/// The `imap_unordered` iterator type.
+pub type IMapUnordered<I, A, R> = IMap<I, A, R, imap::UnorderedWindow>;
+
+/// A pool of worker processes, like Python's `multiprocessing.Pool`.
+///
+/// Task functions are fn items or closures that capture nothing; arguments and results
+/// cross the process boundary with serde. A worker that dies fails only the task it held
+/// (with [`Error::WorkerDied`], or [`Error::Panicked`] for a panic) and is replaced.
+/// Dropping the pool terminates it: workers are killed and reaped, and every pending result
+/// resolves to [`Error::Terminated`].
+///
+/// ```
+/// fn square(x: u64) -> u64 { x * x }
+/// let pool = forkpool::Pool::new(2)?;
+/// assert_eq!(pool.map(square, 1..=4)?, [1, 4, 9, 16]);
+/// assert_eq!(pool.apply(|a: u64, b: u64| a + b, (2, 3))?, 5);
+/// # Ok::<(), forkpool::Error>(())
+/// ```
+pub struct Pool {
+    inner: Arc<Inner>,
+    driver: Mutex<Option<JoinHandle<()>>>,
+    processes: usize,
+}
+
+impl Pool {
+    /// A pool of `processes` workers; [`Error::InvalidArgument`] for 0.
+    pub fn new(processes: usize) -> Result<Self> {
+        Self::builder().processes(processes).build()
+    }
+
+    /// Configure a pool: processes, initializer, maxtasksperchild.
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder::default()
+    }
+
+    fn start(config: Config, init: Option<Init>) -> Result<Self> {
+        if config.workers > MAX_PROCESSES {
+            return Err(Error::InvalidArgument("at most 256 processes per pool"));
+        }
+        let inner = Arc::new(Inner::new(State::new(config, init)?)?);
+        {
+            let mut st = lock(&inner.state);
+            let mut out = Deliveries::new();
+            st.pump(&mut out);
+            if let Err(e) = Self::await_ready(&mut st) {
+                st.terminate();
+                st.pump(&mut out);
+                return Err(e);
+            }
+        }
+        let run = Arc::clone(&inner);
+        let handle = std::thread::Builder::new()
+            .name("forkpool-driver".into())
+            .spawn(move || driver::run(run))
+            .map_err(|source| Error::Io {
+                op: "spawn the driver thread",
+                source,
+            })?;
+        Ok(Self {
+            inner,
+            driver: Mutex::new(Some(handle)),
+            processes: config.workers,
+        })
+    }
+
+    /// Waits for every first worker's answer to its initializer.
+    fn await_ready(st: &mut State) -> Result<()> {
+        for i in 0..st.slots.len() {
+            let Some(conn) = st.slots[i].as_ref().map(|s| Arc::clone(&s.conn)) else {
+                let message = st.last_spawn_error().unwrap_or("no worker").to_owned();
+                return Err(Error::PoolBroken { message });
+            };
+            match conn.recv(None) {
+                Ok(m) if m.kind == READY => st.on_message(i, m),
+                Ok(m) => {
+                    st.on_message(i, m);
+                    let message = st.last_spawn_error().unwrap_or("unknown").to_owned();
+                    return Err(Error::InitializerFailed { message });
+                }
+                Err(e) => {
+                    st.lose(
+                        i,
+                        if matches!(e, Error::Disconnected) {
+                            None
+                        } else {
+                            Some(e)
+                        },
+                    );
+                    let message = st.last_spawn_error().unwrap_or("worker died").to_owned();
+                    return Err(Error::InitializerFailed { message });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of worker processes.
+    pub fn processes(&self) -> usize {
+        self.processes
+    }
+
+    /// Runs `f(args...)` in a worker and waits for its result.
+    pub fn apply<F, A, R>(&self, f: F, args: A) -> Result<R>
+    where
+        F: TaskFn<A, R>,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.apply_async(f, args)?.get()
+    }
+
+    /// Runs `f(args...)` in a worker; returns at once.
+    pub fn apply_async<F, A, R>(&self, f: F, args: A) -> Result<AsyncResult<R>>
+    where
+        F: TaskFn<A, R>,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.apply_async_with(f, args, AsyncOptions::new())
+    }
+
+    /// [`apply_async`](Self::apply_async) with a callback and an error callback.
+    pub fn apply_async_with<F, A, R>(
+        &self,
+        f: F,
+        args: A,
+        opts: AsyncOptions<R>,
+    ) -> Result<AsyncResult<R>>
+    where
+        F: TaskFn<A, R>,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        fn single<R>(v: Vec<R>) -> Result<R> {
+            v.into_iter()
+                .next()
+                .ok_or(Error::Protocol("no result for apply".into()))
+        }
+        self.submit_all(erase::<F, A, R>(f), [args], 1, single, opts)
+    }
+
+    /// Applies `f` to every item, in parallel; results in input order.
+    pub fn map<F, T, R>(&self, f: F, items: impl IntoIterator<Item = T>) -> Result<Vec<R>>
+    where
+        F: TaskFn<(T,), R>,
+        T: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.map_async(f, items)?.get()
+    }
+
+    /// [`map`](Self::map) with an explicit chunk size.
+    pub fn map_chunked<F, T, R>(
+        &self,
+        f: F,
+        items: impl IntoIterator<Item = T>,
+        chunksize: usize,
+    ) -> Result<Vec<R>>
+    where
+        F: TaskFn<(T,), R>,
+        T: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.map_async_with(f, items, AsyncOptions::new().chunksize(chunksize))?
+            .get()
+    }
+
+    /// Like [`map`](Self::map) but returns at once.
+    pub fn map_async<F, T, R>(
+        &self,
+        f: F,
+        items: impl IntoIterator<Item = T>,
+    ) -> Result<AsyncResult<Vec<R>>>
+    where
+        F: TaskFn<(T,), R>,
+        T: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.map_async_with(f, items, AsyncOptions::new())
+    }
+
+    /// [`map_async`](Self::map_async) with chunk size and callbacks.
+    pub fn map_async_with<F, T, R>(
+        &self,
+        f: F,
+        items: impl IntoIterator<Item = T>,
+        opts: AsyncOptions<Vec<R>>,
+    ) -> Result<AsyncResult<Vec<R>>>
+    where
+        F: TaskFn<(T,), R>,
+        T: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let items: Vec<(T,)> = items.into_iter().map(|x| (x,)).collect();
+        let chunk = opts
+            .chunksize
+            .unwrap_or(default_chunksize(items.len(), self.processes));
+        self.submit_all(erase::<F, (T,), R>(f), items, chunk, Ok, opts)
+    }
+
+    /// Like [`map`](Self::map), but each item is a tuple unpacked into `f`'s arguments.
+    pub fn starmap<F, A, R>(&self, f: F, items: impl IntoIterator<Item = A>) -> Result<Vec<R>>
+    where
+        F: TaskFn<A, R>,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.starmap_async(f, items)?.get()
+    }
+
+    /// [`starmap`](Self::starmap) with an explicit chunk size.
+    pub fn starmap_chunked<F, A, R>(
+        &self,
+        f: F,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+    ) -> Result<Vec<R>>
+    where
+        F: TaskFn<A, R>,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.starmap_async_with(f, items, AsyncOptions::new().chunksize(chunksize))?
+            .get()
+    }
+
+    /// Like [`starmap`](Self::starmap) but returns at once.
+    pub fn starmap_async<F, A, R>(
+        &self,
+        f: F,
+        items: impl IntoIterator<Item = A>,
+    ) -> Result<AsyncResult<Vec<R>>>
+    where
+        F: TaskFn<A, R>,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.starmap_async_with(f, items, AsyncOptions::new())
+    }
+
+    /// [`starmap_async`](Self::starmap_async) with chunk size and callbacks.
+    pub fn starmap_async_with<F, A, R>(
+        &self,
+        f: F,
+        items: impl IntoIterator<Item = A>,
+        opts: AsyncOptions<Vec<R>>,
+    ) -> Result<AsyncResult<Vec<R>>>
+    where
+        F: TaskFn<A, R>,
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let items: Vec<A> = items.into_iter().collect();
+        let chunk = opts
+            .chunksize
+            .unwrap_or(default_chunksize(items.len(), self.processes));
+        self.submit_all(erase::<F, A, R>(f), items, chunk, Ok, opts)
+    }
+
+    /// Lazily applies `f` to every item; yields results in input order. Input is pulled
+    /// only as workers need it, and at most [`IMAP_WINDOW`] results are held.
+    pub fn imap<F, T, R, I>(
+        &self,
+        f: F,
+        items: I,
+    ) -> Result<IMapOrdered<impl Iterator<Item = (T,)>, (T,), R>>
+    where
+        F: TaskFn<(T,), R>,
+        T: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+        I: IntoIterator<Item = T>,
+    {
+        self.imap_chunked(f, items, 1)
+    }
+
+    /// [`imap`](Self::imap) with an explicit chunk size (at most half of [`IMAP_WINDOW`]).
+    pub fn imap_chunked<F, T, R, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: usize,
+    ) -> Result<IMapOrdered<impl Iterator<Item = (T,)>, (T,), R>>
+    where
+        F: TaskFn<(T,), R>,
+        T: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+        I: IntoIterator<Item = T>,
+    {
+        let input = items.into_iter().map(|x| (x,));
+        IMap::new(
+            Arc::clone(&self.inner),
+            input,
+            erase::<F, (T,), R>(f),
+            chunksize,
+            imap::ordered(),
+        )
+    }
+
+    /// Like [`imap`](Self::imap), but yields results as they complete.
+    pub fn imap_unordered<F, T, R, I>(
+        &self,
+        f: F,
+        items: I,
+    ) -> Result<IMapUnordered<impl Iterator<Item = (T,)>, (T,), R>>
+    where
+        F: TaskFn<(T,), R>,
+        T: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+        I: IntoIterator<Item = T>,
+    {
+        self.imap_unordered_chunked(f, items, 1)
+    }
+
+    /// [`imap_unordered`](Self::imap_unordered) with an explicit chunk size.
+    pub fn imap_unordered_chunked<F, T, R, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: usize,
+    ) -> Result<IMapUnordered<impl Iterator<Item = (T,)>, (T,), R>>
+    where
+        F: TaskFn<(T,), R>,
+        T: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+        I: IntoIterator<Item = T>,
+    {
+        let input = items.into_iter().map(|x| (x,));
+        IMap::new(
+            Arc::clone(&self.inner),
+            input,
+            erase::<F, (T,), R>(f),
+            chunksize,
+            imap::unordered(),
+        )
+    }
+
+    fn submit_all<A, R, T>(
+        &self,
+        call: usize,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+        finish: fn(Vec<R>) -> Result<T>,
+        opts: AsyncOptions<T>,
+    ) -> Result<AsyncResult<T>>
+    where
+        A: Serialize,
+        R: DeserializeOwned + Send + 'static,
+        T: Send + 'static,
+    {
+        if lock(&self.inner.state).phase != Phase::Running {
+            return Err(Error::PoolNotRunning);
+        }
+        let (mut jobs, count) = encode::all_chunks(items, call, chunksize.max(1))?;
+        let (sink, shared) = Collect::new(count, finish, opts.callback, opts.error_callback);
+        {
+            let mut st = lock(&self.inner.state);
+            if st.phase != Phase::Running {
+                return Err(Error::PoolNotRunning);
+            }
+            let batch = st.new_batch(sink, false);
+            jobs.iter_mut().for_each(|j| j.batch = batch);
+            st.submit(jobs)?;
+            if count == 0 {
+                st.close_batch(batch);
+            }
+        }
+        self.inner.wake();
+        Ok(AsyncResult::new(shared))
+    }
+
+    /// Takes no more work; workers exit once everything submitted is done.
+    pub fn close(&self) {
+        lock(&self.inner.state).close();
+        self.inner.wake();
+    }
+
+    /// Stops at once: kills and reaps every worker; every pending result and iterator
+    /// resolves to [`Error::Terminated`].
+    pub fn terminate(&self) {
+        let mut out = Deliveries::new();
+        {
+            let mut st = lock(&self.inner.state);
+            st.terminate();
+            st.pump(&mut out);
+        }
+        driver::deliver(&mut out);
+        self.inner.wake();
+    }
+
+    /// Waits for the workers to exit, after [`close`](Self::close) or
+    /// [`terminate`](Self::terminate) ([`Error::StillRunning`] before).
+    pub fn join(&self) -> Result<()> {
+        if lock(&self.inner.state).phase == Phase::Running {
+            return Err(Error::StillRunning);
+        }
+        let handle = lock(&self.driver).take();
+        if let Some(h) = handle {
+            if h.join().is_err() {
+                return Err(Error::Protocol("the pool's driver thread panicked".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.terminate();
+        let _ = self.join();
+    }
+}

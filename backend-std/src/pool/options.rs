@@ -1,0 +1,58 @@
+//! Knobs for the asynchronous calls: chunk size and callbacks (Rust has no default
+//! arguments, so they come as a small builder).
+
+use super::sink::{Callback, ErrorCallback};
+use crate::error::Error;
+
+/// Options for `apply_async_with`, `map_async_with` and `starmap_async_with`.
+///
+/// ```
+/// use forkpool::AsyncOptions;
+/// let opts = AsyncOptions::new()
+///     .chunksize(8)
+///     .callback(|v: &Vec<u64>| println!("{} results", v.len()))
+///     .error_callback(|e| eprintln!("failed: {e}"));
+/// # let _ = opts;
+/// ```
+pub struct AsyncOptions<T> {
+    pub(crate) chunksize: Option<usize>,
+    pub(crate) callback: Option<Callback<T>>,
+    pub(crate) error_callback: Option<ErrorCallback>,
+}
+
+impl<T> AsyncOptions<T> {
+    /// No callbacks, the default chunk size.
+    pub fn new() -> Self {
+        Self {
+            chunksize: None,
+            callback: None,
+            error_callback: None,
+        }
+    }
+
+    /// Tasks per message to a worker (ignored by `apply_async_with`). Default: Python's
+    /// `ceil(len / (4 * processes))`.
+    pub fn chunksize(mut self, n: usize) -> Self {
+        self.chunksize = Some(n);
+        self
+    }
+
+    /// Runs `f` with the value once the call succeeds, exactly once, on the pool's driver
+    /// thread, before `get` returns. It may use the pool.
+    pub fn callback(mut self, f: impl FnOnce(&T) + Send + 'static) -> Self {
+        self.callback = Some(Box::new(f));
+        self
+    }
+
+    /// Runs `f` with the error once the call fails, exactly once.
+    pub fn error_callback(mut self, f: impl FnOnce(&Error) + Send + 'static) -> Self {
+        self.error_callback = Some(Box::new(f));
+        self
+    }
+}
+
+impl<T> Default for AsyncOptions<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}

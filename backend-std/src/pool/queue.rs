@@ -1,0 +1,79 @@
+//! Growable implementations of the core's queue and order traits for the pool's own
+//! scheduler. Memory stays bounded where it must be by the callers: `map` holds its inputs
+//! and results by definition, and `imap` bounds itself with the core's fixed windows.
+
+use forkpool_core::{InsertError, JobQueue, ResultOrder};
+use std::collections::VecDeque;
+
+/// A FIFO job queue on `VecDeque`.
+pub(crate) struct VecQueue<T>(VecDeque<T>);
+
+impl<T> VecQueue<T> {
+    pub(crate) fn new() -> Self {
+        Self(VecDeque::new())
+    }
+}
+
+impl<T> JobQueue<T> for VecQueue<T> {
+    fn push(&mut self, job: T) -> Result<(), T> {
+        self.0.push_back(job);
+        Ok(())
+    }
+    fn pop(&mut self) -> Option<T> {
+        self.0.pop_front()
+    }
+    fn front(&self) -> Option<&T> {
+        self.0.front()
+    }
+    fn for_each_mut(&mut self, f: &mut dyn FnMut(&mut T)) {
+        self.0.iter_mut().for_each(f);
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn capacity(&self) -> usize {
+        usize::MAX
+    }
+}
+
+/// Completion order without a fixed capacity (results are routed away at once).
+pub(crate) struct CompletionOrder<T> {
+    done: VecDeque<(u64, T)>,
+    reserved: usize,
+}
+
+impl<T> CompletionOrder<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            done: VecDeque::new(),
+            reserved: 0,
+        }
+    }
+}
+
+impl<T> ResultOrder<u64, T> for CompletionOrder<T> {
+    fn try_reserve(&mut self, _first: u64, len: usize) -> bool {
+        self.reserved += len;
+        true
+    }
+    fn insert(&mut self, seq: u64, value: T) -> Result<(), InsertError<T>> {
+        if self.reserved == 0 {
+            return Err(InsertError::NotReserved(value));
+        }
+        self.reserved -= 1;
+        self.done.push_back((seq, value));
+        Ok(())
+    }
+    fn pop(&mut self) -> Option<(u64, T)> {
+        self.done.pop_front()
+    }
+    fn held(&self) -> usize {
+        self.done.len()
+    }
+    fn reserved(&self) -> usize {
+        self.reserved
+    }
+    fn capacity(&self) -> usize {
+        1 << 40
+    }
+}

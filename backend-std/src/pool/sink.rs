@@ -1,0 +1,257 @@
+//! Where released results go: an [`AsyncResult`] for `apply_async`/`map_async`, or an `imap`
+//! iterator's queue. Sinks run outside the pool's lock, so a callback may use the pool.
+
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::task::panic_message;
+use serde::de::DeserializeOwned;
+use std::collections::VecDeque;
+use std::os::fd::OwnedFd;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// A task's encoded result and the descriptors that came with it.
+pub(crate) type Raw = (Vec<u8>, Vec<OwnedFd>);
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Receives the results of one batch of tasks, by index within the batch.
+pub(crate) trait Sink: Send + Sync {
+    fn deliver(&self, index: usize, result: Result<Raw>);
+}
+
+/// The end of an asynchronous call: Python's `AsyncResult`.
+///
+/// ```
+/// fn double(x: u32) -> u32 { x * 2 }
+/// let pool = forkpool::Pool::new(2)?;
+/// let r = pool.apply_async(double, (21,))?;
+/// r.wait();
+/// assert_eq!(r.successful(), Some(true));
+/// assert_eq!(r.get()?, 42);
+/// # Ok::<(), forkpool::Error>(())
+/// ```
+pub struct AsyncResult<T> {
+    shared: Arc<Shared<T>>,
+}
+
+pub(crate) struct Shared<T> {
+    value: Mutex<Option<Option<Result<T>>>>,
+    ready: Condvar,
+}
+
+impl<T> Shared<T> {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Self {
+            value: Mutex::new(None),
+            ready: Condvar::new(),
+        })
+    }
+
+    pub(crate) fn set(&self, value: Result<T>) {
+        *lock(&self.value) = Some(Some(value));
+        self.ready.notify_all();
+    }
+
+    fn wait_until(&self, deadline: Option<Instant>) -> MutexGuard<'_, Option<Option<Result<T>>>> {
+        let mut g = lock(&self.value);
+        while g.is_none() {
+            match deadline {
+                None => g = self.ready.wait(g).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    g = self
+                        .ready
+                        .wait_timeout(g, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
+                }
+            }
+        }
+        g
+    }
+}
+
+impl<T> AsyncResult<T> {
+    pub(crate) fn new(shared: Arc<Shared<T>>) -> Self {
+        Self { shared }
+    }
+
+    /// Waits for the result and returns it.
+    pub fn get(self) -> Result<T> {
+        let mut g = self.shared.wait_until(None);
+        take(&mut g)
+    }
+
+    /// Waits at most `timeout` for the result. [`Error::Timeout`] if it is not ready (call
+    /// again to wait more); once it was returned, later calls fail with
+    /// [`Error::InvalidArgument`].
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
+        let mut g = self.shared.wait_until(Some(Instant::now() + timeout));
+        if g.is_none() {
+            return Err(Error::Timeout);
+        }
+        take(&mut g)
+    }
+
+    /// Waits until the result is ready.
+    pub fn wait(&self) {
+        drop(self.shared.wait_until(None));
+    }
+
+    /// Waits at most `timeout`; whether the result is ready.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.shared
+            .wait_until(Some(Instant::now() + timeout))
+            .is_some()
+    }
+
+    /// Whether the result is ready.
+    pub fn ready(&self) -> bool {
+        lock(&self.shared.value).is_some()
+    }
+
+    /// `None` while not ready; then whether the call succeeded.
+    pub fn successful(&self) -> Option<bool> {
+        match &*lock(&self.shared.value) {
+            None => None,
+            Some(Some(r)) => Some(r.is_ok()),
+            Some(None) => Some(true),
+        }
+    }
+}
+
+fn take<T>(g: &mut Option<Option<Result<T>>>) -> Result<T> {
+    match g.as_mut().and_then(Option::take) {
+        Some(r) => r,
+        None => Err(Error::InvalidArgument("this result was already taken")),
+    }
+}
+
+/// A callback run with the value when an async call succeeds.
+pub(crate) type Callback<T> = Box<dyn FnOnce(&T) + Send>;
+/// A callback run with the error when an async call fails.
+pub(crate) type ErrorCallback = Box<dyn FnOnce(&Error) + Send>;
+
+struct CollectState<R> {
+    slots: Vec<Option<R>>,
+    remaining: usize,
+    error: Option<(usize, Error)>,
+}
+
+/// Collects `n` results, then finishes an [`AsyncResult`] and runs the callbacks once.
+pub(crate) struct Collect<R, T> {
+    state: Mutex<CollectState<R>>,
+    shared: Arc<Shared<T>>,
+    finish: fn(Vec<R>) -> Result<T>,
+    callbacks: Mutex<(Option<Callback<T>>, Option<ErrorCallback>)>,
+}
+
+impl<R, T> Collect<R, T> {
+    pub(crate) fn new(
+        n: usize,
+        finish: fn(Vec<R>) -> Result<T>,
+        callback: Option<Callback<T>>,
+        error_callback: Option<ErrorCallback>,
+    ) -> (Arc<Self>, Arc<Shared<T>>) {
+        let shared = Shared::new();
+        let sink = Arc::new(Self {
+            state: Mutex::new(CollectState {
+                slots: (0..n).map(|_| None).collect(),
+                remaining: n,
+                error: None,
+            }),
+            shared: Arc::clone(&shared),
+            finish,
+            callbacks: Mutex::new((callback, error_callback)),
+        });
+        if n == 0 {
+            sink.complete(Ok(Vec::new()));
+        }
+        (sink, shared)
+    }
+
+    fn complete(&self, values: Result<Vec<R>>) {
+        let value = values.and_then(self.finish);
+        let (callback, error_callback) = std::mem::take(&mut *lock(&self.callbacks));
+        let ran = catch_unwind(AssertUnwindSafe(|| match &value {
+            Ok(v) => callback.map(|cb| cb(v)),
+            Err(e) => error_callback.map(|cb| cb(e)),
+        }));
+        if let Err(p) = ran {
+            eprintln!(
+                "forkpool: a result callback panicked: {}",
+                panic_message(p.as_ref())
+            );
+        }
+        self.shared.set(value);
+    }
+}
+
+impl<R: DeserializeOwned + Send, T: Send> Sink for Collect<R, T> {
+    fn deliver(&self, index: usize, result: Result<Raw>) {
+        let decoded = result.and_then(|(bytes, fds)| codec::decode::<R>(&bytes, fds));
+        let done = {
+            let mut st = lock(&self.state);
+            if index >= st.slots.len() || st.remaining == 0 {
+                return;
+            }
+            match decoded {
+                Ok(v) => st.slots[index] = Some(v),
+                Err(e) => {
+                    if st.error.as_ref().is_none_or(|(i, _)| index < *i) {
+                        st.error = Some((index, e));
+                    }
+                }
+            }
+            st.remaining -= 1;
+            if st.remaining > 0 {
+                None
+            } else if let Some((_, e)) = st.error.take() {
+                Some(Err(e))
+            } else {
+                Some(Ok(st.slots.iter_mut().filter_map(Option::take).collect()))
+            }
+        };
+        if let Some(values) = done {
+            self.complete(values);
+        }
+    }
+}
+
+/// The queue between the driver and one `imap` iterator.
+pub(crate) struct Stream {
+    queue: Mutex<VecDeque<(usize, Result<Raw>)>>,
+    ready: Condvar,
+}
+
+impl Stream {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Self {
+            queue: Mutex::new(VecDeque::new()),
+            ready: Condvar::new(),
+        })
+    }
+
+    /// Waits until at least one result is queued, then takes all of them.
+    pub(crate) fn take_all(&self) -> VecDeque<(usize, Result<Raw>)> {
+        let mut q = lock(&self.queue);
+        while q.is_empty() {
+            q = self.ready.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+        std::mem::take(&mut *q)
+    }
+}
+
+impl Sink for Stream {
+    fn deliver(&self, index: usize, result: Result<Raw>) {
+        lock(&self.queue).push_back((index, result));
+        self.ready.notify_all();
+    }
+}

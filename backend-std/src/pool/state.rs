@@ -1,0 +1,343 @@
+//! The pool's state behind its lock, and the I/O that carries out what the core's scheduler
+//! decides. No decision is made here: every `poll_*` answer is simply performed.
+
+use super::queue::{CompletionOrder, VecQueue};
+use super::sink::{Raw, Sink};
+use crate::error::{Error, ExitCause, Result};
+use crate::protocol::{self, Answer, DONE, EXIT, INIT, INIT_FAILED, READY, RUN};
+use crate::wire::{Message, RawConn};
+use crate::zygote;
+use forkpool_core::{Config, Job, Outcome, Release, Scheduler, WorkerCommand, WorkerId};
+use nix::unistd::Pid;
+use std::collections::{BTreeMap, HashMap};
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+/// Most worker processes in one pool.
+pub const MAX_PROCESSES: usize = 256;
+
+/// A chunk of tasks of one batch, encoded for a `RUN` message.
+pub(crate) struct TaskJob {
+    pub batch: u64,
+    pub index: usize,
+    pub call: usize,
+    pub n: u32,
+    pub items: Vec<u8>,
+    pub fds: Vec<OwnedFd>,
+}
+
+type Sched = Scheduler<
+    TaskJob,
+    Result<Raw>,
+    u64,
+    VecQueue<Job<TaskJob, u64>>,
+    CompletionOrder<Outcome<Result<Raw>>>,
+    MAX_PROCESSES,
+>;
+
+/// Where the pool is in its life.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Phase {
+    Running,
+    Closed,
+    Terminated,
+}
+
+pub(crate) struct Slot {
+    pub pid: Pid,
+    pub conn: Arc<RawConn>,
+}
+
+struct Batch {
+    sink: Arc<dyn Sink>,
+    /// Tasks submitted and not yet released.
+    pending: usize,
+    /// Whether more tasks may still be submitted (a live `imap`).
+    open: bool,
+}
+
+/// The initializer every new worker runs: trampoline address and encoded arguments.
+pub(crate) struct Init {
+    pub call: usize,
+    pub args: Vec<u8>,
+    pub fds: Vec<OwnedFd>,
+}
+
+/// Results to hand to sinks once the lock is released.
+pub(crate) type Deliveries = Vec<(Arc<dyn Sink>, usize, Result<Raw>)>;
+
+pub(crate) struct State {
+    sched: Box<Sched>,
+    pub slots: Vec<Option<Slot>>,
+    batches: HashMap<u64, Batch>,
+    /// First sequence number of each submitted job -> (batch, first index, tasks).
+    ranges: BTreeMap<u64, (u64, usize, usize)>,
+    next_batch: u64,
+    init: Option<Init>,
+    /// Why each lost slot was lost, for the tasks released as lost.
+    lost: HashMap<usize, Error>,
+    last_spawn_error: Option<String>,
+    pub phase: Phase,
+}
+
+impl State {
+    pub(crate) fn new(config: Config, init: Option<Init>) -> Result<Self> {
+        let sched = Sched::new(config, VecQueue::new(), CompletionOrder::new(), 0)
+            .map_err(|_| Error::InvalidArgument("processes must be between 1 and 256"))?;
+        Ok(Self {
+            sched: Box::new(sched),
+            slots: (0..config.workers).map(|_| None).collect(),
+            batches: HashMap::new(),
+            ranges: BTreeMap::new(),
+            next_batch: 0,
+            init,
+            lost: HashMap::new(),
+            last_spawn_error: None,
+            phase: Phase::Running,
+        })
+    }
+
+    /// Registers a batch; `open` for one that submits more later.
+    pub(crate) fn new_batch(&mut self, sink: Arc<dyn Sink>, open: bool) -> u64 {
+        let id = self.next_batch;
+        self.next_batch += 1;
+        self.batches.insert(
+            id,
+            Batch {
+                sink,
+                pending: 0,
+                open,
+            },
+        );
+        id
+    }
+
+    /// Queues jobs of a registered batch.
+    pub(crate) fn submit(&mut self, jobs: Vec<TaskJob>) -> Result<()> {
+        for job in jobs {
+            let (batch, index, n) = (job.batch, job.index, job.n as usize);
+            let first = self
+                .sched
+                .submit(job, n)
+                .map_err(|_| Error::PoolNotRunning)?;
+            self.ranges.insert(first, (batch, index, n));
+            if let Some(b) = self.batches.get_mut(&batch) {
+                b.pending += n;
+            }
+        }
+        Ok(())
+    }
+
+    /// The batch's owner is gone: cancel what is queued; forget it once nothing is pending.
+    pub(crate) fn close_batch(&mut self, batch: u64) {
+        self.sched.cancel(|job| job.batch == batch);
+        if let Some(b) = self.batches.get_mut(&batch) {
+            b.open = false;
+            if b.pending == 0 {
+                self.batches.remove(&batch);
+            }
+        }
+    }
+
+    pub(crate) fn close(&mut self) {
+        if self.phase == Phase::Running {
+            self.phase = Phase::Closed;
+        }
+    }
+
+    pub(crate) fn terminate(&mut self) {
+        self.phase = Phase::Terminated;
+        self.sched.abort();
+    }
+
+    /// Whether the driver has nothing left to do.
+    pub(crate) fn finished(&self) -> bool {
+        self.sched.is_finished() && self.slots.iter().all(Option::is_none)
+    }
+
+    /// Performs every command, dispatch and release the scheduler has, until none is left.
+    pub(crate) fn pump(&mut self, out: &mut Deliveries) {
+        loop {
+            if self.phase == Phase::Closed && !self.batches.values().any(|b| b.open) {
+                self.sched.close();
+            }
+            let mut moved = false;
+            while let Some(cmd) = self.sched.poll_worker() {
+                moved = true;
+                match cmd {
+                    WorkerCommand::Spawn(w) => self.spawn(w),
+                    WorkerCommand::Stop(w) => self.stop(w.index()),
+                }
+            }
+            while let Some(d) = self.sched.poll_dispatch() {
+                moved = true;
+                let job = d.payload;
+                let msg = protocol::encode_run(d.first, job.call, job.n, &job.items);
+                let sent = match &self.slots[d.worker.index()] {
+                    Some(s) => s.conn.send(RUN, &msg, &job.fds),
+                    None => Err(Error::Disconnected),
+                };
+                if let Err(e) = sent {
+                    self.lose(d.worker.index(), Some(e));
+                }
+            }
+            while let Some(r) = self.sched.poll_release() {
+                moved = true;
+                self.route(r, out);
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    fn spawn(&mut self, w: WorkerId) {
+        let started = zygote::spawn_worker().and_then(|(pid, conn)| {
+            let (call, args, fds) = match &self.init {
+                Some(i) => {
+                    let fds = i
+                        .fds
+                        .iter()
+                        .map(|f| f.try_clone())
+                        .collect::<std::io::Result<Vec<_>>>();
+                    let fds = fds.map_err(|source| Error::Io { op: "dup", source })?;
+                    (i.call, i.args.as_slice(), fds)
+                }
+                None => (0, &[][..], Vec::new()),
+            };
+            let slot = Slot {
+                pid,
+                conn: Arc::new(conn),
+            };
+            match slot
+                .conn
+                .send(INIT, &protocol::encode_init(call, args), &fds)
+            {
+                Ok(()) => Ok(slot),
+                Err(e) => {
+                    let _ = zygote::reap(pid, true);
+                    Err(e)
+                }
+            }
+        });
+        match started {
+            Ok(slot) => self.slots[w.index()] = Some(slot),
+            Err(e) => {
+                self.last_spawn_error = Some(e.to_string());
+                let _ = self.sched.handle_spawn_failed(w);
+            }
+        }
+    }
+
+    /// Stops the process in slot `i` (it holds no task) and reaps it.
+    fn stop(&mut self, i: usize) {
+        if let Some(slot) = self.slots[i].take() {
+            let kill = self.phase == Phase::Terminated;
+            if !kill {
+                let _ = slot.conn.send(EXIT, &[], &[]);
+            }
+            let _ = zygote::reap(slot.pid, kill);
+        }
+    }
+
+    /// Slot `i`'s process is gone or broke the protocol: reap it and tell the scheduler.
+    pub(crate) fn lose(&mut self, i: usize, why: Option<Error>) {
+        let Some(slot) = self.slots[i].take() else {
+            return;
+        };
+        let pid = slot.pid.as_raw() as u32;
+        let kill = why.is_some();
+        let cause = zygote::reap(slot.pid, kill).unwrap_or(ExitCause::Unknown);
+        let error = match why {
+            Some(Error::Disconnected) | None => Error::WorkerDied { pid, cause },
+            Some(e) => Error::Protocol(format!("worker {pid}: {e}")),
+        };
+        self.last_spawn_error = Some(error.to_string());
+        self.lost.insert(i, error);
+        let _ = self.sched.handle_worker_lost(WorkerId(i as u16));
+    }
+
+    /// Handles one message from slot `i`.
+    pub(crate) fn on_message(&mut self, i: usize, m: Message) {
+        let w = WorkerId(i as u16);
+        let Some(pid) = self.slots[i].as_ref().map(|s| s.pid.as_raw() as u32) else {
+            return;
+        };
+        match m.kind {
+            READY => {
+                let _ = self.sched.handle_worker_idle(w);
+            }
+            INIT_FAILED => {
+                let message = String::from_utf8_lossy(&m.bytes).into_owned();
+                if let Some(slot) = self.slots[i].take() {
+                    let _ = zygote::reap(slot.pid, false);
+                }
+                self.last_spawn_error = Some(message);
+                let _ = self.sched.handle_spawn_failed(w);
+            }
+            DONE => match protocol::decode_done(m.bytes, m.fds) {
+                Ok((seq, answer)) => {
+                    let result = match answer {
+                        Answer::Ok(bytes, fds) => Ok((bytes, fds)),
+                        Answer::Panicked(message) => Err(Error::Panicked { message, pid }),
+                        Answer::Encode(m) => Err(Error::Encode(m)),
+                        Answer::Decode(m) => Err(Error::Decode(m)),
+                    };
+                    if let Err(e) = self.sched.handle_result(w, seq, result) {
+                        self.lose(i, Some(Error::Protocol(e.to_string())));
+                    }
+                }
+                Err(e) => self.lose(i, Some(e)),
+            },
+            _ => self.lose(
+                i,
+                Some(Error::Protocol(format!("unknown message kind {}", m.kind))),
+            ),
+        }
+    }
+
+    /// Why the last worker start failed (for an initializer error or a broken pool).
+    pub(crate) fn last_spawn_error(&self) -> Option<&str> {
+        self.last_spawn_error.as_deref()
+    }
+
+    fn route(&mut self, r: Release<u64, Result<Raw>>, out: &mut Deliveries) {
+        let Some((&first, &(batch, index, n))) = self.ranges.range(..=r.seq).next_back() else {
+            return;
+        };
+        let offset = (r.seq - first) as usize;
+        if offset >= n {
+            return;
+        }
+        if offset + 1 == n {
+            self.ranges.remove(&first);
+        }
+        let result = match r.outcome {
+            Outcome::Done(result) => result,
+            Outcome::WorkerLost(w) => Err(match self.lost.get(&w.index()) {
+                Some(Error::WorkerDied { pid, cause }) => Error::WorkerDied {
+                    pid: *pid,
+                    cause: *cause,
+                },
+                Some(Error::Protocol(m)) => Error::Protocol(m.clone()),
+                _ => Error::WorkerDied {
+                    pid: 0,
+                    cause: ExitCause::Unknown,
+                },
+            }),
+            Outcome::Cancelled if self.phase == Phase::Terminated => Err(Error::Terminated),
+            Outcome::Cancelled if self.sched.is_broken() => Err(Error::PoolBroken {
+                message: self.last_spawn_error.clone().unwrap_or_default(),
+            }),
+            Outcome::Cancelled => Err(Error::Cancelled),
+        };
+        let Some(b) = self.batches.get_mut(&batch) else {
+            return;
+        };
+        b.pending -= 1;
+        out.push((Arc::clone(&b.sink), index + offset, result));
+        if b.pending == 0 && !b.open {
+            self.batches.remove(&batch);
+        }
+    }
+}

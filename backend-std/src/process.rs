@@ -1,0 +1,236 @@
+//! `Process`: Python's `multiprocessing.Process`, whose `join` hands back the return value.
+
+use crate::codec;
+use crate::error::{Error, ExitCause, Result};
+use crate::sys::{self, Forked};
+use crate::task::panic_message;
+use crate::wire::{RawConn, raw_pair};
+use crate::zygote::cause_of;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::io::Write;
+use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+
+const VALUE: u8 = 1;
+const PANIC: u8 = 2;
+const ENCODE: u8 = 3;
+
+/// A child process running one closure, like Python's `Process(target=...)`.
+///
+/// The closure may capture anything: `fork()` copies it into the child. Its return value
+/// comes back through [`join`](Self::join). Dropping a `Process` that was not joined kills
+/// it (`SIGKILL`) and reaps it, so it never leaves a zombie.
+///
+/// The child is forked from the calling thread. If other threads of the program hold a lock
+/// at that moment (stdout, a mutex), the child must not take it; the closure should only
+/// compute and talk through [`Connection`](crate::Connection)s. Output the child prints
+/// without a final newline may be lost (it leaves with `_exit`, without flushing).
+///
+/// ```
+/// let p = forkpool::Process::spawn(|| 6 * 7)?;
+/// assert_eq!(p.join()?, 42);
+/// # Ok::<(), forkpool::Error>(())
+/// ```
+pub struct Process<R> {
+    pid: Pid,
+    conn: RawConn,
+    result: Option<Result<R>>,
+    exit: Option<ExitCause>,
+    _r: PhantomData<fn() -> R>,
+}
+
+/// Options for starting a [`Process`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProcessBuilder {
+    parent_death_signal: Option<Signal>,
+}
+
+impl ProcessBuilder {
+    /// Sends the child `signal` (e.g. `SIGKILL`) if the thread that spawned it exits or the
+    /// parent dies (Linux `PR_SET_PDEATHSIG`), so the child does not outlive a killed parent.
+    pub fn parent_death_signal(mut self, signal: Signal) -> Self {
+        self.parent_death_signal = Some(signal);
+        self
+    }
+
+    /// Forks and runs `f` in the child.
+    pub fn spawn<F, R>(self, f: F) -> Result<Process<R>>
+    where
+        F: FnOnce() -> R,
+        R: Serialize + DeserializeOwned,
+    {
+        let (ours, theirs) = raw_pair()?;
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        let parent = nix::unistd::getpid();
+        match sys::fork().map_err(|e| Error::io("fork", e))? {
+            Forked::Child => {
+                drop(ours);
+                if let Some(sig) = self.parent_death_signal {
+                    let _ = nix::sys::prctl::set_pdeathsig(sig);
+                    if nix::unistd::getppid() != parent {
+                        sys::exit_now(1);
+                    }
+                }
+                let sent = match catch_unwind(AssertUnwindSafe(f)) {
+                    Ok(value) => match codec::encode(&value) {
+                        Ok((bytes, fds)) => theirs.send(VALUE, &bytes, &fds),
+                        Err(e) => theirs.send(ENCODE, e.to_string().as_bytes(), &[]),
+                    },
+                    Err(p) => theirs.send(PANIC, panic_message(p.as_ref()).as_bytes(), &[]),
+                };
+                sys::exit_now(if sent.is_ok() { 0 } else { 1 })
+            }
+            Forked::Parent(pid) => Ok(Process {
+                pid,
+                conn: ours,
+                result: None,
+                exit: None,
+                _r: PhantomData,
+            }),
+        }
+    }
+}
+
+impl<R: Serialize + DeserializeOwned> Process<R> {
+    /// Forks and runs `f` in the child, with default options.
+    pub fn spawn<F: FnOnce() -> R>(f: F) -> Result<Self> {
+        ProcessBuilder::default().spawn(f)
+    }
+}
+
+impl<R> Process<R> {
+    /// Options for the next spawn.
+    pub fn builder() -> ProcessBuilder {
+        ProcessBuilder::default()
+    }
+
+    /// The child's pid.
+    pub fn pid(&self) -> u32 {
+        self.pid.as_raw() as u32
+    }
+
+    /// Whether the child is still running.
+    pub fn is_alive(&mut self) -> bool {
+        if self.exit.is_some() {
+            return false;
+        }
+        match waitpid(self.pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => true,
+            Ok(status) => match cause_of(status) {
+                Some(c) => {
+                    self.exit = Some(c);
+                    false
+                }
+                None => true,
+            },
+            Err(_) => false,
+        }
+    }
+
+    /// Asks the child to stop (`SIGTERM`). Does nothing once it was reaped.
+    pub fn terminate(&self) -> Result<()> {
+        self.signal(Signal::SIGTERM)
+    }
+
+    /// Kills the child (`SIGKILL`). Does nothing once it was reaped.
+    pub fn kill(&self) -> Result<()> {
+        self.signal(Signal::SIGKILL)
+    }
+
+    fn signal(&self, sig: Signal) -> Result<()> {
+        if self.exit.is_some() {
+            return Ok(());
+        }
+        kill(self.pid, sig).map_err(|e| Error::io("kill", e))
+    }
+
+    /// How the child ended, once it was joined (or seen dead by `is_alive`).
+    pub fn exit_status(&self) -> Option<ExitCause> {
+        self.exit
+    }
+
+    fn reap(&mut self) -> ExitCause {
+        if let Some(c) = self.exit {
+            return c;
+        }
+        let cause = loop {
+            match waitpid(self.pid, None) {
+                Ok(status) => {
+                    if let Some(c) = cause_of(status) {
+                        break c;
+                    }
+                }
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => break ExitCause::Unknown,
+            }
+        };
+        self.exit = Some(cause);
+        cause
+    }
+}
+
+impl<R: DeserializeOwned> Process<R> {
+    /// Waits for the child to end and returns the closure's value.
+    ///
+    /// [`Error::Panicked`] if it panicked; [`Error::WorkerDied`] (naming the signal or exit
+    /// code) if it ended without answering.
+    pub fn join(mut self) -> Result<R> {
+        self.wait(None)
+    }
+
+    /// Like [`join`](Self::join), waiting at most `timeout`. On [`Error::Timeout`] the
+    /// process is untouched and may be joined again; after any other answer it is reaped,
+    /// and a further call returns [`Error::InvalidArgument`].
+    pub fn join_timeout(&mut self, timeout: Duration) -> Result<R> {
+        self.wait(Some(timeout))
+    }
+
+    fn wait(&mut self, timeout: Option<Duration>) -> Result<R> {
+        if let Some(r) = self.result.take() {
+            return r;
+        }
+        if self.exit.is_some() && !self.conn.poll(Duration::ZERO)? {
+            return Err(Error::InvalidArgument("this process was already joined"));
+        }
+        let pid = self.pid();
+        let outcome = match self.conn.recv(timeout) {
+            Err(Error::Timeout) => return Err(Error::Timeout),
+            Ok(m) => match m.kind {
+                VALUE => codec::decode(&m.bytes, m.fds),
+                PANIC => Err(Error::Panicked {
+                    message: String::from_utf8_lossy(&m.bytes).into_owned(),
+                    pid,
+                }),
+                ENCODE => Err(Error::Encode(
+                    String::from_utf8_lossy(&m.bytes).into_owned(),
+                )),
+                _ => Err(Error::Protocol("unexpected message from child".into())),
+            },
+            Err(Error::Disconnected) => Err(Error::WorkerDied {
+                pid,
+                cause: ExitCause::Unknown,
+            }),
+            Err(e) => Err(e),
+        };
+        let cause = self.reap();
+        match outcome {
+            Err(Error::WorkerDied { pid, .. }) => Err(Error::WorkerDied { pid, cause }),
+            other => other,
+        }
+    }
+}
+
+impl<R> Drop for Process<R> {
+    fn drop(&mut self) {
+        if self.exit.is_none() {
+            let _ = kill(self.pid, Signal::SIGKILL);
+            self.reap();
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! `fork()` and the little a fresh child needs.
+
+use nix::sys::signal::{SigHandler, Signal};
+use nix::unistd::Pid;
+
+/// Which side of a fork this is.
+pub(crate) enum Forked {
+    /// The parent; the child has this pid.
+    Parent(Pid),
+    /// The child.
+    Child,
+}
+
+/// Forks the calling process.
+///
+/// The child must only run code that is safe after `fork()` from a possibly multi-threaded
+/// parent (no lock another thread may hold) and must leave with `_exit`, never by returning
+/// into the parent's frames: callers pass it a function that ends in `_exit`.
+pub(crate) fn fork() -> nix::Result<Forked> {
+    // SAFETY: nix::unistd::fork is unsafe because the child of a multi-threaded process may
+    // only call async-signal-safe functions. Every caller in this crate (zygote.rs,
+    // process.rs) runs in the child only the fork server loop or the user's closure and then
+    // calls `_exit`; the fork server itself is started before `main`, single-threaded
+    // (start.rs), and glibc's malloc re-initialises its locks in the child.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Parent { child } => Ok(Forked::Parent(child)),
+        nix::unistd::ForkResult::Child => Ok(Forked::Child),
+    }
+}
+
+/// Ignores `SIGPIPE`, as Rust's runtime does before `main`: a write to a closed socket then
+/// fails with `EPIPE` instead of killing the process. Needed in processes forked before
+/// `main` ran.
+pub(crate) fn ignore_sigpipe() {
+    // SAFETY: installing SIG_IGN runs no handler code, so no async-signal-safety
+    // requirement applies; it races with nothing because the fork server is single-threaded.
+    let _ = unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+}
+
+/// Ends the calling process at once with `code`: no destructors, no exit handlers, no
+/// stdio flush. How every forked child leaves, so it never runs the parent's cleanup.
+pub(crate) fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit is async-signal-safe and takes no lock; it is always sound to call.
+    unsafe { nix::libc::_exit(code) }
+}

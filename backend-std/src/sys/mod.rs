@@ -1,0 +1,17 @@
+//! Every `unsafe` block of forkpool lives under this module, each with a `// SAFETY:` line.
+//!
+//! | file | what is unsafe there |
+//! |---|---|
+//! | `fork.rs` | `fork()`, and setting `SIGPIPE` to ignored in a fresh process |
+//! | `fnptr.rs` | sending a task function to a forked worker as an address |
+//! | `fd.rs` | taking ownership of descriptors received with `SCM_RIGHTS` |
+//! | `start.rs` | the constructor that starts the fork server before `main` |
+
+mod fd;
+mod fnptr;
+mod fork;
+mod start;
+
+pub(crate) use fd::owned_from_received;
+pub(crate) use fnptr::{addr_of_call, call_erased, conjure_zst};
+pub(crate) use fork::{Forked, exit_now, fork, ignore_sigpipe};

@@ -1,0 +1,12 @@
+//! Starts the fork server before `main`, while the process is still single-threaded.
+//!
+//! This is the one moment every forked worker can be guaranteed a clean copy of the
+//! process: no other thread exists to hold a lock (stdout, a user's mutex, the allocator).
+
+// SAFETY: the constructor runs before main; it only forks a child (which never returns into
+// Rust's startup) and stores a handle in a OnceLock. It touches no std service that needs
+// main's initialisation (no stdout, no thread spawning, no panics escape: errors are stored).
+#[ctor::ctor]
+fn forkpool_start_fork_server() {
+    crate::zygote::start_before_main();
+}

@@ -1,0 +1,108 @@
+//! Task functions: what may run in a worker, and how it is called there.
+//!
+//! A task is a fn item or a closure that captures nothing: a zero-sized type. The parent
+//! sends the address of a trampoline monomorphised for it; the worker, a fork of the same
+//! image, calls the trampoline, which decodes the arguments, makes the function out of
+//! nothing (it has no data) and runs it under `catch_unwind`.
+
+use crate::codec;
+use crate::sys;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::any::Any;
+use std::os::fd::OwnedFd;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// What running a task in a worker gave.
+pub(crate) enum CallResult {
+    /// The encoded return value and the descriptors it carries.
+    Ok(Vec<u8>, Vec<OwnedFd>),
+    /// The task panicked with this message.
+    Panicked(String),
+    /// The return value could not be encoded.
+    Encode(String),
+    /// The arguments could not be decoded.
+    Decode(String),
+}
+
+/// A function a pool can run in a worker with the argument tuple `A`, returning `R`.
+///
+/// Implemented for every `Fn(A1, ..., An) -> R` (up to 8 arguments) that is `Copy + Send +
+/// Sync + 'static`. A pool method additionally requires it to be zero-sized, i.e. a fn item
+/// or a closure that captures nothing; anything else fails to compile where it is passed.
+pub trait TaskFn<A, R>: Copy + Send + Sync + 'static {
+    /// Calls the function with the tuple's elements as arguments.
+    fn call_with(self, args: A) -> R;
+}
+
+macro_rules! task_fn {
+    ($($a:ident),*) => {
+        impl<Func, Ret, $($a),*> TaskFn<($($a,)*), Ret> for Func
+        where
+            Func: Fn($($a),*) -> Ret + Copy + Send + Sync + 'static,
+        {
+            #[allow(non_snake_case)]
+            fn call_with(self, ($($a,)*): ($($a,)*)) -> Ret {
+                self($($a),*)
+            }
+        }
+    };
+}
+
+task_fn!();
+task_fn!(A1);
+task_fn!(A1, A2);
+task_fn!(A1, A2, A3);
+task_fn!(A1, A2, A3, A4);
+task_fn!(A1, A2, A3, A4, A5);
+task_fn!(A1, A2, A3, A4, A5, A6);
+task_fn!(A1, A2, A3, A4, A5, A6, A7);
+task_fn!(A1, A2, A3, A4, A5, A6, A7, A8);
+
+/// The address to send to a worker to run `F` on an encoded `A`.
+pub(crate) fn erase<F, A, R>(_f: F) -> usize
+where
+    F: TaskFn<A, R>,
+    A: DeserializeOwned,
+    R: Serialize,
+{
+    const {
+        assert!(
+            std::mem::size_of::<F>() == 0,
+            "forkpool: a task must be a fn item or a closure that captures nothing \
+             (workers were forked before any capture existed)"
+        )
+    };
+    sys::addr_of_call(trampoline::<F, A, R>)
+}
+
+fn trampoline<F, A, R>(bytes: &[u8], fds: Vec<OwnedFd>) -> CallResult
+where
+    F: TaskFn<A, R>,
+    A: DeserializeOwned,
+    R: Serialize,
+{
+    let args: A = match codec::decode(bytes, fds) {
+        Ok(a) => a,
+        Err(e) => return CallResult::Decode(e.to_string()),
+    };
+    let f: F = sys::conjure_zst::<F>();
+    match catch_unwind(AssertUnwindSafe(move || f.call_with(args))) {
+        Ok(value) => match codec::encode(&value) {
+            Ok((bytes, fds)) => CallResult::Ok(bytes, fds),
+            Err(e) => CallResult::Encode(e.to_string()),
+        },
+        Err(payload) => CallResult::Panicked(panic_message(payload.as_ref())),
+    }
+}
+
+/// The text of a panic payload (`&str` or `String`), or a note saying what it was not.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic payload is not a string".to_owned()
+    }
+}

@@ -1,0 +1,340 @@
+//! Whole messages with file descriptors over a `SOCK_SEQPACKET` Unix socket.
+//!
+//! Several processes may write to one socket at once (every worker of the seed writes its
+//! progress lines into one `Pipe`). A message larger than one packet is split, and packets
+//! of different writers can interleave, so each packet starts with its writer's id
+//! (pid << 32 | per-object number) and carries a piece of that writer's byte stream, framed
+//! by the core's codec. The reader keeps one [`FrameDecoder`] per writer, so every message
+//! arrives whole and never mixed with another. Descriptors ride in the first packet of
+//! their message.
+
+use crate::error::{Error, Result};
+use crate::sys;
+use forkpool_core::frame::HEADER_LEN;
+use forkpool_core::{FrameBuf, FrameDecoder, FrameHeader, Progress};
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::socket::{
+    AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg,
+    sendmsg, socketpair,
+};
+use std::collections::{HashMap, VecDeque};
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Largest packet on the socket; fits the default socket buffer with room to spare.
+const PACKET: usize = 64 * 1024;
+/// Bytes of writer id at the start of each packet.
+const WID: usize = 8;
+/// Most descriptors one message may carry (the header's `aux` byte).
+const MAX_FDS: usize = 250;
+/// The default largest message: 1 GiB.
+pub(crate) const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
+
+static NEXT_INSTANCE: AtomicU32 = AtomicU32::new(1);
+
+/// A complete message.
+pub(crate) struct Message {
+    /// The protocol's kind byte.
+    pub kind: u8,
+    /// The payload.
+    pub bytes: Vec<u8>,
+    /// Descriptors that came with it.
+    pub fds: Vec<OwnedFd>,
+}
+
+/// A growable buffer for the core's frame decoder.
+struct ByteBuf(Vec<u8>);
+
+impl FrameBuf for ByteBuf {
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+    fn try_reserve(&mut self, additional: usize) -> bool {
+        self.0.try_reserve_exact(additional).is_ok()
+    }
+    fn extend_from_slice(&mut self, bytes: &[u8]) -> bool {
+        self.0.extend_from_slice(bytes);
+        true
+    }
+    fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+struct Partial {
+    decoder: FrameDecoder<ByteBuf>,
+    fds: VecDeque<OwnedFd>,
+}
+
+struct RecvState {
+    packet: Vec<u8>,
+    writers: HashMap<u64, Partial>,
+    ready: VecDeque<Message>,
+    eof: bool,
+}
+
+/// One end of a message socket.
+pub(crate) struct RawConn {
+    fd: OwnedFd,
+    instance: u32,
+    max_message: AtomicUsize,
+    send_lock: Mutex<()>,
+    recv: Mutex<RecvState>,
+}
+
+/// Two connected ends (close-on-exec).
+pub(crate) fn raw_pair() -> Result<(RawConn, RawConn)> {
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| Error::io("socketpair", e))?;
+    Ok((RawConn::from_fd(a), RawConn::from_fd(b)))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl RawConn {
+    /// Wraps a connected `SOCK_SEQPACKET` socket.
+    pub(crate) fn from_fd(fd: OwnedFd) -> Self {
+        Self {
+            fd,
+            instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
+            max_message: AtomicUsize::new(DEFAULT_MAX_MESSAGE),
+            send_lock: Mutex::new(()),
+            recv: Mutex::new(RecvState {
+                packet: vec![0; PACKET],
+                writers: HashMap::new(),
+                ready: VecDeque::new(),
+                eof: false,
+            }),
+        }
+    }
+
+    pub(crate) fn into_fd(self) -> OwnedFd {
+        self.fd
+    }
+
+    pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    pub(crate) fn max_message(&self) -> usize {
+        self.max_message.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_max_message(&self, max: usize) {
+        self.max_message
+            .store(max.min(u32::MAX as usize), Ordering::Relaxed);
+    }
+
+    fn writer_id(&self) -> u64 {
+        (u64::from(std::process::id()) << 32) | u64::from(self.instance)
+    }
+
+    /// Sends one message; blocks while the socket is full. `Disconnected` when the peer is
+    /// gone (never a `SIGPIPE`).
+    pub(crate) fn send(&self, kind: u8, bytes: &[u8], fds: &[OwnedFd]) -> Result<()> {
+        let max = self.max_message();
+        if bytes.len() > max {
+            return Err(Error::MessageTooLarge {
+                len: bytes.len(),
+                max,
+            });
+        }
+        if fds.len() > MAX_FDS {
+            return Err(Error::InvalidArgument(
+                "more than 250 connections in one message",
+            ));
+        }
+        let header = FrameHeader {
+            kind,
+            aux: fds.len() as u8,
+            len: bytes.len() as u32,
+        }
+        .encode();
+        let raw_fds: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+        let wid = self.writer_id().to_le_bytes();
+        let _guard = lock(&self.send_lock);
+        let first = bytes.len().min(PACKET - WID - HEADER_LEN);
+        let rights = [ControlMessage::ScmRights(&raw_fds)];
+        let cmsgs: &[ControlMessage] = if raw_fds.is_empty() { &[] } else { &rights };
+        self.send_packet(&[&wid, &header, &bytes[..first]], cmsgs)?;
+        for chunk in bytes[first..].chunks(PACKET - WID) {
+            self.send_packet(&[&wid, chunk], &[])?;
+        }
+        Ok(())
+    }
+
+    fn send_packet(&self, parts: &[&[u8]], cmsgs: &[ControlMessage]) -> Result<()> {
+        let iov: Vec<IoSlice> = parts.iter().map(|p| IoSlice::new(p)).collect();
+        loop {
+            let flags = MsgFlags::MSG_NOSIGNAL;
+            match sendmsg::<()>(self.fd.as_raw_fd(), &iov, cmsgs, flags, None) {
+                Ok(_) => return Ok(()),
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EPIPE | Errno::ECONNRESET | Errno::ENOTCONN) => {
+                    return Err(Error::Disconnected);
+                }
+                Err(e) => return Err(Error::io("sendmsg", e)),
+            }
+        }
+    }
+
+    /// Receives one message, waiting at most `timeout` (forever for `None`).
+    pub(crate) fn recv(&self, timeout: Option<Duration>) -> Result<Message> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut st = lock(&self.recv);
+        loop {
+            if let Some(m) = st.ready.pop_front() {
+                return Ok(m);
+            }
+            if st.eof {
+                return Err(Error::Disconnected);
+            }
+            if let Some(deadline) = deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if !self.readable(left)? {
+                    return Err(Error::Timeout);
+                }
+            }
+            self.recv_packet(&mut st, MsgFlags::empty())?;
+        }
+    }
+
+    /// Receives one message if a whole one can be had without blocking.
+    pub(crate) fn try_recv(&self) -> Result<Option<Message>> {
+        let mut st = lock(&self.recv);
+        loop {
+            if let Some(m) = st.ready.pop_front() {
+                return Ok(Some(m));
+            }
+            if st.eof {
+                return Err(Error::Disconnected);
+            }
+            if !self.recv_packet(&mut st, MsgFlags::MSG_DONTWAIT)? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Whether a message (or the end of the stream) is waiting, after at most `timeout`.
+    pub(crate) fn poll(&self, timeout: Duration) -> Result<bool> {
+        {
+            let st = lock(&self.recv);
+            if !st.ready.is_empty() || st.eof {
+                return Ok(true);
+            }
+        }
+        self.readable(timeout)
+    }
+
+    fn readable(&self, timeout: Duration) -> Result<bool> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
+                .unwrap_or(PollTimeout::MAX);
+            let ms = if left > Duration::ZERO && ms == PollTimeout::ZERO {
+                PollTimeout::from(1u8)
+            } else {
+                ms
+            };
+            let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, ms) {
+                Ok(n) => return Ok(n > 0),
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(Error::io("poll", e)),
+            }
+        }
+    }
+
+    /// Reads one packet into the per-writer decoders. `Ok(false)`: nothing to read now.
+    fn recv_packet(&self, st: &mut RecvState, flags: MsgFlags) -> Result<bool> {
+        let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
+        let (n, fds, truncated) = loop {
+            let mut iov = [IoSliceMut::new(&mut st.packet)];
+            let flags = flags | MsgFlags::MSG_CMSG_CLOEXEC;
+            match recvmsg::<()>(self.fd.as_raw_fd(), &mut iov, Some(&mut cmsg), flags) {
+                Ok(msg) => {
+                    let mut fds = Vec::new();
+                    for c in msg.cmsgs().map_err(|e| Error::io("recvmsg", e))? {
+                        if let ControlMessageOwned::ScmRights(raw) = c {
+                            fds.extend(sys::owned_from_received(raw));
+                        }
+                    }
+                    let truncated = msg
+                        .flags
+                        .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
+                    break (msg.bytes, fds, truncated);
+                }
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return Ok(false),
+                Err(Errno::ECONNRESET) => break (0, Vec::new(), false),
+                Err(e) => return Err(Error::io("recvmsg", e)),
+            }
+        };
+        if n == 0 {
+            st.eof = true;
+            return Ok(true);
+        }
+        if truncated || n < WID {
+            return Err(Error::Protocol(format!("malformed packet of {n} bytes")));
+        }
+        let wid = u64::from_le_bytes(st.packet[..WID].try_into().unwrap_or_default());
+        let max = self.max_message() as u32;
+        let RecvState {
+            packet,
+            writers,
+            ready,
+            ..
+        } = st;
+        let partial = writers.entry(wid).or_insert_with(|| Partial {
+            decoder: FrameDecoder::new(ByteBuf(Vec::new()), max),
+            fds: VecDeque::new(),
+        });
+        partial.fds.extend(fds);
+        let mut input = &packet[WID..n];
+        while !input.is_empty() {
+            let (used, progress) = partial.decoder.feed(input);
+            input = &input[used..];
+            match progress {
+                Progress::NeedMore => {}
+                Progress::Frame(h) => {
+                    let bytes = std::mem::take(&mut partial.decoder.buf_mut().0);
+                    if partial.fds.len() < usize::from(h.aux) {
+                        writers.remove(&wid);
+                        return Err(Error::Protocol("descriptors missing from a message".into()));
+                    }
+                    let fds = partial.fds.drain(..usize::from(h.aux)).collect();
+                    ready.push_back(Message {
+                        kind: h.kind,
+                        bytes,
+                        fds,
+                    });
+                }
+                Progress::Failed(e) => {
+                    writers.remove(&wid);
+                    return Err(Error::Protocol(e.to_string()));
+                }
+            }
+        }
+        if partial.decoder.is_idle() && partial.fds.is_empty() {
+            writers.remove(&wid);
+        }
+        Ok(true)
+    }
+
+    /// Shuts down one direction of the socket (for one-way pipes).
+    pub(crate) fn shutdown(&self, how: nix::sys::socket::Shutdown) -> Result<()> {
+        nix::sys::socket::shutdown(self.fd.as_raw_fd(), how).map_err(|e| Error::io("shutdown", e))
+    }
+}

@@ -1,0 +1,243 @@
+//! The fork server ("zygote"): a single-threaded process, forked before `main`, that forks
+//! every pool worker.
+//!
+//! `fork()` copies only the calling thread; a child forked while another thread holds a
+//! lock (stdout, a user's mutex) deadlocks when it takes that lock. Pools are often created
+//! from multi-threaded programs (every `cargo test` is one), so workers are never forked from
+//! the user's process: they are forked from this server, which was itself forked before
+//! `main` ran, when no other thread existed. The price: a worker sees the program as it was
+//! before `main` (statics initialised later are initialised again, lazily, in the worker),
+//! which is why task functions may not capture anything.
+//!
+//! The server keeps every worker as its child until the driver asks it to reap one, so a
+//! worker's pid is never reused while the driver may still signal it. When the parent dies,
+//! the server gets `SIGKILL` (parent-death signal) and so do the workers in turn.
+
+use crate::error::{Error, ExitCause, Result};
+use crate::sys::{self, Forked};
+use crate::wire::{RawConn, raw_pair};
+use crate::worker;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{Pid, getpid, getppid};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const SPAWN: u8 = 1;
+const REAP: u8 = 2;
+const SPAWNED: u8 = 3;
+const FAILED: u8 = 4;
+const STATUS: u8 = 5;
+
+struct Zygote {
+    conn: RawConn,
+    pid: Pid,
+}
+
+static ZYGOTE: Mutex<Option<Zygote>> = Mutex::new(None);
+
+/// Called by the constructor in `sys/start.rs`, before `main`.
+pub(crate) fn start_before_main() {
+    if let Ok(z) = Zygote::start() {
+        *ZYGOTE.lock().unwrap_or_else(|p| p.into_inner()) = Some(z);
+    }
+}
+
+/// The fork server's pid, if it is running.
+pub fn fork_server_pid() -> Option<u32> {
+    let z = ZYGOTE.lock().unwrap_or_else(|p| p.into_inner());
+    z.as_ref().map(|z| z.pid.as_raw() as u32)
+}
+
+fn request<T>(f: impl Fn(&Zygote) -> Result<T>) -> Result<T> {
+    let mut guard = ZYGOTE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(z) = guard.as_ref() {
+        match f(z) {
+            Err(Error::Disconnected | Error::Protocol(_)) => {}
+            other => return other,
+        }
+    }
+    // Not started before main, or gone: start one now. This fork happens from a process
+    // that may be multi-threaded; the server only runs code that takes no lock shared with
+    // other threads, but workers inherit the lock state of this moment.
+    if let Some(old) = guard.take() {
+        let _ = kill(old.pid, Signal::SIGKILL);
+        let _ = waitpid(old.pid, None);
+    }
+    let z = Zygote::start()?;
+    let out = f(&z);
+    *guard = Some(z);
+    out
+}
+
+/// Forks a worker process; returns its pid and the driver's end of its socket.
+pub(crate) fn spawn_worker() -> Result<(Pid, RawConn)> {
+    request(|z| {
+        z.conn.send(SPAWN, &[], &[])?;
+        let mut m = z.conn.recv(None)?;
+        match m.kind {
+            SPAWNED if m.bytes.len() == 4 && m.fds.len() == 1 => {
+                let pid = i32::from_le_bytes([m.bytes[0], m.bytes[1], m.bytes[2], m.bytes[3]]);
+                let fd = m.fds.remove(0);
+                Ok((Pid::from_raw(pid), RawConn::from_fd(fd)))
+            }
+            FAILED => Err(Error::Io {
+                op: "fork (in the fork server)",
+                source: std::io::Error::other(String::from_utf8_lossy(&m.bytes).into_owned()),
+            }),
+            _ => Err(Error::Protocol(
+                "unexpected reply from the fork server".into(),
+            )),
+        }
+    })
+}
+
+/// Reaps worker `pid` (killing it first if `kill_first`) and returns how it ended. A worker
+/// that does not exit within 2 s of being asked is killed.
+pub(crate) fn reap(pid: Pid, kill_first: bool) -> Result<ExitCause> {
+    let mut req = pid.as_raw().to_le_bytes().to_vec();
+    req.push(u8::from(kill_first));
+    request(|z| {
+        z.conn.send(REAP, &req, &[])?;
+        let m = z.conn.recv(None)?;
+        if m.kind != STATUS || m.bytes.len() != 9 {
+            return Err(Error::Protocol(
+                "unexpected reply from the fork server".into(),
+            ));
+        }
+        Ok(decode_cause(&m.bytes))
+    })
+}
+
+impl Zygote {
+    fn start() -> Result<Self> {
+        let (ours, theirs) = raw_pair()?;
+        let parent = getpid();
+        match sys::fork().map_err(|e| Error::io("fork", e))? {
+            Forked::Child => {
+                drop(ours);
+                let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+                if getppid() != parent {
+                    sys::exit_now(0);
+                }
+                sys::ignore_sigpipe();
+                serve(&theirs);
+                sys::exit_now(0);
+            }
+            Forked::Parent(pid) => Ok(Self { conn: ours, pid }),
+        }
+    }
+}
+
+/// The server loop: one request at a time until the parent goes away.
+fn serve(ctl: &RawConn) {
+    while let Ok(m) = ctl.recv(None) {
+        let sent = match m.kind {
+            SPAWN => match fork_worker(ctl) {
+                Ok((pid, fd)) => ctl.send(SPAWNED, &pid.as_raw().to_le_bytes(), &[fd]),
+                Err(e) => ctl.send(FAILED, e.to_string().as_bytes(), &[]),
+            },
+            REAP if m.bytes.len() == 5 => {
+                let pid = Pid::from_raw(i32::from_le_bytes([
+                    m.bytes[0], m.bytes[1], m.bytes[2], m.bytes[3],
+                ]));
+                let cause = reap_child(pid, m.bytes[4] != 0);
+                ctl.send(STATUS, &encode_cause(cause), &[])
+            }
+            _ => return,
+        };
+        if sent.is_err() {
+            return;
+        }
+    }
+}
+
+fn fork_worker(ctl: &RawConn) -> Result<(Pid, std::os::fd::OwnedFd)> {
+    let (driver_end, worker_end) = raw_pair()?;
+    let server = getpid();
+    match sys::fork().map_err(|e| Error::io("fork", e))? {
+        Forked::Child => {
+            // The worker keeps only its own socket: close the server's control socket so
+            // the server sees the parent's death, and the driver's end so EOF works.
+            let _ = nix::unistd::close(std::os::fd::AsRawFd::as_raw_fd(&ctl.as_fd()));
+            drop(driver_end);
+            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+            if getppid() != server {
+                sys::exit_now(0);
+            }
+            worker::run(worker_end)
+        }
+        Forked::Parent(pid) => {
+            drop(worker_end);
+            Ok((pid, driver_end.into_fd()))
+        }
+    }
+}
+
+fn reap_child(pid: Pid, kill_first: bool) -> ExitCause {
+    if kill_first {
+        let _ = kill(pid, Signal::SIGKILL);
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let flags = if Instant::now() < deadline {
+            Some(WaitPidFlag::WNOHANG)
+        } else {
+            let _ = kill(pid, Signal::SIGKILL);
+            None
+        };
+        match waitpid(pid, flags) {
+            Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(1)),
+            Ok(status) => {
+                if let Some(cause) = cause_of(status) {
+                    return cause;
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return ExitCause::Unknown,
+        }
+    }
+}
+
+/// How a `waitpid` status ended the process; `None` for stop/continue reports.
+pub(crate) fn cause_of(status: WaitStatus) -> Option<ExitCause> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(ExitCause::Exited(code)),
+        WaitStatus::Signaled(_, sig, core_dumped) => Some(ExitCause::Signaled {
+            signal: sig as i32,
+            name: sig.as_str(),
+            core_dumped,
+        }),
+        _ => None,
+    }
+}
+
+fn encode_cause(c: ExitCause) -> [u8; 9] {
+    let (tag, val, core) = match c {
+        ExitCause::Exited(code) => (1u8, code, false),
+        ExitCause::Signaled {
+            signal,
+            core_dumped,
+            ..
+        } => (2, signal, core_dumped),
+        ExitCause::Unknown => (0, 0, false),
+    };
+    let v = val.to_le_bytes();
+    [tag, v[0], v[1], v[2], v[3], u8::from(core), 0, 0, 0]
+}
+
+fn decode_cause(b: &[u8]) -> ExitCause {
+    let val = i32::from_le_bytes([b[1], b[2], b[3], b[4]]);
+    match b[0] {
+        1 => ExitCause::Exited(val),
+        2 => match Signal::try_from(val) {
+            Ok(sig) => ExitCause::Signaled {
+                signal: val,
+                name: sig.as_str(),
+                core_dumped: b[5] != 0,
+            },
+            Err(_) => ExitCause::Unknown,
+        },
+        _ => ExitCause::Unknown,
+    }
+}
