@@ -32,6 +32,9 @@ const STATUS: u8 = 5;
 struct Zygote {
     conn: RawConn,
     pid: Pid,
+    /// The process the server serves: a fork of that process (a `Process` child) must
+    /// start a server of its own rather than talk over its parent's socket.
+    owner: Pid,
 }
 
 static ZYGOTE: Mutex<Option<Zygote>> = Mutex::new(None);
@@ -46,11 +49,17 @@ pub(crate) fn start_before_main() {
 /// The fork server's pid, if it is running.
 pub fn fork_server_pid() -> Option<u32> {
     let z = ZYGOTE.lock().unwrap_or_else(|p| p.into_inner());
-    z.as_ref().map(|z| z.pid.as_raw() as u32)
+    z.as_ref()
+        .filter(|z| z.owner == getpid())
+        .map(|z| z.pid.as_raw() as u32)
 }
 
 fn request<T>(f: impl Fn(&Zygote) -> Result<T>) -> Result<T> {
     let mut guard = ZYGOTE.lock().unwrap_or_else(|p| p.into_inner());
+    if guard.as_ref().is_some_and(|z| z.owner != getpid()) {
+        // Inherited through fork: the socket is our parent's; close our copy, keep theirs.
+        drop(guard.take());
+    }
     if let Some(z) = guard.as_ref() {
         match f(z) {
             Err(Error::Disconnected | Error::Protocol(_)) => {}
@@ -60,7 +69,7 @@ fn request<T>(f: impl Fn(&Zygote) -> Result<T>) -> Result<T> {
     // Not started before main, or gone: start one now. This fork happens from a process
     // that may be multi-threaded; the server only runs code that takes no lock shared with
     // other threads, but workers inherit the lock state of this moment.
-    if let Some(old) = guard.take() {
+    if let Some(old) = guard.take().filter(|z| z.owner == getpid()) {
         let _ = kill(old.pid, Signal::SIGKILL);
         let _ = waitpid(old.pid, None);
     }
@@ -124,7 +133,11 @@ impl Zygote {
                 serve(&theirs);
                 sys::exit_now(0);
             }
-            Forked::Parent(pid) => Ok(Self { conn: ours, pid }),
+            Forked::Parent(pid) => Ok(Self {
+                conn: ours,
+                pid,
+                owner: parent,
+            }),
         }
     }
 }
