@@ -295,7 +295,7 @@ impl Pool {
         &self,
         f: F,
         items: I,
-    ) -> Result<IMapOrdered<impl Iterator<Item = (T,)>, (T,), R>>
+    ) -> Result<IMapOrdered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
     where
         F: TaskFn<(T,), R>,
         T: Serialize + DeserializeOwned,
@@ -311,7 +311,7 @@ impl Pool {
         f: F,
         items: I,
         chunksize: usize,
-    ) -> Result<IMapOrdered<impl Iterator<Item = (T,)>, (T,), R>>
+    ) -> Result<IMapOrdered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
     where
         F: TaskFn<(T,), R>,
         T: Serialize + DeserializeOwned,
@@ -333,7 +333,7 @@ impl Pool {
         &self,
         f: F,
         items: I,
-    ) -> Result<IMapUnordered<impl Iterator<Item = (T,)>, (T,), R>>
+    ) -> Result<IMapUnordered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
     where
         F: TaskFn<(T,), R>,
         T: Serialize + DeserializeOwned,
@@ -349,7 +349,7 @@ impl Pool {
         f: F,
         items: I,
         chunksize: usize,
-    ) -> Result<IMapUnordered<impl Iterator<Item = (T,)>, (T,), R>>
+    ) -> Result<IMapUnordered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
     where
         F: TaskFn<(T,), R>,
         T: Serialize + DeserializeOwned,

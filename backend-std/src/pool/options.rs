@@ -37,8 +37,9 @@ impl<T> AsyncOptions<T> {
         self
     }
 
-    /// Runs `f` with the value once the call succeeds, exactly once, on the pool's driver
-    /// thread, before `get` returns. It may use the pool.
+    /// Runs `f` with the value once the call succeeds, exactly once, on a thread of its
+    /// own, before `get` returns. It may use the pool, even wait on other results (that
+    /// have no callback of their own).
     pub fn callback(mut self, f: impl FnOnce(&T) + Send + 'static) -> Self {
         self.callback = Some(Box::new(f));
         self

@@ -153,7 +153,7 @@ pub(crate) struct Collect<R, T> {
     callbacks: Mutex<(Option<Callback<T>>, Option<ErrorCallback>)>,
 }
 
-impl<R, T> Collect<R, T> {
+impl<R, T: Send + 'static> Collect<R, T> {
     pub(crate) fn new(
         n: usize,
         finish: fn(Vec<R>) -> Result<T>,
@@ -177,24 +177,45 @@ impl<R, T> Collect<R, T> {
         (sink, shared)
     }
 
-    fn complete(&self, values: Result<Vec<R>>) {
+    fn complete(&self, values: Result<Vec<R>>)
+    where
+        T: Send + 'static,
+    {
         let value = values.and_then(self.finish);
         let (callback, error_callback) = std::mem::take(&mut *lock(&self.callbacks));
-        let ran = catch_unwind(AssertUnwindSafe(|| match &value {
-            Ok(v) => callback.map(|cb| cb(v)),
-            Err(e) => error_callback.map(|cb| cb(e)),
-        }));
-        if let Err(p) = ran {
-            eprintln!(
-                "forkpool: a result callback panicked: {}",
-                panic_message(p.as_ref())
-            );
+        let shared = Arc::clone(&self.shared);
+        if callback.is_none() && error_callback.is_none() {
+            shared.set(value);
+            return;
         }
-        self.shared.set(value);
+        // Callbacks run on a thread of their own, then the result is published: `get`
+        // returns after the callback ran, and a callback that waits on the pool (even on
+        // another result) cannot stall the driver that would deliver it.
+        let run = move || {
+            let ran = catch_unwind(AssertUnwindSafe(|| match &value {
+                Ok(v) => callback.map(|cb| cb(v)),
+                Err(e) => error_callback.map(|cb| cb(e)),
+            }));
+            if let Err(p) = ran {
+                eprintln!("forkpool: a result callback panicked: {}", panic_message(p.as_ref()));
+            }
+            shared.set(value);
+        };
+        let job = Arc::new(Mutex::new(Some(run)));
+        let theirs = Arc::clone(&job);
+        let spawned = std::thread::Builder::new()
+            .name("forkpool-callback".into())
+            .spawn(move || lock(&theirs).take().map(|run| run()));
+        if spawned.is_err() {
+            // No thread to be had: run it here rather than lose the result.
+            if let Some(run) = lock(&job).take() {
+                run();
+            }
+        }
     }
 }
 
-impl<R: DeserializeOwned + Send, T: Send> Sink for Collect<R, T> {
+impl<R: DeserializeOwned + Send, T: Send + 'static> Sink for Collect<R, T> {
     fn deliver(&self, index: usize, result: Result<Raw>) {
         let decoded = result.and_then(|(bytes, fds)| codec::decode::<R>(&bytes, fds));
         let done = {
