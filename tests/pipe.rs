@@ -19,7 +19,10 @@ fn messages_keep_their_boundaries_both_ways() {
     assert_eq!(b.recv().unwrap(), Vec::<u8>::new());
     assert_eq!(a.recv().unwrap(), [3]);
     assert!(!a.poll(Duration::ZERO).unwrap());
-    assert!(matches!(a.recv_timeout(Duration::from_millis(10)), Err(Error::Timeout)));
+    assert!(matches!(
+        a.recv_timeout(Duration::from_millis(10)),
+        Err(Error::Timeout)
+    ));
 }
 
 #[test]
@@ -61,7 +64,10 @@ fn five_processes_share_one_end_without_interleaving() {
         for _ in 0..5000 {
             let (w, i, body) = rx.recv().unwrap();
             assert_eq!(i, next[w as usize], "messages of one writer stay in order");
-            assert!(body.iter().all(|&b| b == (w * 13 + i) as u8), "message arrived whole");
+            assert!(
+                body.iter().all(|&b| b == (w * 13 + i) as u8),
+                "message arrived whole"
+            );
             assert!((1024..8 * 1024).contains(&body.len()));
             next[w as usize] += 1;
         }
@@ -79,16 +85,21 @@ fn a_connection_sent_through_a_connection_works_in_the_receiver() {
     let (data_parent, data_child) = pipe::<String>().unwrap();
     let p = Process::spawn(move || {
         let conn = ctl_child.recv().unwrap();
-        conn.send(&"hello through a passed end".to_string()).unwrap();
+        conn.send(&"hello through a passed end".to_string())
+            .unwrap();
         conn.recv().unwrap()
     })
     .unwrap();
     ctl_parent.send(&data_child).unwrap();
     drop(data_child);
-    assert_eq!(bounded(LIMIT, {
-        let d = data_parent.clone();
-        move || d.recv()
-    }).unwrap(), "hello through a passed end");
+    assert_eq!(
+        bounded(LIMIT, {
+            let d = data_parent.clone();
+            move || d.recv()
+        })
+        .unwrap(),
+        "hello through a passed end"
+    );
     data_parent.send(&"reply".to_string()).unwrap();
     assert_eq!(bounded(LIMIT, move || p.join()).unwrap(), "reply");
 }
@@ -117,7 +128,10 @@ fn send_to_a_closed_peer_is_disconnected_not_sigpipe() {
 fn oversize_messages_are_refused_on_both_sides() {
     let (a, b) = pipe::<Vec<u8>>().unwrap();
     a.set_max_message(1024);
-    assert!(matches!(a.send(&vec![0; 4096]), Err(Error::MessageTooLarge { max: 1024, .. })));
+    assert!(matches!(
+        a.send(&vec![0; 4096]),
+        Err(Error::MessageTooLarge { max: 1024, .. })
+    ));
     b.set_max_message(100);
     a.set_max_message(1 << 20);
     a.send(&vec![0; 4096]).unwrap();
@@ -153,5 +167,8 @@ fn pipe_and_process_leave_no_fd_or_zombie() {
         (fds == common::open_fds(), kids == common::children_of(me))
     })
     .unwrap();
-    assert_eq!(bounded(LIMIT, move || checker.join()).unwrap(), (true, true));
+    assert_eq!(
+        bounded(LIMIT, move || checker.join()).unwrap(),
+        (true, true)
+    );
 }

@@ -44,7 +44,11 @@ fn map_in_input_order_with_any_chunk_size() {
     let want: Vec<i64> = (0..100).map(|x| x * x).collect();
     assert_eq!(pool.map(sqr, 0..100).unwrap(), want);
     for chunk in [1, 7, 100, 1000] {
-        assert_eq!(pool.map_chunked(sqr, 0..100, chunk).unwrap(), want, "chunksize {chunk}");
+        assert_eq!(
+            pool.map_chunked(sqr, 0..100, chunk).unwrap(),
+            want,
+            "chunksize {chunk}"
+        );
     }
 }
 
@@ -66,9 +70,17 @@ fn imap_orders_and_imap_unordered_completes_all() {
     let want: Vec<i64> = (0..50).map(|x| x * x).collect();
     let got: Vec<i64> = pool.imap(sqr, 0..50).unwrap().map(Result::unwrap).collect();
     assert_eq!(got, want);
-    let got: Vec<i64> = pool.imap_chunked(sqr, 0..50, 7).unwrap().map(Result::unwrap).collect();
+    let got: Vec<i64> = pool
+        .imap_chunked(sqr, 0..50, 7)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(got, want);
-    let mut got: Vec<i64> = pool.imap_unordered_chunked(sqr, 0..50, 4).unwrap().map(Result::unwrap).collect();
+    let mut got: Vec<i64> = pool
+        .imap_unordered_chunked(sqr, 0..50, 4)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     got.sort_unstable();
     assert_eq!(got, want);
 }
@@ -81,7 +93,13 @@ fn empty_inputs() {
     assert!(pool.starmap(mul, Vec::new()).unwrap().is_empty());
     assert_eq!(pool.imap(sqr, Vec::new()).unwrap().count(), 0);
     assert_eq!(pool.imap_unordered(sqr, Vec::new()).unwrap().count(), 0);
-    assert!(pool.map_async(sqr, Vec::new()).unwrap().get().unwrap().is_empty());
+    assert!(
+        pool.map_async(sqr, Vec::new())
+            .unwrap()
+            .get()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// `imap` is lazy: an endless input works, and `take` ends it.
@@ -89,7 +107,11 @@ fn empty_inputs() {
 fn imap_over_an_endless_iterator() {
     let pool = Pool::new(2).unwrap();
     let got: Vec<i64> = bounded(LIMIT, move || {
-        pool.imap(sqr, 0..).unwrap().take(10).map(Result::unwrap).collect()
+        pool.imap(sqr, 0..)
+            .unwrap()
+            .take(10)
+            .map(Result::unwrap)
+            .collect()
     });
     assert_eq!(got, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
 }
@@ -113,7 +135,10 @@ fn imap_pulls_input_lazily() {
 fn get_with_timeout_then_wait_again() {
     let pool = Pool::new(1).unwrap();
     let r = pool.apply_async(sqr_slow, (3, 300)).unwrap();
-    assert!(matches!(r.get_timeout(Duration::from_millis(10)), Err(Error::Timeout)));
+    assert!(matches!(
+        r.get_timeout(Duration::from_millis(10)),
+        Err(Error::Timeout)
+    ));
     assert!(!r.ready());
     assert_eq!(r.successful(), None);
     assert!(r.wait_timeout(LIMIT));
@@ -132,21 +157,34 @@ fn callbacks_fire_exactly_once() {
     let err = Arc::new(AtomicUsize::new(0));
     let (o, e) = (Arc::clone(&ok), Arc::clone(&err));
     let r = pool
-        .map_async_with(sqr, 0..20, AsyncOptions::new().chunksize(3).callback(move |v: &Vec<i64>| {
-            assert_eq!(v.len(), 20);
-            o.fetch_add(1, Ordering::SeqCst);
-        }))
+        .map_async_with(
+            sqr,
+            0..20,
+            AsyncOptions::new()
+                .chunksize(3)
+                .callback(move |v: &Vec<i64>| {
+                    assert_eq!(v.len(), 20);
+                    o.fetch_add(1, Ordering::SeqCst);
+                }),
+        )
         .unwrap();
     assert_eq!(r.get().unwrap().len(), 20);
     let r = pool
-        .apply_async_with(fail, (1,), AsyncOptions::new().error_callback(move |e| {
-            assert!(matches!(e, Error::Panicked { .. }));
-            e.to_string();
-            err.fetch_add(1, Ordering::SeqCst);
-        }))
+        .apply_async_with(
+            fail,
+            (1,),
+            AsyncOptions::new().error_callback(move |e| {
+                assert!(matches!(e, Error::Panicked { .. }));
+                e.to_string();
+                err.fetch_add(1, Ordering::SeqCst);
+            }),
+        )
         .unwrap();
     assert!(matches!(r.get(), Err(Error::Panicked { .. })));
-    assert_eq!((ok.load(Ordering::SeqCst), e.load(Ordering::SeqCst)), (1, 1));
+    assert_eq!(
+        (ok.load(Ordering::SeqCst), e.load(Ordering::SeqCst)),
+        (1, 1)
+    );
 }
 
 /// A callback may submit work to the same pool without deadlocking.
@@ -156,9 +194,13 @@ fn callback_can_use_the_pool() {
     let (tx, rx) = std::sync::mpsc::channel();
     let p = Arc::clone(&pool);
     let _r = pool
-        .apply_async_with(sqr, (3,), AsyncOptions::new().callback(move |v: &i64| {
-            let _ = tx.send(p.apply_async(sqr, (*v,)).and_then(|r| r.get()));
-        }))
+        .apply_async_with(
+            sqr,
+            (3,),
+            AsyncOptions::new().callback(move |v: &i64| {
+                let _ = tx.send(p.apply_async(sqr, (*v,)).and_then(|r| r.get()));
+            }),
+        )
         .unwrap();
     assert_eq!(rx.recv_timeout(LIMIT).unwrap().unwrap(), 81);
 }
@@ -174,7 +216,11 @@ fn methods_after_close_or_terminate_fail() {
     assert!(pool.imap(sqr, 0..3).is_err());
     bounded(LIMIT, move || {
         pool.join().unwrap();
-        assert_eq!(pending.get().unwrap().len(), 10, "close + join finishes submitted work");
+        assert_eq!(
+            pending.get().unwrap().len(),
+            10,
+            "close + join finishes submitted work"
+        );
         pool.terminate();
         assert!(matches!(pool.apply(sqr, (1,)), Err(Error::PoolNotRunning)));
     });
@@ -211,10 +257,18 @@ fn sqr_slow_one(x: i64) -> i64 {
 /// Mirrors `_TestPoolWorkerLifetime.test_pool_worker_lifetime`.
 #[test]
 fn maxtasksperchild_replaces_workers() {
-    let pool = Pool::builder().processes(2).maxtasksperchild(2).build().unwrap();
+    let pool = Pool::builder()
+        .processes(2)
+        .maxtasksperchild(2)
+        .build()
+        .unwrap();
     let pids = pool.map_chunked(pid, 0..20, 1).unwrap();
     let distinct: std::collections::BTreeSet<_> = pids.iter().collect();
-    assert!(distinct.len() >= 10, "each worker ran at most 2 tasks: {} distinct", distinct.len());
+    assert!(
+        distinct.len() >= 10,
+        "each worker ran at most 2 tasks: {} distinct",
+        distinct.len()
+    );
 }
 
 static INIT_BASE: AtomicUsize = AtomicUsize::new(0);
@@ -230,8 +284,18 @@ fn read_base(_: u8) -> usize {
 /// Mirrors `_TestInitializers.test_pool_initializer`: it runs in every worker.
 #[test]
 fn initializer_runs_in_every_worker() {
-    let pool = Pool::builder().processes(3).initializer(init, (42,)).maxtasksperchild(1).build().unwrap();
-    assert!(pool.map_chunked(read_base, 0..9, 1).unwrap().iter().all(|&b| b == 42));
+    let pool = Pool::builder()
+        .processes(3)
+        .initializer(init, (42,))
+        .maxtasksperchild(1)
+        .build()
+        .unwrap();
+    assert!(
+        pool.map_chunked(read_base, 0..9, 1)
+            .unwrap()
+            .iter()
+            .all(|&b| b == 42)
+    );
 }
 
 fn bad_init() {
@@ -241,9 +305,17 @@ fn bad_init() {
 /// A failing initializer makes `build` fail with its message; no respawn loop.
 #[test]
 fn failing_initializer_fails_build() {
-    let err = bounded(LIMIT, || Pool::builder().processes(2).initializer(bad_init, ()).build().err());
+    let err = bounded(LIMIT, || {
+        Pool::builder()
+            .processes(2)
+            .initializer(bad_init, ())
+            .build()
+            .err()
+    });
     match err {
-        Some(Error::InitializerFailed { message }) => assert!(message.contains("no config file"), "{message}"),
+        Some(Error::InitializerFailed { message }) => {
+            assert!(message.contains("no config file"), "{message}")
+        }
         other => panic!("expected InitializerFailed, got {other:?}"),
     }
 }

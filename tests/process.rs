@@ -10,7 +10,7 @@ const LIMIT: Duration = Duration::from_secs(30);
 
 #[test]
 fn join_returns_the_closure_value() {
-    let captured = vec![1u64, 2, 3];
+    let captured: Vec<u64> = (1..=3).collect();
     let p = Process::spawn(move || captured.iter().sum::<u64>()).unwrap();
     assert!(p.pid() > 0);
     assert_eq!(bounded(LIMIT, move || p.join()).unwrap(), 6);
@@ -30,7 +30,10 @@ fn abort_is_reported_as_sigabrt() {
     let p = Process::spawn(|| -> u8 { std::process::abort() }).unwrap();
     let pid = p.pid();
     match bounded(LIMIT, move || p.join()) {
-        Err(Error::WorkerDied { pid: got, cause: ExitCause::Signaled { name, .. } }) => {
+        Err(Error::WorkerDied {
+            pid: got,
+            cause: ExitCause::Signaled { name, .. },
+        }) => {
             assert_eq!(got, pid);
             assert_eq!(name, "SIGABRT");
         }
@@ -42,7 +45,10 @@ fn abort_is_reported_as_sigabrt() {
 fn exit_code_is_reported() {
     let p = Process::spawn(|| -> u8 { std::process::exit(3) }).unwrap();
     match bounded(LIMIT, move || p.join()) {
-        Err(Error::WorkerDied { cause: ExitCause::Exited(3), .. }) => {}
+        Err(Error::WorkerDied {
+            cause: ExitCause::Exited(3),
+            ..
+        }) => {}
         other => panic!("expected exit code 3, got {other:?}"),
     }
 }
@@ -57,11 +63,19 @@ fn sigkill_from_the_parent_is_reported() {
     assert!(p.is_alive());
     p.kill().unwrap();
     match p.join_timeout(LIMIT) {
-        Err(Error::WorkerDied { cause: ExitCause::Signaled { name: "SIGKILL", .. }, .. }) => {}
+        Err(Error::WorkerDied {
+            cause: ExitCause::Signaled {
+                name: "SIGKILL", ..
+            },
+            ..
+        }) => {}
         other => panic!("expected SIGKILL, got {other:?}"),
     }
     assert!(!p.is_alive());
-    assert!(matches!(p.exit_status(), Some(ExitCause::Signaled { signal: 9, .. })));
+    assert!(matches!(
+        p.exit_status(),
+        Some(ExitCause::Signaled { signal: 9, .. })
+    ));
 }
 
 #[test]
@@ -73,7 +87,12 @@ fn terminate_sends_sigterm() {
     .unwrap();
     p.terminate().unwrap();
     match p.join_timeout(LIMIT) {
-        Err(Error::WorkerDied { cause: ExitCause::Signaled { name: "SIGTERM", .. }, .. }) => {}
+        Err(Error::WorkerDied {
+            cause: ExitCause::Signaled {
+                name: "SIGTERM", ..
+            },
+            ..
+        }) => {}
         other => panic!("expected SIGTERM, got {other:?}"),
     }
 }
@@ -85,7 +104,10 @@ fn join_timeout_can_wait_again() {
         "done".to_string()
     })
     .unwrap();
-    assert!(matches!(p.join_timeout(Duration::from_millis(10)), Err(Error::Timeout)));
+    assert!(matches!(
+        p.join_timeout(Duration::from_millis(10)),
+        Err(Error::Timeout)
+    ));
     assert_eq!(p.join_timeout(LIMIT).unwrap(), "done");
     assert_eq!(p.exit_status(), Some(ExitCause::Exited(0)));
 }
@@ -108,5 +130,8 @@ fn dropping_an_unjoined_process_leaves_no_zombie() {
         (during, before == after)
     })
     .unwrap();
-    assert_eq!(bounded(LIMIT, move || checker.join()).unwrap(), (true, true));
+    assert_eq!(
+        bounded(LIMIT, move || checker.join()).unwrap(),
+        (true, true)
+    );
 }

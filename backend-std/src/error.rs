@@ -149,5 +149,5 @@ impl std::error::Error for Error {
     }
 }
 
-/// Short for `Result<T, forkpool::Error>`.
+/// Short for `Result<T, forkpool_std::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

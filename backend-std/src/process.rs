@@ -32,9 +32,9 @@ const ENCODE: u8 = 3;
 /// without a final newline may be lost (it leaves with `_exit`, without flushing).
 ///
 /// ```
-/// let p = forkpool::Process::spawn(|| 6 * 7)?;
+/// let p = forkpool_std::Process::spawn(|| 6 * 7)?;
 /// assert_eq!(p.join()?, 42);
-/// # Ok::<(), forkpool::Error>(())
+/// # Ok::<(), forkpool_std::Error>(())
 /// ```
 pub struct Process<R> {
     pid: Pid,

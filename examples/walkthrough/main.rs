@@ -14,7 +14,10 @@ fn main() {
             "--step-ms" => step_ms = args.next().and_then(|v| v.parse().ok()).unwrap_or(step_ms),
             "--only" => only = args.next(),
             other => {
-                eprintln!("unknown argument {other}; use --step-ms N and --only NAME ({:?})", seed::VARIANTS);
+                eprintln!(
+                    "unknown argument {other}; use --step-ms N and --only NAME ({:?})",
+                    seed::VARIANTS
+                );
                 std::process::exit(2);
             }
         }
@@ -30,7 +33,10 @@ fn main() {
                 for line in &report.lines {
                     println!("{line}");
                 }
-                println!("factorial of (4, 8, 12, 20, 16)@{:.2}s: {:?}", report.total, report.results);
+                println!(
+                    "factorial of (4, 8, 12, 20, 16)@{:.2}s: {:?}",
+                    report.total, report.results
+                );
             }
             Err(e) => {
                 eprintln!("{name} failed: {e}");

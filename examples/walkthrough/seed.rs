@@ -38,7 +38,10 @@ pub fn f(x: u64, conn: Connection<String>, t0: f64, step_ms: u64) -> u64 {
         std::thread::sleep(Duration::from_millis(step_ms));
         x -= 1;
     }
-    let _ = conn.send(&format!("factorial of {x0}: finish@{:.2}s, res = {ans}", now() - t0));
+    let _ = conn.send(&format!(
+        "factorial of {x0}: finish@{:.2}s, res = {ans}",
+        now() - t0
+    ));
     ans
 }
 
@@ -59,7 +62,11 @@ pub struct Report {
 
 /// Runs variant `name` on a 4-process pool with `step_ms` per multiplication.
 pub fn run(name: &str, step_ms: u64) -> forkpool::Result<Report> {
-    let pool = if name == "process" { None } else { Some(Pool::new(4)?) };
+    let pool = if name == "process" {
+        None
+    } else {
+        Some(Pool::new(4)?)
+    };
     let (p_conn, c_conn) = pipe::<String>()?;
     let t0 = now();
     let params = || VAR.iter().map(|&x| (x, c_conn.clone(), t0, step_ms));
@@ -72,17 +79,31 @@ pub fn run(name: &str, step_ms: u64) -> forkpool::Result<Report> {
                     Process::spawn(move || f(x, conn, t0, step_ms))
                 })
                 .collect::<forkpool::Result<Vec<_>>>()?;
-            procs.into_iter().map(Process::join).collect::<forkpool::Result<_>>()?
+            procs
+                .into_iter()
+                .map(Process::join)
+                .collect::<forkpool::Result<_>>()?
         }
-        ("apply", Some(p)) => params().map(|a| p.apply(f, a)).collect::<forkpool::Result<_>>()?,
+        ("apply", Some(p)) => params()
+            .map(|a| p.apply(f, a))
+            .collect::<forkpool::Result<_>>()?,
         ("apply_async", Some(p)) => {
-            let pending = params().map(|a| p.apply_async(f, a)).collect::<forkpool::Result<Vec<_>>>()?;
-            pending.into_iter().map(|r| r.get()).collect::<forkpool::Result<_>>()?
+            let pending = params()
+                .map(|a| p.apply_async(f, a))
+                .collect::<forkpool::Result<Vec<_>>>()?;
+            pending
+                .into_iter()
+                .map(|r| r.get())
+                .collect::<forkpool::Result<_>>()?
         }
         ("map", Some(p)) => p.map(f_packed, params())?,
         ("map_async", Some(p)) => p.map_async(f_packed, params())?.get()?,
-        ("imap", Some(p)) => p.imap(f_packed, params())?.collect::<forkpool::Result<_>>()?,
-        ("imap_unordered", Some(p)) => p.imap_unordered(f_packed, params())?.collect::<forkpool::Result<_>>()?,
+        ("imap", Some(p)) => p
+            .imap(f_packed, params())?
+            .collect::<forkpool::Result<_>>()?,
+        ("imap_unordered", Some(p)) => p
+            .imap_unordered(f_packed, params())?
+            .collect::<forkpool::Result<_>>()?,
         ("starmap", Some(p)) => p.starmap(f, params())?,
         ("starmap_async", Some(p)) => p.starmap_async(f, params())?.get()?,
         _ => return Err(forkpool::Error::InvalidArgument("unknown variant")),
@@ -95,5 +116,9 @@ pub fn run(name: &str, step_ms: u64) -> forkpool::Result<Report> {
     while p_conn.poll(Duration::ZERO)? {
         lines.push(p_conn.recv()?);
     }
-    Ok(Report { lines, results, total: now() - t0 })
+    Ok(Report {
+        lines,
+        results,
+        total: now() - t0,
+    })
 }

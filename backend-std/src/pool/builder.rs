@@ -13,13 +13,13 @@ use serde::de::DeserializeOwned;
 ///
 /// ```
 /// fn init(base: u64) { assert_eq!(base, 42) }
-/// let pool = forkpool::Pool::builder()
+/// let pool = forkpool_std::Pool::builder()
 ///     .processes(2)
 ///     .initializer(init, (42,))
 ///     .maxtasksperchild(100)
 ///     .build()?;
 /// # drop(pool);
-/// # Ok::<(), forkpool::Error>(())
+/// # Ok::<(), forkpool_std::Error>(())
 /// ```
 #[derive(Default)]
 pub struct PoolBuilder {

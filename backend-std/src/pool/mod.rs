@@ -43,10 +43,10 @@ pub type IMapUnordered<I, A, R> = IMap<I, A, R, imap::UnorderedWindow>;
 ///
 /// ```
 /// fn square(x: u64) -> u64 { x * x }
-/// let pool = forkpool::Pool::new(2)?;
+/// let pool = forkpool_std::Pool::new(2)?;
 /// assert_eq!(pool.map(square, 1..=4)?, [1, 4, 9, 16]);
 /// assert_eq!(pool.apply(|a: u64, b: u64| a + b, (2, 3))?, 5);
-/// # Ok::<(), forkpool::Error>(())
+/// # Ok::<(), forkpool_std::Error>(())
 /// ```
 pub struct Pool {
     inner: Arc<Inner>,
@@ -426,10 +426,10 @@ impl Pool {
             return Err(Error::StillRunning);
         }
         let handle = lock(&self.driver).take();
-        if let Some(h) = handle {
-            if h.join().is_err() {
-                return Err(Error::Protocol("the pool's driver thread panicked".into()));
-            }
+        if let Some(h) = handle
+            && h.join().is_err()
+        {
+            return Err(Error::Protocol("the pool's driver thread panicked".into()));
         }
         Ok(())
     }

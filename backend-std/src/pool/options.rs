@@ -7,7 +7,7 @@ use crate::error::Error;
 /// Options for `apply_async_with`, `map_async_with` and `starmap_async_with`.
 ///
 /// ```
-/// use forkpool::AsyncOptions;
+/// use forkpool_std::AsyncOptions;
 /// let opts = AsyncOptions::new()
 ///     .chunksize(8)
 ///     .callback(|v: &Vec<u64>| println!("{} results", v.len()))

@@ -27,12 +27,12 @@ pub(crate) trait Sink: Send + Sync {
 ///
 /// ```
 /// fn double(x: u32) -> u32 { x * 2 }
-/// let pool = forkpool::Pool::new(2)?;
+/// let pool = forkpool_std::Pool::new(2)?;
 /// let r = pool.apply_async(double, (21,))?;
 /// r.wait();
 /// assert_eq!(r.successful(), Some(true));
 /// assert_eq!(r.get()?, 42);
-/// # Ok::<(), forkpool::Error>(())
+/// # Ok::<(), forkpool_std::Error>(())
 /// ```
 pub struct AsyncResult<T> {
     shared: Arc<Shared<T>>,
@@ -197,7 +197,10 @@ impl<R, T: Send + 'static> Collect<R, T> {
                 Err(e) => error_callback.map(|cb| cb(e)),
             }));
             if let Err(p) = ran {
-                eprintln!("forkpool: a result callback panicked: {}", panic_message(p.as_ref()));
+                eprintln!(
+                    "forkpool: a result callback panicked: {}",
+                    panic_message(p.as_ref())
+                );
             }
             shared.set(value);
         };

@@ -33,9 +33,9 @@ pub(crate) fn call_erased(addr: usize, args: &[u8], fds: Vec<OwnedFd>) -> crate:
 /// Evaluating this for a type that is not zero-sized fails to compile.
 pub(crate) fn conjure_zst<F: Copy>() -> F {
     const { assert!(std::mem::size_of::<F>() == 0, "not a zero-sized type") };
-    // SAFETY: F is zero-sized (checked at compile time above), so it has no bytes that could
-    // be uninitialised; F is Copy, so making a copy out of nothing drops nothing. The only
+    // SAFETY: F is zero-sized (checked at compile time above), so its all-zero value is its
+    // only value (there are no bytes); F is Copy, so making one out of nothing drops nothing. The only
     // zero-sized types that implement the Fn traits are fn items and closures without
     // (non-zero-sized) captures, which carry no invariant a fresh value could break.
-    unsafe { std::mem::MaybeUninit::<F>::uninit().assume_init() }
+    unsafe { std::mem::zeroed::<F>() }
 }

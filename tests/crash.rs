@@ -1,0 +1,166 @@
+//! The crash matrix: a worker that panics, aborts, segfaults, exits or is killed fails only
+//! its own task, is replaced, and every other result arrives exactly once. CPython's Pool
+//! hangs forever on most of these.
+
+mod common;
+
+use common::bounded;
+use forkpool::{Error, ExitCause, Pool, pipe};
+use nix::sys::signal::{Signal, kill, raise};
+use nix::unistd::Pid;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn task(x: u32) -> u32 {
+    match x {
+        3 => panic!("three is right out"),
+        5 => std::process::abort(),
+        7 => {
+            let _ = raise(Signal::SIGSEGV);
+            unreachable!()
+        }
+        9 => std::process::exit(0),
+        11 => std::panic::panic_any(11u32),
+        _ => x * 10,
+    }
+}
+
+#[test]
+fn each_crash_fails_only_its_task() {
+    let pool = Pool::new(3).unwrap();
+    let results: Vec<_> = bounded(LIMIT, move || {
+        let r: Vec<_> = pool.imap(task, 0..16).unwrap().collect();
+        // The pool is still usable afterwards.
+        assert_eq!(pool.map(task, [1, 2]).unwrap(), [10, 20]);
+        r
+    });
+    assert_eq!(results.len(), 16, "every task answered exactly once");
+    for (x, r) in results.into_iter().enumerate() {
+        match (x, r) {
+            (3, Err(Error::Panicked { message, .. })) => assert_eq!(message, "three is right out"),
+            (11, Err(Error::Panicked { message, .. })) => assert!(message.contains("not a string")),
+            (
+                5,
+                Err(Error::WorkerDied {
+                    cause: ExitCause::Signaled { name, .. },
+                    ..
+                }),
+            ) => assert_eq!(name, "SIGABRT"),
+            (
+                7,
+                Err(Error::WorkerDied {
+                    cause: ExitCause::Signaled { name, .. },
+                    ..
+                }),
+            ) => assert_eq!(name, "SIGSEGV"),
+            (
+                9,
+                Err(Error::WorkerDied {
+                    cause: ExitCause::Exited(0),
+                    ..
+                }),
+            ) => {}
+            (x, Ok(v)) if ![3, 5, 7, 9, 11].contains(&x) => assert_eq!(v, x as u32 * 10),
+            (x, r) => panic!("task {x}: unexpected {r:?}"),
+        }
+    }
+}
+
+#[test]
+fn map_with_crashes_reports_the_first_error_and_keeps_the_pool() {
+    let pool = Pool::new(2).unwrap();
+    bounded(LIMIT, move || {
+        assert!(matches!(
+            pool.map(task, 4..8),
+            Err(Error::WorkerDied { .. })
+        ));
+        let r: Vec<_> = (0..6)
+            .map(|x| pool.apply_async(task, (x,)).unwrap())
+            .collect();
+        let got: Vec<_> = r.into_iter().map(|r| r.get().ok()).collect();
+        assert_eq!(got, [Some(0), Some(10), Some(20), None, Some(40), None]);
+    });
+}
+
+fn report_pid_then_sleep(conn: forkpool::Connection<u32>) -> u32 {
+    conn.send(&std::process::id()).unwrap();
+    std::thread::sleep(Duration::from_secs(30));
+    1
+}
+
+fn quick(x: u32) -> u32 {
+    x + 1
+}
+
+#[test]
+fn a_busy_worker_killed_from_outside_fails_only_its_task() {
+    let pool = Pool::new(2).unwrap();
+    let (rx, tx) = pipe::<u32>().unwrap();
+    let victim = pool.apply_async(report_pid_then_sleep, (tx,)).unwrap();
+    let others: Vec<_> = (0..20)
+        .map(|x| pool.apply_async(quick, (x,)).unwrap())
+        .collect();
+    let pid = rx.recv_timeout(LIMIT).unwrap();
+    kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
+    bounded(LIMIT, move || {
+        match victim.get() {
+            Err(Error::WorkerDied {
+                pid: p,
+                cause:
+                    ExitCause::Signaled {
+                        name: "SIGKILL", ..
+                    },
+            }) => assert_eq!(p, pid),
+            other => panic!("expected SIGKILL, got {other:?}"),
+        }
+        let got: Vec<u32> = others.into_iter().map(|r| r.get().unwrap()).collect();
+        assert_eq!(got, (1..=20).collect::<Vec<_>>());
+        assert_eq!(pool.apply(quick, (41,)).unwrap(), 42);
+    });
+}
+
+fn whoami(_: u8) -> u32 {
+    std::process::id()
+}
+
+#[test]
+fn an_idle_worker_killed_from_outside_is_replaced() {
+    let pool = Pool::new(1).unwrap();
+    let pid = pool.apply(whoami, (0,)).unwrap();
+    kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
+    let again = bounded(LIMIT, move || {
+        // The first try may race the death; no task is lost either way.
+        let mut r = pool.apply(whoami, (0,));
+        if r.is_err() {
+            r = pool.apply(whoami, (0,));
+        }
+        r.unwrap()
+    });
+    assert_ne!(again, pid);
+}
+
+#[derive(Debug, serde::Serialize)]
+struct Unreadable;
+
+impl<'de> serde::Deserialize<'de> for Unreadable {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        Err(serde::de::Error::custom("this type never decodes"))
+    }
+}
+
+fn make_unreadable(_: u8) -> Unreadable {
+    Unreadable
+}
+
+#[test]
+fn a_result_that_fails_to_decode_fails_only_that_task() {
+    let pool = Pool::new(1).unwrap();
+    bounded(LIMIT, move || {
+        match pool.apply(make_unreadable, (0,)) {
+            Err(Error::Decode(_)) => {}
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+        assert_eq!(pool.apply(quick, (1,)).unwrap(), 2);
+    });
+}

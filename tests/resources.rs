@@ -1,0 +1,126 @@
+//! No zombie and no leaked descriptor after a pool is closed, terminated or dropped, and
+//! fork safety: workers never inherit a lock another thread held.
+//!
+//! The counting tests run inside a `Process` child of their own, so that parallel tests
+//! cannot disturb the counts; that child starts its own fork server.
+
+mod common;
+
+use common::bounded;
+use forkpool::{Pool, Process};
+use std::sync::Mutex;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn sq(x: u64) -> u64 {
+    x * x
+}
+
+fn hang(_: u64) -> u64 {
+    std::thread::sleep(Duration::from_secs(60));
+    0
+}
+
+/// Runs `scenario` in a child process; returns (fds unchanged, no children left over).
+fn no_leaks(scenario: fn()) -> (bool, bool) {
+    let checker = Process::spawn(move || {
+        // Start the child's fork server first, so it counts as "before".
+        drop(Pool::new(1).unwrap());
+        let me = std::process::id();
+        let server = forkpool::fork_server_pid().unwrap();
+        let (fds, kids) = (common::open_fds(), common::children_of(me));
+        scenario();
+        let clean = common::eventually(Duration::from_secs(5), || {
+            common::children_of(server).is_empty() && common::children_of(me) == kids
+        });
+        (fds == common::open_fds(), clean)
+    })
+    .unwrap();
+    bounded(LIMIT, move || checker.join()).unwrap()
+}
+
+#[test]
+fn close_and_join_leave_nothing_behind() {
+    assert_eq!(
+        no_leaks(|| {
+            let pool = Pool::new(3).unwrap();
+            assert_eq!(pool.map(sq, 0..50).unwrap().len(), 50);
+            pool.close();
+            pool.join().unwrap();
+        }),
+        (true, true)
+    );
+}
+
+#[test]
+fn terminate_with_running_tasks_leaves_nothing_behind() {
+    assert_eq!(
+        no_leaks(|| {
+            let pool = Pool::new(2).unwrap();
+            let r = pool.map_async(hang, 0..4).unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            pool.terminate();
+            assert!(r.get().is_err());
+            pool.join().unwrap();
+        }),
+        (true, true)
+    );
+}
+
+#[test]
+fn drop_with_imap_half_read_leaves_nothing_behind() {
+    assert_eq!(
+        no_leaks(|| {
+            let pool = Pool::builder()
+                .processes(2)
+                .maxtasksperchild(3)
+                .build()
+                .unwrap();
+            let mut it = pool.imap(sq, 0..1000).unwrap();
+            assert_eq!(it.next().unwrap().unwrap(), 0);
+            drop(pool);
+            assert!(it.all(|_| true));
+        }),
+        (true, true)
+    );
+}
+
+static USER_LOCK: Mutex<u64> = Mutex::new(0);
+
+fn take_user_lock(x: u64) -> u64 {
+    *USER_LOCK.lock().unwrap() + x
+}
+
+fn print_line(x: u64) -> u64 {
+    println!("worker prints {x}");
+    x
+}
+
+/// Another thread holds a mutex and stdout while the pool forks workers; the workers can
+/// still take both (they are forked from the fork server, started before `main`).
+#[test]
+fn workers_never_inherit_a_held_lock() {
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let _user = USER_LOCK.lock().unwrap();
+        let _out = std::io::stdout().lock();
+        locked_tx.send(()).unwrap();
+        let _ = release_rx.recv_timeout(LIMIT);
+    });
+    locked_rx.recv().unwrap();
+    let got = bounded(LIMIT, || {
+        let pool = Pool::builder()
+            .processes(2)
+            .maxtasksperchild(1)
+            .build()
+            .unwrap();
+        let a = pool.map(take_user_lock, 0..4).unwrap();
+        let b = pool.map(print_line, 0..4).unwrap();
+        (a, b)
+    });
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    assert_eq!(got, (vec![0, 1, 2, 3], vec![0, 1, 2, 3]));
+}
