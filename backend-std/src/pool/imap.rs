@@ -5,12 +5,14 @@
 //! works, and memory stays bounded whatever the item count. Ordered and unordered differ
 //! only in the window type (`Ordered` or `Unordered` from the core).
 
+use super::Pool;
 use super::driver::Inner;
 use super::encode::next_chunk;
 use super::sink::{Raw, Stream, lock};
 use super::state::Phase;
 use crate::codec;
 use crate::error::{Error, Result};
+use crate::task::{TaskFn, erase};
 use forkpool_core::{Ordered, ResultOrder, Unordered};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -157,4 +159,88 @@ pub(crate) fn ordered() -> Box<OrderedWindow> {
 /// The unordered window, boxed.
 pub(crate) fn unordered() -> Box<UnorderedWindow> {
     Box::new(Unordered::new())
+}
+
+/// The ordered `imap` iterator type.
+pub type IMapOrdered<I, A, R> = IMap<I, A, R, OrderedWindow>;
+/// The `imap_unordered` iterator type.
+pub type IMapUnordered<I, A, R> = IMap<I, A, R, UnorderedWindow>;
+
+impl Pool {
+    /// Lazily applies `f` to every item; yields results in input order. Input is pulled
+    /// only as workers need it, and at most [`WINDOW`] results are held.
+    pub fn imap<F, T, R, I>(
+        &self,
+        f: F,
+        items: I,
+    ) -> Result<IMapOrdered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
+    where
+        F: TaskFn<(T,), R>,
+        T: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+        I: IntoIterator<Item = T>,
+    {
+        self.imap_chunked(f, items, 1)
+    }
+
+    /// [`imap`](Self::imap) with an explicit chunk size (at most half of [`WINDOW`]).
+    pub fn imap_chunked<F, T, R, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: usize,
+    ) -> Result<IMapOrdered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
+    where
+        F: TaskFn<(T,), R>,
+        T: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+        I: IntoIterator<Item = T>,
+    {
+        let input = items.into_iter().map(|x| (x,));
+        IMap::new(
+            Arc::clone(&self.inner),
+            input,
+            erase::<F, (T,), R>(f),
+            chunksize,
+            ordered(),
+        )
+    }
+
+    /// Like [`imap`](Self::imap), but yields results as they complete.
+    pub fn imap_unordered<F, T, R, I>(
+        &self,
+        f: F,
+        items: I,
+    ) -> Result<IMapUnordered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
+    where
+        F: TaskFn<(T,), R>,
+        T: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+        I: IntoIterator<Item = T>,
+    {
+        self.imap_unordered_chunked(f, items, 1)
+    }
+
+    /// [`imap_unordered`](Self::imap_unordered) with an explicit chunk size.
+    pub fn imap_unordered_chunked<F, T, R, I>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: usize,
+    ) -> Result<IMapUnordered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
+    where
+        F: TaskFn<(T,), R>,
+        T: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+        I: IntoIterator<Item = T>,
+    {
+        let input = items.into_iter().map(|x| (x,));
+        IMap::new(
+            Arc::clone(&self.inner),
+            input,
+            erase::<F, (T,), R>(f),
+            chunksize,
+            unordered(),
+        )
+    }
 }

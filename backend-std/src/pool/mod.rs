@@ -11,7 +11,7 @@ mod sink;
 mod state;
 
 pub use builder::PoolBuilder;
-pub use imap::{IMap, WINDOW as IMAP_WINDOW};
+pub use imap::{IMap, IMapOrdered, IMapUnordered, WINDOW as IMAP_WINDOW};
 pub use options::AsyncOptions;
 pub use sink::AsyncResult;
 pub use state::MAX_PROCESSES;
@@ -27,11 +27,6 @@ use sink::{Collect, lock};
 use state::{Deliveries, Init, Phase, State};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-
-/// The ordered `imap` iterator type.
-pub type IMapOrdered<I, A, R> = IMap<I, A, R, imap::OrderedWindow>;
-/// The `imap_unordered` iterator type.
-pub type IMapUnordered<I, A, R> = IMap<I, A, R, imap::UnorderedWindow>;
 
 /// A pool of worker processes, like Python's `multiprocessing.Pool`.
 ///
@@ -287,83 +282,6 @@ impl Pool {
             .chunksize
             .unwrap_or(default_chunksize(items.len(), self.processes));
         self.submit_all(erase::<F, A, R>(f), items, chunk, Ok, opts)
-    }
-
-    /// Lazily applies `f` to every item; yields results in input order. Input is pulled
-    /// only as workers need it, and at most [`IMAP_WINDOW`] results are held.
-    pub fn imap<F, T, R, I>(
-        &self,
-        f: F,
-        items: I,
-    ) -> Result<IMapOrdered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
-    where
-        F: TaskFn<(T,), R>,
-        T: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
-        I: IntoIterator<Item = T>,
-    {
-        self.imap_chunked(f, items, 1)
-    }
-
-    /// [`imap`](Self::imap) with an explicit chunk size (at most half of [`IMAP_WINDOW`]).
-    pub fn imap_chunked<F, T, R, I>(
-        &self,
-        f: F,
-        items: I,
-        chunksize: usize,
-    ) -> Result<IMapOrdered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
-    where
-        F: TaskFn<(T,), R>,
-        T: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
-        I: IntoIterator<Item = T>,
-    {
-        let input = items.into_iter().map(|x| (x,));
-        IMap::new(
-            Arc::clone(&self.inner),
-            input,
-            erase::<F, (T,), R>(f),
-            chunksize,
-            imap::ordered(),
-        )
-    }
-
-    /// Like [`imap`](Self::imap), but yields results as they complete.
-    pub fn imap_unordered<F, T, R, I>(
-        &self,
-        f: F,
-        items: I,
-    ) -> Result<IMapUnordered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
-    where
-        F: TaskFn<(T,), R>,
-        T: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
-        I: IntoIterator<Item = T>,
-    {
-        self.imap_unordered_chunked(f, items, 1)
-    }
-
-    /// [`imap_unordered`](Self::imap_unordered) with an explicit chunk size.
-    pub fn imap_unordered_chunked<F, T, R, I>(
-        &self,
-        f: F,
-        items: I,
-        chunksize: usize,
-    ) -> Result<IMapUnordered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
-    where
-        F: TaskFn<(T,), R>,
-        T: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
-        I: IntoIterator<Item = T>,
-    {
-        let input = items.into_iter().map(|x| (x,));
-        IMap::new(
-            Arc::clone(&self.inner),
-            input,
-            erase::<F, (T,), R>(f),
-            chunksize,
-            imap::unordered(),
-        )
     }
 
     fn submit_all<A, R, T>(
