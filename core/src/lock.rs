@@ -1,4 +1,4 @@
-//! A safe lock abstraction, so containers can be shared without `unsafe` in the core.
+//! A safe lock abstraction, so containers can be shared with no unchecked code in the core.
 //!
 //! As in embassy-sync, the lock is a type parameter chosen by the user: `spin::Mutex` when
 //! several contexts (threads, interrupt handlers on a multi-core chip) share the value,

@@ -93,8 +93,6 @@ where
         })
     }
 
-    // ---- inputs ----
-
     /// Queues a job of `len` tasks and returns the first task's sequence number; the job
     /// comes back when the queue is full, the scheduler closed, or `len` is 0 or larger
     /// than the result window.
@@ -233,8 +231,6 @@ where
         Ok(())
     }
 
-    // ---- outputs ----
-
     /// The next worker process to start or stop.
     #[must_use]
     pub fn poll_worker(&mut self) -> Option<WorkerCommand> {
@@ -315,8 +311,6 @@ where
             .map(|(seq, outcome)| Release { seq, outcome })
     }
 
-    // ---- state ----
-
     /// Whether `close` (or `abort`) was called, or the scheduler broke.
     pub fn is_closed(&self) -> bool {
         self.closed
@@ -355,8 +349,6 @@ where
     pub fn order(&self) -> &O {
         &self.order
     }
-
-    // ---- internals ----
 
     fn slot(&mut self, worker: WorkerId) -> Result<&mut Worker<S>, SchedulerError> {
         self.workers
