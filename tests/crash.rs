@@ -164,3 +164,37 @@ fn a_result_that_fails_to_decode_fails_only_that_task() {
         assert_eq!(pool.apply(quick, (1,)).unwrap(), 2);
     });
 }
+
+fn abort_at_100(x: u32) -> u32 {
+    if x == 100 {
+        std::process::abort()
+    }
+    x * 10
+}
+
+/// With a deep pipeline a dying worker fails the tasks it held (never more), every task is
+/// answered exactly once, and the rest succeed.
+#[test]
+fn pipelined_crash_fails_only_held_tasks() {
+    let pool = Pool::builder()
+        .processes(2)
+        .pipeline_depth(8)
+        .build()
+        .unwrap();
+    let results: Vec<_> = bounded(LIMIT, move || {
+        pool.imap(abort_at_100, 0..400).unwrap().collect()
+    });
+    assert_eq!(results.len(), 400);
+    let failed: Vec<usize> = (0..400).filter(|&i| results[i].is_err()).collect();
+    assert!(failed.contains(&100));
+    assert!(
+        failed.len() <= 8 * 2,
+        "at most what one worker held: {failed:?}"
+    );
+    for (i, r) in results.iter().enumerate() {
+        match r {
+            Ok(v) => assert_eq!(*v, i as u32 * 10),
+            Err(e) => assert!(matches!(e, Error::WorkerDied { .. }), "{e:?}"),
+        }
+    }
+}

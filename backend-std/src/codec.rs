@@ -25,6 +25,29 @@ pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<(Vec<u8>, Vec<O
     Ok((bytes, fds))
 }
 
+/// Appends the encoding of `value` to `out`; returns the descriptors it carries. On error
+/// `out` is left as it was.
+pub(crate) fn encode_into<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+) -> Result<Vec<OwnedFd>> {
+    struct Ext<'a>(&'a mut Vec<u8>);
+    impl Extend<u8> for Ext<'_> {
+        fn extend<I: IntoIterator<Item = u8>>(&mut self, iter: I) {
+            self.0.extend(iter);
+        }
+    }
+    let start = out.len();
+    OUTGOING.with(|o| o.borrow_mut().push(Vec::new()));
+    let written = postcard::to_extend(value, Ext(out)).map(drop);
+    let fds = OUTGOING.with(|o| o.borrow_mut().pop()).unwrap_or_default();
+    if let Err(e) = written {
+        out.truncate(start);
+        return Err(Error::Encode(e.to_string()));
+    }
+    Ok(fds)
+}
+
 /// Deserializes a `T` from `bytes`, giving it the descriptors that came with them.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Result<T> {
     INCOMING.with(|i| i.borrow_mut().push(fds.into_iter().map(Some).collect()));

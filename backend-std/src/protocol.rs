@@ -1,17 +1,20 @@
-//! The messages between a pool's driver and its workers, in a small fixed binary layout
-//! (results are often large: their bytes are not copied into a second encoding).
+//! The messages between a pool's driver and its workers, in a small fixed binary layout.
+//! Several jobs travel in one `RUN` message and several results in one `DONE` message, so
+//! tiny tasks cost a fraction of a system call each; every result still names its task.
 //!
 //! | kind | direction | payload |
 //! |---|---|---|
 //! | `INIT` | to worker | `call: u64` (0 = no initializer), initializer arguments |
-//! | `RUN` | to worker | `first: u64`, `call: u64`, `n: u32`, n x (`len: u32`, `fds: u8`, args) |
+//! | `RUN` | to worker | jobs: `first: u64`, `call: u64`, `n: u32`, n x (`len: u32`, `fds: u8`, args) |
 //! | `EXIT` | to worker | empty |
 //! | `READY` | from worker | empty |
 //! | `INIT_FAILED` | from worker | UTF-8 message |
-//! | `DONE` | from worker | `seq: u64`, `status: u8`, result bytes or UTF-8 message |
+//! | `DONE` | from worker | results: `seq: u64`, `status: u8`, `len: u32`, `fds: u8`, body |
+//!
+//! Descriptors ride with the message, in the order of the items or results that own them.
 
 use crate::error::{Error, Result};
-use crate::task::CallResult;
+use crate::task::{Output, Status};
 use std::os::fd::OwnedFd;
 
 pub(crate) const INIT: u8 = 1;
@@ -21,18 +24,27 @@ pub(crate) const READY: u8 = 10;
 pub(crate) const INIT_FAILED: u8 = 11;
 pub(crate) const DONE: u8 = 12;
 
-/// A task's answer as the driver receives it.
-pub(crate) enum Answer {
-    Ok(Vec<u8>, Vec<OwnedFd>),
-    Panicked(String),
-    Encode(String),
-    Decode(String),
-}
+const RESULT_HEAD: usize = 14;
 
-/// One item of a `RUN` message, parsed.
+/// One item of a job in a `RUN` message.
 pub(crate) struct RunItem<'a> {
     pub args: &'a [u8],
     pub fds: usize,
+}
+
+/// One job of a `RUN` message.
+pub(crate) struct RunJob<'a> {
+    pub first: u64,
+    pub call: usize,
+    pub items: Vec<RunItem<'a>>,
+}
+
+/// One result of a `DONE` message.
+pub(crate) struct Answer {
+    pub seq: u64,
+    pub status: Status,
+    pub body: Vec<u8>,
+    pub fds: Vec<OwnedFd>,
 }
 
 fn bad(what: &str) -> Error {
@@ -49,15 +61,15 @@ fn take<'a>(b: &mut &'a [u8], n: usize, what: &str) -> Result<&'a [u8]> {
 }
 
 fn take_u64(b: &mut &[u8], what: &str) -> Result<u64> {
-    Ok(u64::from_le_bytes(
-        take(b, 8, what)?.try_into().map_err(|_| bad(what))?,
-    ))
+    let mut a = [0; 8];
+    a.copy_from_slice(take(b, 8, what)?);
+    Ok(u64::from_le_bytes(a))
 }
 
 fn take_u32(b: &mut &[u8], what: &str) -> Result<u32> {
-    Ok(u32::from_le_bytes(
-        take(b, 4, what)?.try_into().map_err(|_| bad(what))?,
-    ))
+    let mut a = [0; 4];
+    a.copy_from_slice(take(b, 4, what)?);
+    Ok(u32::from_le_bytes(a))
 }
 
 pub(crate) fn encode_init(call: usize, args: &[u8]) -> Vec<u8> {
@@ -72,71 +84,142 @@ pub(crate) fn decode_init(mut b: &[u8]) -> Result<(usize, &[u8])> {
     Ok((call, b))
 }
 
-/// Appends one item (its arguments and descriptor count) to a `RUN` message being built.
-pub(crate) fn push_item(buf: &mut Vec<u8>, args: &[u8], fds: usize) {
-    buf.extend_from_slice(&(args.len() as u32).to_le_bytes());
-    buf.push(fds as u8);
-    buf.extend_from_slice(args);
+/// Starts an item in a job body: a length placeholder and the descriptor count. Returns
+/// where the item starts, for [`finish_item`].
+pub(crate) fn start_item(buf: &mut Vec<u8>) -> usize {
+    let at = buf.len();
+    buf.extend_from_slice(&[0; 5]);
+    at
 }
 
-/// The head of a `RUN` message; append `n` items with [`push_item`] to `items`.
-pub(crate) fn encode_run(first: u64, call: usize, n: u32, items: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(20 + items.len());
-    v.extend_from_slice(&first.to_le_bytes());
-    v.extend_from_slice(&(call as u64).to_le_bytes());
-    v.extend_from_slice(&n.to_le_bytes());
-    v.extend_from_slice(items);
-    v
+/// Completes the item started at `at`, whose arguments were appended after it.
+pub(crate) fn finish_item(buf: &mut [u8], at: usize, fds: usize) {
+    let len = (buf.len() - at - 5) as u32;
+    buf[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    buf[at + 4] = fds as u8;
 }
 
-pub(crate) fn decode_run(mut b: &[u8]) -> Result<(u64, usize, Vec<RunItem<'_>>)> {
-    let first = take_u64(&mut b, "RUN")?;
-    let call = take_u64(&mut b, "RUN")? as usize;
-    let n = take_u32(&mut b, "RUN")?;
-    let mut items = Vec::with_capacity((n as usize).min(b.len() / 5 + 1));
-    for _ in 0..n {
-        let len = take_u32(&mut b, "RUN")? as usize;
-        let fds = usize::from(take(&mut b, 1, "RUN")?[0]);
-        items.push(RunItem {
-            args: take(&mut b, len, "RUN")?,
-            fds,
+/// Appends a job (head plus its encoded items) to a `RUN` message being built.
+pub(crate) fn push_job(msg: &mut Vec<u8>, first: u64, call: usize, n: u32, items: &[u8]) {
+    msg.extend_from_slice(&first.to_le_bytes());
+    msg.extend_from_slice(&(call as u64).to_le_bytes());
+    msg.extend_from_slice(&n.to_le_bytes());
+    msg.extend_from_slice(items);
+}
+
+pub(crate) fn decode_run(mut b: &[u8]) -> Result<Vec<RunJob<'_>>> {
+    let mut jobs = Vec::new();
+    while !b.is_empty() {
+        let first = take_u64(&mut b, "RUN")?;
+        let call = take_u64(&mut b, "RUN")? as usize;
+        let n = take_u32(&mut b, "RUN")?;
+        let mut items = Vec::with_capacity((n as usize).min(b.len() / 5 + 1));
+        for _ in 0..n {
+            let len = take_u32(&mut b, "RUN")? as usize;
+            let fds = usize::from(take(&mut b, 1, "RUN")?[0]);
+            items.push(RunItem {
+                args: take(&mut b, len, "RUN")?,
+                fds,
+            });
+        }
+        jobs.push(RunJob { first, call, items });
+    }
+    Ok(jobs)
+}
+
+/// Results a worker has not sent yet, encoded as one `DONE` message.
+#[derive(Default)]
+pub(crate) struct ResultBatch {
+    pub bytes: Vec<u8>,
+    pub fds: Vec<OwnedFd>,
+}
+
+impl ResultBatch {
+    /// Runs `call` for task `seq`, appending its result record.
+    pub(crate) fn push(&mut self, seq: u64, call: impl FnOnce(&mut Output<'_>) -> Status) {
+        let at = self.bytes.len();
+        self.bytes.extend_from_slice(&seq.to_le_bytes());
+        self.bytes.extend_from_slice(&[0; RESULT_HEAD - 8]);
+        let fds_before = self.fds.len();
+        let status = call(&mut Output {
+            bytes: &mut self.bytes,
+            fds: &mut self.fds,
+        });
+        let len = (self.bytes.len() - at - RESULT_HEAD) as u32;
+        let nfds = (self.fds.len() - fds_before) as u8;
+        self.bytes[at + 8] = status as u8;
+        self.bytes[at + 9..at + 13].copy_from_slice(&len.to_le_bytes());
+        self.bytes[at + 13] = nfds;
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+pub(crate) fn decode_done(bytes: &[u8], fds: Vec<OwnedFd>) -> Result<Vec<Answer>> {
+    let mut b = bytes;
+    let mut fds = fds.into_iter();
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let seq = take_u64(&mut b, "DONE")?;
+        let status = Status::from_u8(take(&mut b, 1, "DONE")?[0]).ok_or_else(|| bad("DONE"))?;
+        let len = take_u32(&mut b, "DONE")? as usize;
+        let nfds = usize::from(take(&mut b, 1, "DONE")?[0]);
+        let body = take(&mut b, len, "DONE")?.to_vec();
+        let mine: Vec<OwnedFd> = fds.by_ref().take(nfds).collect();
+        if mine.len() != nfds {
+            return Err(bad("DONE"));
+        }
+        out.push(Answer {
+            seq,
+            status,
+            body,
+            fds: mine,
         });
     }
-    if !b.is_empty() {
-        return Err(bad("RUN"));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn golden_done_record_and_round_trip() {
+        let mut batch = ResultBatch::default();
+        batch.push(7, |out| {
+            out.bytes.extend_from_slice(b"hi");
+            Status::Panicked
+        });
+        assert_eq!(
+            batch.bytes,
+            [7, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, b'h', b'i']
+        );
+        let answers = decode_done(&batch.bytes, Vec::new()).unwrap();
+        assert_eq!((answers[0].seq, answers[0].status), (7, Status::Panicked));
+        assert_eq!(answers[0].body, b"hi");
+        assert!(decode_done(&batch.bytes[..10], Vec::new()).is_err());
     }
-    Ok((first, call, items))
-}
 
-/// A `DONE` message for task `seq` and the descriptors to send with it.
-pub(crate) fn encode_done(seq: u64, result: CallResult) -> (Vec<u8>, Vec<OwnedFd>) {
-    let (status, body, fds) = match result {
-        CallResult::Ok(bytes, fds) => (0u8, bytes, fds),
-        CallResult::Panicked(m) => (1, m.into_bytes(), Vec::new()),
-        CallResult::Encode(m) => (2, m.into_bytes(), Vec::new()),
-        CallResult::Decode(m) => (3, m.into_bytes(), Vec::new()),
-    };
-    let mut v = Vec::with_capacity(9 + body.len());
-    v.extend_from_slice(&seq.to_le_bytes());
-    v.push(status);
-    v.extend_from_slice(&body);
-    (v, fds)
-}
-
-pub(crate) fn decode_done(mut bytes: Vec<u8>, fds: Vec<OwnedFd>) -> Result<(u64, Answer)> {
-    let mut b = bytes.as_slice();
-    let seq = take_u64(&mut b, "DONE")?;
-    let status = take(&mut b, 1, "DONE")?[0];
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let answer = match status {
-        0 => {
-            bytes.drain(..9);
-            Answer::Ok(bytes, fds)
+    #[test]
+    fn run_round_trip_and_truncation() {
+        let mut items = Vec::new();
+        let at = start_item(&mut items);
+        items.extend_from_slice(b"abc");
+        finish_item(&mut items, at, 0);
+        let mut msg = Vec::new();
+        push_job(&mut msg, 5, 99, 1, &items);
+        push_job(&mut msg, 6, 98, 1, &items);
+        let jobs = decode_run(&msg).unwrap();
+        assert_eq!(jobs.len(), 2);
+        assert_eq!(
+            (jobs[1].first, jobs[1].call, jobs[1].items[0].args),
+            (6, 98, &b"abc"[..])
+        );
+        for cut in 0..msg.len() {
+            let _ = decode_run(&msg[..cut]);
         }
-        1 => Answer::Panicked(text(b)),
-        2 => Answer::Encode(text(b)),
-        3 => Answer::Decode(text(b)),
-        _ => return Err(bad("DONE")),
-    };
-    Ok((seq, answer))
+        assert!(decode_run(&msg[..msg.len() - 1]).is_err());
+    }
 }

@@ -13,16 +13,32 @@ use std::any::Any;
 use std::os::fd::OwnedFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-/// What running a task in a worker gave.
-pub(crate) enum CallResult {
-    /// The encoded return value and the descriptors it carries.
-    Ok(Vec<u8>, Vec<OwnedFd>),
-    /// The task panicked with this message.
-    Panicked(String),
-    /// The return value could not be encoded.
-    Encode(String),
-    /// The arguments could not be decoded.
-    Decode(String),
+/// How a task ended in a worker; its body (result bytes or message) is in the [`Output`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(crate) enum Status {
+    /// The body is the encoded return value.
+    Ok = 0,
+    /// The task panicked; the body is the message.
+    Panicked = 1,
+    /// The return value could not be encoded; the body is the message.
+    Encode = 2,
+    /// The arguments could not be decoded; the body is the message.
+    Decode = 3,
+}
+
+impl Status {
+    pub(crate) fn from_u8(b: u8) -> Option<Self> {
+        [Self::Ok, Self::Panicked, Self::Encode, Self::Decode]
+            .get(usize::from(b))
+            .copied()
+    }
+}
+
+/// Where a trampoline writes a task's body and the descriptors its result carries.
+pub(crate) struct Output<'a> {
+    pub bytes: &'a mut Vec<u8>,
+    pub fds: &'a mut Vec<OwnedFd>,
 }
 
 /// A function a pool can run in a worker with the argument tuple `A`, returning `R`.
@@ -76,7 +92,7 @@ where
     sys::addr_of_call(trampoline::<F, A, R>)
 }
 
-fn trampoline<F, A, R>(bytes: &[u8], fds: Vec<OwnedFd>) -> CallResult
+fn trampoline<F, A, R>(bytes: &[u8], fds: Vec<OwnedFd>, out: &mut Output<'_>) -> Status
 where
     F: TaskFn<A, R>,
     A: DeserializeOwned,
@@ -84,15 +100,28 @@ where
 {
     let args: A = match codec::decode(bytes, fds) {
         Ok(a) => a,
-        Err(e) => return CallResult::Decode(e.to_string()),
+        Err(e) => {
+            out.bytes.extend_from_slice(e.to_string().as_bytes());
+            return Status::Decode;
+        }
     };
     let f: F = sys::conjure_zst::<F>();
     match catch_unwind(AssertUnwindSafe(move || f.call_with(args))) {
-        Ok(value) => match codec::encode(&value) {
-            Ok((bytes, fds)) => CallResult::Ok(bytes, fds),
-            Err(e) => CallResult::Encode(e.to_string()),
+        Ok(value) => match codec::encode_into(&value, out.bytes) {
+            Ok(fds) => {
+                out.fds.extend(fds);
+                Status::Ok
+            }
+            Err(e) => {
+                out.bytes.extend_from_slice(e.to_string().as_bytes());
+                Status::Encode
+            }
         },
-        Err(payload) => CallResult::Panicked(panic_message(payload.as_ref())),
+        Err(payload) => {
+            out.bytes
+                .extend_from_slice(panic_message(payload.as_ref()).as_bytes());
+            Status::Panicked
+        }
     }
 }
 

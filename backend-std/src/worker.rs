@@ -1,9 +1,17 @@
 //! The loop a pool worker runs, in its own process, until told to exit.
+//!
+//! Results are batched: they are sent when the worker is about to wait for more input,
+//! when 64 KiB have piled up, or 1 ms after the oldest unsent one, so tiny tasks share
+//! system calls while a slow task's neighbours are never held back for long.
 
-use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, READY, RUN};
+use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, READY, RUN, ResultBatch};
 use crate::sys;
-use crate::task::CallResult;
+use crate::task::{Output, Status};
 use crate::wire::RawConn;
+use std::time::{Duration, Instant};
+
+const FLUSH_BYTES: usize = 64 * 1024;
+const FLUSH_AFTER: Duration = Duration::from_millis(1);
 
 /// Serves tasks on `conn` and never returns: the process ends with `_exit`.
 pub(crate) fn run(conn: RawConn) -> ! {
@@ -14,40 +22,64 @@ pub(crate) fn run(conn: RawConn) -> ! {
     sys::exit_now(code)
 }
 
+fn flush(conn: &RawConn, batch: &mut ResultBatch) -> Result<(), ()> {
+    if !batch.is_empty() {
+        conn.send(DONE, &batch.bytes, &batch.fds).map_err(drop)?;
+        batch.bytes.clear();
+        batch.fds.clear();
+    }
+    Ok(())
+}
+
 fn serve(conn: &RawConn) -> Result<(), ()> {
+    let mut batch = ResultBatch::default();
+    let mut oldest: Option<Instant> = None;
     loop {
+        if !batch.is_empty() && !conn.poll(Duration::ZERO).unwrap_or(true) {
+            flush(conn, &mut batch)?;
+            oldest = None;
+        }
         let Ok(m) = conn.recv(None) else {
             return Ok(()); // the driver is gone
         };
         match m.kind {
             INIT => {
-                let (call, args) = protocol::decode_init(&m.bytes).map_err(|_| ())?;
+                let (call, args) = protocol::decode_init(&m.bytes).map_err(drop)?;
                 if call != 0 {
-                    let failure = match sys::call_erased(call, args, m.fds) {
-                        CallResult::Ok(..) => None,
-                        CallResult::Panicked(msg) => Some(format!("panicked: {msg}")),
-                        CallResult::Decode(msg) | CallResult::Encode(msg) => Some(msg),
-                    };
-                    if let Some(msg) = failure {
+                    let mut failure = ResultBatch::default();
+                    failure.push(0, |out: &mut Output<'_>| {
+                        sys::call_erased(call, args, m.fds, out)
+                    });
+                    if failure.bytes[8] != Status::Ok as u8 {
+                        let msg = String::from_utf8_lossy(&failure.bytes[14..]).into_owned();
+                        let msg = if failure.bytes[8] == Status::Panicked as u8 {
+                            format!("panicked: {msg}")
+                        } else {
+                            msg
+                        };
                         let _ = conn.send(INIT_FAILED, msg.as_bytes(), &[]);
                         sys::exit_now(1);
                     }
                 }
-                conn.send(READY, &[], &[]).map_err(|_| ())?;
+                conn.send(READY, &[], &[]).map_err(drop)?;
             }
             RUN => {
-                let (first, call, items) = protocol::decode_run(&m.bytes).map_err(|_| ())?;
+                let jobs = protocol::decode_run(&m.bytes).map_err(drop)?;
                 let mut fds = m.fds.into_iter();
-                for (k, item) in items.into_iter().enumerate() {
-                    let mine: Vec<_> = fds.by_ref().take(item.fds).collect();
-                    let (bytes, out_fds) = protocol::encode_done(
-                        first.wrapping_add(k as u64),
-                        sys::call_erased(call, item.args, mine),
-                    );
-                    conn.send(DONE, &bytes, &out_fds).map_err(|_| ())?;
+                for job in jobs {
+                    for (k, item) in job.items.into_iter().enumerate() {
+                        let mine: Vec<_> = fds.by_ref().take(item.fds).collect();
+                        let seq = job.first.wrapping_add(k as u64);
+                        let started = *oldest.get_or_insert_with(Instant::now);
+                        batch.push(seq, |out| sys::call_erased(job.call, item.args, mine, out));
+                        if batch.bytes.len() >= FLUSH_BYTES || started.elapsed() >= FLUSH_AFTER {
+                            flush(conn, &mut batch)?;
+                            oldest = None;
+                        }
+                    }
                 }
             }
-            EXIT => return Ok(()),
+            EXIT => return flush(conn, &mut batch),
             _ => return Err(()),
         }
     }

@@ -54,8 +54,11 @@ impl PoolBuilder {
         self
     }
 
-    /// Chunks a worker may hold at once (default 1). More hides the round trip for tiny
-    /// tasks, at the cost of load balance: a chunk queued behind a long task waits for it.
+    /// Most chunks a worker may hold at once: 1 (the default, as in Python) to 8. Deeper
+    /// pipelines let tiny tasks share round trips and system calls (the scheduler only
+    /// pipelines while more chunks wait than there are workers, so a shallow queue still goes
+    /// to idle workers first). The price: a worker that dies fails every chunk it held, not
+    /// only the one it was running.
     pub fn pipeline_depth(mut self, depth: usize) -> Self {
         self.depth = Some(depth);
         self

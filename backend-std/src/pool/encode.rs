@@ -23,8 +23,9 @@ pub(crate) fn next_chunk<A: Serialize>(
         fds: Vec::new(),
     };
     for args in items.take(chunksize) {
-        let (bytes, fds) = codec::encode(&args)?;
-        protocol::push_item(&mut job.items, &bytes, fds.len());
+        let at = protocol::start_item(&mut job.items);
+        let fds = codec::encode_into(&args, &mut job.items)?;
+        protocol::finish_item(&mut job.items, at, fds.len());
         job.fds.extend(fds);
         job.n += 1;
     }

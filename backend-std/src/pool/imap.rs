@@ -82,29 +82,40 @@ where
         self.window.held() + self.window.reserved()
     }
 
-    /// Submits chunks while the window has room for a whole one.
+    /// Once the window is at most half full, refills it: encodes chunks while a whole one
+    /// fits, then submits them all under one lock and wakes the driver once.
     fn top_up(&mut self) -> Result<()> {
-        while !self.input_done && self.outstanding() + self.chunksize <= self.window.capacity() {
-            let index = self.next_index as usize;
+        let capacity = self.window.capacity();
+        if self.input_done || self.outstanding() > capacity / 2 {
+            return Ok(());
+        }
+        let room = capacity - self.outstanding();
+        let (mut jobs, mut encoded) = (Vec::new(), 0);
+        while encoded + self.chunksize <= room {
+            let index = self.next_index as usize + encoded;
             let Some(mut job) = next_chunk(&mut self.input, self.call, index, self.chunksize)?
             else {
                 self.input_done = true;
                 break;
             };
-            let n = job.n as usize;
+            encoded += job.n as usize;
             job.batch = self.batch;
-            {
-                let mut st = lock(&self.inner.state);
-                if st.phase == Phase::Terminated {
-                    return Err(Error::PoolNotRunning);
-                }
-                st.submit(vec![job])?;
-            }
-            self.inner.wake();
-            // Cannot fail: room for a whole chunk was checked above, indices are contiguous.
-            let _ = self.window.try_reserve(self.next_index, n);
-            self.next_index += n as u64;
+            jobs.push(job);
         }
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        {
+            let mut st = lock(&self.inner.state);
+            if st.phase == Phase::Terminated {
+                return Err(Error::PoolNotRunning);
+            }
+            st.submit(jobs)?;
+        }
+        self.inner.wake();
+        // Cannot fail: `room` was free, and indices are contiguous from `next_index`.
+        let _ = self.window.try_reserve(self.next_index, encoded);
+        self.next_index += encoded as u64;
         Ok(())
     }
 }

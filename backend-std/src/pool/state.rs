@@ -4,7 +4,8 @@
 use super::queue::{CompletionOrder, VecQueue};
 use super::sink::{Raw, Sink};
 use crate::error::{Error, ExitCause, Result};
-use crate::protocol::{self, Answer, DONE, EXIT, INIT, INIT_FAILED, READY, RUN};
+use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, READY, RUN};
+use crate::task::Status;
 use crate::wire::{Message, RawConn};
 use crate::zygote;
 use forkpool_core::{Config, Job, Outcome, Release, Scheduler, WorkerCommand, WorkerId};
@@ -169,16 +170,22 @@ impl State {
                     WorkerCommand::Stop(w) => self.stop(w.index()),
                 }
             }
+            // Jobs for the same worker go out in one message.
+            let mut outbox: BTreeMap<usize, (Vec<u8>, Vec<OwnedFd>)> = BTreeMap::new();
             while let Some(d) = self.sched.poll_dispatch() {
                 moved = true;
                 let job = d.payload;
-                let msg = protocol::encode_run(d.first, job.call, job.n, &job.items);
-                let sent = match &self.slots[d.worker.index()] {
-                    Some(s) => s.conn.send(RUN, &msg, &job.fds),
+                let (msg, fds) = outbox.entry(d.worker.index()).or_default();
+                protocol::push_job(msg, d.first, job.call, job.n, &job.items);
+                fds.extend(job.fds);
+            }
+            for (i, (msg, fds)) in outbox {
+                let sent = match &self.slots[i] {
+                    Some(s) => s.conn.send(RUN, &msg, &fds),
                     None => Err(Error::Disconnected),
                 };
                 if let Err(e) = sent {
-                    self.lose(d.worker.index(), Some(e));
+                    self.lose(i, Some(e));
                 }
             }
             while let Some(r) = self.sched.poll_release() {
@@ -275,16 +282,23 @@ impl State {
                 self.last_spawn_error = Some(message);
                 let _ = self.sched.handle_spawn_failed(w);
             }
-            DONE => match protocol::decode_done(m.bytes, m.fds) {
-                Ok((seq, answer)) => {
-                    let result = match answer {
-                        Answer::Ok(bytes, fds) => Ok((bytes, fds)),
-                        Answer::Panicked(message) => Err(Error::Panicked { message, pid }),
-                        Answer::Encode(m) => Err(Error::Encode(m)),
-                        Answer::Decode(m) => Err(Error::Decode(m)),
-                    };
-                    if let Err(e) = self.sched.handle_result(w, seq, result) {
-                        self.lose(i, Some(Error::Protocol(e.to_string())));
+            DONE => match protocol::decode_done(&m.bytes, m.fds) {
+                Ok(answers) => {
+                    for a in answers {
+                        let text = || String::from_utf8_lossy(&a.body).into_owned();
+                        let result = match a.status {
+                            Status::Ok => Ok((a.body, a.fds)),
+                            Status::Panicked => Err(Error::Panicked {
+                                message: text(),
+                                pid,
+                            }),
+                            Status::Encode => Err(Error::Encode(text())),
+                            Status::Decode => Err(Error::Decode(text())),
+                        };
+                        if let Err(e) = self.sched.handle_result(w, a.seq, result) {
+                            self.lose(i, Some(Error::Protocol(e.to_string())));
+                            return;
+                        }
                     }
                 }
                 Err(e) => self.lose(i, Some(e)),

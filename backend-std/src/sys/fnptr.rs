@@ -8,7 +8,8 @@ use std::os::fd::OwnedFd;
 
 /// The one signature every task trampoline has: decode arguments (bytes plus received
 /// descriptors), run, and encode the result.
-pub(crate) type ErasedCall = fn(&[u8], Vec<OwnedFd>) -> crate::task::CallResult;
+pub(crate) type ErasedCall =
+    fn(&[u8], Vec<OwnedFd>, &mut crate::task::Output<'_>) -> crate::task::Status;
 
 /// The address of `f`, to send to a worker.
 pub(crate) fn addr_of_call(f: ErasedCall) -> usize {
@@ -20,12 +21,17 @@ pub(crate) fn addr_of_call(f: ErasedCall) -> usize {
 /// `addr` must come from [`addr_of_call`] in this process or in the process it was forked
 /// from. Workers only call this with addresses read from their private socket, which only
 /// their driver writes to, and the driver only writes addresses made by `task::erase`.
-pub(crate) fn call_erased(addr: usize, args: &[u8], fds: Vec<OwnedFd>) -> crate::task::CallResult {
+pub(crate) fn call_erased(
+    addr: usize,
+    args: &[u8],
+    fds: Vec<OwnedFd>,
+    out: &mut crate::task::Output<'_>,
+) -> crate::task::Status {
     // SAFETY: per the contract above `addr` is the address of an `ErasedCall` in this same
     // executable image (a fork keeps every address); fn pointers and usize have the same
     // size on every supported target.
     let f = unsafe { std::mem::transmute::<usize, ErasedCall>(addr) };
-    f(args, fds)
+    f(args, fds, out)
 }
 
 /// A value of the zero-sized type `F`.

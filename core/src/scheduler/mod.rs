@@ -276,7 +276,7 @@ where
                 }
                 continue;
             }
-            let depth = self.config.depth;
+            let depth = self.pipeline_limit();
             let worker = (0..self.workers.len())
                 .filter(|&i| self.workers[i].has_room(depth))
                 .min_by_key(|&i| self.workers[i].jobs.len())?;
@@ -354,6 +354,15 @@ where
         self.workers
             .get_mut(worker.index())
             .ok_or(SchedulerError::UnknownWorker(worker))
+    }
+
+    /// How many jobs a worker may hold right now: one more than the queued jobs per worker,
+    /// capped by [`Config::depth`]. Deep queues are pipelined (hiding round trips for tiny
+    /// tasks); when fewer jobs wait than there are workers, only idle workers get work, so
+    /// a job never waits behind another on a busy worker while the queue is shallow.
+    fn pipeline_limit(&self) -> usize {
+        let per_worker = self.queue.len() / self.workers.len().max(1);
+        per_worker.saturating_add(1).min(self.config.depth)
     }
 
     /// Releases every unanswered task of slot `i`: lost with the worker, or cancelled.

@@ -18,8 +18,9 @@ impl WorkerId {
 pub struct Config {
     /// Worker slots in use (at most the scheduler's `W`).
     pub workers: usize,
-    /// Jobs a worker may hold at once (1 = dispatch only to idle workers; more pipelines
-    /// work to hide the round trip, at the cost of load balance). At most [`super::MAX_DEPTH`].
+    /// Most jobs a worker may hold at once, at most [`super::MAX_DEPTH`]. 1 dispatches only
+    /// to idle workers. More pipelines work to hide round trips, but only while the queue is
+    /// deep: a worker may hold `1 + queued / workers` jobs, capped by this value.
     pub depth: usize,
     /// Jobs a worker runs before it is retired and replaced (`maxtasksperchild`).
     pub max_jobs_per_worker: Option<u32>,

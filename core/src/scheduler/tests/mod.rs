@@ -168,3 +168,27 @@ fn rejects_bad_configs_and_lengths() {
         Err(SchedulerError::UnexpectedResult(WorkerId(0)))
     );
 }
+
+#[test]
+fn pipelines_only_while_the_queue_is_deep() {
+    let mut cfg = Config::new(2);
+    cfg.depth = 4;
+    let mut sim = Sim::new(cfg, UnorderedW::new(), 0);
+    for _ in 0..3 {
+        sim.submit(1);
+    }
+    sim.pump();
+    // 3 jobs, 2 workers: one each, the third waits for a free worker.
+    assert_eq!(sim.sched.in_flight(), 2);
+    for _ in 0..40 {
+        sim.submit(1);
+    }
+    sim.pump();
+    assert_eq!(
+        sim.sched.in_flight(),
+        8,
+        "deep queue: both workers pipeline to depth 4"
+    );
+    sim.drive_bounded(1000);
+    assert_eq!(sim.released.len(), 43);
+}
