@@ -344,3 +344,27 @@ fn used_from_many_threads() {
         assert_eq!(h.join().unwrap(), 30);
     }
 }
+
+fn echo(v: Vec<u8>) -> Vec<u8> {
+    v
+}
+
+/// Deep pipelines of big arguments and results complete: the driver never blocks on a full
+/// worker socket (a driver blocked sending work to a worker blocked sending results would
+/// deadlock).
+#[test]
+fn deep_pipeline_with_big_messages_does_not_deadlock() {
+    let pool = Pool::builder()
+        .processes(2)
+        .pipeline_depth(8)
+        .build()
+        .unwrap();
+    let items: Vec<Vec<u8>> = (0..400).map(|i| vec![i as u8; 64 * 1024]).collect();
+    let got = bounded(LIMIT, move || pool.map_chunked(echo, items, 4).unwrap());
+    assert_eq!(got.len(), 400);
+    assert!(
+        got.iter()
+            .enumerate()
+            .all(|(i, v)| v.len() == 64 * 1024 && v[0] == i as u8)
+    );
+}

@@ -36,6 +36,12 @@ pub(crate) const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 
 static NEXT_INSTANCE: AtomicU32 = AtomicU32::new(1);
 
+/// A piece of a message waiting to be sent without blocking.
+pub(crate) struct Packet {
+    bytes: Vec<u8>,
+    fds: Vec<OwnedFd>,
+}
+
 /// A complete message.
 pub(crate) struct Message {
     /// The protocol's kind byte.
@@ -140,9 +146,8 @@ impl RawConn {
         (u64::from(std::process::id()) << 32) | u64::from(self.instance)
     }
 
-    /// Sends one message; blocks while the socket is full. `Disconnected` when the peer is
-    /// gone (never a `SIGPIPE`).
-    pub(crate) fn send(&self, kind: u8, bytes: &[u8], fds: &[OwnedFd]) -> Result<()> {
+    /// Checks a message against the limits and returns its frame header.
+    fn header(&self, kind: u8, bytes: &[u8], nfds: usize) -> Result<[u8; HEADER_LEN]> {
         let max = self.max_message();
         if bytes.len() > max {
             return Err(Error::MessageTooLarge {
@@ -150,37 +155,93 @@ impl RawConn {
                 max,
             });
         }
-        if fds.len() > MAX_FDS {
+        if nfds > MAX_FDS {
             return Err(Error::InvalidArgument(
                 "more than 250 connections in one message",
             ));
         }
-        let header = FrameHeader {
+        Ok(FrameHeader {
             kind,
-            aux: fds.len() as u8,
+            aux: nfds as u8,
             len: bytes.len() as u32,
         }
-        .encode();
+        .encode())
+    }
+
+    /// Sends one message; blocks while the socket is full. `Disconnected` when the peer is
+    /// gone (never a `SIGPIPE`).
+    pub(crate) fn send(&self, kind: u8, bytes: &[u8], fds: &[OwnedFd]) -> Result<()> {
+        let header = self.header(kind, bytes, fds.len())?;
         let raw_fds: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
         let wid = self.writer_id().to_le_bytes();
         let _guard = lock(&self.send_lock);
         let first = bytes.len().min(PACKET - WID - HEADER_LEN);
         let rights = [ControlMessage::ScmRights(&raw_fds)];
         let cmsgs: &[ControlMessage] = if raw_fds.is_empty() { &[] } else { &rights };
-        self.send_packet(&[&wid, &header, &bytes[..first]], cmsgs)?;
+        self.send_packet(&[&wid, &header, &bytes[..first]], cmsgs, MsgFlags::empty())?;
         for chunk in bytes[first..].chunks(PACKET - WID) {
-            self.send_packet(&[&wid, chunk], &[])?;
+            self.send_packet(&[&wid, chunk], &[], MsgFlags::empty())?;
         }
         Ok(())
     }
 
-    fn send_packet(&self, parts: &[&[u8]], cmsgs: &[ControlMessage]) -> Result<()> {
+    /// Splits a message into packets appended to `out`, for [`try_flush`](Self::try_flush).
+    /// For a connection with a single writer (a pool's driver), which must never block.
+    pub(crate) fn queue(
+        &self,
+        out: &mut VecDeque<Packet>,
+        kind: u8,
+        bytes: &[u8],
+        fds: Vec<OwnedFd>,
+    ) -> Result<()> {
+        let header = self.header(kind, bytes, fds.len())?;
+        let wid = self.writer_id().to_le_bytes();
+        let first = bytes.len().min(PACKET - WID - HEADER_LEN);
+        let mut head = Vec::with_capacity(WID + HEADER_LEN + first);
+        head.extend_from_slice(&wid);
+        head.extend_from_slice(&header);
+        head.extend_from_slice(&bytes[..first]);
+        out.push_back(Packet { bytes: head, fds });
+        for chunk in bytes[first..].chunks(PACKET - WID) {
+            let mut p = Vec::with_capacity(WID + chunk.len());
+            p.extend_from_slice(&wid);
+            p.extend_from_slice(chunk);
+            out.push_back(Packet {
+                bytes: p,
+                fds: Vec::new(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sends queued packets until the socket is full or the queue is empty; never blocks.
+    pub(crate) fn try_flush(&self, out: &mut VecDeque<Packet>) -> Result<()> {
+        while let Some(p) = out.front() {
+            let raw_fds: Vec<RawFd> = p.fds.iter().map(AsRawFd::as_raw_fd).collect();
+            let rights = [ControlMessage::ScmRights(&raw_fds)];
+            let cmsgs: &[ControlMessage] = if raw_fds.is_empty() { &[] } else { &rights };
+            if !self.send_packet(&[&p.bytes], cmsgs, MsgFlags::MSG_DONTWAIT)? {
+                return Ok(());
+            }
+            out.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Sends one packet; `Ok(false)` when `MSG_DONTWAIT` was asked and the socket is full.
+    fn send_packet(
+        &self,
+        parts: &[&[u8]],
+        cmsgs: &[ControlMessage],
+        extra: MsgFlags,
+    ) -> Result<bool> {
         let iov: Vec<IoSlice> = parts.iter().map(|p| IoSlice::new(p)).collect();
         loop {
-            let flags = MsgFlags::MSG_NOSIGNAL;
+            let flags = MsgFlags::MSG_NOSIGNAL | extra;
             match sendmsg::<()>(self.fd.as_raw_fd(), &iov, cmsgs, flags, None) {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(true),
                 Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) if extra.contains(MsgFlags::MSG_DONTWAIT) => return Ok(false),
                 Err(Errno::EPIPE | Errno::ECONNRESET | Errno::ENOTCONN) => {
                     return Err(Error::Disconnected);
                 }

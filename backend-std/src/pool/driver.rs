@@ -44,7 +44,7 @@ pub(crate) fn deliver(out: &mut Deliveries) {
 pub(crate) fn run(inner: Arc<Inner>) {
     let mut out = Deliveries::new();
     loop {
-        let watched: Vec<(usize, Arc<crate::wire::RawConn>)> = {
+        let watched: Vec<(usize, Arc<crate::wire::RawConn>, bool)> = {
             let mut st = lock(&inner.state);
             st.pump(&mut out);
             if st.finished() {
@@ -55,30 +55,54 @@ pub(crate) fn run(inner: Arc<Inner>) {
             st.slots
                 .iter()
                 .enumerate()
-                .filter_map(|(i, s)| s.as_ref().map(|s| (i, Arc::clone(&s.conn))))
+                .filter_map(|(i, s)| {
+                    s.as_ref()
+                        .map(|s| (i, Arc::clone(&s.conn), !s.outq.is_empty()))
+                })
                 .collect()
         };
         deliver(&mut out);
 
         let mut fds: Vec<PollFd> = watched
             .iter()
-            .map(|(_, c)| PollFd::new(c.as_fd(), PollFlags::POLLIN))
+            .map(|(_, c, writing)| {
+                let flags = if *writing {
+                    PollFlags::POLLIN | PollFlags::POLLOUT
+                } else {
+                    PollFlags::POLLIN
+                };
+                PollFd::new(c.as_fd(), flags)
+            })
             .collect();
         fds.push(PollFd::new(inner.wake.as_fd(), PollFlags::POLLIN));
         match poll(&mut fds, PollTimeout::NONE) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
         }
-        let ready: Vec<bool> = fds.iter().map(|f| f.any().unwrap_or(true)).collect();
+        let ready: Vec<(bool, bool)> = fds
+            .iter()
+            .map(|f| {
+                let r = f.revents().unwrap_or(PollFlags::POLLIN);
+                (
+                    !(r - PollFlags::POLLOUT).is_empty(),
+                    r.contains(PollFlags::POLLOUT),
+                )
+            })
+            .collect();
         drop(fds);
         let _ = inner.wake.read();
 
         let mut st = lock(&inner.state);
-        for ((i, conn), readable) in watched.iter().zip(ready) {
-            let same = st.slots[*i]
+        let same = |st: &State, i: usize, conn: &Arc<crate::wire::RawConn>| {
+            st.slots[i]
                 .as_ref()
-                .is_some_and(|s| Arc::ptr_eq(&s.conn, conn));
-            if !readable || !same {
+                .is_some_and(|s| Arc::ptr_eq(&s.conn, conn))
+        };
+        for ((i, conn, _), (readable, writable)) in watched.iter().zip(ready) {
+            if writable && same(&st, *i, conn) {
+                st.flush(*i);
+            }
+            if !readable || !same(&st, *i, conn) {
                 continue;
             }
             loop {
@@ -94,10 +118,7 @@ pub(crate) fn run(inner: Arc<Inner>) {
                         break;
                     }
                 }
-                if !st.slots[*i]
-                    .as_ref()
-                    .is_some_and(|s| Arc::ptr_eq(&s.conn, conn))
-                {
+                if !same(&st, *i, conn) {
                     break;
                 }
             }

@@ -6,11 +6,11 @@ use super::sink::{Raw, Sink};
 use crate::error::{Error, ExitCause, Result};
 use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, READY, RUN};
 use crate::task::Status;
-use crate::wire::{Message, RawConn};
+use crate::wire::{Message, Packet, RawConn};
 use crate::zygote;
 use forkpool_core::{Config, Job, Outcome, Release, Scheduler, WorkerCommand, WorkerId};
 use nix::unistd::Pid;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
@@ -47,6 +47,10 @@ pub(crate) enum Phase {
 pub(crate) struct Slot {
     pub pid: Pid,
     pub conn: Arc<RawConn>,
+    /// Packets for the worker not yet sent: the driver never blocks on a full socket
+    /// (a worker blocked sending results while the driver blocks sending work would be a
+    /// deadlock).
+    pub outq: VecDeque<Packet>,
 }
 
 struct Batch {
@@ -180,12 +184,13 @@ impl State {
                 fds.extend(job.fds);
             }
             for (i, (msg, fds)) in outbox {
-                let sent = match &self.slots[i] {
-                    Some(s) => s.conn.send(RUN, &msg, &fds),
+                let queued = match self.slots[i].as_mut() {
+                    Some(s) => s.conn.queue(&mut s.outq, RUN, &msg, fds),
                     None => Err(Error::Disconnected),
                 };
-                if let Err(e) = sent {
-                    self.lose(i, Some(e));
+                match queued {
+                    Ok(()) => self.flush(i),
+                    Err(e) => self.lose(i, Some(e)),
                 }
             }
             while let Some(r) = self.sched.poll_release() {
@@ -195,6 +200,17 @@ impl State {
             if !moved {
                 return;
             }
+        }
+    }
+
+    /// Sends what slot `i`'s queue holds, as far as its socket takes it now.
+    pub(crate) fn flush(&mut self, i: usize) {
+        let flushed = match self.slots[i].as_mut() {
+            Some(s) => s.conn.try_flush(&mut s.outq),
+            None => Ok(()),
+        };
+        if let Err(e) = flushed {
+            self.lose(i, Some(e));
         }
     }
 
@@ -215,6 +231,7 @@ impl State {
             let slot = Slot {
                 pid,
                 conn: Arc::new(conn),
+                outq: VecDeque::new(),
             };
             match slot
                 .conn
