@@ -126,6 +126,16 @@ impl Pool {
         self.processes
     }
 
+    /// The pids of the worker processes running now (replacements get new pids).
+    pub fn pids(&self) -> Vec<u32> {
+        let st = lock(&self.inner.state);
+        st.slots
+            .iter()
+            .flatten()
+            .map(|s| s.pid.as_raw() as u32)
+            .collect()
+    }
+
     /// Runs `f(args...)` in a worker and waits for its result.
     pub fn apply<F, A, R>(&self, f: F, args: A) -> Result<R>
     where

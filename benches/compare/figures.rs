@@ -1,0 +1,173 @@
+//! forkpool's figures: the same workloads as `mp_compare.py` runs under Python.
+
+use forkpool::{Pool, Process};
+use std::time::Instant;
+
+#[path = "../../examples/walkthrough/seed.rs"]
+#[allow(dead_code)]
+mod seed;
+
+pub fn inc(x: u64) -> u64 {
+    x + 1
+}
+
+fn spin(n: u64) -> u64 {
+    let mut acc = n;
+    for i in 0..n {
+        acc = acc.wrapping_mul(6364136223846793005).wrapping_add(i);
+    }
+    acc
+}
+
+fn big(len: usize) -> Vec<u8> {
+    vec![1u8; len]
+}
+
+/// Seconds over the ideal for a seed variant at 50 ms steps, and the sleeps on its
+/// critical path.
+pub fn seed_overhead(name: &str) -> (f64, f64) {
+    let report = seed::run(name, 50).expect("seed variant");
+    let (ideal, sleeps) = if name == "apply" {
+        (2.75, 55.0)
+    } else {
+        (0.95, 19.0)
+    };
+    (report.total - ideal, sleeps)
+}
+
+pub fn seed_variants() -> &'static [&'static str] {
+    &seed::VARIANTS
+}
+
+/// Pool start-up, first result, close and join, in ms.
+pub fn startup_ms() -> f64 {
+    let t = Instant::now();
+    let pool = Pool::new(4).unwrap();
+    pool.apply(inc, (1,)).unwrap();
+    pool.close();
+    pool.join().unwrap();
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// Median `apply` round trip, in µs.
+pub fn apply_rtt_us(n: usize) -> f64 {
+    let pool = Pool::new(4).unwrap();
+    for _ in 0..200 {
+        pool.apply(inc, (1,)).unwrap();
+    }
+    let mut v: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            pool.apply(inc, (1,)).unwrap();
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn pipelined() -> Pool {
+    Pool::builder()
+        .processes(4)
+        .pipeline_depth(8)
+        .build()
+        .unwrap()
+}
+
+/// Tasks per second of `x + 1` with chunk size 1 through `how`.
+pub fn trivial_rate(how: &str, n: u64) -> f64 {
+    let pool = pipelined();
+    let t = Instant::now();
+    let done = match how {
+        "map" => pool.map_chunked(inc, 0..n, 1).unwrap().len(),
+        "imap" => pool.imap(inc, 0..n).unwrap().count(),
+        "imap_unordered" => pool.imap_unordered(inc, 0..n).unwrap().count(),
+        "apply_async" => {
+            let rs: Vec<_> = (0..n)
+                .map(|x| pool.apply_async(inc, (x,)).unwrap())
+                .collect();
+            rs.into_iter()
+                .map(|r| r.get().unwrap())
+                .filter(|v| *v > 0)
+                .count()
+        }
+        _ => unreachable!(),
+    };
+    assert_eq!(done as u64, n);
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+/// Tasks per second of `map` with the given chunk size (0: the default).
+pub fn map_rate(n: u64, chunk: usize) -> f64 {
+    let pool = pipelined();
+    let t = Instant::now();
+    let r = if chunk == 0 {
+        pool.map(inc, 0..n)
+    } else {
+        pool.map_chunked(inc, 0..n, chunk)
+    };
+    assert_eq!(r.unwrap().len() as u64, n);
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+/// Bytes per second of one task returning `len` bytes.
+pub fn big_result_rate(len: usize) -> f64 {
+    let pool = Pool::new(1).unwrap();
+    pool.apply(big, (16,)).unwrap();
+    let t = Instant::now();
+    let v = pool.apply(big, (len,)).unwrap();
+    assert_eq!(v.len(), len);
+    len as f64 / t.elapsed().as_secs_f64()
+}
+
+/// Peak RSS (MiB) of a fresh process that runs `imap` over `n` items.
+pub fn imap_peak_rss_mib(n: u64) -> f64 {
+    let p = Process::spawn(move || {
+        let pool = pipelined();
+        let count = pool.imap_chunked(inc, 0..n, 256).unwrap().count();
+        assert_eq!(count as u64, n);
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .unwrap()
+            .to_owned();
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+            / 1024.0
+    })
+    .unwrap();
+    p.join().unwrap()
+}
+
+/// Seconds to run 8 CPU-bound tasks on `workers` workers.
+pub fn cpu_bound_secs(workers: usize) -> f64 {
+    let pool = Pool::new(workers).unwrap();
+    let t = Instant::now();
+    pool.map_chunked(spin, [30_000_000u64; 8], 1).unwrap();
+    t.elapsed().as_secs_f64()
+}
+
+fn proc_cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|u| u.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+/// CPU time (parent plus workers, user + sys) per `map(chunksize=1)` task, in µs.
+pub fn cpu_per_task_us(n: u64) -> f64 {
+    let pool = pipelined();
+    pool.map_chunked(inc, 0..1000, 1).unwrap();
+    let pids = pool.pids();
+    let me = std::process::id();
+    let before: f64 = pids.iter().map(|&p| proc_cpu_secs(p)).sum::<f64>() + proc_cpu_secs(me);
+    pool.map_chunked(inc, 0..n, 1).unwrap();
+    let after: f64 = pids.iter().map(|&p| proc_cpu_secs(p)).sum::<f64>() + proc_cpu_secs(me);
+    (after - before) * 1e6 / n as f64
+}

@@ -1,0 +1,258 @@
+//! forkpool side by side with Python's `multiprocessing` and the machine's floor, in one run.
+//!
+//! `cargo bench --bench compare [-- ROUNDS]` prints a table (median and min–max over
+//! ROUNDS, default 3) and writes `target/forkpool-bench/throughput.svg`.
+
+mod figures;
+mod floor;
+mod plot;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// Median, min and max of a sample.
+fn stats(v: &[f64]) -> (f64, f64, f64) {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    (s[s.len() / 2], s[0], s[s.len() - 1])
+}
+
+fn show(v: &[f64]) -> String {
+    if v.is_empty() {
+        return "-".into();
+    }
+    let (m, lo, hi) = stats(v);
+    format!("{} [{}–{}]", num(m), num(lo), num(hi))
+}
+
+fn num(x: f64) -> String {
+    let a = x.abs();
+    if a >= 1e6 {
+        format!("{:.2}M", x / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", x / 1e3)
+    } else if a >= 100.0 {
+        format!("{x:.0}")
+    } else if a >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+fn med(v: &[f64]) -> f64 {
+    if v.is_empty() { f64::NAN } else { stats(v).0 }
+}
+
+type Samples = BTreeMap<String, Vec<f64>>;
+
+fn python(rounds: usize) -> Samples {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/mp_compare.py");
+    match Command::new("python3")
+        .arg(script)
+        .arg(rounds.to_string())
+        .output()
+    {
+        Ok(o) if o.status.success() => parse_json(&String::from_utf8_lossy(&o.stdout)),
+        Ok(o) => {
+            eprintln!("python side failed: {}", String::from_utf8_lossy(&o.stderr));
+            Samples::new()
+        }
+        Err(e) => {
+            eprintln!("python3 not runnable: {e}");
+            Samples::new()
+        }
+    }
+}
+
+/// Parses the flat `{"key": [numbers...]}` object the Python side prints.
+fn parse_json(s: &str) -> Samples {
+    let mut out = Samples::new();
+    for part in s
+        .trim()
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .split("], ")
+    {
+        let Some((k, v)) = part.split_once(": [") else {
+            continue;
+        };
+        let vals = v
+            .trim_end_matches(']')
+            .split(", ")
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        out.insert(k.trim().trim_matches('"').to_owned(), vals);
+    }
+    out
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(3);
+    println!("forkpool comparison: {rounds} rounds, 4 workers unless said");
+    let mut ours = Samples::new();
+    let mut add = |k: &str, v: f64| ours.entry(k.to_owned()).or_default().push(v);
+    for round in 0..rounds {
+        eprintln!("round {} of {rounds}: forkpool and floor", round + 1);
+        add("floor_pipe_rtt_us", floor::pipe_rtt_us(20_000));
+        add("floor_pipe_bw", floor::pipe_bandwidth(512 << 20, None));
+        add(
+            "floor_pipe_bw_1m",
+            floor::pipe_bandwidth(512 << 20, Some(1 << 20)),
+        );
+        add("floor_fork_us", floor::fork_exit_wait_us(200));
+        add("floor_sleep_late_ms", floor::sleep_lateness_ms(10));
+        for v in figures::seed_variants() {
+            let (over, sleeps) = figures::seed_overhead(v);
+            add(&format!("seed_{v}"), over);
+            add(&format!("sleeps_{v}"), sleeps);
+        }
+        add("startup_ms", figures::startup_ms());
+        add("apply_rtt_us", figures::apply_rtt_us(2000));
+        for how in ["map", "imap", "imap_unordered", "apply_async"] {
+            add(
+                &format!("trivial_{how}"),
+                figures::trivial_rate(how, 200_000),
+            );
+        }
+        add("map_default_1m", figures::map_rate(1_000_000, 0));
+        add("big_result", figures::big_result_rate(64 << 20));
+        add("imap_rss_mib", figures::imap_peak_rss_mib(10_000_000));
+        add("imap_rss_mib_1m", figures::imap_peak_rss_mib(1_000_000));
+        add(
+            "cpu_speedup",
+            figures::cpu_bound_secs(1) / figures::cpu_bound_secs(2),
+        );
+        add("cpu_per_task_us", figures::cpu_per_task_us(200_000));
+        for chunk in plot::CHUNKS {
+            add(&format!("sweep_{chunk}"), figures::map_rate(200_000, chunk));
+        }
+    }
+    eprintln!("python side ({rounds} rounds)...");
+    let py = python(rounds);
+    report(&ours, &py);
+    let svg = plot::write(&ours, &py);
+    println!("\nplot: {svg}");
+}
+
+fn report(ours: &Samples, py: &Samples) {
+    let get = |s: &Samples, k: &str| s.get(k).cloned().unwrap_or_default();
+    let late = med(&get(ours, "floor_sleep_late_ms")) / 1e3;
+    let rtt = med(&get(ours, "floor_pipe_rtt_us"));
+    println!("\n## Floor (this machine, this run)");
+    println!("| figure | value |\n|---|---|");
+    println!(
+        "| raw pipe round trip, 8 B (µs) | {} |",
+        show(&get(ours, "floor_pipe_rtt_us"))
+    );
+    println!(
+        "| raw pipe bandwidth, 64 KiB writes (B/s) | {} |",
+        show(&get(ours, "floor_pipe_bw"))
+    );
+    println!(
+        "| same, 1 MiB pipe buffer (B/s) | {} |",
+        show(&get(ours, "floor_pipe_bw_1m"))
+    );
+    println!(
+        "| fork + _exit + waitpid (µs) | {} |",
+        show(&get(ours, "floor_fork_us"))
+    );
+    println!(
+        "| 50 ms sleep wakes late by (ms) | {} |",
+        show(&get(ours, "floor_sleep_late_ms"))
+    );
+
+    println!("\n## forkpool vs Python");
+    println!("| figure | forkpool | Python | ratio | target |\n|---|---|---|---|---|");
+    let row = |name: &str, k: &str, ratio: String, target: &str| {
+        println!(
+            "| {name} | {} | {} | {ratio} | {target} |",
+            show(&get(ours, k)),
+            show(&get(py, k))
+        );
+    };
+    for v in figures::seed_variants() {
+        let k = format!("seed_{v}");
+        let floor = late * med(&get(ours, &format!("sleeps_{v}")));
+        let r = format!(
+            "{:.2}x / {:.2}x timer floor",
+            med(&get(ours, &k)) / floor,
+            med(&get(py, &k)) / floor
+        );
+        row(
+            &format!("seed {v}, s over ideal (50 ms steps)"),
+            &k,
+            r,
+            "<= 1.2x timer floor",
+        );
+    }
+    let ms = |k: &str| med(&get(ours, k));
+    let pyv = |k: &str| med(&get(py, k));
+    row(
+        "start-up + shut-down (ms)",
+        "startup_ms",
+        format!("{:.2}x Python", ms("startup_ms") / pyv("startup_ms")),
+        "<= 1 ms",
+    );
+    row(
+        "apply round trip, median (µs)",
+        "apply_rtt_us",
+        format!(
+            "{:.2}x pipe RTT (Python {:.2}x)",
+            ms("apply_rtt_us") / rtt,
+            pyv("apply_rtt_us") / rtt
+        ),
+        "<= 1.0x pipe RTT",
+    );
+    for how in ["map", "imap", "imap_unordered", "apply_async"] {
+        let k = format!("trivial_{how}");
+        row(
+            &format!("x+1, chunk 1, {how} (tasks/s)"),
+            &k,
+            format!("{:.1}x Python", ms(&k) / pyv(&k)),
+            ">= 1M/s",
+        );
+    }
+    row(
+        "x+1, map default chunk, 1M items (tasks/s)",
+        "map_default_1m",
+        format!(
+            "{:.2}x Python",
+            ms("map_default_1m") / pyv("map_default_1m")
+        ),
+        ">= 2x Python",
+    );
+    row(
+        "one task returning 64 MiB (B/s)",
+        "big_result",
+        format!("{:.2}x Python", ms("big_result") / pyv("big_result")),
+        ">= 1 GB/s",
+    );
+    row(
+        "imap over 10M items, parent peak RSS (MiB; Python: 2M items)",
+        "imap_rss_mib",
+        format!("1M items: {:.1} MiB", ms("imap_rss_mib_1m")),
+        "<= 32 MiB",
+    );
+    row(
+        "8 CPU-bound tasks, 2 workers vs 1 (speed-up)",
+        "cpu_speedup",
+        String::new(),
+        ">= 1.9x",
+    );
+    row(
+        "CPU per map(chunksize=1) task, all processes (µs)",
+        "cpu_per_task_us",
+        format!(
+            "{:.2}x Python",
+            ms("cpu_per_task_us") / pyv("cpu_per_task_us")
+        ),
+        "<= 10 µs",
+    );
+    println!(
+        "\nforkpool's chunk-1 and sweep figures use pipeline_depth(8); Python's figures run 50k tasks for chunk 1."
+    );
+}

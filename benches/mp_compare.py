@@ -1,0 +1,205 @@
+"""Python's multiprocessing side of forkpool's comparison (benches/compare).
+
+Runs the same workloads as benches/compare/figures.rs and prints one JSON object of
+figures. Usage: python3 mp_compare.py ROUNDS
+"""
+import json
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+
+
+def inc(x):
+    return x + 1
+
+
+def spin(n):
+    acc = n
+    for i in range(n):
+        acc = (acc * 6364136223846793005 + i) & 0xFFFFFFFFFFFFFFFF
+    return acc
+
+
+def big(n):
+    return bytes(n)
+
+
+def f(x, conn, t0, step):
+    x0 = x
+    conn.send('factorial of %d: start@%.2fs' % (x0, time.time() - t0))
+    ans = 1
+    while x > 1:
+        ans *= x
+        time.sleep(step)
+        x -= 1
+    conn.send('factorial of %d: finish@%.2fs, res = %d' % (x0, time.time() - t0, ans))
+    return ans
+
+
+def f_packed(args):
+    return f(*args)
+
+
+VAR = (4, 8, 12, 20, 16)
+
+
+def seed(name, step=0.05):
+    """Seconds over the ideal for one seed variant (as in the article)."""
+    p_conn, c_conn = mp.Pipe()
+    pool = None if name == "process" else mp.Pool(4)
+    t0 = time.time()
+    params = [(x, c_conn, t0, step) for x in VAR]
+    if name == "process":
+        ps = [mp.Process(target=f, args=a) for a in params]
+        for p in ps:
+            p.start()
+        for p in ps:
+            p.join()
+    elif name == "apply":
+        [pool.apply(f, a) for a in params]
+    elif name == "apply_async":
+        [r.get() for r in [pool.apply_async(f, a) for a in params]]
+    elif name == "map":
+        pool.map(f_packed, params)
+    elif name == "map_async":
+        pool.map_async(f_packed, params).get()
+    elif name == "imap":
+        list(pool.imap(f_packed, params))
+    elif name == "imap_unordered":
+        list(pool.imap_unordered(f_packed, params))
+    elif name == "starmap":
+        pool.starmap(f, params)
+    elif name == "starmap_async":
+        pool.starmap_async(f, params).get()
+    total = time.time() - t0
+    if pool is not None:
+        pool.close()
+        pool.join()
+    while p_conn.poll():
+        p_conn.recv()
+    return total - (2.75 if name == "apply" else 0.95)
+
+
+def startup_ms():
+    t = time.perf_counter()
+    pool = mp.Pool(4)
+    pool.apply(inc, (1,))
+    pool.close()
+    pool.join()
+    return (time.perf_counter() - t) * 1e3
+
+
+def apply_rtt_us(n=2000):
+    with mp.Pool(4) as pool:
+        for _ in range(200):
+            pool.apply(inc, (1,))
+        v = []
+        for _ in range(n):
+            t = time.perf_counter()
+            pool.apply(inc, (1,))
+            v.append((time.perf_counter() - t) * 1e6)
+    v.sort()
+    return v[len(v) // 2]
+
+
+def trivial_rate(how, n):
+    with mp.Pool(4) as pool:
+        t = time.perf_counter()
+        if how == "map":
+            pool.map(inc, range(n), chunksize=1)
+        elif how == "imap":
+            list(pool.imap(inc, range(n)))
+        elif how == "imap_unordered":
+            list(pool.imap_unordered(inc, range(n)))
+        elif how == "apply_async":
+            [r.get() for r in [pool.apply_async(inc, (x,)) for x in range(n)]]
+        return n / (time.perf_counter() - t)
+
+
+def map_rate(n, chunk):
+    with mp.Pool(4) as pool:
+        t = time.perf_counter()
+        if chunk == 0:
+            pool.map(inc, range(n))
+        else:
+            pool.map(inc, range(n), chunksize=chunk)
+        return n / (time.perf_counter() - t)
+
+
+def big_result_rate(n):
+    with mp.Pool(1) as pool:
+        pool.apply(big, (16,))
+        t = time.perf_counter()
+        pool.apply(big, (n,))
+        return n / (time.perf_counter() - t)
+
+
+def _rss_child(n, q):
+    with mp.Pool(4) as pool:
+        for _ in pool.imap(inc, range(n), chunksize=256):
+            pass
+    q.put(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+
+
+def imap_peak_rss_mib(n):
+    q = mp.Queue()
+    p = mp.Process(target=_rss_child, args=(n, q))
+    p.start()
+    v = q.get()
+    p.join()
+    return v
+
+
+def cpu_bound_secs(workers):
+    with mp.Pool(workers) as pool:
+        t = time.perf_counter()
+        pool.map(spin, [2_000_000] * 8, chunksize=1)
+        return time.perf_counter() - t
+
+
+def _cpu(pid):
+    with open("/proc/%d/stat" % pid) as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_task_us(n):
+    with mp.Pool(4) as pool:
+        pool.map(inc, range(1000), chunksize=1)
+        pids = [p.pid for p in pool._pool] + [os.getpid()]
+        before = sum(_cpu(p) for p in pids)
+        pool.map(inc, range(n), chunksize=1)
+        after = sum(_cpu(p) for p in pids)
+    return (after - before) * 1e6 / n
+
+
+def main():
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    variants = ["process", "apply", "apply_async", "map", "map_async", "imap",
+                "imap_unordered", "starmap", "starmap_async"]
+    out = {}
+
+    def add(key, fn):
+        out.setdefault(key, []).append(fn())
+
+    for _ in range(rounds):
+        for v in variants:
+            add("seed_" + v, lambda v=v: seed(v))
+        add("startup_ms", startup_ms)
+        add("apply_rtt_us", apply_rtt_us)
+        for how in ["map", "imap", "imap_unordered", "apply_async"]:
+            add("trivial_" + how, lambda how=how: trivial_rate(how, 50_000))
+        add("map_default_1m", lambda: map_rate(1_000_000, 0))
+        add("big_result", lambda: big_result_rate(64 << 20))
+        add("imap_rss_mib", lambda: imap_peak_rss_mib(2_000_000))
+        add("cpu_speedup", lambda: cpu_bound_secs(1) / cpu_bound_secs(2))
+        add("cpu_per_task_us", lambda: cpu_per_task_us(50_000))
+        for chunk in [1, 4, 16, 64, 256, 1024]:
+            add("sweep_%d" % chunk, lambda chunk=chunk: map_rate(200_000, chunk))
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
