@@ -16,6 +16,7 @@
 use crate::error::{Error, Result};
 use crate::task::{Output, Status};
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 pub(crate) const INIT: u8 = 1;
 pub(crate) const RUN: u8 = 2;
@@ -39,11 +40,26 @@ pub(crate) struct RunJob<'a> {
     pub items: Vec<RunItem<'a>>,
 }
 
+/// A slice of a shared message buffer: results of one `DONE` message share its bytes
+/// instead of each being copied out.
+#[derive(Clone)]
+pub struct Body {
+    buf: Arc<Vec<u8>>,
+    start: usize,
+    end: usize,
+}
+
+impl Body {
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+}
+
 /// One result of a `DONE` message.
 pub(crate) struct Answer {
     pub seq: u64,
     pub status: Status,
-    pub body: Vec<u8>,
+    pub body: Body,
     pub fds: Vec<OwnedFd>,
 }
 
@@ -157,8 +173,10 @@ impl ResultBatch {
     }
 }
 
-pub(crate) fn decode_done(bytes: &[u8], fds: Vec<OwnedFd>) -> Result<Vec<Answer>> {
-    let mut b = bytes;
+pub(crate) fn decode_done(bytes: Vec<u8>, fds: Vec<OwnedFd>) -> Result<Vec<Answer>> {
+    let buf = Arc::new(bytes);
+    let total = buf.len();
+    let mut b = buf.as_slice();
     let mut fds = fds.into_iter();
     let mut out = Vec::new();
     while !b.is_empty() {
@@ -166,7 +184,13 @@ pub(crate) fn decode_done(bytes: &[u8], fds: Vec<OwnedFd>) -> Result<Vec<Answer>
         let status = Status::from_u8(take(&mut b, 1, "DONE")?[0]).ok_or_else(|| bad("DONE"))?;
         let len = take_u32(&mut b, "DONE")? as usize;
         let nfds = usize::from(take(&mut b, 1, "DONE")?[0]);
-        let body = take(&mut b, len, "DONE")?.to_vec();
+        take(&mut b, len, "DONE")?;
+        let end = total - b.len();
+        let body = Body {
+            buf: Arc::clone(&buf),
+            start: end - len,
+            end,
+        };
         let mine: Vec<OwnedFd> = fds.by_ref().take(nfds).collect();
         if mine.len() != nfds {
             return Err(bad("DONE"));
@@ -196,10 +220,10 @@ mod tests {
             batch.bytes,
             [7, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, b'h', b'i']
         );
-        let answers = decode_done(&batch.bytes, Vec::new()).unwrap();
+        let answers = decode_done(batch.bytes.clone(), Vec::new()).unwrap();
         assert_eq!((answers[0].seq, answers[0].status), (7, Status::Panicked));
-        assert_eq!(answers[0].body, b"hi");
-        assert!(decode_done(&batch.bytes[..10], Vec::new()).is_err());
+        assert_eq!(answers[0].body.as_slice(), b"hi");
+        assert!(decode_done(batch.bytes[..10].to_vec(), Vec::new()).is_err());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! forkpool's figures: the same workloads as `mp_compare.py` runs under Python.
 
-use forkpool::{Pool, Process};
+use forkpool::Pool;
 use std::time::Instant;
 
 #[path = "../../examples/walkthrough/seed.rs"]
@@ -19,8 +19,8 @@ fn spin(n: u64) -> u64 {
     acc
 }
 
-fn big(len: usize) -> Vec<u8> {
-    vec![1u8; len]
+fn big(len: usize) -> serde_bytes::ByteBuf {
+    serde_bytes::ByteBuf::from(vec![1u8; len])
 }
 
 /// Seconds over the ideal for a seed variant at 50 ms steps, and the sleeps on its
@@ -110,7 +110,8 @@ pub fn map_rate(n: u64, chunk: usize) -> f64 {
     n as f64 / t.elapsed().as_secs_f64()
 }
 
-/// Bytes per second of one task returning `len` bytes.
+/// Bytes per second of one task returning `len` bytes (as `serde_bytes::ByteBuf`, Rust's
+/// counterpart of Python's `bytes`).
 pub fn big_result_rate(len: usize) -> f64 {
     let pool = Pool::new(1).unwrap();
     pool.apply(big, (16,)).unwrap();
@@ -120,27 +121,26 @@ pub fn big_result_rate(len: usize) -> f64 {
     len as f64 / t.elapsed().as_secs_f64()
 }
 
-/// Peak RSS (MiB) of a fresh process that runs `imap` over `n` items.
+/// Peak RSS (MiB) of a fresh process (this binary, re-run) that runs `imap` over `n`
+/// items; a forked child would count its parent's pages.
 pub fn imap_peak_rss_mib(n: u64) -> f64 {
-    let p = Process::spawn(move || {
-        let pool = pipelined();
-        let count = pool.imap_chunked(inc, 0..n, 256).unwrap().count();
-        assert_eq!(count as u64, n);
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        let line = status
-            .lines()
-            .find(|l| l.starts_with("VmHWM:"))
-            .unwrap()
-            .to_owned();
-        line.split_whitespace()
-            .nth(1)
-            .unwrap()
-            .parse::<f64>()
-            .unwrap()
-            / 1024.0
-    })
-    .unwrap();
-    p.join().unwrap()
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["--imap-rss", &n.to_string()])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(f64::NAN)
+}
+
+/// The re-run side of [`imap_peak_rss_mib`]: prints the peak RSS in MiB.
+pub fn imap_rss_child(n: u64) {
+    let pool = pipelined();
+    let count = pool.imap_chunked(inc, 0..n, 256).unwrap().count();
+    assert_eq!(count as u64, n);
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kib: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    println!("{}", kib / 1024.0);
 }
 
 /// Seconds to run 8 CPU-bound tasks on `workers` workers.

@@ -88,6 +88,11 @@ fn parse_json(s: &str) -> Samples {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--imap-rss") {
+        figures::imap_rss_child(args[i + 1].parse().unwrap());
+        return;
+    }
     let rounds: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())

@@ -35,8 +35,14 @@ impl Inner {
 
 /// Hands results to their sinks (outside the lock: sinks may run user callbacks).
 pub(crate) fn deliver(out: &mut Deliveries) {
-    for (sink, index, result) in out.drain(..) {
-        sink.deliver(index, result);
+    let mut results = out.drain(..).peekable();
+    while let Some((sink, index, result)) = results.next() {
+        let mut same = std::iter::once((index, result)).chain(std::iter::from_fn(|| {
+            results
+                .next_if(|(next, _, _)| Arc::ptr_eq(next, &sink))
+                .map(|(_, i, r)| (i, r))
+        }));
+        sink.deliver_many(&mut same);
     }
 }
 
@@ -89,8 +95,11 @@ pub(crate) fn run(inner: Arc<Inner>) {
                 )
             })
             .collect();
+        let woken = ready.last().is_some_and(|r| r.0);
         drop(fds);
-        let _ = inner.wake.read();
+        if woken {
+            let _ = inner.wake.read();
+        }
 
         let mut st = lock(&inner.state);
         let same = |st: &State, i: usize, conn: &Arc<crate::wire::RawConn>| {

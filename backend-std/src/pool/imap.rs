@@ -6,10 +6,10 @@
 //! only in the window type (`Ordered` or `Unordered` from the core).
 
 use super::Pool;
-use super::driver::Inner;
+use super::driver::{Inner, deliver};
 use super::encode::next_chunk;
 use super::sink::{Raw, Stream, lock};
-use super::state::Phase;
+use super::state::{Deliveries, Phase};
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::task::{TaskFn, erase};
@@ -105,14 +105,19 @@ where
         if jobs.is_empty() {
             return Ok(());
         }
-        {
+        let mut out = Deliveries::new();
+        let wake = {
             let mut st = lock(&self.inner.state);
             if st.phase == Phase::Terminated {
                 return Err(Error::PoolNotRunning);
             }
             st.submit(jobs)?;
+            st.pump_from_caller(&mut out)
+        };
+        deliver(&mut out);
+        if wake {
+            self.inner.wake();
         }
-        self.inner.wake();
         // Cannot fail: `room` was free, and indices are contiguous from `next_index`.
         let _ = self.window.try_reserve(self.next_index, encoded);
         self.next_index += encoded as u64;
@@ -142,7 +147,7 @@ where
                 }
             }
             if let Some((_, result)) = self.window.pop() {
-                return Some(result.and_then(|(bytes, fds)| codec::decode(&bytes, fds)));
+                return Some(result.and_then(|(body, fds)| codec::decode(body.as_slice(), fds)));
             }
             if self.input_done && self.outstanding() == 0 {
                 self.stopped = true;

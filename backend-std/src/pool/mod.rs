@@ -312,7 +312,8 @@ impl Pool {
         }
         let (mut jobs, count) = encode::all_chunks(items, call, chunksize.max(1))?;
         let (sink, shared) = Collect::new(count, finish, opts.callback, opts.error_callback);
-        {
+        let mut out = Deliveries::new();
+        let wake = {
             let mut st = lock(&self.inner.state);
             if st.phase != Phase::Running {
                 return Err(Error::PoolNotRunning);
@@ -323,8 +324,12 @@ impl Pool {
             if count == 0 {
                 st.close_batch(batch);
             }
+            st.pump_from_caller(&mut out)
+        };
+        driver::deliver(&mut out);
+        if wake {
+            self.inner.wake();
         }
-        self.inner.wake();
         Ok(AsyncResult::new(shared))
     }
 

@@ -3,6 +3,7 @@
 
 use crate::codec;
 use crate::error::{Error, Result};
+use crate::protocol::Body;
 use crate::task::panic_message;
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
@@ -12,7 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// A task's encoded result and the descriptors that came with it.
-pub(crate) type Raw = (Vec<u8>, Vec<OwnedFd>);
+pub(crate) type Raw = (Body, Vec<OwnedFd>);
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -21,6 +22,13 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Receives the results of one batch of tasks, by index within the batch.
 pub(crate) trait Sink: Send + Sync {
     fn deliver(&self, index: usize, result: Result<Raw>);
+
+    /// Several results at once (one lock instead of one per result).
+    fn deliver_many(&self, results: &mut dyn Iterator<Item = (usize, Result<Raw>)>) {
+        for (index, result) in results {
+            self.deliver(index, result);
+        }
+    }
 }
 
 /// The end of an asynchronous call: Python's `AsyncResult`.
@@ -220,7 +228,7 @@ impl<R, T: Send + 'static> Collect<R, T> {
 
 impl<R: DeserializeOwned + Send, T: Send + 'static> Sink for Collect<R, T> {
     fn deliver(&self, index: usize, result: Result<Raw>) {
-        let decoded = result.and_then(|(bytes, fds)| codec::decode::<R>(&bytes, fds));
+        let decoded = result.and_then(|(body, fds)| codec::decode::<R>(body.as_slice(), fds));
         let done = {
             let mut st = lock(&self.state);
             if index >= st.slots.len() || st.remaining == 0 {
@@ -276,6 +284,11 @@ impl Stream {
 impl Sink for Stream {
     fn deliver(&self, index: usize, result: Result<Raw>) {
         lock(&self.queue).push_back((index, result));
+        self.ready.notify_all();
+    }
+
+    fn deliver_many(&self, results: &mut dyn Iterator<Item = (usize, Result<Raw>)>) {
+        lock(&self.queue).extend(results);
         self.ready.notify_all();
     }
 }

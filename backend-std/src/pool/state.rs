@@ -83,6 +83,9 @@ pub(crate) struct State {
     lost: HashMap<usize, Error>,
     last_spawn_error: Option<String>,
     pub phase: Phase,
+    /// Bumped whenever a slot's process changes, so a caller that pumped knows whether the
+    /// driver must look at the sockets again.
+    generation: u64,
 }
 
 impl State {
@@ -99,6 +102,7 @@ impl State {
             lost: HashMap::new(),
             last_spawn_error: None,
             phase: Phase::Running,
+            generation: 0,
         })
     }
 
@@ -203,6 +207,20 @@ impl State {
         }
     }
 
+    fn take_slot(&mut self, i: usize) -> Option<Slot> {
+        self.generation += 1;
+        self.slots[i].take()
+    }
+
+    /// [`pump`](Self::pump) from a caller's thread right after it submitted, so work goes
+    /// out without a detour through the driver thread. Returns whether the driver must be
+    /// woken (processes changed, or a socket is full and needs watching).
+    pub(crate) fn pump_from_caller(&mut self, out: &mut Deliveries) -> bool {
+        let generation = self.generation;
+        self.pump(out);
+        self.generation != generation || self.slots.iter().flatten().any(|s| !s.outq.is_empty())
+    }
+
     /// Sends what slot `i`'s queue holds, as far as its socket takes it now.
     pub(crate) fn flush(&mut self, i: usize) {
         let flushed = match self.slots[i].as_mut() {
@@ -245,7 +263,10 @@ impl State {
             }
         });
         match started {
-            Ok(slot) => self.slots[w.index()] = Some(slot),
+            Ok(slot) => {
+                self.generation += 1;
+                self.slots[w.index()] = Some(slot);
+            }
             Err(e) => {
                 self.last_spawn_error = Some(e.to_string());
                 let _ = self.sched.handle_spawn_failed(w);
@@ -255,7 +276,7 @@ impl State {
 
     /// Stops the process in slot `i` (it holds no task) and reaps it.
     fn stop(&mut self, i: usize) {
-        if let Some(slot) = self.slots[i].take() {
+        if let Some(slot) = self.take_slot(i) {
             let kill = self.phase == Phase::Terminated;
             if !kill {
                 let _ = slot.conn.send(EXIT, &[], &[]);
@@ -266,7 +287,7 @@ impl State {
 
     /// Slot `i`'s process is gone or broke the protocol: reap it and tell the scheduler.
     pub(crate) fn lose(&mut self, i: usize, why: Option<Error>) {
-        let Some(slot) = self.slots[i].take() else {
+        let Some(slot) = self.take_slot(i) else {
             return;
         };
         let pid = slot.pid.as_raw() as u32;
@@ -293,16 +314,16 @@ impl State {
             }
             INIT_FAILED => {
                 let message = String::from_utf8_lossy(&m.bytes).into_owned();
-                if let Some(slot) = self.slots[i].take() {
+                if let Some(slot) = self.take_slot(i) {
                     let _ = zygote::reap(slot.pid, false);
                 }
                 self.last_spawn_error = Some(message);
                 let _ = self.sched.handle_spawn_failed(w);
             }
-            DONE => match protocol::decode_done(&m.bytes, m.fds) {
+            DONE => match protocol::decode_done(m.bytes, m.fds) {
                 Ok(answers) => {
                     for a in answers {
-                        let text = || String::from_utf8_lossy(&a.body).into_owned();
+                        let text = || String::from_utf8_lossy(a.body.as_slice()).into_owned();
                         let result = match a.status {
                             Status::Ok => Ok((a.body, a.fds)),
                             Status::Panicked => Err(Error::Panicked {
