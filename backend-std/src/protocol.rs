@@ -247,3 +247,21 @@ mod tests {
         assert!(decode_run(&msg[..msg.len() - 1]).is_err());
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Arbitrary bytes never panic the message decoders.
+        #[test]
+        fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = decode_run(&bytes);
+            let _ = decode_done(bytes.clone(), Vec::new());
+            let _ = decode_init(&bytes);
+        }
+    }
+}
