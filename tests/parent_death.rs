@@ -13,7 +13,12 @@ fn sleepy(secs: u64) -> u64 {
 
 fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !matches!(stat.rsplit(')').next().and_then(|s| s.trim().chars().next()), Some('Z' | 'X')),
+        Ok(stat) => !matches!(
+            stat.rsplit(')')
+                .next()
+                .and_then(|s| s.trim().chars().next()),
+            Some('Z' | 'X')
+        ),
         Err(_) => false,
     }
 }

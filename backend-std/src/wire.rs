@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 
 /// Largest packet on the socket; fits the default socket buffer with room to spare.
 const PACKET: usize = 64 * 1024;
+/// Send buffer asked for on new sockets (Unix sockets account a message to its sender).
+const SOCKET_BUFFER: usize = 1 << 20;
 /// Bytes of writer id at the start of each packet.
 const WID: usize = 8;
 /// Most descriptors one message may carry (the header's `aux` byte).
@@ -101,6 +103,11 @@ pub(crate) fn raw_pair() -> Result<(RawConn, RawConn)> {
         SockFlag::SOCK_CLOEXEC,
     )
     .map_err(|e| Error::io("socketpair", e))?;
+    for fd in [&a, &b] {
+        // Best effort: a larger buffer moves big messages in fewer wake-ups; the kernel caps
+        // it at net.core.wmem_max, and the default still works.
+        let _ = nix::sys::socket::setsockopt(fd, nix::sys::socket::sockopt::SndBuf, &SOCKET_BUFFER);
+    }
     Ok((RawConn::from_fd(a), RawConn::from_fd(b)))
 }
 

@@ -129,7 +129,10 @@ pub fn imap_peak_rss_mib(n: u64) -> f64 {
         .args(["--imap-rss", &n.to_string()])
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(f64::NAN)
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(f64::NAN)
 }
 
 /// The re-run side of [`imap_peak_rss_mib`]: prints the peak RSS in MiB.

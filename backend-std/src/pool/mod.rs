@@ -313,7 +313,7 @@ impl Pool {
         let (mut jobs, count) = encode::all_chunks(items, call, chunksize.max(1))?;
         let (sink, shared) = Collect::new(count, finish, opts.callback, opts.error_callback);
         let mut out = Deliveries::new();
-        let wake = {
+        let (wake, batch) = {
             let mut st = lock(&self.inner.state);
             if st.phase != Phase::Running {
                 return Err(Error::PoolNotRunning);
@@ -324,13 +324,26 @@ impl Pool {
             if count == 0 {
                 st.close_batch(batch);
             }
-            st.pump_from_caller(&mut out)
+            (st.pump_from_caller(&mut out), batch)
         };
         driver::deliver(&mut out);
         if wake {
             self.inner.wake();
         }
-        Ok(AsyncResult::new(shared))
+        let weak = Arc::downgrade(&self.inner);
+        let cancel = Box::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                let mut out = Deliveries::new();
+                {
+                    let mut st = lock(&inner.state);
+                    st.cancel_batch(batch);
+                    st.pump(&mut out);
+                }
+                driver::deliver(&mut out);
+                inner.wake();
+            }
+        });
+        Ok(AsyncResult::new(shared, cancel))
     }
 
     /// Takes no more work; workers exit once everything submitted is done.

@@ -44,6 +44,7 @@ pub(crate) trait Sink: Send + Sync {
 /// ```
 pub struct AsyncResult<T> {
     shared: Arc<Shared<T>>,
+    cancel: Box<dyn Fn() + Send + Sync>,
 }
 
 pub(crate) struct Shared<T> {
@@ -87,8 +88,19 @@ impl<T> Shared<T> {
 }
 
 impl<T> AsyncResult<T> {
-    pub(crate) fn new(shared: Arc<Shared<T>>) -> Self {
-        Self { shared }
+    pub(crate) fn new(shared: Arc<Shared<T>>, cancel: Box<dyn Fn() + Send + Sync>) -> Self {
+        Self { shared, cancel }
+    }
+
+    /// Cancels the call: tasks not started are dropped, and workers running one of its tasks
+    /// are killed and replaced. The result then resolves to [`Error::Cancelled`] (unless it
+    /// was ready already). Returns whether it was still pending.
+    pub fn cancel(&self) -> bool {
+        if self.ready() {
+            return false;
+        }
+        (self.cancel)();
+        true
     }
 
     /// Waits for the result and returns it.

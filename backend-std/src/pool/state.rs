@@ -148,6 +148,27 @@ impl State {
         }
     }
 
+    /// Cancels a batch: its queued tasks are dropped, and the workers running any of its
+    /// tasks are killed (and replaced); all of them resolve to [`Error::Cancelled`].
+    pub(crate) fn cancel_batch(&mut self, batch: u64) {
+        self.sched.cancel(|job| job.batch == batch);
+        let victims: Vec<usize> = (0..self.slots.len())
+            .filter(|&i| {
+                self.sched
+                    .held_by(WorkerId(i as u16))
+                    .any(|(first, _)| self.batch_of(first) == Some(batch))
+            })
+            .collect();
+        for i in victims {
+            self.lose(i, Some(Error::Cancelled));
+        }
+    }
+
+    fn batch_of(&self, seq: u64) -> Option<u64> {
+        let (&first, &(batch, _, n)) = self.ranges.range(..=seq).next_back()?;
+        (seq - first < n as u64).then_some(batch)
+    }
+
     pub(crate) fn close(&mut self) {
         if self.phase == Phase::Running {
             self.phase = Phase::Closed;
@@ -295,9 +316,12 @@ impl State {
         let cause = zygote::reap(slot.pid, kill).unwrap_or(ExitCause::Unknown);
         let error = match why {
             Some(Error::Disconnected) | None => Error::WorkerDied { pid, cause },
+            Some(Error::Cancelled) => Error::Cancelled,
             Some(e) => Error::Protocol(format!("worker {pid}: {e}")),
         };
-        self.last_spawn_error = Some(error.to_string());
+        if !matches!(error, Error::Cancelled) {
+            self.last_spawn_error = Some(error.to_string());
+        }
         self.lost.insert(i, error);
         let _ = self.sched.handle_worker_lost(WorkerId(i as u16));
     }
@@ -372,6 +396,7 @@ impl State {
                     cause: *cause,
                 },
                 Some(Error::Protocol(m)) => Error::Protocol(m.clone()),
+                Some(Error::Cancelled) => Error::Cancelled,
                 _ => Error::WorkerDied {
                     pid: 0,
                     cause: ExitCause::Unknown,

@@ -340,6 +340,15 @@ where
         self.workers.iter().map(|w| w.jobs.len()).sum()
     }
 
+    /// The unanswered tasks worker `w` holds, as `(first, count)` runs, oldest first.
+    pub fn held_by(&self, w: WorkerId) -> impl Iterator<Item = (S, usize)> + '_ {
+        self.workers
+            .get(w.index())
+            .into_iter()
+            .flat_map(|worker| worker.jobs.iter())
+            .filter_map(|j| j.first.advance(j.done).map(|s| (s, j.len - j.done)))
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config
