@@ -8,10 +8,18 @@ use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, READY, RUN, ResultBat
 use crate::sys;
 use crate::task::{Output, Status};
 use crate::wire::RawConn;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const FLUSH_BYTES: usize = 64 * 1024;
 const FLUSH_AFTER: Duration = Duration::from_millis(1);
+
+/// A cheap monotonic clock (a few ns, a few ms of resolution): read after every task, so
+/// it must cost little; flushing "1 ms after" may then mean up to one tick more.
+fn coarse_now() -> Duration {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC_COARSE)
+        .map(Duration::from)
+        .unwrap_or_default()
+}
 
 /// Serves tasks on `conn` and never returns: the process ends with `_exit`.
 pub(crate) fn run(conn: RawConn) -> ! {
@@ -33,7 +41,7 @@ fn flush(conn: &RawConn, batch: &mut ResultBatch) -> Result<(), ()> {
 
 fn serve(conn: &RawConn) -> Result<(), ()> {
     let mut batch = ResultBatch::default();
-    let mut oldest: Option<Instant> = None;
+    let mut oldest: Option<Duration> = None;
     loop {
         if !batch.is_empty() && !conn.poll(Duration::ZERO).unwrap_or(true) {
             flush(conn, &mut batch)?;
@@ -70,9 +78,11 @@ fn serve(conn: &RawConn) -> Result<(), ()> {
                     for (k, item) in job.items.into_iter().enumerate() {
                         let mine: Vec<_> = fds.by_ref().take(item.fds).collect();
                         let seq = job.first.wrapping_add(k as u64);
-                        let started = *oldest.get_or_insert_with(Instant::now);
+                        let started = *oldest.get_or_insert_with(coarse_now);
                         batch.push(seq, |out| sys::call_erased(job.call, item.args, mine, out));
-                        if batch.bytes.len() >= FLUSH_BYTES || started.elapsed() >= FLUSH_AFTER {
+                        if batch.bytes.len() >= FLUSH_BYTES
+                            || coarse_now().saturating_sub(started) >= FLUSH_AFTER
+                        {
                             flush(conn, &mut batch)?;
                             oldest = None;
                         }

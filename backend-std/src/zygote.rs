@@ -192,6 +192,8 @@ fn reap_child(pid: Pid, kill_first: bool) -> ExitCause {
         let _ = kill(pid, Signal::SIGKILL);
     }
     let deadline = Instant::now() + Duration::from_secs(2);
+    // Back off from 20 µs: a worker told to exit is usually gone within microseconds.
+    let mut nap = Duration::from_micros(20);
     loop {
         let flags = if Instant::now() < deadline {
             Some(WaitPidFlag::WNOHANG)
@@ -200,7 +202,10 @@ fn reap_child(pid: Pid, kill_first: bool) -> ExitCause {
             None
         };
         match waitpid(pid, flags) {
-            Ok(WaitStatus::StillAlive) => std::thread::sleep(Duration::from_millis(1)),
+            Ok(WaitStatus::StillAlive) => {
+                std::thread::sleep(nap);
+                nap = (nap * 2).min(Duration::from_millis(2));
+            }
             Ok(status) => {
                 if let Some(cause) = cause_of(status) {
                     return cause;

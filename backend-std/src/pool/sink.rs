@@ -240,12 +240,17 @@ impl<R, T: Send + 'static> Collect<R, T> {
 
 impl<R: DeserializeOwned + Send, T: Send + 'static> Sink for Collect<R, T> {
     fn deliver(&self, index: usize, result: Result<Raw>) {
-        let decoded = result.and_then(|(body, fds)| codec::decode::<R>(body.as_slice(), fds));
-        let done = {
-            let mut st = lock(&self.state);
+        self.deliver_many(&mut std::iter::once((index, result)));
+    }
+
+    fn deliver_many(&self, results: &mut dyn Iterator<Item = (usize, Result<Raw>)>) {
+        let mut st = lock(&self.state);
+        let mut done = None;
+        for (index, result) in results {
             if index >= st.slots.len() || st.remaining == 0 {
-                return;
+                continue;
             }
+            let decoded = result.and_then(|(body, fds)| codec::decode::<R>(body.as_slice(), fds));
             match decoded {
                 Ok(v) => st.slots[index] = Some(v),
                 Err(e) => {
@@ -255,14 +260,14 @@ impl<R: DeserializeOwned + Send, T: Send + 'static> Sink for Collect<R, T> {
                 }
             }
             st.remaining -= 1;
-            if st.remaining > 0 {
-                None
-            } else if let Some((_, e)) = st.error.take() {
-                Some(Err(e))
-            } else {
-                Some(Ok(st.slots.iter_mut().filter_map(Option::take).collect()))
+            if st.remaining == 0 {
+                done = Some(match st.error.take() {
+                    Some((_, e)) => Err(e),
+                    None => Ok(st.slots.iter_mut().filter_map(Option::take).collect()),
+                });
             }
-        };
+        }
+        drop(st);
         if let Some(values) = done {
             self.complete(values);
         }
