@@ -38,12 +38,6 @@ pub(crate) const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 
 static NEXT_INSTANCE: AtomicU32 = AtomicU32::new(1);
 
-/// A piece of a message waiting to be sent without blocking.
-pub(crate) struct Packet {
-    bytes: Vec<u8>,
-    fds: Vec<OwnedFd>,
-}
-
 /// A complete message.
 pub(crate) struct Message {
     /// The protocol's kind byte.
@@ -188,49 +182,6 @@ impl RawConn {
         self.send_packet(&[&wid, &header, &bytes[..first]], cmsgs, MsgFlags::empty())?;
         for chunk in bytes[first..].chunks(PACKET - WID) {
             self.send_packet(&[&wid, chunk], &[], MsgFlags::empty())?;
-        }
-        Ok(())
-    }
-
-    /// Splits a message into packets appended to `out`, for [`try_flush`](Self::try_flush).
-    /// For a connection with a single writer (a pool's driver), which must never block.
-    pub(crate) fn queue(
-        &self,
-        out: &mut VecDeque<Packet>,
-        kind: u8,
-        bytes: &[u8],
-        fds: Vec<OwnedFd>,
-    ) -> Result<()> {
-        let header = self.header(kind, bytes, fds.len())?;
-        let wid = self.writer_id().to_le_bytes();
-        let first = bytes.len().min(PACKET - WID - HEADER_LEN);
-        let mut head = Vec::with_capacity(WID + HEADER_LEN + first);
-        head.extend_from_slice(&wid);
-        head.extend_from_slice(&header);
-        head.extend_from_slice(&bytes[..first]);
-        out.push_back(Packet { bytes: head, fds });
-        for chunk in bytes[first..].chunks(PACKET - WID) {
-            let mut p = Vec::with_capacity(WID + chunk.len());
-            p.extend_from_slice(&wid);
-            p.extend_from_slice(chunk);
-            out.push_back(Packet {
-                bytes: p,
-                fds: Vec::new(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Sends queued packets until the socket is full or the queue is empty; never blocks.
-    pub(crate) fn try_flush(&self, out: &mut VecDeque<Packet>) -> Result<()> {
-        while let Some(p) = out.front() {
-            let raw_fds: Vec<RawFd> = p.fds.iter().map(AsRawFd::as_raw_fd).collect();
-            let rights = [ControlMessage::ScmRights(&raw_fds)];
-            let cmsgs: &[ControlMessage] = if raw_fds.is_empty() { &[] } else { &rights };
-            if !self.send_packet(&[&p.bytes], cmsgs, MsgFlags::MSG_DONTWAIT)? {
-                return Ok(());
-            }
-            out.pop_front();
         }
         Ok(())
     }
@@ -407,72 +358,8 @@ impl RawConn {
     }
 }
 
+mod outgoing;
 #[cfg(test)]
-mod fuzz {
-    use super::*;
-    use proptest::prelude::*;
+mod tests;
 
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
-
-        /// Arbitrary packets on the socket give messages or errors, never a panic, and never
-        /// a message over the maximum.
-        #[test]
-        fn arbitrary_packets_never_panic(
-            packets in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..200), 1..16),
-        ) {
-            let (a, b) = raw_pair().unwrap();
-            b.set_max_message(64);
-            for p in &packets {
-                a.send_packet(&[p], &[], MsgFlags::MSG_DONTWAIT).unwrap();
-            }
-            drop(a);
-            loop {
-                match b.try_recv() {
-                    Ok(Some(m)) => prop_assert!(m.bytes.len() <= 64),
-                    Ok(None) | Err(Error::Disconnected) => break,
-                    Err(_) => {}
-                }
-            }
-        }
-
-        /// Valid messages survive being interleaved with another writer's packets.
-        #[test]
-        fn writers_are_reassembled_apart(lens in proptest::collection::vec(0usize..200_000, 1..4)) {
-            let (a, b) = raw_pair().unwrap();
-            let c = RawConn::from_fd(a.as_fd().try_clone_to_owned().unwrap());
-            let mut qa = VecDeque::new();
-            let mut qc = VecDeque::new();
-            for (i, len) in lens.iter().enumerate() {
-                a.queue(&mut qa, 1, &vec![i as u8; *len], Vec::new()).unwrap();
-                c.queue(&mut qc, 2, &vec![0xee; *len], Vec::new()).unwrap();
-            }
-            let reader = std::thread::spawn(move || {
-                let mut got = Vec::new();
-                while let Ok(m) = b.recv(Some(std::time::Duration::from_secs(10))) {
-                    got.push((m.kind, m.bytes));
-                }
-                got
-            });
-            while !qa.is_empty() || !qc.is_empty() {
-                if let Some(p) = qa.pop_front() {
-                    let mut one = VecDeque::from([p]);
-                    while !one.is_empty() { a.try_flush(&mut one).unwrap(); }
-                }
-                if let Some(p) = qc.pop_front() {
-                    let mut one = VecDeque::from([p]);
-                    while !one.is_empty() { c.try_flush(&mut one).unwrap(); }
-                }
-            }
-            drop(a);
-            drop(c);
-            let got = reader.join().unwrap();
-            prop_assert_eq!(got.len(), lens.len() * 2);
-            let ours: Vec<_> = got.iter().filter(|m| m.0 == 1).collect();
-            for (i, (m, len)) in ours.iter().zip(&lens).enumerate() {
-                prop_assert_eq!(m.1.len(), *len);
-                prop_assert!(m.1.iter().all(|&x| x == i as u8));
-            }
-        }
-    }
-}
+pub(crate) use outgoing::Packet;

@@ -7,6 +7,7 @@ mod encode;
 mod imap;
 mod options;
 mod queue;
+mod routing;
 mod sink;
 mod state;
 

@@ -8,7 +8,7 @@ use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, READY, RUN};
 use crate::task::Status;
 use crate::wire::{Message, Packet, RawConn};
 use crate::zygote;
-use forkpool_core::{Config, Job, Outcome, Release, Scheduler, WorkerCommand, WorkerId};
+use forkpool_core::{Config, Job, Outcome, Scheduler, WorkerCommand, WorkerId};
 use nix::unistd::Pid;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::os::fd::OwnedFd;
@@ -53,12 +53,12 @@ pub(crate) struct Slot {
     pub outq: VecDeque<Packet>,
 }
 
-struct Batch {
-    sink: Arc<dyn Sink>,
+pub(super) struct Batch {
+    pub(super) sink: Arc<dyn Sink>,
     /// Tasks submitted and not yet released.
-    pending: usize,
+    pub(super) pending: usize,
     /// Whether more tasks may still be submitted (a live `imap`).
-    open: bool,
+    pub(super) open: bool,
 }
 
 /// The initializer every new worker runs: trampoline address and encoded arguments.
@@ -72,16 +72,16 @@ pub(crate) struct Init {
 pub(crate) type Deliveries = Vec<(Arc<dyn Sink>, usize, Result<Raw>)>;
 
 pub(crate) struct State {
-    sched: Box<Sched>,
+    pub(super) sched: Box<Sched>,
     pub slots: Vec<Option<Slot>>,
-    batches: HashMap<u64, Batch>,
+    pub(super) batches: HashMap<u64, Batch>,
     /// First sequence number of each submitted job -> (batch, first index, tasks).
-    ranges: BTreeMap<u64, (u64, usize, usize)>,
+    pub(super) ranges: BTreeMap<u64, (u64, usize, usize)>,
     next_batch: u64,
     init: Option<Init>,
     /// Why each lost slot was lost, for the tasks released as lost.
-    lost: HashMap<usize, Error>,
-    last_spawn_error: Option<String>,
+    pub(super) lost: HashMap<usize, Error>,
+    pub(super) last_spawn_error: Option<String>,
     pub phase: Phase,
     /// Bumped whenever a slot's process changes, so a caller that pumped knows whether the
     /// driver must look at the sockets again.
@@ -146,27 +146,6 @@ impl State {
                 self.batches.remove(&batch);
             }
         }
-    }
-
-    /// Cancels a batch: its queued tasks are dropped, and the workers running any of its
-    /// tasks are killed (and replaced); all of them resolve to [`Error::Cancelled`].
-    pub(crate) fn cancel_batch(&mut self, batch: u64) {
-        self.sched.cancel(|job| job.batch == batch);
-        let victims: Vec<usize> = (0..self.slots.len())
-            .filter(|&i| {
-                self.sched
-                    .held_by(WorkerId(i as u16))
-                    .any(|(first, _)| self.batch_of(first) == Some(batch))
-            })
-            .collect();
-        for i in victims {
-            self.lose(i, Some(Error::Cancelled));
-        }
-    }
-
-    fn batch_of(&self, seq: u64) -> Option<u64> {
-        let (&first, &(batch, _, n)) = self.ranges.range(..=seq).next_back()?;
-        (seq - first < n as u64).then_some(batch)
     }
 
     pub(crate) fn close(&mut self) {
@@ -375,46 +354,5 @@ impl State {
     /// Why the last worker start failed (for an initializer error or a broken pool).
     pub(crate) fn last_spawn_error(&self) -> Option<&str> {
         self.last_spawn_error.as_deref()
-    }
-
-    fn route(&mut self, r: Release<u64, Result<Raw>>, out: &mut Deliveries) {
-        let Some((&first, &(batch, index, n))) = self.ranges.range(..=r.seq).next_back() else {
-            return;
-        };
-        let offset = (r.seq - first) as usize;
-        if offset >= n {
-            return;
-        }
-        if offset + 1 == n {
-            self.ranges.remove(&first);
-        }
-        let result = match r.outcome {
-            Outcome::Done(result) => result,
-            Outcome::WorkerLost(w) => Err(match self.lost.get(&w.index()) {
-                Some(Error::WorkerDied { pid, cause }) => Error::WorkerDied {
-                    pid: *pid,
-                    cause: *cause,
-                },
-                Some(Error::Protocol(m)) => Error::Protocol(m.clone()),
-                Some(Error::Cancelled) => Error::Cancelled,
-                _ => Error::WorkerDied {
-                    pid: 0,
-                    cause: ExitCause::Unknown,
-                },
-            }),
-            Outcome::Cancelled if self.phase == Phase::Terminated => Err(Error::Terminated),
-            Outcome::Cancelled if self.sched.is_broken() => Err(Error::PoolBroken {
-                message: self.last_spawn_error.clone().unwrap_or_default(),
-            }),
-            Outcome::Cancelled => Err(Error::Cancelled),
-        };
-        let Some(b) = self.batches.get_mut(&batch) else {
-            return;
-        };
-        b.pending -= 1;
-        out.push((Arc::clone(&b.sink), index + offset, result));
-        if b.pending == 0 && !b.open {
-            self.batches.remove(&batch);
-        }
     }
 }

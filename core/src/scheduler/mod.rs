@@ -1,6 +1,7 @@
 //! The sans-IO scheduler: decides which job goes to which worker, and which results go to
 //! the user. See `README.md` beside this file for its states and the exactly-once rule.
 
+mod query;
 mod types;
 mod worker;
 
@@ -309,54 +310,6 @@ where
         self.order
             .pop()
             .map(|(seq, outcome)| Release { seq, outcome })
-    }
-
-    /// Whether `close` (or `abort`) was called, or the scheduler broke.
-    pub fn is_closed(&self) -> bool {
-        self.closed
-    }
-
-    /// Whether too many worker starts failed in a row.
-    pub fn is_broken(&self) -> bool {
-        self.broken
-    }
-
-    /// Whether the scheduler is closed and every task has been released.
-    pub fn is_finished(&self) -> bool {
-        self.closed
-            && self.queue.is_empty()
-            && self.workers.iter().all(Worker::is_idle)
-            && self.order.held() == 0
-            && self.order.reserved() == 0
-    }
-
-    /// Jobs waiting to be dispatched.
-    pub fn queued(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// Jobs held by workers.
-    pub fn in_flight(&self) -> usize {
-        self.workers.iter().map(|w| w.jobs.len()).sum()
-    }
-
-    /// The unanswered tasks worker `w` holds, as `(first, count)` runs, oldest first.
-    pub fn held_by(&self, w: WorkerId) -> impl Iterator<Item = (S, usize)> + '_ {
-        self.workers
-            .get(w.index())
-            .into_iter()
-            .flat_map(|worker| worker.jobs.iter())
-            .filter_map(|j| j.first.advance(j.done).map(|s| (s, j.len - j.done)))
-    }
-
-    /// The configuration in force.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// The result order, to inspect its fill.
-    pub fn order(&self) -> &O {
-        &self.order
     }
 
     fn slot(&mut self, worker: WorkerId) -> Result<&mut Worker<S>, SchedulerError> {

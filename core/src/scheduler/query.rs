@@ -1,0 +1,62 @@
+//! Read-only questions the driver may ask the [`Scheduler`] between events.
+
+use super::worker::Worker;
+use super::{Config, Job, Outcome, Scheduler, WorkerId};
+use crate::order::ResultOrder;
+use crate::queue::JobQueue;
+use crate::seq::SeqNum;
+
+impl<J, R, S, Q, O, const W: usize> Scheduler<J, R, S, Q, O, W>
+where
+    S: SeqNum,
+    Q: JobQueue<Job<J, S>>,
+    O: ResultOrder<S, Outcome<R>>,
+{
+    /// Whether `close` (or `abort`) was called, or the scheduler broke.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Whether too many worker starts failed in a row.
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// Whether the scheduler is closed and every task has been released.
+    pub fn is_finished(&self) -> bool {
+        self.closed
+            && self.queue.is_empty()
+            && self.workers.iter().all(Worker::is_idle)
+            && self.order.held() == 0
+            && self.order.reserved() == 0
+    }
+
+    /// Jobs waiting to be dispatched.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Jobs held by workers.
+    pub fn in_flight(&self) -> usize {
+        self.workers.iter().map(|w| w.jobs.len()).sum()
+    }
+
+    /// The unanswered tasks worker `w` holds, as `(first, count)` runs, oldest first.
+    pub fn held_by(&self, w: WorkerId) -> impl Iterator<Item = (S, usize)> + '_ {
+        self.workers
+            .get(w.index())
+            .into_iter()
+            .flat_map(|worker| worker.jobs.iter())
+            .filter_map(|j| j.first.advance(j.done).map(|s| (s, j.len - j.done)))
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The result order, to inspect its fill.
+    pub fn order(&self) -> &O {
+        &self.order
+    }
+}
