@@ -32,34 +32,33 @@ const STATUS: u8 = 5;
 struct Zygote {
     conn: RawConn,
     pid: Pid,
-    /// The process the server serves: a fork of that process (a `Process` child) must
-    /// start a server of its own rather than talk over its parent's socket.
-    owner: Pid,
 }
 
-static ZYGOTE: Mutex<Option<Zygote>> = Mutex::new(None);
+/// This process's fork server. A fork child (a `Process`) gets its own slot: it never talks
+/// over its parent's socket, nor takes a lock a parent thread may have held at the fork.
+static ZYGOTE: sys::PerProcess<Mutex<Option<Zygote>>> = sys::PerProcess::new();
+
+fn slot() -> std::sync::MutexGuard<'static, Option<Zygote>> {
+    ZYGOTE
+        .get(|| Mutex::new(None))
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
 
 /// Called by the constructor in `sys/start.rs`, before `main`.
 pub(crate) fn start_before_main() {
     if let Ok(z) = Zygote::start() {
-        *ZYGOTE.lock().unwrap_or_else(|p| p.into_inner()) = Some(z);
+        *slot() = Some(z);
     }
 }
 
 /// The fork server's pid, if it is running.
 pub fn fork_server_pid() -> Option<u32> {
-    let z = ZYGOTE.lock().unwrap_or_else(|p| p.into_inner());
-    z.as_ref()
-        .filter(|z| z.owner == getpid())
-        .map(|z| z.pid.as_raw() as u32)
+    slot().as_ref().map(|z| z.pid.as_raw() as u32)
 }
 
 fn request<T>(f: impl Fn(&Zygote) -> Result<T>) -> Result<T> {
-    let mut guard = ZYGOTE.lock().unwrap_or_else(|p| p.into_inner());
-    if guard.as_ref().is_some_and(|z| z.owner != getpid()) {
-        // Inherited through fork: the socket is our parent's; close our copy, keep theirs.
-        drop(guard.take());
-    }
+    let mut guard = slot();
     if let Some(z) = guard.as_ref() {
         match f(z) {
             Err(Error::Disconnected | Error::Protocol(_)) => {}
@@ -69,7 +68,7 @@ fn request<T>(f: impl Fn(&Zygote) -> Result<T>) -> Result<T> {
     // Not started before main, or gone: start one now. This fork happens from a process
     // that may be multi-threaded; the server only runs code that takes no lock shared with
     // other threads, but workers inherit the lock state of this moment.
-    if let Some(old) = guard.take().filter(|z| z.owner == getpid()) {
+    if let Some(old) = guard.take() {
         let _ = kill(old.pid, Signal::SIGKILL);
         let _ = waitpid(old.pid, None);
     }
@@ -133,11 +132,7 @@ impl Zygote {
                 serve(&theirs);
                 sys::exit_now(0);
             }
-            Forked::Parent(pid) => Ok(Self {
-                conn: ours,
-                pid,
-                owner: parent,
-            }),
+            Forked::Parent(pid) => Ok(Self { conn: ours, pid }),
         }
     }
 }
