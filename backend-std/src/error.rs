@@ -55,8 +55,14 @@ pub enum Error {
     PoolNotRunning,
     /// The pool was terminated (or dropped) before this task finished.
     Terminated,
-    /// The task was cancelled before it ran (e.g. its `imap` iterator was dropped).
+    /// The task was cancelled (`AsyncResult::cancel`, or its `imap` iterator was dropped).
     Cancelled,
+    /// The task ran past its deadline (`AsyncOptions::timeout`); its worker was killed and
+    /// replaced.
+    TimedOut {
+        /// The worker that ran it.
+        pid: u32,
+    },
     /// Worker processes could not be started; pending work was failed with this cause.
     PoolBroken {
         /// Why the last start failed.
@@ -116,7 +122,13 @@ impl fmt::Display for Error {
             Self::Timeout => f.write_str("timed out; the result may still come: wait again"),
             Self::PoolNotRunning => f.write_str("the pool was closed or terminated"),
             Self::Terminated => f.write_str("the pool was terminated before the task finished"),
-            Self::Cancelled => f.write_str("the task was cancelled before it ran"),
+            Self::Cancelled => f.write_str("the task was cancelled"),
+            Self::TimedOut { pid } => {
+                write!(
+                    f,
+                    "the task ran past its deadline; worker process {pid} was killed"
+                )
+            }
             Self::PoolBroken { message } => {
                 write!(f, "the pool could not start worker processes: {message}")
             }

@@ -67,6 +67,7 @@ pub(crate) fn run(inner: Arc<Inner>) {
                 })
                 .collect()
         };
+        let timeout = lock(&inner.state).until_next_deadline();
         deliver(&mut out);
 
         let mut fds: Vec<PollFd> = watched
@@ -81,7 +82,12 @@ pub(crate) fn run(inner: Arc<Inner>) {
             })
             .collect();
         fds.push(PollFd::new(inner.wake.as_fd(), PollFlags::POLLIN));
-        match poll(&mut fds, PollTimeout::NONE) {
+        let timeout = match timeout {
+            None => PollTimeout::NONE,
+            Some(t) => PollTimeout::try_from(t.as_millis().min(60_000) as i32 + 1)
+                .unwrap_or(PollTimeout::MAX),
+        };
+        match poll(&mut fds, timeout) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
         }

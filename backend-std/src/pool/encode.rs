@@ -21,6 +21,7 @@ pub(crate) fn next_chunk<A: Serialize>(
         n: 0,
         items: Vec::new(),
         fds: Vec::new(),
+        timeout_ms: None,
     };
     for args in items.take(chunksize) {
         let at = protocol::start_item(&mut job.items);

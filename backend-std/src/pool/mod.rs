@@ -320,7 +320,11 @@ impl Pool {
                 return Err(Error::PoolNotRunning);
             }
             let batch = st.new_batch(sink, false);
-            jobs.iter_mut().for_each(|j| j.batch = batch);
+            let timeout_ms = opts.timeout.map(|t| t.as_millis().max(1) as u64);
+            for j in &mut jobs {
+                j.batch = batch;
+                j.timeout_ms = timeout_ms;
+            }
             st.submit(jobs)?;
             if count == 0 {
                 st.close_batch(batch);

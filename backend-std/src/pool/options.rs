@@ -18,6 +18,7 @@ pub struct AsyncOptions<T> {
     pub(crate) chunksize: Option<usize>,
     pub(crate) callback: Option<Callback<T>>,
     pub(crate) error_callback: Option<ErrorCallback>,
+    pub(crate) timeout: Option<std::time::Duration>,
 }
 
 impl<T> AsyncOptions<T> {
@@ -27,6 +28,7 @@ impl<T> AsyncOptions<T> {
             chunksize: None,
             callback: None,
             error_callback: None,
+            timeout: None,
         }
     }
 
@@ -42,6 +44,14 @@ impl<T> AsyncOptions<T> {
     /// have no callback of their own).
     pub fn callback(mut self, f: impl FnOnce(&T) + Send + 'static) -> Self {
         self.callback = Some(Box::new(f));
+        self
+    }
+
+    /// Longest each task (each chunk, for the mapping methods) may run once started. Past
+    /// it the worker is killed and replaced, and the task fails with [`Error::TimedOut`];
+    /// other tasks carry on. Resolution: about a millisecond.
+    pub fn timeout(mut self, limit: std::time::Duration) -> Self {
+        self.timeout = Some(limit);
         self
     }
 

@@ -49,6 +49,7 @@ impl State {
                 },
                 Some(Error::Protocol(m)) => Error::Protocol(m.clone()),
                 Some(Error::Cancelled) => Error::Cancelled,
+                Some(Error::TimedOut { pid }) => Error::TimedOut { pid: *pid },
                 _ => Error::WorkerDied {
                     pid: 0,
                     cause: ExitCause::Unknown,

@@ -25,6 +25,8 @@ pub(crate) struct TaskJob {
     pub n: u32,
     pub items: Vec<u8>,
     pub fds: Vec<OwnedFd>,
+    /// Longest the job may run once started, in milliseconds.
+    pub timeout_ms: Option<u64>,
 }
 
 type Sched = Scheduler<
@@ -83,6 +85,8 @@ pub(crate) struct State {
     pub(super) lost: HashMap<usize, Error>,
     pub(super) last_spawn_error: Option<String>,
     pub phase: Phase,
+    /// Time zero of the scheduler's clock.
+    epoch: std::time::Instant,
     /// Bumped whenever a slot's process changes, so a caller that pumped knows whether the
     /// driver must look at the sockets again.
     generation: u64,
@@ -102,6 +106,7 @@ impl State {
             lost: HashMap::new(),
             last_spawn_error: None,
             phase: Phase::Running,
+            epoch: std::time::Instant::now(),
             generation: 0,
         })
     }
@@ -125,9 +130,10 @@ impl State {
     pub(crate) fn submit(&mut self, jobs: Vec<TaskJob>) -> Result<()> {
         for job in jobs {
             let (batch, index, n) = (job.batch, job.index, job.n as usize);
+            let timeout = job.timeout_ms;
             let first = self
                 .sched
-                .submit(job, n)
+                .submit_with_timeout(job, n, timeout)
                 .map_err(|_| Error::PoolNotRunning)?;
             self.ranges.insert(first, (batch, index, n));
             if let Some(b) = self.batches.get_mut(&batch) {
@@ -166,11 +172,16 @@ impl State {
 
     /// Performs every command, dispatch and release the scheduler has, until none is left.
     pub(crate) fn pump(&mut self, out: &mut Deliveries) {
+        self.sched.handle_time(self.now_ms());
         loop {
             if self.phase == Phase::Closed && !self.batches.values().any(|b| b.open) {
                 self.sched.close();
             }
             let mut moved = false;
+            while let Some(w) = self.sched.poll_expired() {
+                moved = true;
+                self.lose(w.index(), Some(Error::TimedOut { pid: 0 }));
+            }
             while let Some(cmd) = self.sched.poll_worker() {
                 moved = true;
                 match cmd {
@@ -205,6 +216,18 @@ impl State {
                 return;
             }
         }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// How long the driver may wait before a running task's deadline passes.
+    pub(crate) fn until_next_deadline(&self) -> Option<std::time::Duration> {
+        let deadline = self.sched.next_deadline()?;
+        Some(std::time::Duration::from_millis(
+            deadline.saturating_sub(self.now_ms()),
+        ))
     }
 
     fn take_slot(&mut self, i: usize) -> Option<Slot> {
@@ -296,9 +319,10 @@ impl State {
         let error = match why {
             Some(Error::Disconnected) | None => Error::WorkerDied { pid, cause },
             Some(Error::Cancelled) => Error::Cancelled,
+            Some(Error::TimedOut { .. }) => Error::TimedOut { pid },
             Some(e) => Error::Protocol(format!("worker {pid}: {e}")),
         };
-        if !matches!(error, Error::Cancelled) {
+        if !matches!(error, Error::Cancelled | Error::TimedOut { .. }) {
             self.last_spawn_error = Some(error.to_string());
         }
         self.lost.insert(i, error);

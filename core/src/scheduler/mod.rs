@@ -1,6 +1,7 @@
 //! The sans-IO scheduler: decides which job goes to which worker, and which results go to
 //! the user. See `README.md` beside this file for its states and the exactly-once rule.
 
+mod deadline;
 mod query;
 mod types;
 mod worker;
@@ -51,6 +52,8 @@ pub struct Scheduler<J, R, S, Q, O, const W: usize> {
     aborted: bool,
     broken: bool,
     spawn_failures: u32,
+    /// The driver's clock, as last told by `handle_time`.
+    now: u64,
     _types: PhantomData<fn(J) -> R>,
 }
 
@@ -90,6 +93,7 @@ where
             aborted: false,
             broken: false,
             spawn_failures: 0,
+            now: 0,
             _types: PhantomData,
         })
     }
@@ -98,6 +102,17 @@ where
     /// comes back when the queue is full, the scheduler closed, or `len` is 0 or larger
     /// than the result window.
     pub fn submit(&mut self, payload: J, len: usize) -> Result<S, SubmitError<J>> {
+        self.submit_with_timeout(payload, len, None)
+    }
+
+    /// [`submit`](Self::submit) with a limit on how long the job may run once started (in
+    /// the unit of [`handle_time`](Self::handle_time)); see [`poll_expired`](Self::poll_expired).
+    pub fn submit_with_timeout(
+        &mut self,
+        payload: J,
+        len: usize,
+        timeout: Option<u64>,
+    ) -> Result<S, SubmitError<J>> {
         if self.closed {
             return Err(SubmitError::Closed(payload));
         }
@@ -113,6 +128,7 @@ where
             first,
             len,
             cancelled: false,
+            timeout,
         };
         self.queue
             .push(job)
@@ -195,6 +211,7 @@ where
         seq: S,
         result: R,
     ) -> Result<(), SchedulerError> {
+        let now = self.now;
         let w = self.slot(worker)?;
         let Some(job) = w.jobs.front_mut() else {
             return Err(SchedulerError::UnexpectedResult(worker));
@@ -205,6 +222,9 @@ where
         job.done += 1;
         if job.done == job.len {
             w.jobs.pop_front();
+            if let Some(next) = w.jobs.front_mut() {
+                next.deadline = next.timeout.map(|t| now.saturating_add(t));
+            }
         }
         self.order
             .insert(seq, Outcome::Done(result))
@@ -285,12 +305,19 @@ where
                 return None;
             }
             let job = self.queue.pop()?;
+            let now = self.now;
             let w = &mut self.workers[worker];
+            let starts_now = w.jobs.is_empty();
             // Cannot fail: has_room checked jobs.len() < depth <= MAX_DEPTH.
             let _ = w.jobs.push_back(InFlight {
                 first,
                 len,
                 done: 0,
+                timeout: job.timeout,
+                deadline: job
+                    .timeout
+                    .filter(|_| starts_now)
+                    .map(|t| now.saturating_add(t)),
             });
             if let Some(b) = w.budget.as_mut() {
                 *b -= 1;

@@ -48,6 +48,8 @@ pub struct Job<J, S> {
     pub(crate) first: S,
     pub(crate) len: usize,
     pub(crate) cancelled: bool,
+    /// Longest the job may run once started, in the driver's time unit.
+    pub(crate) timeout: Option<u64>,
 }
 
 impl<J, S: Copy> Job<J, S> {

@@ -20,6 +20,9 @@ pub(crate) struct InFlight<S> {
     pub first: S,
     pub len: usize,
     pub done: usize,
+    pub timeout: Option<u64>,
+    /// Set when the job becomes the worker's front job (starts running).
+    pub deadline: Option<u64>,
 }
 
 pub(crate) struct Worker<S> {

@@ -192,3 +192,55 @@ fn pipelines_only_while_the_queue_is_deep() {
     sim.drive_bounded(1000);
     assert_eq!(sim.released.len(), 43);
 }
+
+#[test]
+fn a_job_past_its_deadline_expires_its_worker_only() {
+    let mut sim = Sim::new(Config::new(2), UnorderedW::new(), 0);
+    sim.sched.handle_time(1000);
+    sim.sched.submit_with_timeout(0, 1, Some(50)).unwrap();
+    sim.sched.submit_with_timeout(1, 1, None).unwrap();
+    sim.pump();
+    assert_eq!(sim.sched.next_deadline(), Some(1050));
+    sim.sched.handle_time(1049);
+    assert_eq!(sim.sched.poll_expired(), None);
+    sim.sched.handle_time(1050);
+    let w = sim.sched.poll_expired().expect("the timed job expired");
+    assert!(sim.procs[&w.0].pending.contains(&0));
+    let p = sim.procs.remove(&w.0).unwrap();
+    sim.killed_with.push((w, p.pending));
+    sim.sched.handle_worker_lost(w).unwrap();
+    sim.pump();
+    assert_eq!(sim.sched.poll_expired(), None);
+    assert_eq!(sim.sched.next_deadline(), None);
+    sim.drive_bounded(100);
+    assert_eq!(sim.released.len(), 2);
+    assert!(
+        sim.released
+            .iter()
+            .any(|r| r.seq == 0 && r.outcome == Outcome::WorkerLost(w))
+    );
+    assert!(
+        sim.released
+            .iter()
+            .any(|r| r.seq == 1 && r.outcome == Outcome::Done(1))
+    );
+}
+
+#[test]
+fn a_queued_job_deadline_starts_when_it_starts() {
+    let mut cfg = Config::new(1);
+    cfg.depth = 2;
+    let mut sim = Sim::new(cfg, UnorderedW::new(), 0);
+    for _ in 0..3 {
+        sim.sched.submit_with_timeout(0, 1, Some(10)).unwrap();
+    }
+    sim.pump();
+    assert_eq!(sim.sched.next_deadline(), Some(10));
+    sim.sched.handle_time(8);
+    sim.step(0);
+    assert_eq!(
+        sim.sched.next_deadline(),
+        Some(18),
+        "the second job started at 8"
+    );
+}

@@ -1,0 +1,38 @@
+//! Deadlines: how long a job may run once started. The scheduler reads no clock: the driver
+//! tells it the time (any monotonic unit, e.g. milliseconds) and asks which workers ran past
+//! a deadline; it kills those and reports them lost.
+
+use super::{Job, Outcome, Scheduler, WorkerId};
+use crate::order::ResultOrder;
+use crate::queue::JobQueue;
+use crate::seq::SeqNum;
+
+impl<J, R, S, Q, O, const W: usize> Scheduler<J, R, S, Q, O, W>
+where
+    S: SeqNum,
+    Q: JobQueue<Job<J, S>>,
+    O: ResultOrder<S, Outcome<R>>,
+{
+    /// The driver's clock now; call before draining the `poll_*` methods.
+    pub fn handle_time(&mut self, now: u64) {
+        self.now = self.now.max(now);
+    }
+
+    /// A worker whose running job passed its deadline. The driver must stop it and report it
+    /// with [`handle_worker_lost`](Self::handle_worker_lost) (which releases its tasks).
+    #[must_use]
+    pub fn poll_expired(&self) -> Option<WorkerId> {
+        self.workers.iter().enumerate().find_map(|(i, w)| {
+            let deadline = w.jobs.front()?.deadline?;
+            (deadline <= self.now).then_some(WorkerId(i as u16))
+        })
+    }
+
+    /// The earliest deadline of a running job, to bound the driver's wait.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.workers
+            .iter()
+            .filter_map(|w| w.jobs.front()?.deadline)
+            .min()
+    }
+}

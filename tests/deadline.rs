@@ -1,0 +1,59 @@
+//! Per-task deadlines: a task past its limit fails with `Error::TimedOut`, its worker is
+//! killed and replaced, and the other tasks carry on.
+
+mod common;
+
+use common::bounded;
+use forkpool::{AsyncOptions, Error, Pool};
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn sleepy(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+#[test]
+fn a_task_past_its_deadline_fails_alone() {
+    let pool = Pool::new(2).unwrap();
+    let limit = AsyncOptions::new().timeout(Duration::from_millis(200));
+    let stuck = pool.apply_async_with(sleepy, (60_000,), limit).unwrap();
+    let fine = pool.apply_async(sleepy, (300,)).unwrap();
+    bounded(LIMIT, move || {
+        match stuck.get() {
+            Err(Error::TimedOut { pid }) => assert!(pid > 0),
+            other => panic!("expected TimedOut, got {other:?}"),
+        }
+        assert_eq!(fine.get().unwrap(), 300);
+        assert_eq!(
+            pool.apply(sleepy, (1,)).unwrap(),
+            1,
+            "the pool is still usable"
+        );
+        assert_eq!(pool.pids().len(), 2, "the killed worker was replaced");
+    });
+}
+
+#[test]
+fn tasks_within_their_deadline_succeed() {
+    let pool = Pool::new(2).unwrap();
+    let opts = AsyncOptions::new()
+        .timeout(Duration::from_secs(30))
+        .chunksize(2);
+    let r = pool.map_async_with(sleepy, [1, 2, 3, 4, 5], opts).unwrap();
+    assert_eq!(bounded(LIMIT, move || r.get()).unwrap(), [1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn map_with_a_deadline_per_chunk() {
+    let pool = Pool::new(2).unwrap();
+    let opts = AsyncOptions::new()
+        .timeout(Duration::from_millis(300))
+        .chunksize(1);
+    let r = pool.map_async_with(sleepy, [5, 60_000, 5], opts).unwrap();
+    assert!(matches!(
+        bounded(LIMIT, move || r.get()),
+        Err(Error::TimedOut { .. })
+    ));
+}
