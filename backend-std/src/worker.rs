@@ -54,16 +54,17 @@ fn serve(conn: &RawConn) -> Result<(), ()> {
             INIT => {
                 let (call, args) = protocol::decode_init(&m.bytes).map_err(drop)?;
                 if call != 0 {
-                    let mut failure = ResultBatch::default();
-                    failure.push(0, |out: &mut Output<'_>| {
-                        sys::call_erased(call, args, m.fds, out)
-                    });
-                    if failure.bytes[8] != Status::Ok as u8 {
-                        let msg = String::from_utf8_lossy(&failure.bytes[14..]).into_owned();
-                        let msg = if failure.bytes[8] == Status::Panicked as u8 {
-                            format!("panicked: {msg}")
-                        } else {
-                            msg
+                    let (mut body, mut fds) = (Vec::new(), Vec::new());
+                    let mut out = Output {
+                        bytes: &mut body,
+                        fds: &mut fds,
+                    };
+                    let status = sys::call_erased(call, args, m.fds, &mut out);
+                    if status != Status::Ok {
+                        let text = String::from_utf8_lossy(&body);
+                        let msg = match status {
+                            Status::Panicked => format!("panicked: {text}"),
+                            _ => text.into_owned(),
                         };
                         let _ = conn.send(INIT_FAILED, msg.as_bytes(), &[]);
                         sys::exit_now(1);

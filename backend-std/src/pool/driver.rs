@@ -3,7 +3,7 @@
 //! never forks (the fork server does) and runs user callbacks outside the pool's lock.
 
 use super::sink::lock;
-use super::state::{Deliveries, State};
+use super::state::{Deliveries, Loss, State};
 use crate::error::Error;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -50,7 +50,7 @@ pub(crate) fn deliver(out: &mut Deliveries) {
 pub(crate) fn run(inner: Arc<Inner>) {
     let mut out = Deliveries::new();
     loop {
-        let watched: Vec<(usize, Arc<crate::wire::RawConn>, bool)> = {
+        let (watched, timeout): (Vec<(usize, Arc<crate::wire::RawConn>, bool)>, _) = {
             let mut st = lock(&inner.state);
             st.pump(&mut out);
             if st.finished() {
@@ -58,16 +58,17 @@ pub(crate) fn run(inner: Arc<Inner>) {
                 deliver(&mut out);
                 return;
             }
-            st.slots
+            let watched = st
+                .slots
                 .iter()
                 .enumerate()
                 .filter_map(|(i, s)| {
                     s.as_ref()
                         .map(|s| (i, Arc::clone(&s.conn), !s.outq.is_empty()))
                 })
-                .collect()
+                .collect();
+            (watched, st.until_next_deadline())
         };
-        let timeout = lock(&inner.state).until_next_deadline();
         deliver(&mut out);
 
         let mut fds: Vec<PollFd> = watched
@@ -124,12 +125,8 @@ pub(crate) fn run(inner: Arc<Inner>) {
                 match conn.try_recv() {
                     Ok(Some(m)) => st.on_message(*i, m),
                     Ok(None) => break,
-                    Err(Error::Disconnected) => {
-                        st.lose(*i, None);
-                        break;
-                    }
                     Err(e) => {
-                        st.lose(*i, Some(e));
+                        st.lose(*i, Loss::from_io(e));
                         break;
                     }
                 }

@@ -107,10 +107,9 @@ where
         }
         let mut out = Deliveries::new();
         let wake = {
+            // Refused once the pool is terminated; still taken after `close` while this
+            // iterator is open (the scheduler closes when the last open batch is done).
             let mut st = lock(&self.inner.state);
-            if st.phase == Phase::Terminated {
-                return Err(Error::PoolNotRunning);
-            }
             st.submit(jobs)?;
             st.pump_from_caller(&mut out)
         };

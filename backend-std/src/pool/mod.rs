@@ -25,7 +25,7 @@ use forkpool_core::{Config, default_chunksize};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sink::{Collect, lock};
-use state::{Deliveries, Init, Phase, State};
+use state::{Deliveries, Init, Loss, Phase, State};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -106,14 +106,7 @@ impl Pool {
                     return Err(Error::InitializerFailed { message });
                 }
                 Err(e) => {
-                    st.lose(
-                        i,
-                        if matches!(e, Error::Disconnected) {
-                            None
-                        } else {
-                            Some(e)
-                        },
-                    );
+                    st.lose(i, Loss::from_io(e));
                     let message = st.last_spawn_error().unwrap_or("worker died").to_owned();
                     return Err(Error::InitializerFailed { message });
                 }

@@ -2,7 +2,7 @@
 //! and cancelling a whole batch.
 
 use super::sink::Raw;
-use super::state::{Deliveries, Phase, State};
+use super::state::{Deliveries, Loss, Phase, State};
 use crate::error::{Error, ExitCause, Result};
 use forkpool_core::{Outcome, Release, WorkerId};
 use std::sync::Arc;
@@ -20,7 +20,7 @@ impl State {
             })
             .collect();
         for i in victims {
-            self.lose(i, Some(Error::Cancelled));
+            self.lose(i, Loss::Cancelled);
         }
     }
 
@@ -43,14 +43,8 @@ impl State {
         let result = match r.outcome {
             Outcome::Done(result) => result,
             Outcome::WorkerLost(w) => Err(match self.lost.get(&w.index()) {
-                Some(Error::WorkerDied { pid, cause }) => Error::WorkerDied {
-                    pid: *pid,
-                    cause: *cause,
-                },
-                Some(Error::Protocol(m)) => Error::Protocol(m.clone()),
-                Some(Error::Cancelled) => Error::Cancelled,
-                Some(Error::TimedOut { pid }) => Error::TimedOut { pid: *pid },
-                _ => Error::WorkerDied {
+                Some((loss, pid, cause)) => loss.error(*pid, *cause),
+                None => Error::WorkerDied {
                     pid: 0,
                     cause: ExitCause::Unknown,
                 },

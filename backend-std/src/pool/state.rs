@@ -70,6 +70,39 @@ pub(crate) struct Init {
     pub fds: Vec<OwnedFd>,
 }
 
+/// Why a worker leaves its slot, and so how the tasks it held fail.
+#[derive(Clone, Debug)]
+pub(crate) enum Loss {
+    /// It died or closed its socket on its own.
+    Died,
+    /// It broke the protocol (corrupt frame, answer out of turn): it is killed.
+    Broke(String),
+    /// A task it held was cancelled: it is killed.
+    Cancelled,
+    /// Its running task passed its deadline: it is killed.
+    TimedOut,
+}
+
+impl Loss {
+    /// The loss an I/O error on the worker's socket means.
+    pub(crate) fn from_io(e: Error) -> Self {
+        match e {
+            Error::Disconnected => Self::Died,
+            e => Self::Broke(e.to_string()),
+        }
+    }
+
+    /// The error a task held by worker `pid` (which ended with `cause`) fails with.
+    pub(crate) fn error(&self, pid: u32, cause: ExitCause) -> Error {
+        match self {
+            Self::Died => Error::WorkerDied { pid, cause },
+            Self::Broke(m) => Error::Protocol(format!("worker {pid}: {m}")),
+            Self::Cancelled => Error::Cancelled,
+            Self::TimedOut => Error::TimedOut { pid },
+        }
+    }
+}
+
 /// Results to hand to sinks once the lock is released.
 pub(crate) type Deliveries = Vec<(Arc<dyn Sink>, usize, Result<Raw>)>;
 
@@ -82,7 +115,7 @@ pub(crate) struct State {
     next_batch: u64,
     init: Option<Init>,
     /// Why each lost slot was lost, for the tasks released as lost.
-    pub(super) lost: HashMap<usize, Error>,
+    pub(super) lost: HashMap<usize, (Loss, u32, ExitCause)>,
     pub(super) last_spawn_error: Option<String>,
     pub phase: Phase,
     /// Time zero of the scheduler's clock.
@@ -180,7 +213,7 @@ impl State {
             let mut moved = false;
             while let Some(w) = self.sched.poll_expired() {
                 moved = true;
-                self.lose(w.index(), Some(Error::TimedOut { pid: 0 }));
+                self.lose(w.index(), Loss::TimedOut);
             }
             while let Some(cmd) = self.sched.poll_worker() {
                 moved = true;
@@ -205,7 +238,7 @@ impl State {
                 };
                 match queued {
                     Ok(()) => self.flush(i),
-                    Err(e) => self.lose(i, Some(e)),
+                    Err(e) => self.lose(i, Loss::from_io(e)),
                 }
             }
             while let Some(r) = self.sched.poll_release() {
@@ -251,7 +284,7 @@ impl State {
             None => Ok(()),
         };
         if let Err(e) = flushed {
-            self.lose(i, Some(e));
+            self.lose(i, Loss::from_io(e));
         }
     }
 
@@ -309,23 +342,17 @@ impl State {
     }
 
     /// Slot `i`'s process is gone or broke the protocol: reap it and tell the scheduler.
-    pub(crate) fn lose(&mut self, i: usize, why: Option<Error>) {
+    pub(crate) fn lose(&mut self, i: usize, loss: Loss) {
         let Some(slot) = self.take_slot(i) else {
             return;
         };
         let pid = slot.pid.as_raw() as u32;
-        let kill = why.is_some();
+        let kill = !matches!(loss, Loss::Died);
         let cause = zygote::reap(slot.pid, kill).unwrap_or(ExitCause::Unknown);
-        let error = match why {
-            Some(Error::Disconnected) | None => Error::WorkerDied { pid, cause },
-            Some(Error::Cancelled) => Error::Cancelled,
-            Some(Error::TimedOut { .. }) => Error::TimedOut { pid },
-            Some(e) => Error::Protocol(format!("worker {pid}: {e}")),
-        };
-        if !matches!(error, Error::Cancelled | Error::TimedOut { .. }) {
-            self.last_spawn_error = Some(error.to_string());
+        if matches!(loss, Loss::Died | Loss::Broke(_)) {
+            self.last_spawn_error = Some(loss.error(pid, cause).to_string());
         }
-        self.lost.insert(i, error);
+        self.lost.insert(i, (loss, pid, cause));
         let _ = self.sched.handle_worker_lost(WorkerId(i as u16));
     }
 
@@ -361,17 +388,14 @@ impl State {
                             Status::Decode => Err(Error::Decode(text())),
                         };
                         if let Err(e) = self.sched.handle_result(w, a.seq, result) {
-                            self.lose(i, Some(Error::Protocol(e.to_string())));
+                            self.lose(i, Loss::Broke(e.to_string()));
                             return;
                         }
                     }
                 }
-                Err(e) => self.lose(i, Some(e)),
+                Err(e) => self.lose(i, Loss::from_io(e)),
             },
-            _ => self.lose(
-                i,
-                Some(Error::Protocol(format!("unknown message kind {}", m.kind))),
-            ),
+            _ => self.lose(i, Loss::Broke(format!("unknown message kind {}", m.kind))),
         }
     }
 
