@@ -152,7 +152,9 @@ where
         for i in 0..self.workers.len() {
             self.fail_in_flight(i, None);
             let w = &mut self.workers[i];
-            w.want_stop = w.life != Life::Vacant && !w.want_spawn;
+            // A process exists unless its start is still only wanted; one already due to
+            // stop (a retirement not yet polled) must still be stopped.
+            w.want_stop = w.want_stop || (w.life != Life::Vacant && !w.want_spawn);
             w.want_spawn = false;
             w.life = Life::Vacant;
         }

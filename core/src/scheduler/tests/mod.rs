@@ -244,3 +244,20 @@ fn a_queued_job_deadline_starts_when_it_starts() {
         "the second job started at 8"
     );
 }
+
+/// A retirement decided but not yet polled must still stop its process when the scheduler
+/// is aborted in between (a pool terminated right as a worker reached maxtasksperchild).
+#[test]
+fn abort_between_retirement_and_poll_still_stops_the_worker() {
+    let mut cfg = Config::new(1);
+    cfg.max_jobs_per_worker = Some(1);
+    let mut sim = Sim::new(cfg, UnorderedW::new(), 0);
+    sim.submit(1);
+    sim.pump();
+    let w = WorkerId(0);
+    let seq = sim.procs.get_mut(&0).unwrap().pending.remove(0);
+    sim.sched.handle_result(w, seq, seq).unwrap(); // budget spent: retirement pending
+    sim.sched.abort();
+    assert_eq!(sim.sched.poll_worker(), Some(WorkerCommand::Stop(w)));
+    assert_eq!(sim.sched.poll_worker(), None, "no replacement after abort");
+}
