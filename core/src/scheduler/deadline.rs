@@ -28,11 +28,11 @@ where
         })
     }
 
-    /// The earliest deadline of a running job, to bound the driver's wait.
+    /// The earliest time the scheduler wants to be told ([`handle_time`](Self::handle_time)):
+    /// a running job's deadline, or the end of a failed start's back-off. Bounds the
+    /// driver's wait.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.workers
-            .iter()
-            .filter_map(|w| w.jobs.front()?.deadline)
-            .min()
+        let jobs = self.workers.iter().filter_map(|w| w.jobs.front()?.deadline);
+        jobs.chain(self.next_restart()).min()
     }
 }

@@ -3,6 +3,7 @@
 
 mod deadline;
 mod query;
+mod restart;
 mod types;
 mod worker;
 
@@ -51,7 +52,7 @@ pub struct Scheduler<J, R, S, Q, O, const W: usize> {
     closed: bool,
     aborted: bool,
     broken: bool,
-    spawn_failures: u32,
+    restarts: restart::Restarts,
     /// The driver's clock, as last told by `handle_time`.
     now: u64,
     _types: PhantomData<fn(J) -> R>,
@@ -92,7 +93,7 @@ where
             closed: false,
             aborted: false,
             broken: false,
-            spawn_failures: 0,
+            restarts: restart::Restarts::default(),
             now: 0,
             _types: PhantomData,
         })
@@ -181,26 +182,7 @@ where
         if w.life == Life::Starting && !w.want_spawn {
             w.life = Life::Running;
             w.budget = budget;
-            self.spawn_failures = 0;
-        }
-        Ok(())
-    }
-
-    /// Starting a process for slot `worker` failed. It is retried until
-    /// [`Config::max_spawn_failures`] starts in a row have failed; then the scheduler is
-    /// broken: it takes no more work and releases everything queued as cancelled.
-    pub fn handle_spawn_failed(&mut self, worker: WorkerId) -> Result<(), SchedulerError> {
-        let w = self.slot(worker)?;
-        if w.life != Life::Starting {
-            return Ok(());
-        }
-        self.spawn_failures += 1;
-        if self.spawn_failures >= self.config.max_spawn_failures {
-            self.break_down();
-        } else if !self.closed || !self.queue.is_empty() {
-            self.workers[worker.index()].want_spawn = true;
-        } else {
-            self.workers[worker.index()].life = Life::Vacant;
+            self.started();
         }
         Ok(())
     }
@@ -272,7 +254,7 @@ where
                 w.want_stop = false;
                 return Some(WorkerCommand::Stop(id));
             }
-            if w.want_spawn {
+            if w.want_spawn && w.spawn_at <= self.now {
                 w.want_spawn = false;
                 return Some(WorkerCommand::Spawn(id));
             }

@@ -24,18 +24,26 @@ pub struct Config {
     pub depth: usize,
     /// Jobs a worker runs before it is retired and replaced (`maxtasksperchild`).
     pub max_jobs_per_worker: Option<u32>,
-    /// Consecutive failed starts after which the scheduler gives up ("broken").
+    /// Failed starts in a row after which the scheduler gives up ("broken").
     pub max_spawn_failures: u32,
+    /// Failed starts only count as "in a row" while the first is at most this long (in the
+    /// unit of `handle_time`) before the last; `None` counts them however far apart.
+    pub restart_window: Option<u64>,
+    /// Wait before retrying a failed start, doubled for each further failure in the row.
+    pub restart_backoff: u64,
 }
 
 impl Config {
-    /// `workers` workers, depth 1, no retirement, 5 failed starts allowed.
+    /// `workers` workers, depth 1, no retirement, broken after 5 failed starts in a row
+    /// (no window, retried at once).
     pub const fn new(workers: usize) -> Self {
         Self {
             workers,
             depth: 1,
             max_jobs_per_worker: None,
             max_spawn_failures: 5,
+            restart_window: None,
+            restart_backoff: 0,
         }
     }
 }

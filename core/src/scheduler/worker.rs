@@ -32,6 +32,8 @@ pub(crate) struct Worker<S> {
     pub budget: Option<u32>,
     pub want_spawn: bool,
     pub want_stop: bool,
+    /// When a wanted start may happen (after a failed one: the back-off).
+    pub spawn_at: u64,
 }
 
 impl<S> Worker<S> {
@@ -42,6 +44,7 @@ impl<S> Worker<S> {
             budget: None,
             want_spawn: true,
             want_stop: false,
+            spawn_at: 0,
         }
     }
 

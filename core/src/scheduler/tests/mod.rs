@@ -1,6 +1,7 @@
 extern crate std;
 
 mod props;
+mod restart;
 mod sim;
 
 use crate::*;
