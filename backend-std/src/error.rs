@@ -63,10 +63,14 @@ pub enum Error {
         /// The worker that ran it.
         pid: u32,
     },
-    /// Worker processes could not be started; pending work was failed with this cause.
+    /// Worker processes could not be started (too many failed starts in a row, see
+    /// `PoolBuilder::max_restarts`); pending work was failed with this cause.
     PoolBroken {
         /// Why the last start failed.
         message: String,
+        /// The OS error behind it, if one was: `fork` out of processes (`EAGAIN`), out of
+        /// file descriptors (`EMFILE`)... Also given by [`std::error::Error::source`].
+        source: Option<std::io::Error>,
     },
     /// The pool's initializer failed in a worker.
     InitializerFailed {
@@ -129,7 +133,7 @@ impl fmt::Display for Error {
                     "the task ran past its deadline; worker process {pid} was killed"
                 )
             }
-            Self::PoolBroken { message } => {
+            Self::PoolBroken { message, .. } => {
                 write!(f, "the pool could not start worker processes: {message}")
             }
             Self::InitializerFailed { message } => {
@@ -156,6 +160,10 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Io { source, .. } => Some(source),
+            Self::PoolBroken {
+                source: Some(source),
+                ..
+            } => Some(source),
             _ => None,
         }
     }

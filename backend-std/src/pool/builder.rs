@@ -1,4 +1,5 @@
-//! `Pool::builder()`: processes, initializer, maxtasksperchild, pipeline depth.
+//! `Pool::builder()`: processes, initializer, maxtasksperchild, pipeline depth, restart
+//! limits, and the grace a terminated worker gets.
 
 use super::Pool;
 use super::state::Init;
@@ -8,6 +9,7 @@ use crate::task::{TaskFn, erase};
 use forkpool_core::Config;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::time::Duration;
 
 /// Configures and builds a [`Pool`].
 ///
@@ -27,7 +29,18 @@ pub struct PoolBuilder {
     init: Option<Result<Init>>,
     maxtasksperchild: Option<u32>,
     depth: Option<usize>,
+    restarts: Option<(u32, Duration)>,
+    kill_grace: Option<Duration>,
 }
+
+/// Failed worker starts in a row that break a pool, by default...
+const MAX_RESTARTS: u32 = 5;
+/// ...within this time.
+const RESTART_WINDOW: Duration = Duration::from_secs(10);
+/// Wait before retrying a failed start; doubled for each further failure in a row.
+const RESTART_BACKOFF: Duration = Duration::from_millis(10);
+/// Default time between `SIGTERM` and `SIGKILL` for a worker being stopped.
+const KILL_GRACE: Duration = Duration::from_millis(200);
 
 impl PoolBuilder {
     /// Worker processes (default: the number of CPUs).
@@ -64,6 +77,25 @@ impl PoolBuilder {
         self
     }
 
+    /// Gives up after `n` failed worker starts in a row (the process could not be created,
+    /// or died or failed its initializer before it was ready), the first at most `within`
+    /// before the last: the pool is then broken and every pending task fails with
+    /// [`Error::PoolBroken`], which names the cause. Failed starts are retried after 10 ms,
+    /// doubled for each further failure. Default: 5 within 10 s.
+    pub fn max_restarts(mut self, n: u32, within: Duration) -> Self {
+        self.restarts = Some((n, within));
+        self
+    }
+
+    /// How long a worker being stopped (deadline passed, task cancelled, pool terminated)
+    /// has between `SIGTERM` and `SIGKILL`; `SIGCONT` goes with the `SIGTERM`, so a stopped
+    /// worker ends too. Default: 200 ms. The pool does not wait for it: a replacement starts
+    /// at once.
+    pub fn kill_grace(mut self, grace: Duration) -> Self {
+        self.kill_grace = Some(grace);
+        self
+    }
+
     /// Starts the workers and waits until each has run the initializer.
     pub fn build(self) -> Result<Pool> {
         let processes = match self.processes {
@@ -86,7 +118,14 @@ impl PoolBuilder {
                 "maxtasksperchild must be at least 1",
             ));
         }
+        let (max, window) = self.restarts.unwrap_or((MAX_RESTARTS, RESTART_WINDOW));
+        if max == 0 {
+            return Err(Error::InvalidArgument("max_restarts needs at least 1"));
+        }
+        config.max_spawn_failures = max;
+        config.restart_window = Some(window.as_millis().try_into().unwrap_or(u64::MAX));
+        config.restart_backoff = RESTART_BACKOFF.as_millis() as u64;
         let init = self.init.transpose()?;
-        Pool::start(config, init)
+        Pool::start(config, init, self.kill_grace.unwrap_or(KILL_GRACE))
     }
 }

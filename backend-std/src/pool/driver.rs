@@ -2,12 +2,15 @@
 //! of quinn's endpoint driver (read, `handle_*`, drain every `poll_*`, write, loop). It
 //! never forks (the fork server does) and runs user callbacks outside the pool's lock.
 
+use super::exits::{Loss, drain};
 use super::sink::lock;
-use super::state::{Deliveries, Loss, State};
+use super::state::{Deliveries, State};
 use crate::error::Error;
+use crate::wire::RawConn;
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::eventfd::{EfdFlags, EventFd};
+use nix::unistd::Pid;
 use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
 
@@ -46,28 +49,63 @@ pub(crate) fn deliver(out: &mut Deliveries) {
     }
 }
 
+/// What the driver waits on: worker sockets (and whether each has packets to send), the
+/// sockets of dying processes (for their hang-up), and how long it may wait.
+struct Watch {
+    watched: Vec<(usize, Arc<RawConn>, bool)>,
+    dying: Vec<(Pid, Arc<RawConn>)>,
+    timeout: Option<std::time::Duration>,
+}
+
+impl Watch {
+    fn of(st: &State) -> Self {
+        let watched = st
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.as_ref()
+                    .map(|s| (i, Arc::clone(&s.conn), !s.outq.is_empty()))
+            })
+            .collect();
+        let dying = st
+            .dying
+            .iter()
+            .map(|d| (d.pid, Arc::clone(&d.conn)))
+            .collect();
+        let kill = st
+            .next_kill()
+            .map(|at| at.saturating_duration_since(std::time::Instant::now()));
+        let timeout = match (st.until_next_deadline(), kill) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Self {
+            watched,
+            dying,
+            timeout,
+        }
+    }
+}
+
 /// The driver loop; returns when the pool is finished or terminated.
 pub(crate) fn run(inner: Arc<Inner>) {
     let mut out = Deliveries::new();
     loop {
-        let (watched, timeout): (Vec<(usize, Arc<crate::wire::RawConn>, bool)>, _) = {
+        let Watch {
+            watched,
+            dying,
+            timeout,
+        } = {
             let mut st = lock(&inner.state);
+            st.reap_overdue(false);
             st.pump(&mut out);
             if st.finished() {
                 drop(st);
                 deliver(&mut out);
                 return;
             }
-            let watched = st
-                .slots
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| {
-                    s.as_ref()
-                        .map(|s| (i, Arc::clone(&s.conn), !s.outq.is_empty()))
-                })
-                .collect();
-            (watched, st.until_next_deadline())
+            Watch::of(&st)
         };
         deliver(&mut out);
 
@@ -82,6 +120,11 @@ pub(crate) fn run(inner: Arc<Inner>) {
                 PollFd::new(c.as_fd(), flags)
             })
             .collect();
+        fds.extend(
+            dying
+                .iter()
+                .map(|(_, c)| PollFd::new(c.as_fd(), PollFlags::POLLIN)),
+        );
         fds.push(PollFd::new(inner.wake.as_fd(), PollFlags::POLLIN));
         let timeout = match timeout {
             None => PollTimeout::NONE,
@@ -108,8 +151,24 @@ pub(crate) fn run(inner: Arc<Inner>) {
             let _ = inner.wake.read();
         }
 
+        // A dying process's socket hangs up when it exits; what it still says is dropped.
+        // Anything else it sends that is not a message gets it killed now.
+        let gone: Vec<(Pid, bool)> = dying
+            .iter()
+            .zip(&ready[watched.len()..])
+            .filter(|(_, r)| r.0)
+            .filter_map(|((pid, conn), _)| match drain(conn) {
+                Ok(()) => None,
+                Err(Error::Disconnected) => Some((*pid, true)),
+                Err(_) => Some((*pid, false)),
+            })
+            .collect();
+
         let mut st = lock(&inner.state);
-        let same = |st: &State, i: usize, conn: &Arc<crate::wire::RawConn>| {
+        for (pid, exited) in gone {
+            st.reap_dying(pid, exited);
+        }
+        let same = |st: &State, i: usize, conn: &Arc<RawConn>| {
             st.slots[i]
                 .as_ref()
                 .is_some_and(|s| Arc::ptr_eq(&s.conn, conn))

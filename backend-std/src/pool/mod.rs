@@ -4,11 +4,14 @@
 mod builder;
 mod driver;
 mod encode;
+mod exits;
 mod imap;
+mod messages;
 mod options;
 mod queue;
 mod routing;
 mod sink;
+mod startup;
 mod state;
 
 pub use builder::PoolBuilder;
@@ -18,14 +21,13 @@ pub use sink::AsyncResult;
 pub use state::MAX_PROCESSES;
 
 use crate::error::{Error, Result};
-use crate::protocol::READY;
 use crate::task::{TaskFn, erase};
 use driver::Inner;
-use forkpool_core::{Config, default_chunksize};
+use forkpool_core::default_chunksize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sink::{Collect, lock};
-use state::{Deliveries, Init, Loss, Phase, State};
+use state::{Deliveries, Phase};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -59,60 +61,6 @@ impl Pool {
     /// Configure a pool: processes, initializer, maxtasksperchild.
     pub fn builder() -> PoolBuilder {
         PoolBuilder::default()
-    }
-
-    fn start(config: Config, init: Option<Init>) -> Result<Self> {
-        if config.workers > MAX_PROCESSES {
-            return Err(Error::InvalidArgument("at most 256 processes per pool"));
-        }
-        let inner = Arc::new(Inner::new(State::new(config, init)?)?);
-        {
-            let mut st = lock(&inner.state);
-            let mut out = Deliveries::new();
-            st.pump(&mut out);
-            if let Err(e) = Self::await_ready(&mut st) {
-                st.terminate();
-                st.pump(&mut out);
-                return Err(e);
-            }
-        }
-        let run = Arc::clone(&inner);
-        let handle = std::thread::Builder::new()
-            .name("forkpool-driver".into())
-            .spawn(move || driver::run(run))
-            .map_err(|source| Error::Io {
-                op: "spawn the driver thread",
-                source,
-            })?;
-        Ok(Self {
-            inner,
-            driver: Mutex::new(Some(handle)),
-            processes: config.workers,
-        })
-    }
-
-    /// Waits for every first worker's answer to its initializer.
-    fn await_ready(st: &mut State) -> Result<()> {
-        for i in 0..st.slots.len() {
-            let Some(conn) = st.slots[i].as_ref().map(|s| Arc::clone(&s.conn)) else {
-                let message = st.last_spawn_error().unwrap_or("no worker").to_owned();
-                return Err(Error::PoolBroken { message });
-            };
-            match conn.recv(None) {
-                Ok(m) if m.kind == READY => st.on_message(i, m),
-                Ok(m) => {
-                    st.on_message(i, m);
-                    let message = st.last_spawn_error().unwrap_or("unknown").to_owned();
-                    return Err(Error::InitializerFailed { message });
-                }
-                Err(e) => {
-                    st.lose(i, Loss::from_io(e));
-                    let message = st.last_spawn_error().unwrap_or("worker died").to_owned();
-                    return Err(Error::InitializerFailed { message });
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Number of worker processes.

@@ -1,8 +1,9 @@
 //! Where a released task goes: to its batch's sink, with the error that fits how it ended;
 //! and cancelling a whole batch.
 
+use super::exits::Loss;
 use super::sink::Raw;
-use super::state::{Deliveries, Loss, Phase, State};
+use super::state::{Deliveries, Phase, State};
 use crate::error::{Error, ExitCause, Result};
 use forkpool_core::{Outcome, Release, WorkerId};
 use std::sync::Arc;
@@ -50,8 +51,12 @@ impl State {
                 },
             }),
             Outcome::Cancelled if self.phase == Phase::Terminated => Err(Error::Terminated),
-            Outcome::Cancelled if self.sched.is_broken() => Err(Error::PoolBroken {
-                message: self.last_spawn_error.clone().unwrap_or_default(),
+            Outcome::Cancelled if self.sched.is_broken() => Err(match self.last_spawn_error() {
+                Some(f) => f.broken(),
+                None => Error::PoolBroken {
+                    message: "no worker could be started".into(),
+                    source: None,
+                },
             }),
             Outcome::Cancelled => Err(Error::Cancelled),
         };

@@ -1,12 +1,12 @@
 //! The pool's state behind its lock, and the I/O that carries out what the core's scheduler
 //! decides. No decision is made here: every `poll_*` answer is simply performed.
 
+use super::exits::{Dying, Loss, StartFailure};
 use super::queue::{CompletionOrder, VecQueue};
 use super::sink::{Raw, Sink};
 use crate::error::{Error, ExitCause, Result};
-use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, READY, RUN};
-use crate::task::Status;
-use crate::wire::{Message, Packet, RawConn};
+use crate::protocol::{self, INIT, RUN};
+use crate::wire::{Packet, RawConn};
 use crate::zygote;
 use forkpool_core::{Config, Job, Outcome, Scheduler, WorkerCommand, WorkerId};
 use nix::unistd::Pid;
@@ -70,39 +70,6 @@ pub(crate) struct Init {
     pub fds: Vec<OwnedFd>,
 }
 
-/// Why a worker leaves its slot, and so how the tasks it held fail.
-#[derive(Clone, Debug)]
-pub(crate) enum Loss {
-    /// It died or closed its socket on its own.
-    Died,
-    /// It broke the protocol (corrupt frame, answer out of turn): it is killed.
-    Broke(String),
-    /// A task it held was cancelled: it is killed.
-    Cancelled,
-    /// Its running task passed its deadline: it is killed.
-    TimedOut,
-}
-
-impl Loss {
-    /// The loss an I/O error on the worker's socket means.
-    pub(crate) fn from_io(e: Error) -> Self {
-        match e {
-            Error::Disconnected => Self::Died,
-            e => Self::Broke(e.to_string()),
-        }
-    }
-
-    /// The error a task held by worker `pid` (which ended with `cause`) fails with.
-    pub(crate) fn error(&self, pid: u32, cause: ExitCause) -> Error {
-        match self {
-            Self::Died => Error::WorkerDied { pid, cause },
-            Self::Broke(m) => Error::Protocol(format!("worker {pid}: {m}")),
-            Self::Cancelled => Error::Cancelled,
-            Self::TimedOut => Error::TimedOut { pid },
-        }
-    }
-}
-
 /// Results to hand to sinks once the lock is released.
 pub(crate) type Deliveries = Vec<(Arc<dyn Sink>, usize, Result<Raw>)>;
 
@@ -116,7 +83,11 @@ pub(crate) struct State {
     init: Option<Init>,
     /// Why each lost slot was lost, for the tasks released as lost.
     pub(super) lost: HashMap<usize, (Loss, u32, ExitCause)>,
-    pub(super) last_spawn_error: Option<String>,
+    pub(super) last_spawn_error: Option<StartFailure>,
+    /// Processes that left their slot and are not reaped yet.
+    pub(crate) dying: Vec<Dying>,
+    /// How long a terminated process has between `SIGTERM` and `SIGKILL`.
+    pub(super) kill_grace: std::time::Duration,
     pub phase: Phase,
     /// Time zero of the scheduler's clock.
     epoch: std::time::Instant,
@@ -126,7 +97,11 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn new(config: Config, init: Option<Init>) -> Result<Self> {
+    pub(crate) fn new(
+        config: Config,
+        init: Option<Init>,
+        kill_grace: std::time::Duration,
+    ) -> Result<Self> {
         let sched = Sched::new(config, VecQueue::new(), CompletionOrder::new(), 0)
             .map_err(|_| Error::InvalidArgument("processes must be between 1 and 256"))?;
         Ok(Self {
@@ -138,6 +113,8 @@ impl State {
             init,
             lost: HashMap::new(),
             last_spawn_error: None,
+            dying: Vec::new(),
+            kill_grace,
             phase: Phase::Running,
             epoch: std::time::Instant::now(),
             generation: 0,
@@ -200,7 +177,7 @@ impl State {
 
     /// Whether the driver has nothing left to do.
     pub(crate) fn finished(&self) -> bool {
-        self.sched.is_finished() && self.slots.iter().all(Option::is_none)
+        self.sched.is_finished() && self.slots.iter().all(Option::is_none) && self.dying.is_empty()
     }
 
     /// Performs every command, dispatch and release the scheduler has, until none is left.
@@ -263,7 +240,7 @@ impl State {
         ))
     }
 
-    fn take_slot(&mut self, i: usize) -> Option<Slot> {
+    pub(super) fn take_slot(&mut self, i: usize) -> Option<Slot> {
         self.generation += 1;
         self.slots[i].take()
     }
@@ -324,83 +301,14 @@ impl State {
                 self.slots[w.index()] = Some(slot);
             }
             Err(e) => {
-                self.last_spawn_error = Some(e.to_string());
+                self.last_spawn_error = Some(StartFailure::new(&e));
                 let _ = self.sched.handle_spawn_failed(w);
             }
-        }
-    }
-
-    /// Stops the process in slot `i` (it holds no task) and reaps it.
-    fn stop(&mut self, i: usize) {
-        if let Some(slot) = self.take_slot(i) {
-            let kill = self.phase == Phase::Terminated;
-            if !kill {
-                let _ = slot.conn.send(EXIT, &[], &[]);
-            }
-            let _ = zygote::reap(slot.pid, kill);
-        }
-    }
-
-    /// Slot `i`'s process is gone or broke the protocol: reap it and tell the scheduler.
-    pub(crate) fn lose(&mut self, i: usize, loss: Loss) {
-        let Some(slot) = self.take_slot(i) else {
-            return;
-        };
-        let pid = slot.pid.as_raw() as u32;
-        let kill = !matches!(loss, Loss::Died);
-        let cause = zygote::reap(slot.pid, kill).unwrap_or(ExitCause::Unknown);
-        if matches!(loss, Loss::Died | Loss::Broke(_)) {
-            self.last_spawn_error = Some(loss.error(pid, cause).to_string());
-        }
-        self.lost.insert(i, (loss, pid, cause));
-        let _ = self.sched.handle_worker_lost(WorkerId(i as u16));
-    }
-
-    /// Handles one message from slot `i`.
-    pub(crate) fn on_message(&mut self, i: usize, m: Message) {
-        let w = WorkerId(i as u16);
-        let Some(pid) = self.slots[i].as_ref().map(|s| s.pid.as_raw() as u32) else {
-            return;
-        };
-        match m.kind {
-            READY => {
-                let _ = self.sched.handle_worker_idle(w);
-            }
-            INIT_FAILED => {
-                let message = String::from_utf8_lossy(&m.bytes).into_owned();
-                if let Some(slot) = self.take_slot(i) {
-                    let _ = zygote::reap(slot.pid, false);
-                }
-                self.last_spawn_error = Some(message);
-                let _ = self.sched.handle_spawn_failed(w);
-            }
-            DONE => match protocol::decode_done(m.bytes, m.fds) {
-                Ok(answers) => {
-                    for a in answers {
-                        let text = || String::from_utf8_lossy(a.body.as_slice()).into_owned();
-                        let result = match a.status {
-                            Status::Ok => Ok((a.body, a.fds)),
-                            Status::Panicked => Err(Error::Panicked {
-                                message: text(),
-                                pid,
-                            }),
-                            Status::Encode => Err(Error::Encode(text())),
-                            Status::Decode => Err(Error::Decode(text())),
-                        };
-                        if let Err(e) = self.sched.handle_result(w, a.seq, result) {
-                            self.lose(i, Loss::Broke(e.to_string()));
-                            return;
-                        }
-                    }
-                }
-                Err(e) => self.lose(i, Loss::from_io(e)),
-            },
-            _ => self.lose(i, Loss::Broke(format!("unknown message kind {}", m.kind))),
         }
     }
 
     /// Why the last worker start failed (for an initializer error or a broken pool).
-    pub(crate) fn last_spawn_error(&self) -> Option<&str> {
-        self.last_spawn_error.as_deref()
+    pub(crate) fn last_spawn_error(&self) -> Option<&StartFailure> {
+        self.last_spawn_error.as_ref()
     }
 }

@@ -1,0 +1,187 @@
+//! How worker processes leave the pool: asked to exit, or stopped with `SIGTERM` (with
+//! `SIGCONT`, so a stopped process sees it) and `SIGKILL` after a grace period; and reaped,
+//! always, so no zombie is left. A leaving process is kept in [`State::dying`] until it is
+//! gone: the driver watches its socket for the hang-up and kills it when the grace runs out,
+//! so a slow exit never holds up the rest of the pool.
+
+use super::state::{Phase, State};
+use crate::error::{Error, ExitCause};
+use crate::protocol::EXIT;
+use crate::wire::RawConn;
+use crate::zygote;
+use forkpool_core::WorkerId;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Why a worker leaves its slot, and so how the tasks it held fail.
+#[derive(Clone, Debug)]
+pub(crate) enum Loss {
+    /// It died or closed its socket on its own.
+    Died,
+    /// It broke the protocol (corrupt frame, answer out of turn): it is killed.
+    Broke(String),
+    /// A task it held was cancelled: it is killed.
+    Cancelled,
+    /// Its running task passed its deadline: it is killed.
+    TimedOut,
+}
+
+impl Loss {
+    /// The loss an I/O error on the worker's socket means.
+    pub(crate) fn from_io(e: Error) -> Self {
+        match e {
+            Error::Disconnected => Self::Died,
+            e => Self::Broke(e.to_string()),
+        }
+    }
+
+    /// The error a task held by worker `pid` (which ended with `cause`) fails with.
+    pub(crate) fn error(&self, pid: u32, cause: ExitCause) -> Error {
+        match self {
+            Self::Died => Error::WorkerDied { pid, cause },
+            Self::Broke(m) => Error::Protocol(format!("worker {pid}: {m}")),
+            Self::Cancelled => Error::Cancelled,
+            Self::TimedOut => Error::TimedOut { pid },
+        }
+    }
+}
+
+/// Why the last worker start failed, kept to fail pending work with once the pool breaks.
+#[derive(Clone, Debug)]
+pub(crate) struct StartFailure {
+    pub message: String,
+    /// The OS error behind it, if one was (`EAGAIN` from `fork`, `EMFILE`...).
+    pub errno: Option<i32>,
+}
+
+impl StartFailure {
+    pub(crate) fn new(e: &Error) -> Self {
+        let errno = match e {
+            Error::Io { source, .. } => source.raw_os_error(),
+            _ => None,
+        };
+        Self {
+            message: e.to_string(),
+            errno,
+        }
+    }
+
+    /// The error pending work fails with.
+    pub(crate) fn broken(&self) -> Error {
+        Error::PoolBroken {
+            message: self.message.clone(),
+            source: self.errno.map(std::io::Error::from_raw_os_error),
+        }
+    }
+}
+
+/// A process that was told to leave and is not reaped yet.
+pub(crate) struct Dying {
+    pub pid: Pid,
+    pub conn: Arc<RawConn>,
+    /// When it gets `SIGKILL` if it is still there.
+    pub kill_at: Instant,
+}
+
+/// How long a process asked to exit (`EXIT`) may take before it is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+impl State {
+    /// Stops the process in slot `i` (it holds no task): asked to exit, or terminated.
+    pub(super) fn stop(&mut self, i: usize) {
+        let Some(slot) = self.take_slot(i) else {
+            return;
+        };
+        if self.phase == Phase::Terminated {
+            self.terminate_process(slot.pid, slot.conn);
+        } else {
+            let _ = slot.conn.send(EXIT, &[], &[]);
+            self.dying.push(Dying {
+                pid: slot.pid,
+                conn: slot.conn,
+                kill_at: Instant::now() + EXIT_GRACE,
+            });
+        }
+    }
+
+    /// Slot `i`'s process is gone, broke the protocol, or must be stopped: tell the
+    /// scheduler, which releases its tasks (failing with `loss`'s error) and asks for a
+    /// replacement.
+    pub(crate) fn lose(&mut self, i: usize, loss: Loss) {
+        let Some(slot) = self.take_slot(i) else {
+            return;
+        };
+        let pid = slot.pid.as_raw() as u32;
+        let cause = if let Loss::Died = loss {
+            let cause = zygote::reap(slot.pid, false).unwrap_or(ExitCause::Unknown);
+            self.last_spawn_error = Some(StartFailure::new(&loss.error(pid, cause)));
+            cause
+        } else {
+            if let Loss::Broke(_) = loss {
+                self.last_spawn_error =
+                    Some(StartFailure::new(&loss.error(pid, ExitCause::Unknown)));
+            }
+            self.terminate_process(slot.pid, slot.conn);
+            ExitCause::Unknown
+        };
+        self.lost.insert(i, (loss, pid, cause));
+        let _ = self.sched.handle_worker_lost(WorkerId(i as u16));
+    }
+
+    /// `SIGTERM` now (and `SIGCONT`, in case it is stopped), `SIGKILL` after the grace.
+    fn terminate_process(&mut self, pid: Pid, conn: Arc<RawConn>) {
+        // The pid is still our fork server's unreaped child, so it names this process.
+        let _ = kill(pid, Signal::SIGTERM);
+        let _ = kill(pid, Signal::SIGCONT);
+        self.dying.push(Dying {
+            pid,
+            conn,
+            kill_at: Instant::now() + self.kill_grace,
+        });
+    }
+
+    /// When the next dying process must be killed.
+    pub(crate) fn next_kill(&self) -> Option<Instant> {
+        self.dying.iter().map(|d| d.kill_at).min()
+    }
+
+    /// Reaps dying process `pid`: one whose socket hung up (it `exited`), or one that sent
+    /// garbage instead of leaving, which is killed first.
+    pub(crate) fn reap_dying(&mut self, pid: Pid, exited: bool) {
+        if let Some(at) = self.dying.iter().position(|d| d.pid == pid) {
+            let d = self.dying.swap_remove(at);
+            let _ = zygote::reap(d.pid, !exited);
+        }
+    }
+
+    /// Kills and reaps every dying process whose grace has run out (all of them if `all`).
+    pub(crate) fn reap_overdue(&mut self, all: bool) {
+        let now = Instant::now();
+        let (overdue, alive) = std::mem::take(&mut self.dying)
+            .into_iter()
+            .partition(|d| all || d.kill_at <= now);
+        self.dying = alive;
+        for d in overdue {
+            let _ = zygote::reap(d.pid, true);
+        }
+    }
+
+    /// Waits for every dying process to exit or its grace to run out, and reaps it: for when
+    /// no driver thread will do it.
+    pub(crate) fn reap_all_dying(&mut self) {
+        while let Some(d) = self.dying.pop() {
+            let left = d.kill_at.saturating_duration_since(Instant::now());
+            let exited = d.conn.poll(left).is_ok_and(|ready| ready)
+                && matches!(drain(&d.conn), Err(Error::Disconnected));
+            let _ = zygote::reap(d.pid, !exited);
+        }
+    }
+}
+
+/// Reads and drops whatever a dying process still sends; `Err(Disconnected)` once it hung up.
+pub(crate) fn drain(conn: &RawConn) -> crate::error::Result<()> {
+    while conn.try_recv()?.is_some() {}
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! What a worker says, turned into scheduler events: ready, initializer failed, results.
+
+use super::exits::{Loss, StartFailure};
+use super::state::State;
+use crate::error::Error;
+use crate::protocol::{self, DONE, INIT_FAILED, READY};
+use crate::task::Status;
+use crate::wire::Message;
+use crate::zygote;
+use forkpool_core::WorkerId;
+
+impl State {
+    /// Handles one message from slot `i`.
+    pub(crate) fn on_message(&mut self, i: usize, m: Message) {
+        let w = WorkerId(i as u16);
+        let Some(pid) = self.slots[i].as_ref().map(|s| s.pid.as_raw() as u32) else {
+            return;
+        };
+        match m.kind {
+            READY => {
+                let _ = self.sched.handle_worker_idle(w);
+            }
+            INIT_FAILED => {
+                let message = String::from_utf8_lossy(&m.bytes).into_owned();
+                if let Some(slot) = self.take_slot(i) {
+                    let _ = zygote::reap(slot.pid, false);
+                }
+                self.last_spawn_error = Some(StartFailure {
+                    message,
+                    errno: None,
+                });
+                let _ = self.sched.handle_spawn_failed(w);
+            }
+            DONE => match protocol::decode_done(m.bytes, m.fds) {
+                Ok(answers) => {
+                    for a in answers {
+                        let text = || String::from_utf8_lossy(a.body.as_slice()).into_owned();
+                        let result = match a.status {
+                            Status::Ok => Ok((a.body, a.fds)),
+                            Status::Panicked => Err(Error::Panicked {
+                                message: text(),
+                                pid,
+                            }),
+                            Status::Encode => Err(Error::Encode(text())),
+                            Status::Decode => Err(Error::Decode(text())),
+                        };
+                        if let Err(e) = self.sched.handle_result(w, a.seq, result) {
+                            self.lose(i, Loss::Broke(e.to_string()));
+                            return;
+                        }
+                    }
+                }
+                Err(e) => self.lose(i, Loss::from_io(e)),
+            },
+            _ => self.lose(i, Loss::Broke(format!("unknown message kind {}", m.kind))),
+        }
+    }
+}

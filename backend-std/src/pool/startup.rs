@@ -1,0 +1,102 @@
+//! Starting a pool: the first workers, their initializer, the driver thread; and undoing
+//! all of it when any step fails.
+
+use super::Pool;
+use super::driver::{self, Inner};
+use super::exits::Loss;
+use super::sink::lock;
+use super::state::{Deliveries, Init, MAX_PROCESSES, State};
+use crate::error::{Error, Result};
+use crate::protocol::READY;
+use forkpool_core::Config;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+impl Pool {
+    pub(super) fn start(config: Config, init: Option<Init>, kill_grace: Duration) -> Result<Self> {
+        if config.workers > MAX_PROCESSES {
+            return Err(Error::InvalidArgument("at most 256 processes per pool"));
+        }
+        let inner = Arc::new(Inner::new(State::new(config, init, kill_grace)?)?);
+        {
+            let mut st = lock(&inner.state);
+            if let Err(e) = Self::await_ready(&mut st) {
+                st.terminate();
+                st.pump(&mut Deliveries::new());
+                st.reap_all_dying();
+                return Err(e);
+            }
+        }
+        let run = Arc::clone(&inner);
+        let handle = std::thread::Builder::new()
+            .name("forkpool-driver".into())
+            .spawn(move || driver::run(run))
+            .map_err(|source| Error::Io {
+                op: "spawn the driver thread",
+                source,
+            });
+        let handle = match handle {
+            Ok(h) => h,
+            Err(e) => {
+                let mut st = lock(&inner.state);
+                st.terminate();
+                st.pump(&mut Deliveries::new());
+                st.reap_all_dying();
+                return Err(e);
+            }
+        };
+        Ok(Self {
+            inner,
+            driver: Mutex::new(Some(handle)),
+            processes: config.workers,
+        })
+    }
+
+    /// Starts the first workers and waits for each one's answer to its initializer. A
+    /// failed start is retried after its back-off, until the restart limit breaks the pool.
+    fn await_ready(st: &mut State) -> Result<()> {
+        let broken = |st: &State| match st.last_spawn_error() {
+            Some(f) => f.broken(),
+            None => Error::PoolBroken {
+                message: "no worker could be started".into(),
+                source: None,
+            },
+        };
+        let failed = |st: &State, fallback: &str| Error::InitializerFailed {
+            message: st
+                .last_spawn_error()
+                .map_or(fallback.to_owned(), |f| f.message.clone()),
+        };
+        let mut out = Deliveries::new();
+        st.pump(&mut out);
+        for i in 0..st.slots.len() {
+            loop {
+                let Some(conn) = st.slots[i].as_ref().map(|s| Arc::clone(&s.conn)) else {
+                    match st.until_next_deadline() {
+                        Some(wait) if !st.sched.is_broken() => {
+                            std::thread::sleep(wait);
+                            st.pump(&mut out);
+                            continue;
+                        }
+                        _ => return Err(broken(st)),
+                    }
+                };
+                match conn.recv(None) {
+                    Ok(m) if m.kind == READY => {
+                        st.on_message(i, m);
+                        break;
+                    }
+                    Ok(m) => {
+                        st.on_message(i, m);
+                        return Err(failed(st, "unknown"));
+                    }
+                    Err(e) => {
+                        st.lose(i, Loss::from_io(e));
+                        return Err(failed(st, "worker died"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
