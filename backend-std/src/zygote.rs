@@ -89,10 +89,7 @@ pub(crate) fn spawn_worker() -> Result<(Pid, RawConn)> {
                 let fd = m.fds.remove(0);
                 Ok((Pid::from_raw(pid), RawConn::from_fd(fd)))
             }
-            FAILED => Err(Error::Io {
-                op: "fork (in the fork server)",
-                source: std::io::Error::other(String::from_utf8_lossy(&m.bytes).into_owned()),
-            }),
+            FAILED => Err(decode_failure(&m.bytes)),
             _ => Err(Error::Protocol(
                 "unexpected reply from the fork server".into(),
             )),
@@ -143,7 +140,7 @@ fn serve(ctl: &RawConn) {
         let sent = match m.kind {
             SPAWN => match fork_worker(ctl) {
                 Ok((pid, fd)) => ctl.send(SPAWNED, &pid.as_raw().to_le_bytes(), &[fd]),
-                Err(e) => ctl.send(FAILED, e.to_string().as_bytes(), &[]),
+                Err(e) => ctl.send(FAILED, &encode_failure(&e), &[]),
             },
             REAP if m.bytes.len() == 5 => {
                 let pid = Pid::from_raw(i32::from_le_bytes([
@@ -222,6 +219,40 @@ pub(crate) fn cause_of(status: WaitStatus) -> Option<ExitCause> {
             core_dumped,
         }),
         _ => None,
+    }
+}
+
+/// Ops a failed start may name, by index on the wire.
+const OPS: [&str; 3] = ["start a worker", "fork", "socketpair"];
+
+/// A failed start as `[op index][errno: i32 LE]` (errno 0: no OS error), then the message.
+fn encode_failure(e: &Error) -> Vec<u8> {
+    let (op, errno) = match e {
+        Error::Io { op, source } => (
+            OPS.iter().position(|o| o == op).unwrap_or(0) as u8,
+            source.raw_os_error().unwrap_or(0),
+        ),
+        _ => (0, 0),
+    };
+    let mut out = vec![op];
+    out.extend_from_slice(&errno.to_le_bytes());
+    out.extend_from_slice(e.to_string().as_bytes());
+    out
+}
+
+fn decode_failure(b: &[u8]) -> Error {
+    match b {
+        [op, e0, e1, e2, e3, message @ ..] => {
+            let errno = i32::from_le_bytes([*e0, *e1, *e2, *e3]);
+            let op = OPS.get(usize::from(*op)).copied().unwrap_or(OPS[0]);
+            let source = if errno != 0 {
+                std::io::Error::from_raw_os_error(errno)
+            } else {
+                std::io::Error::other(String::from_utf8_lossy(message).into_owned())
+            };
+            Error::Io { op, source }
+        }
+        _ => Error::Protocol("short failure report from the fork server".into()),
     }
 }
 

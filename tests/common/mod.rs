@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod faults;
+
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
