@@ -84,6 +84,9 @@ pub fn become_unprivileged(uid: u32) {
         nix::unistd::setgroups(&[]).expect("setgroups");
         nix::unistd::setgid(nix::unistd::Gid::from_raw(uid)).expect("setgid");
         nix::unistd::setuid(nix::unistd::Uid::from_raw(uid)).expect("setuid");
+        // Changing credentials made the process non-dumpable, which hides its own
+        // /proc/self/fd from it; the counting checks need it.
+        nix::sys::prctl::set_dumpable(true).expect("set_dumpable");
     }
 }
 
@@ -91,6 +94,14 @@ pub fn become_unprivileged(uid: u32) {
 pub fn tasks_of_user(uid: u32) -> u64 {
     let mut n = 0;
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+        {
+            continue; // "self" and "thread-self" name a process counted by its pid
+        }
         let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
         let real_uid = status
             .lines()

@@ -1,0 +1,133 @@
+//! Resource exhaustion: `fork` failing with `EAGAIN` (`RLIMIT_NPROC`) or descriptors running
+//! out (`EMFILE`) while a pool is built or repaired gives `Error::PoolBroken` carrying the OS
+//! error; workers already started are killed and reaped.
+//!
+//! Each scenario runs in a `Process` child of its own, as an unprivileged user of its own
+//! when the tests run as root (root ignores `RLIMIT_NPROC`); the limits are lowered on the
+//! child's fork server with `prlimit`.
+
+mod common;
+
+use common::{bounded, eventually, faults};
+use forkpool::{Error, Pool, Process};
+use nix::errno::Errno;
+use nix::sys::resource::Resource;
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn sleepy(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// What a scenario saw: the OS error behind `PoolBroken` (if that was the error), the
+/// error's text, and whether the fork server was left without children.
+type Seen = (Option<i32>, String, bool);
+
+fn broken_errno(e: &Error) -> Option<i32> {
+    match e {
+        Error::PoolBroken {
+            source: Some(s), ..
+        } => s.raw_os_error(),
+        _ => None,
+    }
+}
+
+fn server_has_no_children() -> bool {
+    let server = forkpool::fork_server_pid().unwrap();
+    eventually(Duration::from_secs(10), || {
+        common::children_of(server).is_empty()
+    })
+}
+
+/// Runs `scenario` as user `uid` in a child process.
+fn as_user(uid: u32, scenario: fn() -> Seen) -> Seen {
+    let child = Process::spawn(move || {
+        faults::become_unprivileged(uid);
+        scenario()
+    })
+    .unwrap();
+    bounded(LIMIT, move || child.join()).unwrap()
+}
+
+/// The worker dies, and the fork server can no longer fork (or make sockets): the queued
+/// task fails with the OS error, and nothing is left behind.
+fn repair_fails(what: Resource) -> Seen {
+    let pool = Pool::new(1).unwrap();
+    let server = forkpool::fork_server_pid().unwrap();
+    faults::prlimit(server, what, 0);
+    let running = pool.apply_async(sleepy, (60_000,)).unwrap();
+    let queued = pool.apply_async(sleepy, (1,)).unwrap();
+    let worker = pool.pids()[0];
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(worker as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(matches!(running.get(), Err(Error::WorkerDied { .. })));
+    let err = queued.get().unwrap_err();
+    drop(pool);
+    (
+        broken_errno(&err),
+        err.to_string(),
+        server_has_no_children(),
+    )
+}
+
+#[test]
+fn fork_failing_while_repairing_breaks_the_pool_with_eagain() {
+    let (errno, text, clean) = as_user(61001, || repair_fails(Resource::RLIMIT_NPROC));
+    assert_eq!(errno, Some(Errno::EAGAIN as i32), "{text}");
+    assert!(text.contains("fork"), "{text}");
+    assert!(clean, "no worker or zombie left");
+}
+
+#[test]
+fn descriptors_running_out_while_repairing_breaks_the_pool_with_emfile() {
+    let (errno, text, clean) = as_user(61002, || repair_fails(Resource::RLIMIT_NOFILE));
+    assert_eq!(errno, Some(Errno::EMFILE as i32), "{text}");
+    assert!(text.contains("socketpair"), "{text}");
+    assert!(clean);
+}
+
+/// Building a pool of 3 when only one more process may be forked: `build` fails with
+/// `EAGAIN`, and the worker that did start is killed and reaped.
+#[test]
+fn fork_failing_while_building_kills_the_started_workers() {
+    let (errno, text, clean) = as_user(61003, || {
+        drop(Pool::new(1).unwrap()); // starts this process's fork server
+        let server = forkpool::fork_server_pid().unwrap();
+        let allowed = if nix::unistd::geteuid().is_root() {
+            0 // still root: RLIMIT_NPROC does not apply, so no partial start to test
+        } else {
+            faults::tasks_of_user(nix::unistd::getuid().as_raw()) + 1
+        };
+        faults::prlimit(server, Resource::RLIMIT_NPROC, allowed);
+        let err = Pool::new(3).err().expect("the pool cannot be built");
+        (
+            broken_errno(&err),
+            err.to_string(),
+            server_has_no_children(),
+        )
+    });
+    assert_eq!(errno, Some(Errno::EAGAIN as i32), "{text}");
+    assert!(clean, "the started worker was killed and reaped");
+}
+
+#[test]
+fn descriptors_running_out_while_building_is_a_typed_error() {
+    let (errno, text, clean) = as_user(61004, || {
+        drop(Pool::new(1).unwrap());
+        let server = forkpool::fork_server_pid().unwrap();
+        faults::prlimit(server, Resource::RLIMIT_NOFILE, 0);
+        let err = Pool::new(2).err().expect("the pool cannot be built");
+        (
+            broken_errno(&err),
+            err.to_string(),
+            server_has_no_children(),
+        )
+    });
+    assert_eq!(errno, Some(Errno::EMFILE as i32), "{text}");
+    assert!(clean);
+}
