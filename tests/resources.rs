@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::bounded;
-use forkpool::{Pool, Process};
+use common::{bounded, no_leaks};
+use forkpool::Pool;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -20,24 +20,6 @@ fn sq(x: u64) -> u64 {
 fn hang(_: u64) -> u64 {
     std::thread::sleep(Duration::from_secs(60));
     0
-}
-
-/// Runs `scenario` in a child process; returns (fds unchanged, no children left over).
-fn no_leaks(scenario: fn()) -> (bool, bool) {
-    let checker = Process::spawn(move || {
-        // Start the child's fork server first, so it counts as "before".
-        drop(Pool::new(1).unwrap());
-        let me = std::process::id();
-        let server = forkpool::fork_server_pid().unwrap();
-        let (fds, kids) = (common::open_fds(), common::children_of(me));
-        scenario();
-        let clean = common::eventually(Duration::from_secs(5), || {
-            common::children_of(server).is_empty() && common::children_of(me) == kids
-        });
-        (fds == common::open_fds(), clean)
-    })
-    .unwrap();
-    bounded(LIMIT, move || checker.join()).unwrap()
 }
 
 #[test]

@@ -72,6 +72,12 @@ pub enum Error {
         /// file descriptors (`EMFILE`)... Also given by [`std::error::Error::source`].
         source: Option<std::io::Error>,
     },
+    /// The call's callback (or error callback) panicked; the pool carries on. The task's
+    /// own result was handed to the callback and is not kept.
+    CallbackPanicked {
+        /// The callback's panic message.
+        message: String,
+    },
     /// The pool's initializer failed in a worker.
     InitializerFailed {
         /// The initializer's panic message, or how the worker died.
@@ -135,6 +141,9 @@ impl fmt::Display for Error {
             }
             Self::PoolBroken { message, .. } => {
                 write!(f, "the pool could not start worker processes: {message}")
+            }
+            Self::CallbackPanicked { message } => {
+                write!(f, "the result callback panicked: {message}")
             }
             Self::InitializerFailed { message } => {
                 write!(f, "the pool's initializer failed: {message}")

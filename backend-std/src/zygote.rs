@@ -121,6 +121,9 @@ impl Zygote {
         match sys::fork().map_err(|e| Error::io("fork", e))? {
             Forked::Child => {
                 drop(ours);
+                // Workers get only what the server has: stdio and their socket, as when the
+                // server starts before `main`, whatever the starter had open.
+                sys::close_inherited(std::os::fd::AsRawFd::as_raw_fd(&theirs.as_fd()));
                 let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
                 if getppid() != parent {
                     sys::exit_now(0);

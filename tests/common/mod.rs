@@ -60,3 +60,22 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// Runs `scenario` in a child process with its own fork server; returns (descriptors
+/// unchanged, no child process left over).
+pub fn no_leaks(scenario: fn()) -> (bool, bool) {
+    let checker = forkpool::Process::spawn(move || {
+        // Start the child's fork server first, so it counts as "before".
+        drop(forkpool::Pool::new(1).unwrap());
+        let me = std::process::id();
+        let server = forkpool::fork_server_pid().unwrap();
+        let (fds, kids) = (open_fds(), children_of(me));
+        scenario();
+        let clean = eventually(Duration::from_secs(5), || {
+            children_of(server).is_empty() && children_of(me) == kids
+        });
+        (fds == open_fds(), clean)
+    })
+    .unwrap();
+    bounded(Duration::from_secs(60), move || checker.join()).unwrap()
+}

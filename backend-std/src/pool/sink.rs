@@ -216,13 +216,16 @@ impl<R, T: Send + 'static> Collect<R, T> {
                 Ok(v) => callback.map(|cb| cb(v)),
                 Err(e) => error_callback.map(|cb| cb(e)),
             }));
-            if let Err(p) = ran {
-                eprintln!(
-                    "forkpool: a result callback panicked: {}",
-                    panic_message(p.as_ref())
-                );
+            match ran {
+                Ok(_) => shared.set(value),
+                Err(p) => {
+                    // Reported where the caller looks (`get`), and on stderr for callers
+                    // that never look.
+                    let message = panic_message(p.as_ref());
+                    eprintln!("forkpool: a result callback panicked: {message}");
+                    shared.set(Err(Error::CallbackPanicked { message }));
+                }
             }
-            shared.set(value);
         };
         let job = Arc::new(Mutex::new(Some(run)));
         let theirs = Arc::clone(&job);

@@ -14,7 +14,7 @@ mod fork;
 mod per_process;
 mod start;
 
-pub(crate) use fd::owned_from_received;
+pub(crate) use fd::{close_inherited, owned_from_received};
 pub(crate) use fnptr::{addr_of_call, call_erased, conjure_zst};
 pub(crate) use fork::{Forked, exit_now, fork, ignore_sigpipe};
 pub(crate) use per_process::PerProcess;
