@@ -8,8 +8,8 @@
 
 mod common;
 
-use common::{bounded, eventually, faults};
-use forkpool::{Error, Pool, Process};
+use common::{eventually, faults};
+use forkpool::{Error, Pool};
 use nix::errno::Errno;
 use nix::sys::resource::Resource;
 use std::time::Duration;
@@ -43,12 +43,10 @@ fn server_has_no_children() -> bool {
 
 /// Runs `scenario` as user `uid` in a child process.
 fn as_user(uid: u32, scenario: fn() -> Seen) -> Seen {
-    let child = Process::spawn(move || {
+    common::in_child(LIMIT, move || {
         faults::become_unprivileged(uid);
         scenario()
     })
-    .unwrap();
-    bounded(LIMIT, move || child.join()).unwrap()
 }
 
 /// The worker dies, and the fork server can no longer fork (or make sockets): the queued

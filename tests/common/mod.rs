@@ -61,10 +61,32 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
+/// Runs `f` in a child process and returns its value; fails the test if it takes longer
+/// than `limit` (the child is then killed). The child also dies with the test's thread, so
+/// a failed test never leaves a process behind to hold the test runner's output open.
+pub fn in_child<R, F>(limit: Duration, f: F) -> R
+where
+    F: FnOnce() -> R,
+    R: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let mut child = forkpool::Process::<R>::builder()
+        .parent_death_signal(nix::sys::signal::Signal::SIGKILL)
+        .spawn(f)
+        .unwrap();
+    match child.join_timeout(limit) {
+        Ok(v) => v,
+        Err(forkpool::Error::Timeout) => {
+            let _ = child.kill();
+            panic!("the child did not finish within {limit:?}")
+        }
+        Err(e) => panic!("the child failed: {e}"),
+    }
+}
+
 /// Runs `scenario` in a child process with its own fork server; returns (descriptors
 /// unchanged, no child process left over).
 pub fn no_leaks(scenario: fn()) -> (bool, bool) {
-    let checker = forkpool::Process::spawn(move || {
+    in_child(Duration::from_secs(60), move || {
         // Start the child's fork server first, so it counts as "before".
         drop(forkpool::Pool::new(1).unwrap());
         let me = std::process::id();
@@ -76,6 +98,4 @@ pub fn no_leaks(scenario: fn()) -> (bool, bool) {
         });
         (fds == open_fds(), clean)
     })
-    .unwrap();
-    bounded(Duration::from_secs(60), move || checker.join()).unwrap()
 }
