@@ -125,26 +125,39 @@ fn mul(a: u64, b: u64) -> u64 {
     a * b
 }
 
-/// Ten threads call the pool while another kills a random worker every few milliseconds:
-/// each call returns its right value or `WorkerDied`, nothing hangs, nothing leaks.
+/// Multiplies, and says which worker did.
+fn mul_where(a: u64, b: u64) -> (u64, u32) {
+    (a * b, std::process::id())
+}
+
+/// Ten threads call the pool while another kills a random worker (one that has answered,
+/// so it is running: killing workers before they are ready is the restart limit's business,
+/// see `tests/stop.rs`) every few milliseconds. Each call returns its right value or
+/// `WorkerDied`; nothing hangs, nothing leaks.
 #[test]
 fn ten_threads_while_workers_are_killed_at_random() {
     let run = || {
         let pool = Arc::new(Pool::new(2).unwrap());
+        let seen = Arc::new(std::sync::Mutex::new(Vec::<u32>::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let killer = {
-            let (pool, stop) = (Arc::clone(&pool), Arc::clone(&stop));
+            let (pool, stop, seen) = (Arc::clone(&pool), Arc::clone(&stop), Arc::clone(&seen));
             std::thread::spawn(move || {
                 let mut kills = 0u32;
                 let mut x = 12345u32;
                 while !stop.load(Ordering::Relaxed) {
                     x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                    let pids = pool.pids();
-                    if let Some(&pid) = pids.get(x as usize % pids.len().max(1)) {
+                    let running: Vec<u32> = {
+                        let seen = seen.lock().unwrap();
+                        pool.pids()
+                            .into_iter()
+                            .filter(|p| seen.contains(p))
+                            .collect()
+                    };
+                    if let Some(&pid) = running.get((x >> 16) as usize % running.len().max(1)) {
                         let pid = nix::unistd::Pid::from_raw(pid as i32);
-                        kills += u32::from(
-                            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).is_ok(),
-                        );
+                        let killed = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                        kills += u32::from(killed.is_ok());
                     }
                     std::thread::sleep(Duration::from_millis(3));
                 }
@@ -153,33 +166,36 @@ fn ten_threads_while_workers_are_killed_at_random() {
         };
         let callers: Vec<_> = (0..10u64)
             .map(|t| {
-                let pool = Arc::clone(&pool);
-                std::thread::spawn(move || {
+                let (pool, seen) = (Arc::clone(&pool), Arc::clone(&seen));
+                std::thread::spawn(move || -> Result<u32, String> {
                     let mut ok = 0;
                     for i in 0..100u64 {
-                        match pool.apply(mul, (t, i)) {
-                            Ok(v) => {
-                                assert_eq!(v, t * i);
+                        match pool.apply(mul_where, (t, i)) {
+                            Ok((v, pid)) if v == t * i => {
+                                seen.lock().unwrap().push(pid);
                                 ok += 1;
                             }
+                            Ok(v) => return Err(format!("{t} * {i} gave {v:?}")),
                             Err(Error::WorkerDied { .. }) => {}
-                            Err(e) => panic!("unexpected {e:?}"),
+                            Err(e) => return Err(format!("apply: {e}")),
                         }
                     }
-                    let mapped = pool
-                        .map_async(mul_pair, (0..50).map(|i| (t, i)))
-                        .unwrap()
-                        .get();
-                    if let Ok(v) = mapped {
-                        assert_eq!(v, (0..50).map(|i| t * i).collect::<Vec<_>>());
+                    let mapped = pool.map_async(mul_pair, (0..50).map(|i| (t, i)));
+                    match mapped.map_err(|e| format!("map_async: {e}"))?.get() {
+                        Ok(v) if v == (0..50).map(|i| t * i).collect::<Vec<_>>() => {}
+                        Ok(v) => return Err(format!("map gave {v:?}")),
+                        Err(Error::WorkerDied { .. }) => {}
+                        Err(e) => return Err(format!("map: {e}")),
                     }
-                    ok
+                    Ok(ok)
                 })
             })
             .collect();
-        let ok: u32 = callers.into_iter().map(|h| h.join().unwrap()).sum();
+        let results: Vec<_> = callers.into_iter().map(|h| h.join().unwrap()).collect();
         stop.store(true, Ordering::Relaxed);
-        assert!(killer.join().unwrap() > 0, "workers were killed");
+        let kills = killer.join().unwrap();
+        let ok: u32 = results.iter().map(|r| r.clone().unwrap()).sum();
+        assert!(kills > 0, "workers were killed");
         assert!(ok > 0);
         assert_eq!(pool.apply(mul, (6, 7)).unwrap(), 42, "the pool recovered");
     };

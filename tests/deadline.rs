@@ -57,3 +57,35 @@ fn map_with_a_deadline_per_chunk() {
         Err(Error::TimedOut { .. })
     ));
 }
+
+/// `imap(...).timeout(...)`: the item past its deadline yields `TimedOut` in its place,
+/// in order; the others are untouched, and so is the pool.
+#[test]
+fn imap_with_a_deadline_per_item() {
+    let pool = Pool::new(2).unwrap();
+    let items = [5, 60_000, 10, 60_000, 15];
+    let got = bounded(LIMIT, move || {
+        let ordered: Vec<_> = pool
+            .imap(sleepy, items)
+            .unwrap()
+            .timeout(Duration::from_millis(300))
+            .collect();
+        let unordered = pool
+            .imap_unordered(sleepy, items)
+            .unwrap()
+            .timeout(Duration::from_millis(300))
+            .filter(|r| matches!(r, Err(Error::TimedOut { .. })))
+            .count();
+        assert_eq!(pool.apply(sleepy, (1,)).unwrap(), 1);
+        (ordered, unordered)
+    });
+    let (ordered, timed_out) = got;
+    assert_eq!(timed_out, 2);
+    for (r, want) in ordered.iter().zip(items) {
+        match r {
+            Ok(v) => assert_eq!(*v, want),
+            Err(Error::TimedOut { .. }) => assert_eq!(want, 60_000),
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+}

@@ -5,6 +5,9 @@
 mod codec;
 mod connection;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod pool;
 mod process;
 mod protocol;

@@ -38,6 +38,8 @@ pub struct IMap<I, A, R, O> {
     window: Box<O>,
     next_index: u64,
     stopped: bool,
+    /// Deadline of each chunk submitted from now on, in milliseconds.
+    timeout_ms: Option<u64>,
     _types: PhantomData<fn(A) -> R>,
 }
 
@@ -74,8 +76,29 @@ where
             window,
             next_index: 0,
             stopped: false,
+            timeout_ms: None,
             _types: PhantomData,
         })
+    }
+
+    /// Gives each task (each chunk, with `imap_chunked`) at most `limit` to run once started:
+    /// past it, its worker is stopped and replaced, and the task yields
+    /// [`Error::TimedOut`] in its place while the others carry on. Applies to the tasks
+    /// submitted after the call: call it before the first `next`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// fn nap(ms: u64) -> u64 { std::thread::sleep(Duration::from_millis(ms)); ms }
+    /// let pool = forkpool_std::Pool::new(2)?;
+    /// let got: Vec<_> = pool.imap(nap, [1, 60_000, 2])?.timeout(Duration::from_millis(500)).collect();
+    /// assert_eq!(got[0].as_ref().unwrap(), &1);
+    /// assert!(matches!(got[1], Err(forkpool_std::Error::TimedOut { .. })));
+    /// assert_eq!(got[2].as_ref().unwrap(), &2);
+    /// # Ok::<(), forkpool_std::Error>(())
+    /// ```
+    pub fn timeout(mut self, limit: std::time::Duration) -> Self {
+        self.timeout_ms = Some(limit.as_millis().try_into().unwrap_or(u64::MAX));
+        self
     }
 
     fn outstanding(&self) -> usize {
@@ -100,6 +123,7 @@ where
             };
             encoded += job.n as usize;
             job.batch = self.batch;
+            job.timeout_ms = self.timeout_ms;
             jobs.push(job);
         }
         if jobs.is_empty() {
