@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::bounded;
+use common::{bounded, no_leaks};
 use forkpool::{Error, ExitCause, Pool, pipe};
 use nix::sys::signal::{Signal, kill, raise};
 use nix::unistd::Pid;
@@ -65,6 +65,19 @@ fn each_crash_fails_only_its_task() {
             (x, r) => panic!("task {x}: unexpected {r:?}"),
         }
     }
+}
+
+/// After every kind of crash, and the replacements, no descriptor or process is left.
+#[test]
+fn the_crash_matrix_leaves_nothing_behind() {
+    let run = || {
+        let pool = Pool::new(3).unwrap();
+        let results: Vec<_> = pool.imap(task, 0..16).unwrap().collect();
+        assert_eq!(results.iter().filter(|r| r.is_err()).count(), 5);
+        pool.close();
+        pool.join().unwrap();
+    };
+    assert_eq!(no_leaks(run), (true, true));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::bounded;
+use common::{bounded, no_leaks};
 use forkpool::{AsyncOptions, Error, Pool};
 use std::time::Duration;
 
@@ -88,4 +88,21 @@ fn imap_with_a_deadline_per_item() {
             Err(e) => panic!("unexpected {e:?}"),
         }
     }
+}
+
+/// Workers stopped for deadlines and cancellations are all reaped, their sockets closed.
+#[test]
+fn deadlines_and_cancellations_leave_nothing_behind() {
+    let run = || {
+        let pool = Pool::new(2).unwrap();
+        let limit = AsyncOptions::new().timeout(Duration::from_millis(100));
+        let late = pool.apply_async_with(sleepy, (60_000,), limit).unwrap();
+        let cancelled = pool.apply_async(sleepy, (60_000,)).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        cancelled.cancel();
+        assert!(matches!(late.get(), Err(Error::TimedOut { .. })));
+        assert!(matches!(cancelled.get(), Err(Error::Cancelled)));
+        assert_eq!(pool.apply(sleepy, (1,)).unwrap(), 1);
+    };
+    assert_eq!(no_leaks(run), (true, true));
 }
