@@ -31,15 +31,9 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
     value: &T,
     out: &mut Vec<u8>,
 ) -> Result<Vec<OwnedFd>> {
-    struct Ext<'a>(&'a mut Vec<u8>);
-    impl Extend<u8> for Ext<'_> {
-        fn extend<I: IntoIterator<Item = u8>>(&mut self, iter: I) {
-            self.0.extend(iter);
-        }
-    }
     let start = out.len();
     OUTGOING.with(|o| o.borrow_mut().push(Vec::new()));
-    let written = postcard::to_extend(value, Ext(out)).map(drop);
+    let written = postcard::serialize_with_flavor(value, Append(out)).map(drop);
     let fds = OUTGOING.with(|o| o.borrow_mut().pop()).unwrap_or_default();
     if let Err(e) = written {
         out.truncate(start);
@@ -48,8 +42,35 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
     Ok(fds)
 }
 
+/// A postcard flavor appending to a `Vec` with whole-slice copies (large byte strings go
+/// in with one `memcpy`).
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Append<'_> {
+    type Output = ();
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.0.push(byte);
+        Ok(())
+    }
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
 /// Deserializes a `T` from `bytes`, giving it the descriptors that came with them.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Result<T> {
+    if fds.is_empty() {
+        // The common case, without the thread-local bookkeeping: a `Connection` inside
+        // fails to decode either way, as no descriptor came for it.
+        return postcard::from_bytes(bytes).map_err(|e| Error::Decode(e.to_string()));
+    }
     INCOMING.with(|i| i.borrow_mut().push(fds.into_iter().map(Some).collect()));
     let value = postcard::from_bytes(bytes);
     INCOMING.with(|i| i.borrow_mut().pop());
@@ -77,9 +98,12 @@ pub(crate) fn stash_outgoing(fd: BorrowedFd<'_>) -> std::result::Result<u32, Str
 pub(crate) fn take_incoming(index: u32) -> std::result::Result<OwnedFd, String> {
     INCOMING.with(|i| {
         let mut i = i.borrow_mut();
-        let list = i
-            .last_mut()
-            .ok_or("a Connection can only be deserialized by forkpool")?;
+        let list = i.last_mut().ok_or_else(|| {
+            format!(
+                "no descriptor {index} came with the message (a Connection can only be \
+                     deserialized by forkpool)"
+            )
+        })?;
         list.get_mut(index as usize)
             .and_then(Option::take)
             .ok_or_else(|| format!("no descriptor {index} came with the message"))

@@ -56,7 +56,11 @@ impl FrameBuf for ByteBuf {
         self.0.clear();
     }
     fn try_reserve(&mut self, additional: usize) -> bool {
-        self.0.try_reserve_exact(additional).is_ok()
+        let ok = self.0.try_reserve_exact(additional).is_ok();
+        if ok {
+            sys::advise_huge(&mut self.0);
+        }
+        ok
     }
     fn extend_from_slice(&mut self, bytes: &[u8]) -> bool {
         self.0.extend_from_slice(bytes);

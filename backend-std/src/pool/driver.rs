@@ -38,15 +38,7 @@ impl Inner {
 
 /// Hands results to their sinks (outside the lock: sinks may run user callbacks).
 pub(crate) fn deliver(out: &mut Deliveries) {
-    let mut results = out.drain(..).peekable();
-    while let Some((sink, index, result)) = results.next() {
-        let mut same = std::iter::once((index, result)).chain(std::iter::from_fn(|| {
-            results
-                .next_if(|(next, _, _)| Arc::ptr_eq(next, &sink))
-                .map(|(_, i, r)| (i, r))
-        }));
-        sink.deliver_many(&mut same);
-    }
+    out.deliver();
 }
 
 /// What the driver waits on: worker sockets (and whether each has packets to send), the

@@ -2,7 +2,7 @@
 //! and cancelling a whole batch.
 
 use super::exits::Loss;
-use super::sink::Raw;
+use super::sink::{Raw, Sink};
 use super::state::{Deliveries, Phase, State};
 use crate::error::{Error, ExitCause, Result};
 use forkpool_core::{Outcome, Release, WorkerId};
@@ -31,15 +31,32 @@ impl State {
     }
 
     pub(super) fn route(&mut self, r: Release<u64, Result<Raw>>, out: &mut Deliveries) {
-        let Some((&first, &(batch, index, n))) = self.ranges.range(..=r.seq).next_back() else {
+        let hit = self
+            .last_route
+            .as_ref()
+            .is_some_and(|c| r.seq >= c.first && r.seq - c.first < c.n as u64);
+        if !hit {
+            let Some((&first, &(batch, index, n))) = self.ranges.range(..=r.seq).next_back() else {
+                return;
+            };
+            let Some(b) = self.batches.get(&batch) else {
+                return;
+            };
+            self.last_route = Some(Route {
+                first,
+                batch,
+                index,
+                n,
+                sink: Arc::clone(&b.sink),
+            });
+        }
+        let Some(route) = self.last_route.as_ref() else {
             return;
         };
+        let (first, batch, index, n) = (route.first, route.batch, route.index, route.n);
         let offset = (r.seq - first) as usize;
         if offset >= n {
             return;
-        }
-        if offset + 1 == n {
-            self.ranges.remove(&first);
         }
         let result = match r.outcome {
             Outcome::Done(result) => result,
@@ -60,13 +77,26 @@ impl State {
             }),
             Outcome::Cancelled => Err(Error::Cancelled),
         };
+        out.push(&route.sink, index + offset, result);
+        if offset + 1 == n {
+            self.ranges.remove(&first);
+            self.last_route = None;
+        }
         let Some(b) = self.batches.get_mut(&batch) else {
             return;
         };
         b.pending -= 1;
-        out.push((Arc::clone(&b.sink), index + offset, result));
         if b.pending == 0 && !b.open {
             self.batches.remove(&batch);
         }
     }
+}
+
+/// A job range (`n` tasks from sequence `first`, items `index..` of `batch`) and its sink.
+pub(crate) struct Route {
+    first: u64,
+    batch: u64,
+    index: usize,
+    n: usize,
+    sink: Arc<dyn Sink>,
 }

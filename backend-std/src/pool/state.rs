@@ -70,8 +70,35 @@ pub(crate) struct Init {
     pub fds: Vec<OwnedFd>,
 }
 
-/// Results to hand to sinks once the lock is released.
-pub(crate) type Deliveries = Vec<(Arc<dyn Sink>, usize, Result<Raw>)>;
+/// Results to hand to sinks once the lock is released, grouped by sink in release order.
+#[derive(Default)]
+pub(crate) struct Deliveries {
+    groups: Vec<(Arc<dyn Sink>, Vec<Indexed>)>,
+}
+
+/// A task's result and its index in its call.
+type Indexed = (usize, Result<Raw>);
+
+impl Deliveries {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the result for `index` of `sink`'s call.
+    pub(crate) fn push(&mut self, sink: &Arc<dyn Sink>, index: usize, result: Result<Raw>) {
+        match self.groups.last_mut() {
+            Some((last, items)) if Arc::ptr_eq(last, sink) => items.push((index, result)),
+            _ => self.groups.push((Arc::clone(sink), vec![(index, result)])),
+        }
+    }
+
+    /// Hands every result to its sink (outside the lock: sinks may run user callbacks).
+    pub(crate) fn deliver(&mut self) {
+        for (sink, mut items) in self.groups.drain(..) {
+            sink.deliver_many(&mut items.drain(..));
+        }
+    }
+}
 
 pub(crate) struct State {
     pub(super) sched: Box<Sched>,
@@ -79,6 +106,8 @@ pub(crate) struct State {
     pub(super) batches: HashMap<u64, Batch>,
     /// First sequence number of each submitted job -> (batch, first index, tasks).
     pub(super) ranges: BTreeMap<u64, (u64, usize, usize)>,
+    /// The job range and sink of the last routed release: its neighbours skip the lookups.
+    pub(super) last_route: Option<super::routing::Route>,
     next_batch: u64,
     init: Option<Init>,
     /// Why each lost slot was lost, for the tasks released as lost.
@@ -109,6 +138,7 @@ impl State {
             slots: (0..config.workers).map(|_| None).collect(),
             batches: HashMap::new(),
             ranges: BTreeMap::new(),
+            last_route: None,
             next_batch: 0,
             init,
             lost: HashMap::new(),
