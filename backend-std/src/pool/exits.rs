@@ -89,6 +89,17 @@ pub(crate) struct Dying {
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 
 impl State {
+    /// The error pending work fails with once the pool is broken.
+    pub(crate) fn broken_error(&self) -> Error {
+        match self.last_spawn_error() {
+            Some(f) => f.broken(),
+            None => Error::PoolBroken {
+                message: "no worker could be started".into(),
+                source: None,
+            },
+        }
+    }
+
     /// Stops the process in slot `i` (it holds no task): asked to exit, or terminated.
     pub(super) fn stop(&mut self, i: usize) {
         let Some(slot) = self.take_slot(i) else {

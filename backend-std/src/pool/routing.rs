@@ -68,13 +68,7 @@ impl State {
                 },
             }),
             Outcome::Cancelled if self.phase == Phase::Terminated => Err(Error::Terminated),
-            Outcome::Cancelled if self.sched.is_broken() => Err(match self.last_spawn_error() {
-                Some(f) => f.broken(),
-                None => Error::PoolBroken {
-                    message: "no worker could be started".into(),
-                    source: None,
-                },
-            }),
+            Outcome::Cancelled if self.sched.is_broken() => Err(self.broken_error()),
             Outcome::Cancelled => Err(Error::Cancelled),
         };
         out.push(&route.sink, index + offset, result);

@@ -55,13 +55,6 @@ impl Pool {
     /// Starts the first workers and waits for each one's answer to its initializer. A
     /// failed start is retried after its back-off, until the restart limit breaks the pool.
     fn await_ready(st: &mut State) -> Result<()> {
-        let broken = |st: &State| match st.last_spawn_error() {
-            Some(f) => f.broken(),
-            None => Error::PoolBroken {
-                message: "no worker could be started".into(),
-                source: None,
-            },
-        };
         let failed = |st: &State, fallback: &str| Error::InitializerFailed {
             message: st
                 .last_spawn_error()
@@ -78,7 +71,7 @@ impl Pool {
                             st.pump(&mut out);
                             continue;
                         }
-                        _ => return Err(broken(st)),
+                        _ => return Err(st.broken_error()),
                     }
                 };
                 match conn.recv(None) {
