@@ -36,11 +36,6 @@ impl Inner {
     }
 }
 
-/// Hands results to their sinks (outside the lock: sinks may run user callbacks).
-pub(crate) fn deliver(out: &mut Deliveries) {
-    out.deliver();
-}
-
 /// What the driver waits on: worker sockets (and whether each has packets to send), the
 /// sockets of dying processes (for their hang-up), and how long it may wait.
 struct Watch {
@@ -90,16 +85,16 @@ pub(crate) fn run(inner: Arc<Inner>) {
             timeout,
         } = {
             let mut st = lock(&inner.state);
-            st.reap_overdue(false);
+            st.reap_overdue();
             st.pump(&mut out);
             if st.finished() {
                 drop(st);
-                deliver(&mut out);
+                out.deliver();
                 return;
             }
             Watch::of(&st)
         };
-        deliver(&mut out);
+        out.deliver();
 
         let mut fds: Vec<PollFd> = watched
             .iter()

@@ -167,21 +167,28 @@ impl State {
         }
     }
 
-    /// Kills and reaps every dying process whose grace has run out (all of them if `all`).
-    pub(crate) fn reap_overdue(&mut self, all: bool) {
+    /// Kills and reaps every dying process whose grace has run out.
+    pub(crate) fn reap_overdue(&mut self) {
         let now = Instant::now();
         let (overdue, alive) = std::mem::take(&mut self.dying)
             .into_iter()
-            .partition(|d| all || d.kill_at <= now);
+            .partition(|d| d.kill_at <= now);
         self.dying = alive;
         for d in overdue {
             let _ = zygote::reap(d.pid, true);
         }
     }
 
-    /// Waits for every dying process to exit or its grace to run out, and reaps it: for when
-    /// no driver thread will do it.
-    pub(crate) fn reap_all_dying(&mut self) {
+    /// Terminates every worker and reaps it, waiting out the grace here: for when no driver
+    /// thread will do it (a pool that failed to start).
+    pub(crate) fn abandon(&mut self) {
+        self.terminate();
+        self.pump(&mut super::state::Deliveries::new());
+        self.reap_all_dying();
+    }
+
+    /// Waits for every dying process to exit or its grace to run out, and reaps it.
+    fn reap_all_dying(&mut self) {
         while let Some(d) = self.dying.pop() {
             let left = d.kill_at.saturating_duration_since(Instant::now());
             let exited = d.conn.poll(left).is_ok_and(|ready| ready)

@@ -6,7 +6,7 @@
 //! only in the window type (`Ordered` or `Unordered` from the core).
 
 use super::Pool;
-use super::driver::{Inner, deliver};
+use super::driver::Inner;
 use super::encode::next_chunk;
 use super::sink::{Raw, Stream, lock};
 use super::state::{Deliveries, Phase};
@@ -137,7 +137,7 @@ where
             st.submit(jobs)?;
             st.pump_from_caller(&mut out)
         };
-        deliver(&mut out);
+        out.deliver();
         if wake {
             self.inner.wake();
         }

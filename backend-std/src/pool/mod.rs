@@ -272,7 +272,7 @@ impl Pool {
             }
             (st.pump_from_caller(&mut out), batch)
         };
-        driver::deliver(&mut out);
+        out.deliver();
         if wake {
             self.inner.wake();
         }
@@ -285,7 +285,7 @@ impl Pool {
                     st.cancel_batch(batch);
                     st.pump(&mut out);
                 }
-                driver::deliver(&mut out);
+                out.deliver();
                 inner.wake();
             }
         });
@@ -307,7 +307,7 @@ impl Pool {
             st.terminate();
             st.pump(&mut out);
         }
-        driver::deliver(&mut out);
+        out.deliver();
         self.inner.wake();
     }
 

@@ -21,9 +21,7 @@ impl Pool {
         {
             let mut st = lock(&inner.state);
             if let Err(e) = Self::await_ready(&mut st) {
-                st.terminate();
-                st.pump(&mut Deliveries::new());
-                st.reap_all_dying();
+                st.abandon();
                 return Err(e);
             }
         }
@@ -39,9 +37,7 @@ impl Pool {
             Ok(h) => h,
             Err(e) => {
                 let mut st = lock(&inner.state);
-                st.terminate();
-                st.pump(&mut Deliveries::new());
-                st.reap_all_dying();
+                st.abandon();
                 return Err(e);
             }
         };
