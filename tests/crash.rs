@@ -211,3 +211,71 @@ fn pipelined_crash_fails_only_held_tasks() {
         }
     }
 }
+
+/// A value that fails to decode when it is 13.
+#[derive(Debug, PartialEq, serde::Serialize)]
+struct Picky(u32);
+
+impl<'de> serde::Deserialize<'de> for Picky {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match u32::deserialize(d)? {
+            13 => Err(serde::de::Error::custom("thirteen never decodes")),
+            v => Ok(Picky(v)),
+        }
+    }
+}
+
+fn picky(x: u32) -> Picky {
+    if x % 10 == 3 {
+        panic!("{x} is right out");
+    }
+    Picky(x)
+}
+
+/// Within a chunk, a task that panics or whose result fails to decode fails alone: the
+/// chunk's other results (sent together as one run) all arrive, in their places.
+#[test]
+fn a_failure_inside_a_chunk_fails_only_its_task() {
+    let pool = Pool::new(2).unwrap();
+    bounded(LIMIT, move || {
+        let check = |x: usize, r: &Result<Picky, Error>| match (x, r) {
+            (13, Err(Error::Panicked { message, .. })) => assert_eq!(message, "13 is right out"),
+            (x, Err(Error::Panicked { .. })) if x % 10 == 3 => {}
+            (x, Ok(v)) => assert_eq!(v, &Picky(x as u32)),
+            (x, r) => panic!("task {x}: unexpected {r:?}"),
+        };
+        let ordered: Vec<_> = pool.imap_chunked(picky, 0..40, 8).unwrap().collect();
+        assert_eq!(ordered.len(), 40);
+        ordered.iter().enumerate().for_each(|(x, r)| check(x, r));
+        let mut unordered: Vec<_> = pool
+            .imap_unordered_chunked(|x: u32| (x, picky(x)), 0..40, 8)
+            .unwrap()
+            .map(|r| r.map(|(x, _)| x))
+            .collect();
+        assert_eq!(unordered.len(), 40);
+        assert_eq!(unordered.iter().filter(|r| r.is_err()).count(), 4);
+        unordered.retain(Result::is_ok);
+        let mut oks: Vec<u32> = unordered.into_iter().map(Result::unwrap).collect();
+        oks.sort_unstable();
+        assert_eq!(oks, (0..40).filter(|x| x % 10 != 3).collect::<Vec<_>>());
+        // map fails with the first error in input order; a chunk of good ones succeeds.
+        match pool.map_chunked(picky, 0..40, 8) {
+            Err(Error::Panicked { message, .. }) => assert_eq!(message, "3 is right out"),
+            other => panic!("expected the first panic, got {other:?}"),
+        }
+        let ok = pool.map_chunked(picky, (0..40).filter(|x| x % 10 != 3), 8);
+        assert_eq!(ok.unwrap().len(), 36);
+        // 13 succeeds in the worker but fails to decode: only it fails.
+        let decoded: Vec<_> = pool
+            .imap_chunked(|x: u32| Picky(x), 10..17, 7)
+            .unwrap()
+            .collect();
+        for (k, r) in decoded.iter().enumerate() {
+            match (k + 10, r) {
+                (13, Err(Error::Decode(_))) => {}
+                (x, Ok(v)) => assert_eq!(v, &Picky(x as u32)),
+                (x, r) => panic!("task {x}: unexpected {r:?}"),
+            }
+        }
+    });
+}

@@ -5,9 +5,7 @@
 //! it), and exercised by a proptest in the normal suite so CI keeps the property: no input
 //! panics, hangs or allocates beyond the message limit.
 
-use crate::codec;
 use crate::protocol::{self, DONE, INIT, RUN};
-use crate::task::Status;
 use crate::wire::raw_pair;
 use nix::sys::socket::{MsgFlags, send};
 use std::os::fd::AsRawFd;
@@ -40,8 +38,8 @@ pub fn receive(data: &[u8]) -> usize {
     while let Ok(Some(m)) = reader.try_recv() {
         let decoded = match m.kind {
             DONE => protocol::decode_done(m.bytes, m.fds).map(|answers| {
-                for a in answers.into_iter().filter(|a| a.status == Status::Ok) {
-                    let _ = codec::decode::<(u64, String, Vec<u8>)>(a.body.as_slice(), a.fds);
+                for raw in answers.into_iter().filter_map(|a| a.into_result(0).ok()) {
+                    raw.decode_each(|_: crate::Result<(u64, String, Vec<u8>)>| ());
                 }
             }),
             RUN => protocol::decode_run(&m.bytes).map(drop),

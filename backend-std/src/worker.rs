@@ -2,7 +2,8 @@
 //!
 //! Results are batched: they are sent when the worker is about to wait for more input,
 //! when 64 KiB have piled up, or 1 ms after the oldest unsent one, so tiny tasks share
-//! system calls while a slow task's neighbours are never held back for long.
+//! system calls while a slow task's neighbours are never held back for long. Within a batch,
+//! a job's consecutive successes form one run record (see `protocol::done`).
 
 use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, READY, RUN, ResultBatch};
 use crate::sys;
@@ -31,6 +32,7 @@ pub(crate) fn run(conn: RawConn) -> ! {
 }
 
 fn flush(conn: &RawConn, batch: &mut ResultBatch) -> Result<(), ()> {
+    batch.end_run();
     if !batch.is_empty() {
         conn.send(DONE, &batch.bytes, &batch.fds).map_err(drop)?;
         batch.bytes.clear();
@@ -88,6 +90,7 @@ fn serve(conn: &RawConn) -> Result<(), ()> {
                             oldest = None;
                         }
                     }
+                    batch.end_run(); // a run never crosses jobs
                 }
             }
             EXIT => return flush(conn, &mut batch),

@@ -10,12 +10,12 @@ use super::driver::Inner;
 use super::encode::next_chunk;
 use super::sink::{Raw, Stream, lock};
 use super::state::{Deliveries, Phase};
-use crate::codec;
 use crate::error::{Error, Result};
 use crate::task::{TaskFn, erase};
 use forkpool_core::{Ordered, ResultOrder, Unordered};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -36,6 +36,8 @@ pub struct IMap<I, A, R, O> {
     batch: u64,
     stream: Arc<Stream>,
     window: Box<O>,
+    /// Values of a run taken from the window, not yielded yet (at most a chunk's).
+    ready: VecDeque<Result<R>>,
     next_index: u64,
     stopped: bool,
     /// Deadline of each chunk submitted from now on, in milliseconds.
@@ -74,6 +76,7 @@ where
             batch,
             stream,
             window,
+            ready: VecDeque::new(),
             next_index: 0,
             stopped: false,
             timeout_ms: None,
@@ -169,15 +172,23 @@ where
                     return Some(Err(e));
                 }
             }
-            if let Some((_, result)) = self.window.pop() {
-                return Some(result.and_then(|(body, fds)| codec::decode(body.as_slice(), fds)));
+            if let Some(value) = self.ready.pop_front() {
+                return Some(value);
+            }
+            if let Some((_, _, result)) = self.window.pop() {
+                match result {
+                    Ok(raw) => raw.decode_each(|v| self.ready.push_back(v)),
+                    Err(e) => self.ready.push_back(Err(e)),
+                }
+                continue;
             }
             if self.input_done && self.outstanding() == 0 {
                 self.stopped = true;
                 return None;
             }
             for (index, result) in self.stream.take_all() {
-                let _ = self.window.insert(index as u64, result);
+                let count = result.as_ref().map_or(1, Raw::len);
+                let _ = self.window.insert_run(index as u64, count, result);
             }
         }
     }

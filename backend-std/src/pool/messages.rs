@@ -2,9 +2,7 @@
 
 use super::exits::{Loss, StartFailure};
 use super::state::State;
-use crate::error::Error;
 use crate::protocol::{self, DONE, INIT_FAILED, READY};
-use crate::task::Status;
 use crate::wire::Message;
 use crate::zygote;
 use forkpool_core::WorkerId;
@@ -34,17 +32,9 @@ impl State {
             DONE => match protocol::decode_done(m.bytes, m.fds) {
                 Ok(answers) => {
                     for a in answers {
-                        let text = || String::from_utf8_lossy(a.body.as_slice()).into_owned();
-                        let result = match a.status {
-                            Status::Ok => Ok((a.body, a.fds)),
-                            Status::Panicked => Err(Error::Panicked {
-                                message: text(),
-                                pid,
-                            }),
-                            Status::Encode => Err(Error::Encode(text())),
-                            Status::Decode => Err(Error::Decode(text())),
-                        };
-                        if let Err(e) = self.sched.handle_result(w, a.seq, result) {
+                        let (seq, count) = (a.seq, a.count);
+                        let result = a.into_result(pid);
+                        if let Err(e) = self.sched.handle_results(w, seq, count, result) {
                             self.lose(i, Loss::Broke(e.to_string()));
                             return;
                         }

@@ -38,8 +38,9 @@ impl<T> JobQueue<T> for VecQueue<T> {
 
 /// Completion order without a fixed capacity (results are routed away at once).
 pub(crate) struct CompletionOrder<T> {
-    done: VecDeque<(u64, T)>,
+    done: VecDeque<(u64, usize, T)>,
     reserved: usize,
+    held: usize,
 }
 
 impl<T> CompletionOrder<T> {
@@ -47,6 +48,7 @@ impl<T> CompletionOrder<T> {
         Self {
             done: VecDeque::new(),
             reserved: 0,
+            held: 0,
         }
     }
 }
@@ -56,19 +58,22 @@ impl<T> ResultOrder<u64, T> for CompletionOrder<T> {
         self.reserved += len;
         true
     }
-    fn insert(&mut self, seq: u64, value: T) -> Result<(), InsertError<T>> {
-        if self.reserved == 0 {
+    fn insert_run(&mut self, first: u64, len: usize, value: T) -> Result<(), InsertError<T>> {
+        if len == 0 || self.reserved < len {
             return Err(InsertError::NotReserved(value));
         }
-        self.reserved -= 1;
-        self.done.push_back((seq, value));
+        self.reserved -= len;
+        self.held += len;
+        self.done.push_back((first, len, value));
         Ok(())
     }
-    fn pop(&mut self) -> Option<(u64, T)> {
-        self.done.pop_front()
+    fn pop(&mut self) -> Option<(u64, usize, T)> {
+        let (first, len, value) = self.done.pop_front()?;
+        self.held -= len;
+        Some((first, len, value))
     }
     fn held(&self) -> usize {
-        self.done.len()
+        self.held
     }
     fn reserved(&self) -> usize {
         self.reserved

@@ -55,33 +55,46 @@ impl State {
         };
         let (first, batch, index, n) = (route.first, route.batch, route.index, route.n);
         let offset = (r.seq - first) as usize;
-        if offset >= n {
+        if offset >= n || r.len > n - offset {
             return;
         }
-        let result = match r.outcome {
-            Outcome::Done(result) => result,
-            Outcome::WorkerLost(w) => Err(match self.lost.get(&w.index()) {
-                Some((loss, pid, cause)) => loss.error(*pid, *cause),
-                None => Error::WorkerDied {
-                    pid: 0,
-                    cause: ExitCause::Unknown,
-                },
-            }),
-            Outcome::Cancelled if self.phase == Phase::Terminated => Err(Error::Terminated),
-            Outcome::Cancelled if self.sched.is_broken() => Err(self.broken_error()),
-            Outcome::Cancelled => Err(Error::Cancelled),
-        };
-        out.push(&route.sink, index + offset, result);
-        if offset + 1 == n {
+        let sink = Arc::clone(&route.sink);
+        match r.outcome {
+            Outcome::Done(result) => out.push(&sink, index + offset, result),
+            failed => {
+                for k in 0..r.len {
+                    out.push(&sink, index + offset + k, Err(self.failure(&failed)));
+                }
+            }
+        }
+        if offset + r.len == n {
             self.ranges.remove(&first);
             self.last_route = None;
         }
         let Some(b) = self.batches.get_mut(&batch) else {
             return;
         };
-        b.pending -= 1;
+        b.pending -= r.len;
         if b.pending == 0 && !b.open {
             self.batches.remove(&batch);
+        }
+    }
+}
+
+impl State {
+    /// The error a task released without a result fails with.
+    fn failure(&self, outcome: &Outcome<Result<Raw>>) -> Error {
+        match outcome {
+            Outcome::WorkerLost(w) => match self.lost.get(&w.index()) {
+                Some((loss, pid, cause)) => loss.error(*pid, *cause),
+                None => Error::WorkerDied {
+                    pid: 0,
+                    cause: ExitCause::Unknown,
+                },
+            },
+            Outcome::Cancelled if self.phase == Phase::Terminated => Error::Terminated,
+            Outcome::Cancelled if self.sched.is_broken() => self.broken_error(),
+            Outcome::Cancelled | Outcome::Done(_) => Error::Cancelled,
         }
     }
 }

@@ -1,25 +1,21 @@
 //! Where released results go: an [`AsyncResult`] for `apply_async`/`map_async`, or an `imap`
 //! iterator's queue. Sinks run outside the pool's lock, so a callback may use the pool.
 
-use crate::codec;
 use crate::error::{Error, Result};
-use crate::protocol::Body;
+pub(crate) use crate::protocol::Raw;
 use crate::task::panic_message;
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
-use std::os::fd::OwnedFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-/// A task's encoded result and the descriptors that came with it.
-pub(crate) type Raw = (Body, Vec<OwnedFd>);
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Receives the results of one batch of tasks, by index within the batch.
+/// Receives the results of one batch of tasks, by index within the batch: a result for
+/// `index` that is a run ([`Raw::len`] values) stands for `index..index + len`.
 pub(crate) trait Sink: Send + Sync {
     fn deliver(&self, index: usize, result: Result<Raw>);
 
@@ -247,22 +243,33 @@ impl<R: DeserializeOwned + Send, T: Send + 'static> Sink for Collect<R, T> {
     }
 
     fn deliver_many(&self, results: &mut dyn Iterator<Item = (usize, Result<Raw>)>) {
-        let mut st = lock(&self.state);
+        let mut guard = lock(&self.state);
+        let st = &mut *guard;
         let mut done = None;
         for (index, result) in results {
-            if index >= st.slots.len() || st.remaining == 0 {
+            let count = result.as_ref().map_or(1, Raw::len);
+            if index.saturating_add(count) > st.slots.len() || st.remaining < count {
                 continue;
             }
-            let decoded = result.and_then(|(body, fds)| codec::decode::<R>(body.as_slice(), fds));
-            match decoded {
-                Ok(v) => st.slots[index] = Some(v),
+            let mut place = |at: usize, decoded: Result<R>| match decoded {
+                Ok(v) => st.slots[at] = Some(v),
                 Err(e) => {
-                    if st.error.as_ref().is_none_or(|(i, _)| index < *i) {
-                        st.error = Some((index, e));
+                    if st.error.as_ref().is_none_or(|(i, _)| at < *i) {
+                        st.error = Some((at, e));
                     }
                 }
+            };
+            match result {
+                Ok(raw) => {
+                    let mut at = index;
+                    raw.decode_each(|v| {
+                        place(at, v);
+                        at += 1;
+                    });
+                }
+                Err(e) => place(index, Err(e)),
             }
-            st.remaining -= 1;
+            st.remaining -= count;
             if st.remaining == 0 {
                 done = Some(match st.error.take() {
                     Some((_, e)) => Err(e),
@@ -270,7 +277,7 @@ impl<R: DeserializeOwned + Send, T: Send + 'static> Sink for Collect<R, T> {
                 });
             }
         }
-        drop(st);
+        drop(guard);
         if let Some(values) = done {
             self.complete(values);
         }

@@ -4,6 +4,7 @@
 mod deadline;
 mod query;
 mod restart;
+mod results;
 mod types;
 mod worker;
 
@@ -41,7 +42,7 @@ pub const MAX_DEPTH: usize = 8;
 /// assert_eq!((d.worker, d.first, d.payload), (w, first, "job"));
 /// s.handle_result(w, first, 42).unwrap();     // the worker answered
 /// let r = s.poll_release().unwrap();
-/// assert_eq!((r.seq, r.outcome), (first, Outcome::Done(42)));
+/// assert_eq!((r.seq, r.len, r.outcome), (first, 1, Outcome::Done(42)));
 /// ```
 pub struct Scheduler<J, R, S, Q, O, const W: usize> {
     queue: Q,
@@ -187,36 +188,6 @@ where
         Ok(())
     }
 
-    /// The worker answered for task `seq`. A result out of turn is refused; the driver
-    /// should then treat the worker as faulty (stop it and report it lost).
-    pub fn handle_result(
-        &mut self,
-        worker: WorkerId,
-        seq: S,
-        result: R,
-    ) -> Result<(), SchedulerError> {
-        let now = self.now;
-        let w = self.slot(worker)?;
-        let Some(job) = w.jobs.front_mut() else {
-            return Err(SchedulerError::UnexpectedResult(worker));
-        };
-        if job.first.advance(job.done) != Some(seq) {
-            return Err(SchedulerError::UnexpectedResult(worker));
-        }
-        job.done += 1;
-        if job.done == job.len {
-            w.jobs.pop_front();
-            if let Some(next) = w.jobs.front_mut() {
-                next.deadline = next.timeout.map(|t| now.saturating_add(t));
-            }
-        }
-        self.order
-            .insert(seq, Outcome::Done(result))
-            .map_err(|_| SchedulerError::UnexpectedResult(worker))?;
-        self.maybe_retire(worker.index());
-        Ok(())
-    }
-
     /// The process in slot `worker` is gone (died, killed, or spoke nonsense). Each task it
     /// held and had not answered is released as [`Outcome::WorkerLost`] exactly once, and a
     /// replacement is asked for if work remains. Reporting a slot lost twice is harmless.
@@ -274,11 +245,8 @@ where
                     return None;
                 }
                 let _ = self.queue.pop();
-                for k in 0..len {
-                    if let Some(seq) = first.advance(k) {
-                        let _ = self.order.insert(seq, Outcome::Cancelled);
-                    }
-                }
+                // Cannot fail: the slots were reserved just above.
+                let _ = self.order.insert_run(first, len, Outcome::Cancelled);
                 continue;
             }
             let depth = self.pipeline_limit();
@@ -315,14 +283,6 @@ where
         }
     }
 
-    /// The next result for the user, in the order `O` keeps.
-    #[must_use]
-    pub fn poll_release(&mut self) -> Option<Release<S, R>> {
-        self.order
-            .pop()
-            .map(|(seq, outcome)| Release { seq, outcome })
-    }
-
     fn slot(&mut self, worker: WorkerId) -> Result<&mut Worker<S>, SchedulerError> {
         self.workers
             .get_mut(worker.index())
@@ -336,19 +296,6 @@ where
     fn pipeline_limit(&self) -> usize {
         let per_worker = self.queue.len() / self.workers.len().max(1);
         per_worker.saturating_add(1).min(self.config.depth)
-    }
-
-    /// Releases every unanswered task of slot `i`: lost with the worker, or cancelled.
-    fn fail_in_flight(&mut self, i: usize, lost: Option<WorkerId>) {
-        while let Some(job) = self.workers[i].jobs.pop_front() {
-            for k in job.done..job.len {
-                let outcome = lost.map_or(Outcome::Cancelled, Outcome::WorkerLost);
-                if let Some(seq) = job.first.advance(k) {
-                    // Cannot fail: the slots were reserved at dispatch and are unfilled.
-                    let _ = self.order.insert(seq, outcome);
-                }
-            }
-        }
     }
 
     fn maybe_retire(&mut self, i: usize) {

@@ -105,13 +105,17 @@ pub enum Outcome<R> {
     Cancelled,
 }
 
-/// Task `seq` ended with `outcome`.
+/// Tasks `seq..seq + len` ended with `outcome`: one task (`len == 1`), or a run of tasks a
+/// worker answered together ([`super::Scheduler::handle_results`]) or that were lost or
+/// cancelled together.
 #[derive(Debug, PartialEq, Eq, Clone)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Release<S, R> {
-    /// The task's sequence number.
+    /// The (first) task's sequence number.
     pub seq: S,
-    /// How it ended.
+    /// How many consecutive tasks the outcome stands for (at least 1).
+    pub len: usize,
+    /// How they ended.
     pub outcome: Outcome<R>,
 }
 

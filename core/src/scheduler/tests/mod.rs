@@ -123,7 +123,8 @@ fn spawn_failures_break_the_scheduler_and_cancel_pending() {
     assert_eq!(sched.poll_worker(), None, "no endless respawn loop");
     assert!(sched.poll_dispatch().is_none());
     let outcomes: Vec<_> = core::iter::from_fn(|| sched.poll_release()).collect();
-    assert_eq!(outcomes.len(), 2);
+    assert_eq!(outcomes.len(), 1, "the queued job is cancelled as one run");
+    assert_eq!((outcomes[0].seq, outcomes[0].len), (0, 2));
     assert!(outcomes.iter().all(|r| r.outcome == Outcome::Cancelled));
     assert!(sched.is_finished());
     assert!(matches!(sched.submit(8, 1), Err(SubmitError::Closed(8))));
@@ -261,4 +262,35 @@ fn abort_between_retirement_and_poll_still_stops_the_worker() {
     sim.sched.abort();
     assert_eq!(sim.sched.poll_worker(), Some(WorkerCommand::Stop(w)));
     assert_eq!(sim.sched.poll_worker(), None, "no replacement after abort");
+}
+
+#[test]
+fn a_run_stays_within_its_job_and_releases_whole() {
+    let mut config = Config::new(1);
+    config.depth = 2;
+    let mut sim = Sim::new(config, OrderedW::starting_at(65534), 65534);
+    for _ in 0..4 {
+        sim.submit(3); // deep enough that the one worker holds two jobs
+    }
+    sim.pump();
+    let w = WorkerId(0);
+    assert_eq!(sim.sched.in_flight(), 2);
+    let refused =
+        |s: &mut Sim<OrderedW>, first, len| s.sched.handle_results(w, first, len, first).is_err();
+    assert!(refused(&mut sim, 65534, 0), "an empty run");
+    assert!(refused(&mut sim, 65535, 1), "out of turn");
+    assert!(refused(&mut sim, 65534, 4), "crosses into the next job");
+    sim.sched.handle_results(w, 65534, 2, 65534).unwrap();
+    assert!(refused(&mut sim, 0, 2), "crosses into the next job");
+    sim.procs.get_mut(&0).unwrap().pending.drain(..2);
+    sim.answered.extend([65534, 65535]);
+    sim.pump();
+    assert_eq!(
+        (sim.releases[0].seq, sim.releases[0].len),
+        (65534, 2),
+        "one release for the run"
+    );
+    sim.drive_bounded(100);
+    let order: Vec<_> = sim.released.iter().map(|r| r.seq).collect();
+    assert_eq!(order, sim.submitted);
 }

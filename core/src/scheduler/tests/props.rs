@@ -12,6 +12,7 @@ use std::vec::Vec;
 enum Event {
     Submit(usize),
     Step(usize),
+    Run(usize, usize),
     Kill(usize),
     Cancel(u32),
 }
@@ -20,6 +21,7 @@ fn event() -> impl Strategy<Value = Event> {
     prop_oneof![
         4 => (1usize..=4).prop_map(Event::Submit),
         6 => any::<usize>().prop_map(Event::Step),
+        2 => (any::<usize>(), 1usize..=4).prop_map(|(p, n)| Event::Run(p, n)),
         1 => any::<usize>().prop_map(Event::Kill),
         1 => (0u32..3).prop_map(Event::Cancel),
     ]
@@ -44,6 +46,9 @@ fn run<O: ResultOrder<Seq, Outcome<Seq>>>(sim: &mut Sim<O>, events: &[Event]) {
             Event::Step(pick) => {
                 sim.step(pick);
             }
+            Event::Run(pick, n) => {
+                sim.step_run(pick, n);
+            }
             Event::Kill(pick) => sim.kill(pick),
             Event::Cancel(k) => {
                 sim.sched.cancel(|job| job % 3 == k);
@@ -61,9 +66,9 @@ fn check_common<O: ResultOrder<Seq, Outcome<Seq>>>(sim: &Sim<O>) -> Result<(), T
     released.sort_unstable();
     submitted.sort_unstable();
     prop_assert_eq!(released, submitted, "every task released exactly once");
-    for r in &sim.released {
+    for r in &sim.releases {
         if let Outcome::Done(v) = r.outcome {
-            prop_assert_eq!(v, r.seq, "result delivered for its own task");
+            prop_assert_eq!(v, r.seq, "result delivered for its own task (or run)");
         }
     }
     let lost: usize = sim

@@ -27,8 +27,12 @@ pub struct Sim<O> {
     pub procs: BTreeMap<u16, Fake>,
     /// Every task submitted, in submission order.
     pub submitted: Vec<Seq>,
-    /// Every release, in release order.
+    /// Every release, one per task (runs expanded), in release order.
     pub released: Vec<Release<Seq, Seq>>,
+    /// Releases as the scheduler made them (runs whole), in release order.
+    pub releases: Vec<Release<Seq, Seq>>,
+    /// The job (payload) each dispatched task belongs to.
+    pub job_of: BTreeMap<Seq, u32>,
     /// Tasks answered by workers, in the order they were answered.
     pub answered: Vec<Seq>,
     /// For each kill: the tasks the killed process still held.
@@ -46,6 +50,8 @@ impl<O: ResultOrder<Seq, Outcome<Seq>>> Sim<O> {
             procs: BTreeMap::new(),
             submitted: Vec::new(),
             released: Vec::new(),
+            releases: Vec::new(),
+            job_of: BTreeMap::new(),
             answered: Vec::new(),
             killed_with: Vec::new(),
             max_jobs_per_proc: 0,
@@ -97,12 +103,22 @@ impl<O: ResultOrder<Seq, Outcome<Seq>>> Sim<O> {
                 p.jobs_taken += 1;
                 self.max_jobs_per_proc = self.max_jobs_per_proc.max(p.jobs_taken);
                 for k in 0..d.len {
-                    p.pending.push(d.first.wrapping_add(k as Seq));
+                    let seq = d.first.wrapping_add(k as Seq);
+                    p.pending.push(seq);
+                    self.job_of.insert(seq, d.payload);
                 }
             }
             while let Some(r) = self.sched.poll_release() {
                 moved = true;
-                self.released.push(r);
+                assert!(r.len >= 1, "empty release");
+                for k in 0..r.len {
+                    self.released.push(Release {
+                        seq: r.seq.wrapping_add(k as Seq),
+                        len: 1,
+                        outcome: r.outcome.clone(),
+                    });
+                }
+                self.releases.push(r);
             }
             let o = self.sched.order();
             assert!(
@@ -115,21 +131,50 @@ impl<O: ResultOrder<Seq, Outcome<Seq>>> Sim<O> {
         }
     }
 
-    /// Lets the `pick`-th live process (modulo their number) answer its oldest task.
-    pub fn step(&mut self, pick: usize) -> bool {
+    /// The `pick`-th process (modulo their number) that holds a task.
+    fn busy(&self, pick: usize) -> Option<u16> {
         let busy: Vec<u16> = self
             .procs
             .iter()
             .filter(|(_, p)| !p.pending.is_empty())
             .map(|(w, _)| *w)
             .collect();
-        if busy.is_empty() {
+        (!busy.is_empty()).then(|| busy[pick % busy.len()])
+    }
+
+    /// Lets the `pick`-th live process (modulo their number) answer its oldest task.
+    pub fn step(&mut self, pick: usize) -> bool {
+        let Some(w) = self.busy(pick) else {
             return false;
-        }
-        let w = busy[pick % busy.len()];
+        };
         let seq = self.procs.get_mut(&w).unwrap().pending.remove(0);
         self.sched.handle_result(WorkerId(w), seq, seq).unwrap();
         self.answered.push(seq);
+        self.pump();
+        true
+    }
+
+    /// Lets the `pick`-th busy process answer up to `n` of its oldest tasks at once, as one
+    /// run (its value is the run's first sequence number), staying within one job.
+    pub fn step_run(&mut self, pick: usize, n: usize) -> bool {
+        let Some(w) = self.busy(pick) else {
+            return false;
+        };
+        let pending = &self.procs[&w].pending;
+        let first = pending[0];
+        let job = self.job_of[&first];
+        let len = (0..pending.len().min(n.max(1)))
+            .take_while(|&k| {
+                pending[k] == first.wrapping_add(k as Seq) && self.job_of[&pending[k]] == job
+            })
+            .count();
+        self.procs.get_mut(&w).unwrap().pending.drain(..len);
+        self.sched
+            .handle_results(WorkerId(w), first, len, first)
+            .unwrap();
+        for k in 0..len {
+            self.answered.push(first.wrapping_add(k as Seq));
+        }
         self.pump();
         true
     }

@@ -9,14 +9,16 @@
 //! | `EXIT` | to worker | empty |
 //! | `READY` | from worker | empty |
 //! | `INIT_FAILED` | from worker | UTF-8 message |
-//! | `DONE` | from worker | results: `seq: u64`, `status: u8`, `len: u32`, `fds: u8`, body |
+//! | `DONE` | from worker | result records and runs of results: see [`done`] |
 //!
 //! Descriptors ride with the message, in the order of the items or results that own them.
 
-use crate::error::{Error, Result};
-use crate::task::{Output, Status};
-use std::os::fd::OwnedFd;
-use std::sync::Arc;
+mod done;
+
+pub(crate) use done::{Raw, ResultBatch, decode_done};
+
+use crate::error::Result;
+use done::{take, take_u32, take_u64};
 
 pub(crate) const INIT: u8 = 1;
 pub(crate) const RUN: u8 = 2;
@@ -24,8 +26,6 @@ pub(crate) const EXIT: u8 = 3;
 pub(crate) const READY: u8 = 10;
 pub(crate) const INIT_FAILED: u8 = 11;
 pub(crate) const DONE: u8 = 12;
-
-const RESULT_HEAD: usize = 14;
 
 /// One item of a job in a `RUN` message.
 pub(crate) struct RunItem<'a> {
@@ -38,54 +38,6 @@ pub(crate) struct RunJob<'a> {
     pub first: u64,
     pub call: usize,
     pub items: Vec<RunItem<'a>>,
-}
-
-/// A slice of a shared message buffer: results of one `DONE` message share its bytes
-/// instead of each being copied out.
-#[derive(Clone)]
-pub struct Body {
-    buf: Arc<Vec<u8>>,
-    start: usize,
-    end: usize,
-}
-
-impl Body {
-    pub(crate) fn as_slice(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
-    }
-}
-
-/// One result of a `DONE` message.
-pub(crate) struct Answer {
-    pub seq: u64,
-    pub status: Status,
-    pub body: Body,
-    pub fds: Vec<OwnedFd>,
-}
-
-fn bad(what: &str) -> Error {
-    Error::Protocol(format!("malformed {what} message"))
-}
-
-fn take<'a>(b: &mut &'a [u8], n: usize, what: &str) -> Result<&'a [u8]> {
-    if b.len() < n {
-        return Err(bad(what));
-    }
-    let (head, tail) = b.split_at(n);
-    *b = tail;
-    Ok(head)
-}
-
-fn take_u64(b: &mut &[u8], what: &str) -> Result<u64> {
-    let mut a = [0; 8];
-    a.copy_from_slice(take(b, 8, what)?);
-    Ok(u64::from_le_bytes(a))
-}
-
-fn take_u32(b: &mut &[u8], what: &str) -> Result<u32> {
-    let mut a = [0; 4];
-    a.copy_from_slice(take(b, 4, what)?);
-    Ok(u32::from_le_bytes(a))
 }
 
 pub(crate) fn encode_init(call: usize, args: &[u8]) -> Vec<u8> {
@@ -143,88 +95,9 @@ pub(crate) fn decode_run(mut b: &[u8]) -> Result<Vec<RunJob<'_>>> {
     Ok(jobs)
 }
 
-/// Results a worker has not sent yet, encoded as one `DONE` message.
-#[derive(Default)]
-pub(crate) struct ResultBatch {
-    pub bytes: Vec<u8>,
-    pub fds: Vec<OwnedFd>,
-}
-
-impl ResultBatch {
-    /// Runs `call` for task `seq`, appending its result record.
-    pub(crate) fn push(&mut self, seq: u64, call: impl FnOnce(&mut Output<'_>) -> Status) {
-        let at = self.bytes.len();
-        self.bytes.extend_from_slice(&seq.to_le_bytes());
-        self.bytes.extend_from_slice(&[0; RESULT_HEAD - 8]);
-        let fds_before = self.fds.len();
-        let status = call(&mut Output {
-            bytes: &mut self.bytes,
-            fds: &mut self.fds,
-        });
-        let len = (self.bytes.len() - at - RESULT_HEAD) as u32;
-        let nfds = (self.fds.len() - fds_before) as u8;
-        self.bytes[at + 8] = status as u8;
-        self.bytes[at + 9..at + 13].copy_from_slice(&len.to_le_bytes());
-        self.bytes[at + 13] = nfds;
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-}
-
-pub(crate) fn decode_done(bytes: Vec<u8>, fds: Vec<OwnedFd>) -> Result<Vec<Answer>> {
-    let buf = Arc::new(bytes);
-    let total = buf.len();
-    let mut b = buf.as_slice();
-    let mut fds = fds.into_iter();
-    let mut out = Vec::new();
-    while !b.is_empty() {
-        let seq = take_u64(&mut b, "DONE")?;
-        let status = Status::from_u8(take(&mut b, 1, "DONE")?[0]).ok_or_else(|| bad("DONE"))?;
-        let len = take_u32(&mut b, "DONE")? as usize;
-        let nfds = usize::from(take(&mut b, 1, "DONE")?[0]);
-        take(&mut b, len, "DONE")?;
-        let end = total - b.len();
-        let body = Body {
-            buf: Arc::clone(&buf),
-            start: end - len,
-            end,
-        };
-        let mine: Vec<OwnedFd> = fds.by_ref().take(nfds).collect();
-        if mine.len() != nfds {
-            return Err(bad("DONE"));
-        }
-        out.push(Answer {
-            seq,
-            status,
-            body,
-            fds: mine,
-        });
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn golden_done_record_and_round_trip() {
-        let mut batch = ResultBatch::default();
-        batch.push(7, |out| {
-            out.bytes.extend_from_slice(b"hi");
-            Status::Panicked
-        });
-        assert_eq!(
-            batch.bytes,
-            [7, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, b'h', b'i']
-        );
-        let answers = decode_done(batch.bytes.clone(), Vec::new()).unwrap();
-        assert_eq!((answers[0].seq, answers[0].status), (7, Status::Panicked));
-        assert_eq!(answers[0].body.as_slice(), b"hi");
-        assert!(decode_done(batch.bytes[..10].to_vec(), Vec::new()).is_err());
-    }
 
     #[test]
     fn run_round_trip_and_truncation() {

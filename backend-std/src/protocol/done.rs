@@ -1,0 +1,388 @@
+//! The `DONE` message: how a worker reports results, and how the driver reads them back.
+//!
+//! A message is a sequence of records, each `seq: u64`, `status: u8`, `len: u32`, `fds: u8`
+//! and `len` bytes of body. A record is either
+//! - one task's end (`status` a [`Status`]): its encoded value, or the text of its error, and
+//!   the descriptors the value carries; or
+//! - a *run* (`status` [`RUN_STATUS`]): `count: u32`, then `count` values of consecutive tasks
+//!   of one job from `seq`, each `len: u32` and its bytes. A chunk whose tasks all succeed
+//!   without descriptors is thus one record, which the scheduler releases as one run; a task
+//!   that fails (or carries descriptors) ends the run and gets a record of its own, so every
+//!   task keeps its own result and error.
+
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::task::{Output, Status};
+use serde::de::DeserializeOwned;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+/// The record status of a run of values.
+pub(crate) const RUN_STATUS: u8 = 0x80;
+
+const RESULT_HEAD: usize = 14;
+
+/// A slice of a shared message buffer: results of one `DONE` message share its bytes
+/// instead of each being copied out.
+#[derive(Clone)]
+pub struct Body {
+    buf: Arc<Vec<u8>>,
+    start: usize,
+    end: usize,
+}
+
+impl Body {
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+}
+
+/// A task's encoded result, or a run of them, as the scheduler releases it. (Public only
+/// because it appears in the `imap` iterators' window types; it cannot be named outside.)
+pub enum Raw {
+    /// One value and the descriptors it carries.
+    One(Body, Vec<OwnedFd>),
+    /// `count` values, each `len: u32` and its bytes (checked by [`decode_done`]).
+    Run(Body, usize),
+}
+
+impl Raw {
+    /// How many tasks' values this holds.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Self::One(..) => 1,
+            Self::Run(_, count) => *count,
+        }
+    }
+
+    /// Decodes each value in task order, handing it to `each`; a value that fails to decode
+    /// fails alone.
+    pub(crate) fn decode_each<R: DeserializeOwned>(self, mut each: impl FnMut(Result<R>)) {
+        match self {
+            Self::One(body, fds) => each(codec::decode(body.as_slice(), fds)),
+            Self::Run(body, count) => {
+                let mut b = body.as_slice();
+                for _ in 0..count {
+                    let value = take_u32(&mut b, "DONE")
+                        .and_then(|len| take(&mut b, len as usize, "DONE"))
+                        .and_then(|bytes| codec::decode(bytes, Vec::new()));
+                    each(value);
+                }
+            }
+        }
+    }
+}
+
+/// One record of a `DONE` message: a task's end, or a run of `count` values from `seq`.
+pub(crate) struct Answer {
+    pub seq: u64,
+    pub count: usize,
+    /// `None` for a run (all succeeded).
+    pub status: Option<Status>,
+    pub body: Body,
+    pub fds: Vec<OwnedFd>,
+}
+
+impl Answer {
+    /// The record as a result for the scheduler; `pid` is the worker's, for a panic.
+    pub(crate) fn into_result(self, pid: u32) -> Result<Raw> {
+        let text = || String::from_utf8_lossy(self.body.as_slice()).into_owned();
+        match self.status {
+            None => Ok(Raw::Run(self.body, self.count)),
+            Some(Status::Ok) => Ok(Raw::One(self.body, self.fds)),
+            Some(Status::Panicked) => Err(Error::Panicked {
+                message: text(),
+                pid,
+            }),
+            Some(Status::Encode) => Err(Error::Encode(text())),
+            Some(Status::Decode) => Err(Error::Decode(text())),
+        }
+    }
+}
+
+fn bad(what: &str) -> Error {
+    Error::Protocol(format!("malformed {what} message"))
+}
+
+pub(super) fn take<'a>(b: &mut &'a [u8], n: usize, what: &str) -> Result<&'a [u8]> {
+    if b.len() < n {
+        return Err(bad(what));
+    }
+    let (head, tail) = b.split_at(n);
+    *b = tail;
+    Ok(head)
+}
+
+pub(super) fn take_u32(b: &mut &[u8], what: &str) -> Result<u32> {
+    let mut a = [0; 4];
+    a.copy_from_slice(take(b, 4, what)?);
+    Ok(u32::from_le_bytes(a))
+}
+
+pub(super) fn take_u64(b: &mut &[u8], what: &str) -> Result<u64> {
+    let mut a = [0; 8];
+    a.copy_from_slice(take(b, 8, what)?);
+    Ok(u64::from_le_bytes(a))
+}
+
+/// The run being appended to: where its record starts, and its tasks so far.
+struct OpenRun {
+    at: usize,
+    next: u64,
+    count: u32,
+}
+
+/// Results a worker has not sent yet, encoded as one `DONE` message.
+#[derive(Default)]
+pub(crate) struct ResultBatch {
+    pub bytes: Vec<u8>,
+    pub fds: Vec<OwnedFd>,
+    run: Option<OpenRun>,
+}
+
+impl ResultBatch {
+    /// Runs `call` for task `seq`, appending its result: to the open run when it is the
+    /// run's next task and succeeds without descriptors, else as a record of its own.
+    /// Runs never cross jobs: call [`end_run`](Self::end_run) after each job.
+    pub(crate) fn push(&mut self, seq: u64, call: impl FnOnce(&mut Output<'_>) -> Status) {
+        if self.run.as_ref().is_none_or(|r| r.next != seq) {
+            self.end_run();
+            self.run = Some(OpenRun {
+                at: self.bytes.len(),
+                next: seq,
+                count: 0,
+            });
+            self.bytes.extend_from_slice(&seq.to_le_bytes());
+            self.bytes.extend_from_slice(&[0; RESULT_HEAD - 8 + 4]);
+        }
+        let item = self.bytes.len();
+        self.bytes.extend_from_slice(&[0; 4]);
+        let fds_before = self.fds.len();
+        let status = call(&mut Output {
+            bytes: &mut self.bytes,
+            fds: &mut self.fds,
+        });
+        if status == Status::Ok && self.fds.len() == fds_before {
+            let len = (self.bytes.len() - item - 4) as u32;
+            self.bytes[item..item + 4].copy_from_slice(&len.to_le_bytes());
+            if let Some(run) = self.run.as_mut() {
+                run.count += 1;
+                run.next = seq.wrapping_add(1);
+            }
+            return;
+        }
+        // Not a plain value: it leaves the run for a record of its own.
+        let body = self.bytes.split_off(item + 4);
+        self.bytes.truncate(item);
+        self.end_run();
+        self.bytes.extend_from_slice(&seq.to_le_bytes());
+        self.bytes.push(status as u8);
+        self.bytes
+            .extend_from_slice(&(body.len() as u32).to_le_bytes());
+        self.bytes.push((self.fds.len() - fds_before) as u8);
+        self.bytes.extend_from_slice(&body);
+    }
+
+    /// Closes the open run: its header gets its length and count (an empty one is dropped).
+    pub(crate) fn end_run(&mut self) {
+        let Some(run) = self.run.take() else {
+            return;
+        };
+        if run.count == 0 {
+            self.bytes.truncate(run.at);
+            return;
+        }
+        let at = run.at;
+        let len = (self.bytes.len() - at - RESULT_HEAD) as u32;
+        self.bytes[at + 8] = RUN_STATUS;
+        self.bytes[at + 9..at + 13].copy_from_slice(&len.to_le_bytes());
+        self.bytes[at + 13] = 0;
+        self.bytes[at + 14..at + 18].copy_from_slice(&run.count.to_le_bytes());
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+/// Reads a `DONE` message's records; a run's values are checked to lie within its body.
+pub(crate) fn decode_done(bytes: Vec<u8>, fds: Vec<OwnedFd>) -> Result<Vec<Answer>> {
+    let buf = Arc::new(bytes);
+    let total = buf.len();
+    let mut b = buf.as_slice();
+    let mut fds = fds.into_iter();
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let seq = take_u64(&mut b, "DONE")?;
+        let status = take(&mut b, 1, "DONE")?[0];
+        let len = take_u32(&mut b, "DONE")? as usize;
+        let nfds = usize::from(take(&mut b, 1, "DONE")?[0]);
+        let mut body = take(&mut b, len, "DONE")?;
+        let end = total - b.len();
+        let (status, count, start) = if status == RUN_STATUS {
+            let count = take_u32(&mut body, "DONE")? as usize;
+            let start = end - body.len();
+            for _ in 0..count {
+                let n = take_u32(&mut body, "DONE")? as usize;
+                take(&mut body, n, "DONE")?;
+            }
+            if count == 0 || nfds != 0 || !body.is_empty() {
+                return Err(bad("DONE"));
+            }
+            (None, count, start)
+        } else {
+            let status = Status::from_u8(status).ok_or_else(|| bad("DONE"))?;
+            (Some(status), 1, end - len)
+        };
+        let mine: Vec<OwnedFd> = fds.by_ref().take(nfds).collect();
+        if mine.len() != nfds {
+            return Err(bad("DONE"));
+        }
+        out.push(Answer {
+            seq,
+            count,
+            status,
+            body: Body {
+                buf: Arc::clone(&buf),
+                start,
+                end,
+            },
+            fds: mine,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(bytes: &'static [u8]) -> impl FnOnce(&mut Output<'_>) -> Status {
+        move |out| {
+            out.bytes.extend_from_slice(bytes);
+            Status::Ok
+        }
+    }
+
+    fn values(raw: Raw) -> Vec<Result<u8>> {
+        let mut v = Vec::new();
+        raw.decode_each(|r| v.push(r));
+        v
+    }
+
+    #[test]
+    fn golden_single_record_and_run() {
+        let mut batch = ResultBatch::default();
+        batch.push(7, |out| {
+            out.bytes.extend_from_slice(b"hi");
+            Status::Panicked
+        });
+        batch.end_run();
+        assert_eq!(
+            batch.bytes,
+            [7, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, b'h', b'i']
+        );
+        let mut batch = ResultBatch::default();
+        batch.push(3, ok(&[5]));
+        batch.push(4, ok(&[6]));
+        batch.end_run();
+        let mut golden = vec![3, 0, 0, 0, 0, 0, 0, 0, RUN_STATUS, 14, 0, 0, 0, 0];
+        golden.extend([2, 0, 0, 0, 1, 0, 0, 0, 5, 1, 0, 0, 0, 6]);
+        assert_eq!(batch.bytes, golden);
+        let answers = decode_done(batch.bytes.clone(), Vec::new()).unwrap();
+        assert_eq!((answers[0].seq, answers[0].count), (3, 2));
+        let raw = answers.into_iter().next().unwrap().into_result(1).unwrap();
+        assert_eq!(raw.len(), 2);
+        let got: Vec<u8> = values(raw).into_iter().map(Result::unwrap).collect();
+        assert_eq!(got, [5, 6]);
+        for cut in 0..batch.bytes.len() {
+            assert!(decode_done(batch.bytes[..cut].to_vec(), Vec::new()).is_err() || cut == 0);
+        }
+    }
+
+    #[test]
+    fn a_failure_or_a_new_job_ends_the_run() {
+        let mut batch = ResultBatch::default();
+        batch.push(0, ok(&[1]));
+        batch.push(1, ok(&[2]));
+        batch.push(2, |out| {
+            out.bytes.extend_from_slice(b"boom");
+            Status::Panicked
+        });
+        batch.push(3, ok(&[4]));
+        batch.end_run(); // the job ends
+        batch.push(4, ok(&[5]));
+        batch.end_run();
+        let answers = decode_done(batch.bytes.clone(), Vec::new()).unwrap();
+        let shape: Vec<_> = answers.iter().map(|a| (a.seq, a.count, a.status)).collect();
+        assert_eq!(
+            shape,
+            [
+                (0, 2, None),
+                (2, 1, Some(Status::Panicked)),
+                (3, 1, None),
+                (4, 1, None)
+            ]
+        );
+        assert_eq!(answers[1].body.as_slice(), b"boom");
+    }
+
+    #[test]
+    fn a_bad_value_fails_alone() {
+        let mut batch = ResultBatch::default();
+        batch.push(0, ok(&[1]));
+        batch.push(1, ok(&[]));
+        batch.push(2, ok(&[3]));
+        batch.end_run();
+        let raw = decode_done(batch.bytes, Vec::new())
+            .unwrap()
+            .remove(0)
+            .into_result(1)
+            .unwrap();
+        let got = values(raw);
+        assert_eq!(got.len(), 3);
+        assert!(matches!(got[1], Err(Error::Decode(_))));
+        assert_eq!(
+            (got[0].as_ref().ok(), got[2].as_ref().ok()),
+            (Some(&1), Some(&3))
+        );
+    }
+
+    #[test]
+    fn malformed_runs_are_refused() {
+        let head = |len: u32, nfds: u8| {
+            let mut v = vec![0; 8];
+            v.push(RUN_STATUS);
+            v.extend(len.to_le_bytes());
+            v.push(nfds);
+            v
+        };
+        let mut empty = head(4, 0);
+        empty.extend(0u32.to_le_bytes());
+        assert!(decode_done(empty, Vec::new()).is_err(), "a run of nothing");
+        let mut overrun = head(9, 0);
+        overrun.extend(1u32.to_le_bytes());
+        overrun.extend(9u32.to_le_bytes());
+        overrun.push(1);
+        assert!(
+            decode_done(overrun, Vec::new()).is_err(),
+            "a value past the body"
+        );
+        let mut trailing = head(10, 0);
+        trailing.extend(1u32.to_le_bytes());
+        trailing.extend(1u32.to_le_bytes());
+        trailing.extend([1, 2]);
+        assert!(
+            decode_done(trailing, Vec::new()).is_err(),
+            "bytes after the values"
+        );
+        let mut with_fds = head(9, 1);
+        with_fds.extend(1u32.to_le_bytes());
+        with_fds.extend(1u32.to_le_bytes());
+        with_fds.push(1);
+        assert!(
+            decode_done(with_fds, Vec::new()).is_err(),
+            "a run carrying descriptors"
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! Results: a worker's answers (one task's, or a run of them) become releases, in the
+//! order the `ResultOrder` keeps; a lost worker's unanswered tasks are released as lost.
+
+use super::{Job, Outcome, Release, Scheduler, WorkerId};
+use crate::error::SchedulerError;
+use crate::order::ResultOrder;
+use crate::queue::JobQueue;
+use crate::seq::SeqNum;
+
+impl<J, R, S, Q, O, const W: usize> Scheduler<J, R, S, Q, O, W>
+where
+    S: SeqNum,
+    Q: JobQueue<Job<J, S>>,
+    O: ResultOrder<S, Outcome<R>>,
+{
+    /// The worker answered for task `seq`. A result out of turn is refused; the driver
+    /// should then treat the worker as faulty (stop it and report it lost).
+    pub fn handle_result(
+        &mut self,
+        worker: WorkerId,
+        seq: S,
+        result: R,
+    ) -> Result<(), SchedulerError> {
+        self.handle_results(worker, seq, 1, result)
+    }
+
+    /// The worker answered the `len` tasks from `first` at once, with one `result` standing
+    /// for all of them (say, their values concatenated); it is released as one run of `len`.
+    /// The run must be the next unanswered tasks of the worker's oldest job, all within that
+    /// job; anything else is refused like a result out of turn.
+    ///
+    /// ```
+    /// use forkpool_core::{Config, FifoQueue, Job, Outcome, Scheduler, Unordered, WorkerCommand};
+    /// type Sched = Scheduler<(), &'static str, u32,
+    ///     FifoQueue<Job<(), u32>, 4>, Unordered<u32, Outcome<&'static str>, 8>, 1>;
+    /// let mut s = Sched::new(Config::new(1), FifoQueue::new(), Unordered::new(), 0).unwrap();
+    /// let Some(WorkerCommand::Spawn(w)) = s.poll_worker() else { panic!() };
+    /// s.handle_worker_idle(w).unwrap();
+    /// s.submit((), 5).unwrap();                       // one chunk of 5 tasks
+    /// let _ = s.poll_dispatch().unwrap();
+    /// s.handle_results(w, 0, 3, "0 to 2").unwrap();   // three answered together
+    /// assert!(s.handle_results(w, 3, 3, "too many").is_err());
+    /// let r = s.poll_release().unwrap();
+    /// assert_eq!((r.seq, r.len, r.outcome), (0, 3, Outcome::Done("0 to 2")));
+    /// ```
+    pub fn handle_results(
+        &mut self,
+        worker: WorkerId,
+        first: S,
+        len: usize,
+        result: R,
+    ) -> Result<(), SchedulerError> {
+        let now = self.now;
+        let w = self.slot(worker)?;
+        let Some(job) = w.jobs.front_mut() else {
+            return Err(SchedulerError::UnexpectedResult(worker));
+        };
+        let in_turn = job.first.advance(job.done) == Some(first);
+        if !in_turn || len == 0 || len > job.len - job.done {
+            return Err(SchedulerError::UnexpectedResult(worker));
+        }
+        job.done += len;
+        if job.done == job.len {
+            w.jobs.pop_front();
+            if let Some(next) = w.jobs.front_mut() {
+                next.deadline = next.timeout.map(|t| now.saturating_add(t));
+            }
+        }
+        self.order
+            .insert_run(first, len, Outcome::Done(result))
+            .map_err(|_| SchedulerError::UnexpectedResult(worker))?;
+        self.maybe_retire(worker.index());
+        Ok(())
+    }
+
+    /// The next result for the user, in the order `O` keeps: one task's, or a run's.
+    #[must_use]
+    pub fn poll_release(&mut self) -> Option<Release<S, R>> {
+        self.order
+            .pop()
+            .map(|(seq, len, outcome)| Release { seq, len, outcome })
+    }
+
+    /// Releases every unanswered task of slot `i`: lost with the worker, or cancelled.
+    pub(super) fn fail_in_flight(&mut self, i: usize, lost: Option<WorkerId>) {
+        while let Some(job) = self.workers[i].jobs.pop_front() {
+            let outcome = lost.map_or(Outcome::Cancelled, Outcome::WorkerLost);
+            if let Some(seq) = job.first.advance(job.done) {
+                // Cannot fail: the slots were reserved at dispatch and are unfilled.
+                let _ = self.order.insert_run(seq, job.len - job.done, outcome);
+            }
+        }
+    }
+}
