@@ -172,3 +172,31 @@ fn pipe_and_process_leave_no_fd_or_zombie() {
         (true, true)
     );
 }
+
+fn greet_both(conns: Vec<Connection<String>>, name: String) -> usize {
+    for (k, c) in conns.iter().enumerate() {
+        c.send(&format!("{name} {k}")).unwrap();
+    }
+    conns.len()
+}
+
+/// Several ends in one value (and in each task of a chunk) each reach their own place.
+#[test]
+fn several_connections_in_one_value_keep_their_places() {
+    let pool = forkpool::Pool::new(2).unwrap();
+    let ends: Vec<_> = (0..4).map(|_| pipe::<String>().unwrap()).collect();
+    let (mine, theirs): (Vec<_>, Vec<_>) = ends.into_iter().unzip();
+    let mut theirs = theirs.into_iter();
+    let tasks: Vec<_> = (0..2)
+        .map(|t| {
+            (
+                theirs.by_ref().take(2).collect::<Vec<_>>(),
+                format!("task {t}"),
+            )
+        })
+        .collect();
+    let sent = bounded(LIMIT, move || pool.starmap_chunked(greet_both, tasks, 2)).unwrap();
+    assert_eq!(sent, [2, 2]);
+    let got: Vec<String> = mine.iter().map(|c| c.recv().unwrap()).collect();
+    assert_eq!(got, ["task 0 0", "task 0 1", "task 1 0", "task 1 1"]);
+}

@@ -3,25 +3,34 @@
 //!
 //! While a value is encoded, each `Connection` in it hands a duplicate of its descriptor to
 //! a thread-local list and serializes as its index there; the descriptors travel beside the
-//! bytes (`SCM_RIGHTS`), and decoding takes them back by index.
+//! bytes (`SCM_RIGHTS`), and decoding takes them back by index. Values without a
+//! `Connection` (nearly all) touch only two plain thread-local counters.
 
 use crate::error::{Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::os::fd::{BorrowedFd, OwnedFd};
 
+/// `FRAME` outside any encoding.
+const NONE: usize = usize::MAX;
+
 thread_local! {
-    static OUTGOING: RefCell<Vec<Vec<OwnedFd>>> = const { RefCell::new(Vec::new()) };
+    /// Descriptors of the `Connection`s serialized by the encodings in progress on this
+    /// thread, in order; each encoding takes those added after it started.
+    static OUTGOING: RefCell<Vec<OwnedFd>> = const { RefCell::new(Vec::new()) };
+    /// `OUTGOING`'s length, readable without touching the list.
+    static STASHED: Cell<usize> = const { Cell::new(0) };
+    /// Where the innermost encoding in progress starts in `OUTGOING` (`NONE` outside any:
+    /// a `Connection` is then refused). A `Connection`'s index counts from there.
+    static FRAME: Cell<usize> = const { Cell::new(NONE) };
     static INCOMING: RefCell<Vec<Vec<Option<OwnedFd>>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Serializes `value`, collecting the descriptors it carries.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Result<(Vec<u8>, Vec<OwnedFd>)> {
-    OUTGOING.with(|o| o.borrow_mut().push(Vec::new()));
-    let bytes = postcard::to_allocvec(value);
-    let fds = OUTGOING.with(|o| o.borrow_mut().pop()).unwrap_or_default();
-    let bytes = bytes.map_err(|e| Error::Encode(e.to_string()))?;
+    let mut bytes = Vec::new();
+    let fds = encode_into(value, &mut bytes)?;
     Ok((bytes, fds))
 }
 
@@ -32,9 +41,16 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
     out: &mut Vec<u8>,
 ) -> Result<Vec<OwnedFd>> {
     let start = out.len();
-    OUTGOING.with(|o| o.borrow_mut().push(Vec::new()));
+    let before = STASHED.get();
+    let outer = FRAME.replace(before);
     let written = postcard::serialize_with_flavor(value, Append(out)).map(drop);
-    let fds = OUTGOING.with(|o| o.borrow_mut().pop()).unwrap_or_default();
+    FRAME.set(outer);
+    let fds = if STASHED.get() == before {
+        Vec::new()
+    } else {
+        STASHED.set(before);
+        OUTGOING.with(|o| o.borrow_mut().split_off(before))
+    };
     if let Err(e) = written {
         out.truncate(start);
         return Err(Error::Encode(e.to_string()));
@@ -80,16 +96,18 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Re
 /// Called by `Connection::serialize`: keeps a duplicate of `fd` for the message being
 /// encoded and returns its index.
 pub(crate) fn stash_outgoing(fd: BorrowedFd<'_>) -> std::result::Result<u32, String> {
+    let frame = FRAME.get();
+    if frame == NONE {
+        return Err("a Connection can only be serialized by forkpool (send, apply, map...)".into());
+    }
     let dup = fd
         .try_clone_to_owned()
         .map_err(|e| format!("could not duplicate the connection's descriptor: {e}"))?;
     OUTGOING.with(|o| {
         let mut o = o.borrow_mut();
-        let list = o
-            .last_mut()
-            .ok_or("a Connection can only be serialized by forkpool (send, apply, map...)")?;
-        list.push(dup);
-        u32::try_from(list.len() - 1).map_err(|_| "too many connections in one value".into())
+        o.push(dup);
+        STASHED.set(o.len());
+        u32::try_from(o.len() - 1 - frame).map_err(|_| "too many connections in one value".into())
     })
 }
 

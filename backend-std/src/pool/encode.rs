@@ -6,6 +6,9 @@ use crate::error::Result;
 use crate::protocol;
 use serde::Serialize;
 
+/// Most bytes reserved ahead for a chunk from its first item's size.
+const MAX_RESERVE: usize = 16 << 20;
+
 /// Encodes up to `chunksize` items from `items` into one job starting at batch index
 /// `index`; `None` when `items` is exhausted.
 pub(crate) fn next_chunk<A: Serialize>(
@@ -29,22 +32,11 @@ pub(crate) fn next_chunk<A: Serialize>(
         protocol::finish_item(&mut job.items, at, fds.len());
         job.fds.extend(fds);
         job.n += 1;
+        if job.n == 1 {
+            // Room for the rest at the first item's size: no copying while the chunk grows.
+            let rest = job.items.len().saturating_mul(chunksize - 1);
+            job.items.reserve(rest.min(MAX_RESERVE));
+        }
     }
     Ok((job.n > 0).then_some(job))
-}
-
-/// Encodes every item, in chunks of `chunksize`; returns the jobs and the item count.
-pub(crate) fn all_chunks<A: Serialize>(
-    items: impl IntoIterator<Item = A>,
-    call: usize,
-    chunksize: usize,
-) -> Result<(Vec<TaskJob>, usize)> {
-    let mut items = items.into_iter();
-    let mut jobs = Vec::new();
-    let mut count = 0;
-    while let Some(job) = next_chunk(&mut items, call, count, chunksize)? {
-        count += job.n as usize;
-        jobs.push(job);
-    }
-    Ok((jobs, count))
 }

@@ -13,6 +13,7 @@ mod routing;
 mod sink;
 mod startup;
 mod state;
+mod submit;
 
 pub use builder::PoolBuilder;
 pub use imap::{IMap, IMapOrdered, IMapUnordered, WINDOW as IMAP_WINDOW};
@@ -26,7 +27,7 @@ use driver::Inner;
 use forkpool_core::default_chunksize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sink::{Collect, lock};
+use sink::lock;
 use state::{Deliveries, Phase};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -234,62 +235,6 @@ impl Pool {
             .chunksize
             .unwrap_or(default_chunksize(items.len(), self.processes));
         self.submit_all(erase::<F, A, R>(f), items, chunk, Ok, opts)
-    }
-
-    fn submit_all<A, R, T>(
-        &self,
-        call: usize,
-        items: impl IntoIterator<Item = A>,
-        chunksize: usize,
-        finish: fn(Vec<R>) -> Result<T>,
-        opts: AsyncOptions<T>,
-    ) -> Result<AsyncResult<T>>
-    where
-        A: Serialize,
-        R: DeserializeOwned + Send + 'static,
-        T: Send + 'static,
-    {
-        if lock(&self.inner.state).phase != Phase::Running {
-            return Err(Error::PoolNotRunning);
-        }
-        let (mut jobs, count) = encode::all_chunks(items, call, chunksize.max(1))?;
-        let (sink, shared) = Collect::new(count, finish, opts.callback, opts.error_callback);
-        let mut out = Deliveries::new();
-        let (wake, batch) = {
-            let mut st = lock(&self.inner.state);
-            if st.phase != Phase::Running {
-                return Err(Error::PoolNotRunning);
-            }
-            let batch = st.new_batch(sink, false);
-            let timeout_ms = opts.timeout.map(|t| t.as_millis().max(1) as u64);
-            for j in &mut jobs {
-                j.batch = batch;
-                j.timeout_ms = timeout_ms;
-            }
-            st.submit(jobs)?;
-            if count == 0 {
-                st.close_batch(batch);
-            }
-            (st.pump_from_caller(&mut out), batch)
-        };
-        out.deliver();
-        if wake {
-            self.inner.wake();
-        }
-        let weak = Arc::downgrade(&self.inner);
-        let cancel = Box::new(move || {
-            if let Some(inner) = weak.upgrade() {
-                let mut out = Deliveries::new();
-                {
-                    let mut st = lock(&inner.state);
-                    st.cancel_batch(batch);
-                    st.pump(&mut out);
-                }
-                out.deliver();
-                inner.wake();
-            }
-        });
-        Ok(AsyncResult::new(shared, cancel))
     }
 
     /// Takes no more work; workers exit once everything submitted is done.

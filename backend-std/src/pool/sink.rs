@@ -159,9 +159,27 @@ struct CollectState<R> {
     slots: Vec<Option<R>>,
     remaining: usize,
     error: Option<(usize, Error)>,
+    /// Whether every task was submitted (`slots` has its final length).
+    sealed: bool,
 }
 
-/// Collects `n` results, then finishes an [`AsyncResult`] and runs the callbacks once.
+impl<R> CollectState<R> {
+    /// The call's outcome, once sealed and every result is in (taken once).
+    fn finished(&mut self) -> Option<Result<Vec<R>>> {
+        if !self.sealed || self.remaining != 0 {
+            return None;
+        }
+        self.sealed = false;
+        Some(match self.error.take() {
+            Some((_, e)) => Err(e),
+            None => Ok(self.slots.iter_mut().filter_map(Option::take).collect()),
+        })
+    }
+}
+
+/// Collects the results of a call's tasks as they are submitted ([`expect`](Self::expect))
+/// and answered; once [`seal`](Self::seal)ed and complete, finishes an [`AsyncResult`] and
+/// runs the callbacks once.
 pub(crate) struct Collect<R, T> {
     state: Mutex<CollectState<R>>,
     shared: Arc<Shared<T>>,
@@ -171,7 +189,6 @@ pub(crate) struct Collect<R, T> {
 
 impl<R, T: Send + 'static> Collect<R, T> {
     pub(crate) fn new(
-        n: usize,
         finish: fn(Vec<R>) -> Result<T>,
         callback: Option<Callback<T>>,
         error_callback: Option<ErrorCallback>,
@@ -179,18 +196,36 @@ impl<R, T: Send + 'static> Collect<R, T> {
         let shared = Shared::new();
         let sink = Arc::new(Self {
             state: Mutex::new(CollectState {
-                slots: (0..n).map(|_| None).collect(),
-                remaining: n,
+                slots: Vec::new(),
+                remaining: 0,
                 error: None,
+                sealed: false,
             }),
             shared: Arc::clone(&shared),
             finish,
             callbacks: Mutex::new((callback, error_callback)),
         });
-        if n == 0 {
-            sink.complete(Ok(Vec::new()));
-        }
         (sink, shared)
+    }
+
+    /// `n` more tasks were (are about to be) submitted, numbered after the previous ones.
+    pub(crate) fn expect(&self, n: usize) {
+        let mut st = lock(&self.state);
+        let len = st.slots.len() + n;
+        st.slots.resize_with(len, || None);
+        st.remaining += n;
+    }
+
+    /// Every task was submitted; completes now if every result is in.
+    pub(crate) fn seal(&self) {
+        let done = {
+            let mut st = lock(&self.state);
+            st.sealed = true;
+            st.finished()
+        };
+        if let Some(values) = done {
+            self.complete(values);
+        }
     }
 
     fn complete(&self, values: Result<Vec<R>>)
@@ -270,12 +305,7 @@ impl<R: DeserializeOwned + Send, T: Send + 'static> Sink for Collect<R, T> {
                 Err(e) => place(index, Err(e)),
             }
             st.remaining -= count;
-            if st.remaining == 0 {
-                done = Some(match st.error.take() {
-                    Some((_, e)) => Err(e),
-                    None => Ok(st.slots.iter_mut().filter_map(Option::take).collect()),
-                });
-            }
+            done = done.or_else(|| st.finished());
         }
         drop(guard);
         if let Some(values) = done {

@@ -183,6 +183,16 @@ impl State {
         Ok(())
     }
 
+    /// The batch is complete: no more tasks come; forget it once nothing is pending.
+    pub(crate) fn seal_batch(&mut self, batch: u64) {
+        if let Some(b) = self.batches.get_mut(&batch) {
+            b.open = false;
+            if b.pending == 0 {
+                self.batches.remove(&batch);
+            }
+        }
+    }
+
     /// The batch's owner is gone: cancel what is queued; forget it once nothing is pending.
     pub(crate) fn close_batch(&mut self, batch: u64) {
         self.sched.cancel(|job| job.batch == batch);

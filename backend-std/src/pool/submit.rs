@@ -1,0 +1,114 @@
+//! Submitting a whole call (`map_async`, `starmap_async`, `apply_async`): its items are
+//! encoded and handed to the scheduler a group of chunks at a time, so workers start on the
+//! first chunks while the caller still encodes the rest.
+
+use super::encode::next_chunk;
+use super::options::AsyncOptions;
+use super::sink::{Collect, lock};
+use super::state::{Deliveries, Phase, TaskJob};
+use super::{Pool, sink::AsyncResult};
+use crate::error::{Error, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+/// Items encoded before a group is submitted (unless one chunk is larger): few enough
+/// that workers start early, enough that the lock and the wake-up are shared.
+const GROUP_ITEMS: usize = 4096;
+
+impl Pool {
+    pub(super) fn submit_all<A, R, T>(
+        &self,
+        call: usize,
+        items: impl IntoIterator<Item = A>,
+        chunksize: usize,
+        finish: fn(Vec<R>) -> Result<T>,
+        opts: AsyncOptions<T>,
+    ) -> Result<AsyncResult<T>>
+    where
+        A: Serialize,
+        R: DeserializeOwned + Send + 'static,
+        T: Send + 'static,
+    {
+        let (sink, shared) = Collect::new(finish, opts.callback, opts.error_callback);
+        let batch = {
+            let mut st = lock(&self.inner.state);
+            if st.phase != Phase::Running {
+                return Err(Error::PoolNotRunning);
+            }
+            st.new_batch(sink.clone(), true)
+        };
+        let timeout_ms = opts.timeout.map(|t| t.as_millis().max(1) as u64);
+        let mut items = items.into_iter();
+        let (mut index, mut done) = (0, false);
+        while !done {
+            let mut jobs: Vec<TaskJob> = Vec::new();
+            let mut group = 0;
+            while group < GROUP_ITEMS {
+                let chunk = next_chunk(&mut items, call, index + group, chunksize.max(1));
+                match chunk {
+                    Ok(Some(mut job)) => {
+                        job.batch = batch;
+                        job.timeout_ms = timeout_ms;
+                        group += job.n as usize;
+                        jobs.push(job);
+                    }
+                    Ok(None) => {
+                        done = true;
+                        break;
+                    }
+                    Err(e) => return Err(self.abandon_batch(batch, e)),
+                }
+            }
+            sink.expect(group);
+            index += group;
+            if let Err(e) = self.hand_over(|st| st.submit(jobs)) {
+                return Err(self.abandon_batch(batch, e));
+            }
+        }
+        sink.seal();
+        // The batch may have been what kept a closed pool's scheduler open.
+        let _ = self.hand_over(|st| {
+            st.seal_batch(batch);
+            Ok(())
+        });
+        let weak = Arc::downgrade(&self.inner);
+        let cancel = Box::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                let mut out = Deliveries::new();
+                {
+                    let mut st = lock(&inner.state);
+                    st.cancel_batch(batch);
+                    st.pump(&mut out);
+                }
+                out.deliver();
+                inner.wake();
+            }
+        });
+        Ok(AsyncResult::new(shared, cancel))
+    }
+
+    /// Runs `change` on the state, then sends out what the scheduler decides at once (from
+    /// this thread), waking the driver only when it must look.
+    fn hand_over(&self, change: impl FnOnce(&mut super::state::State) -> Result<()>) -> Result<()> {
+        let mut out = Deliveries::new();
+        let wake = {
+            let mut st = lock(&self.inner.state);
+            change(&mut st)?;
+            st.pump_from_caller(&mut out)
+        };
+        out.deliver();
+        if wake {
+            self.inner.wake();
+        }
+        Ok(())
+    }
+
+    /// A call failed part-way through submitting: what was queued is dropped, what runs
+    /// finishes unseen, and the caller gets `e`.
+    fn abandon_batch(&self, batch: u64, e: Error) -> Error {
+        lock(&self.inner.state).close_batch(batch);
+        self.inner.wake();
+        e
+    }
+}
