@@ -16,7 +16,7 @@ fn bench(c: &mut Criterion) {
 
     let deep = Pool::builder()
         .processes(4)
-        .pipeline_depth(8)
+        .pipeline_depth(64)
         .build()
         .unwrap();
     let mut g = c.benchmark_group("map 10k x+1");

@@ -69,7 +69,7 @@ pub fn apply_rtt_us(n: usize) -> f64 {
 fn pipelined() -> Pool {
     Pool::builder()
         .processes(4)
-        .pipeline_depth(8)
+        .pipeline_depth(64)
         .build()
         .unwrap()
 }

@@ -258,6 +258,6 @@ fn report(ours: &Samples, py: &Samples) {
         "<= 10 µs",
     );
     println!(
-        "\nforkpool's chunk-1 and sweep figures use pipeline_depth(8); Python's figures run 50k tasks for chunk 1."
+        "\nforkpool's chunk-1 and sweep figures use pipeline_depth(64); Python's figures run 50k tasks for chunk 1."
     );
 }

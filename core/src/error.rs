@@ -102,7 +102,7 @@ pub enum SubmitError<J> {
     Full(J),
     /// The scheduler was closed, aborted or broken; it takes no new work.
     Closed(J),
-    /// The job has more items than the result window can ever hold, or none at all.
+    /// The job has more items than the result window can ever hold (or `u32::MAX`), or none.
     BadLength(J),
 }
 

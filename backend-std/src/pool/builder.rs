@@ -67,11 +67,13 @@ impl PoolBuilder {
         self
     }
 
-    /// Most chunks a worker may hold at once: 1 (the default, as in Python) to 8. Deeper
-    /// pipelines let tiny tasks share round trips and system calls (the scheduler only
-    /// pipelines while more chunks wait than there are workers, so a shallow queue still goes
-    /// to idle workers first). The price: a worker that dies fails every chunk it held, not
-    /// only the one it was running.
+    /// Most chunks a worker may hold at once: 1 (the default, as in Python) to
+    /// [`MAX_DEPTH`](forkpool_core::scheduler::MAX_DEPTH) (64). Deeper pipelines let tiny
+    /// tasks share round trips and system calls: at 64, `x + 1` with chunk size 1 runs about
+    /// twice as fast as at 8 (see `BENCHMARKS.md`). The scheduler only pipelines while more
+    /// chunks wait than there are workers, so a shallow queue still goes to idle workers
+    /// first. The price: a worker that dies fails every chunk it held, not only the one it
+    /// was running, and long tasks queued behind one another balance less well.
     pub fn pipeline_depth(mut self, depth: usize) -> Self {
         self.depth = Some(depth);
         self

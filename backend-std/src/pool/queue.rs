@@ -2,7 +2,7 @@
 //! scheduler. Memory stays bounded where it must be by the callers: `map` holds its inputs
 //! and results by definition, and `imap` bounds itself with the core's fixed windows.
 
-use forkpool_core::{InsertError, JobQueue, ResultOrder};
+use forkpool_core::{InsertError, JobQueue, ResultOrder, SlotTable, WorkerSlot};
 use std::collections::VecDeque;
 
 /// A FIFO job queue on `VecDeque`.
@@ -80,5 +80,35 @@ impl<T> ResultOrder<u64, T> for CompletionOrder<T> {
     }
     fn capacity(&self) -> usize {
         1 << 40
+    }
+}
+
+/// The scheduler's worker slots on the heap, as many as the pool has (the core's default
+/// keeps room for every possible slot inside the scheduler value).
+pub(crate) struct HeapSlots<S>(Vec<WorkerSlot<S>>);
+
+impl<S> Default for HeapSlots<S> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<S> std::ops::Deref for HeapSlots<S> {
+    type Target = [WorkerSlot<S>];
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<S> std::ops::DerefMut for HeapSlots<S> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl<S> SlotTable<S> for HeapSlots<S> {
+    fn push_slot(&mut self, slot: WorkerSlot<S>) -> Result<(), WorkerSlot<S>> {
+        self.0.push(slot);
+        Ok(())
     }
 }

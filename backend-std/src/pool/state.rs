@@ -2,7 +2,7 @@
 //! decides. No decision is made here: every `poll_*` answer is simply performed.
 
 use super::exits::{Dying, Loss, StartFailure};
-use super::queue::{CompletionOrder, VecQueue};
+use super::queue::{CompletionOrder, HeapSlots, VecQueue};
 use super::sink::{Raw, Sink};
 use crate::error::{Error, ExitCause, Result};
 use crate::protocol::{self, INIT, RUN};
@@ -36,6 +36,7 @@ type Sched = Scheduler<
     VecQueue<Job<TaskJob, u64>>,
     CompletionOrder<Outcome<Result<Raw>>>,
     MAX_PROCESSES,
+    HeapSlots<u64>,
 >;
 
 /// Where the pool is in its life.
@@ -101,7 +102,7 @@ impl Deliveries {
 }
 
 pub(crate) struct State {
-    pub(super) sched: Box<Sched>,
+    pub(super) sched: Sched,
     pub slots: Vec<Option<Slot>>,
     pub(super) batches: HashMap<u64, Batch>,
     /// First sequence number of each submitted job -> (batch, first index, tasks).
@@ -134,7 +135,7 @@ impl State {
         let sched = Sched::new(config, VecQueue::new(), CompletionOrder::new(), 0)
             .map_err(|_| Error::InvalidArgument("processes must be between 1 and 256"))?;
         Ok(Self {
-            sched: Box::new(sched),
+            sched,
             slots: (0..config.workers).map(|_| None).collect(),
             batches: HashMap::new(),
             ranges: BTreeMap::new(),

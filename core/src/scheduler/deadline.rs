@@ -2,16 +2,17 @@
 //! tells it the time (any monotonic unit, e.g. milliseconds) and asks which workers ran past
 //! a deadline; it kills those and reports them lost.
 
-use super::{Job, Outcome, Scheduler, WorkerId};
+use super::{Job, Outcome, Scheduler, SlotTable, WorkerId};
 use crate::order::ResultOrder;
 use crate::queue::JobQueue;
 use crate::seq::SeqNum;
 
-impl<J, R, S, Q, O, const W: usize> Scheduler<J, R, S, Q, O, W>
+impl<J, R, S, Q, O, const W: usize, T> Scheduler<J, R, S, Q, O, W, T>
 where
     S: SeqNum,
     Q: JobQueue<Job<J, S>>,
     O: ResultOrder<S, Outcome<R>>,
+    T: SlotTable<S>,
 {
     /// The driver's clock now; call before draining the `poll_*` methods.
     pub fn handle_time(&mut self, now: u64) {
@@ -23,7 +24,7 @@ where
     #[must_use]
     pub fn poll_expired(&self) -> Option<WorkerId> {
         self.workers.iter().enumerate().find_map(|(i, w)| {
-            let deadline = w.jobs.front()?.deadline?;
+            let deadline = w.deadline.filter(|_| !w.jobs.is_empty())?;
             (deadline <= self.now).then_some(WorkerId(i as u16))
         })
     }
@@ -32,7 +33,10 @@ where
     /// a running job's deadline, or the end of a failed start's back-off. Bounds the
     /// driver's wait.
     pub fn next_deadline(&self) -> Option<u64> {
-        let jobs = self.workers.iter().filter_map(|w| w.jobs.front()?.deadline);
+        let jobs = self
+            .workers
+            .iter()
+            .filter_map(|w| w.deadline.filter(|_| !w.jobs.is_empty()));
         jobs.chain(self.next_restart()).min()
     }
 }

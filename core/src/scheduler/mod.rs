@@ -17,10 +17,11 @@ use crate::order::ResultOrder;
 use crate::queue::JobQueue;
 use crate::seq::SeqNum;
 use core::marker::PhantomData;
-use worker::{InFlight, Life, Worker};
+use worker::{InFlight, Life};
+pub use worker::{SlotTable, WorkerSlot};
 
 /// Most jobs one worker may hold at once ([`Config::depth`]).
-pub const MAX_DEPTH: usize = 8;
+pub const MAX_DEPTH: usize = 64;
 
 /// A pool's scheduler, for up to `W` workers, over a job queue `Q` and a result order `O`.
 ///
@@ -44,10 +45,13 @@ pub const MAX_DEPTH: usize = 8;
 /// let r = s.poll_release().unwrap();
 /// assert_eq!((r.seq, r.len, r.outcome), (first, 1, Outcome::Done(42)));
 /// ```
-pub struct Scheduler<J, R, S, Q, O, const W: usize> {
+///
+/// `W` is the most worker slots; they are kept in `T`, by default a `heapless::Vec` of `W`
+/// slots inside the scheduler (see [`SlotTable`] for keeping them elsewhere).
+pub struct Scheduler<J, R, S, Q, O, const W: usize, T = heapless::Vec<WorkerSlot<S>, W>> {
     queue: Q,
     order: O,
-    workers: heapless::Vec<Worker<S>, W>,
+    workers: T,
     config: Config,
     next_seq: S,
     closed: bool,
@@ -59,11 +63,12 @@ pub struct Scheduler<J, R, S, Q, O, const W: usize> {
     _types: PhantomData<fn(J) -> R>,
 }
 
-impl<J, R, S, Q, O, const W: usize> Scheduler<J, R, S, Q, O, W>
+impl<J, R, S, Q, O, const W: usize, T> Scheduler<J, R, S, Q, O, W, T>
 where
     S: SeqNum,
     Q: JobQueue<Job<J, S>>,
     O: ResultOrder<S, Outcome<R>>,
+    T: SlotTable<S>,
 {
     /// A scheduler numbering tasks from `first_seq` (which must be where `order` starts).
     /// Every worker slot starts out wanting a process: drain [`poll_worker`](Self::poll_worker).
@@ -80,10 +85,14 @@ where
         if order.capacity() > S::half_range() {
             return Err(ConfigError::WindowTooLarge);
         }
-        let mut workers = heapless::Vec::new();
+        let mut workers = T::default();
         for _ in 0..config.workers {
-            // Cannot fail: config.workers <= W was checked above.
-            let _ = workers.push(Worker::starting());
+            if workers.push_slot(WorkerSlot::starting()).is_err() {
+                return Err(ConfigError::Workers {
+                    asked: config.workers,
+                    max: workers.len(),
+                });
+            }
         }
         Ok(Self {
             queue,
@@ -102,7 +111,7 @@ where
 
     /// Queues a job of `len` tasks and returns the first task's sequence number; the job
     /// comes back when the queue is full, the scheduler closed, or `len` is 0 or larger
-    /// than the result window.
+    /// than the result window (or than `u32::MAX`).
     pub fn submit(&mut self, payload: J, len: usize) -> Result<S, SubmitError<J>> {
         self.submit_with_timeout(payload, len, None)
     }
@@ -121,7 +130,7 @@ where
         let Some(next) = self.next_seq.advance(len) else {
             return Err(SubmitError::BadLength(payload));
         };
-        if len == 0 || len > self.order.capacity() {
+        if len == 0 || len > self.order.capacity() || u32::try_from(len).is_err() {
             return Err(SubmitError::BadLength(payload));
         }
         let first = self.next_seq;
@@ -259,18 +268,12 @@ where
             let job = self.queue.pop()?;
             let now = self.now;
             let w = &mut self.workers[worker];
-            let starts_now = w.jobs.is_empty();
+            let held = InFlight::new(first, len, job.timeout);
+            if w.jobs.is_empty() {
+                w.deadline = held.deadline_from(now);
+            }
             // Cannot fail: has_room checked jobs.len() < depth <= MAX_DEPTH.
-            let _ = w.jobs.push_back(InFlight {
-                first,
-                len,
-                done: 0,
-                timeout: job.timeout,
-                deadline: job
-                    .timeout
-                    .filter(|_| starts_now)
-                    .map(|t| now.saturating_add(t)),
-            });
+            let _ = w.jobs.push_back(held);
             if let Some(b) = w.budget.as_mut() {
                 *b -= 1;
             }
@@ -283,7 +286,7 @@ where
         }
     }
 
-    fn slot(&mut self, worker: WorkerId) -> Result<&mut Worker<S>, SchedulerError> {
+    fn slot(&mut self, worker: WorkerId) -> Result<&mut WorkerSlot<S>, SchedulerError> {
         self.workers
             .get_mut(worker.index())
             .ok_or(SchedulerError::UnknownWorker(worker))

@@ -1,16 +1,17 @@
 //! Read-only questions the driver may ask the [`Scheduler`] between events.
 
-use super::worker::Worker;
-use super::{Config, Job, Outcome, Scheduler, WorkerId};
+use super::WorkerSlot;
+use super::{Config, Job, Outcome, Scheduler, SlotTable, WorkerId};
 use crate::order::ResultOrder;
 use crate::queue::JobQueue;
 use crate::seq::SeqNum;
 
-impl<J, R, S, Q, O, const W: usize> Scheduler<J, R, S, Q, O, W>
+impl<J, R, S, Q, O, const W: usize, T> Scheduler<J, R, S, Q, O, W, T>
 where
     S: SeqNum,
     Q: JobQueue<Job<J, S>>,
     O: ResultOrder<S, Outcome<R>>,
+    T: SlotTable<S>,
 {
     /// Whether `close` (or `abort`) was called, or the scheduler broke.
     pub fn is_closed(&self) -> bool {
@@ -26,7 +27,7 @@ where
     pub fn is_finished(&self) -> bool {
         self.closed
             && self.queue.is_empty()
-            && self.workers.iter().all(Worker::is_idle)
+            && self.workers.iter().all(WorkerSlot::is_idle)
             && self.order.held() == 0
             && self.order.reserved() == 0
     }
@@ -47,7 +48,7 @@ where
             .get(w.index())
             .into_iter()
             .flat_map(|worker| worker.jobs.iter())
-            .filter_map(|j| j.first.advance(j.done).map(|s| (s, j.len - j.done)))
+            .filter_map(|j| j.next().map(|s| (s, j.left())))
     }
 
     /// The configuration in force.

@@ -7,7 +7,7 @@
 //! scheduler is broken. A start that succeeds ends the run.
 
 use super::worker::Life;
-use super::{Config, Job, Outcome, Scheduler, WorkerId};
+use super::{Config, Job, Outcome, Scheduler, SlotTable, WorkerId};
 use crate::error::SchedulerError;
 use crate::order::ResultOrder;
 use crate::queue::JobQueue;
@@ -43,11 +43,12 @@ impl Restarts {
     }
 }
 
-impl<J, R, S, Q, O, const W: usize> Scheduler<J, R, S, Q, O, W>
+impl<J, R, S, Q, O, const W: usize, T> Scheduler<J, R, S, Q, O, W, T>
 where
     S: SeqNum,
     Q: JobQueue<Job<J, S>>,
     O: ResultOrder<S, Outcome<R>>,
+    T: SlotTable<S>,
 {
     /// Starting a process for slot `worker` failed. It is retried (after the back-off of
     /// [`Config::restart_backoff`], see [`next_deadline`](Self::next_deadline)) until

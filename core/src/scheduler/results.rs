@@ -1,17 +1,18 @@
 //! Results: a worker's answers (one task's, or a run of them) become releases, in the
 //! order the `ResultOrder` keeps; a lost worker's unanswered tasks are released as lost.
 
-use super::{Job, Outcome, Release, Scheduler, WorkerId};
+use super::{Job, Outcome, Release, Scheduler, SlotTable, WorkerId};
 use crate::error::SchedulerError;
 use crate::order::ResultOrder;
 use crate::queue::JobQueue;
 use crate::seq::SeqNum;
 
-impl<J, R, S, Q, O, const W: usize> Scheduler<J, R, S, Q, O, W>
+impl<J, R, S, Q, O, const W: usize, T> Scheduler<J, R, S, Q, O, W, T>
 where
     S: SeqNum,
     Q: JobQueue<Job<J, S>>,
     O: ResultOrder<S, Outcome<R>>,
+    T: SlotTable<S>,
 {
     /// The worker answered for task `seq`. A result out of turn is refused; the driver
     /// should then treat the worker as faulty (stop it and report it lost).
@@ -55,16 +56,13 @@ where
         let Some(job) = w.jobs.front_mut() else {
             return Err(SchedulerError::UnexpectedResult(worker));
         };
-        let in_turn = job.first.advance(job.done) == Some(first);
-        if !in_turn || len == 0 || len > job.len - job.done {
+        if job.next() != Some(first) || len == 0 || len > job.left() {
             return Err(SchedulerError::UnexpectedResult(worker));
         }
-        job.done += len;
-        if job.done == job.len {
+        job.answer(len);
+        if job.left() == 0 {
             w.jobs.pop_front();
-            if let Some(next) = w.jobs.front_mut() {
-                next.deadline = next.timeout.map(|t| now.saturating_add(t));
-            }
+            w.deadline = w.jobs.front().and_then(|next| next.deadline_from(now));
         }
         self.order
             .insert_run(first, len, Outcome::Done(result))
@@ -85,9 +83,9 @@ where
     pub(super) fn fail_in_flight(&mut self, i: usize, lost: Option<WorkerId>) {
         while let Some(job) = self.workers[i].jobs.pop_front() {
             let outcome = lost.map_or(Outcome::Cancelled, Outcome::WorkerLost);
-            if let Some(seq) = job.first.advance(job.done) {
+            if let Some(seq) = job.next() {
                 // Cannot fail: the slots were reserved at dispatch and are unfilled.
-                let _ = self.order.insert_run(seq, job.len - job.done, outcome);
+                let _ = self.order.insert_run(seq, job.left(), outcome);
             }
         }
     }

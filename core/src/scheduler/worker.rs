@@ -1,6 +1,8 @@
 //! One worker slot as the scheduler sees it.
 
 use super::MAX_DEPTH;
+use crate::seq::SeqNum;
+use core::ops::DerefMut;
 use heapless::Deque;
 
 /// Where a slot's process is in its life.
@@ -14,33 +16,72 @@ pub(crate) enum Life {
     Running,
 }
 
-/// A job a worker holds: tasks `first + done .. first + len` are still unanswered.
+/// A job a worker holds: tasks `first + done .. first + len` are still unanswered. Kept
+/// small: every slot has room for [`MAX_DEPTH`] of them.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct InFlight<S> {
     pub first: S,
-    pub len: usize,
-    pub done: usize,
-    pub timeout: Option<u64>,
-    /// Set when the job becomes the worker's front job (starts running).
-    pub deadline: Option<u64>,
+    len: u32,
+    done: u32,
+    /// Longest it may run once started; `NO_LIMIT` for none.
+    timeout: u64,
 }
 
-pub(crate) struct Worker<S> {
-    pub life: Life,
-    pub jobs: Deque<InFlight<S>, MAX_DEPTH>,
+const NO_LIMIT: u64 = u64::MAX;
+
+impl<S: SeqNum> InFlight<S> {
+    /// A job of `len` tasks (at most `u32::MAX`, checked at submission).
+    pub fn new(first: S, len: usize, timeout: Option<u64>) -> Self {
+        Self {
+            first,
+            len: len as u32,
+            done: 0,
+            timeout: timeout.unwrap_or(NO_LIMIT),
+        }
+    }
+
+    /// The first unanswered task.
+    pub fn next(&self) -> Option<S> {
+        self.first.advance(self.done as usize)
+    }
+
+    /// Tasks not answered yet.
+    pub fn left(&self) -> usize {
+        (self.len - self.done) as usize
+    }
+
+    /// Records `n` more tasks answered (at most [`left`](Self::left)).
+    pub fn answer(&mut self, n: usize) {
+        self.done += n as u32;
+    }
+
+    /// The deadline of the job if it starts running at `now`.
+    pub fn deadline_from(&self, now: u64) -> Option<u64> {
+        (self.timeout != NO_LIMIT).then(|| now.saturating_add(self.timeout))
+    }
+}
+
+/// One worker slot's state inside the [`super::Scheduler`] (opaque): its process's life
+/// and the jobs it holds, with room for [`MAX_DEPTH`] of them.
+pub struct WorkerSlot<S> {
+    pub(crate) life: Life,
+    pub(crate) jobs: Deque<InFlight<S>, MAX_DEPTH>,
+    /// When the front job (the one running) must be done by.
+    pub(crate) deadline: Option<u64>,
     /// Jobs this process may still take; `None` for unlimited.
-    pub budget: Option<u32>,
-    pub want_spawn: bool,
-    pub want_stop: bool,
+    pub(crate) budget: Option<u32>,
+    pub(crate) want_spawn: bool,
+    pub(crate) want_stop: bool,
     /// When a wanted start may happen (after a failed one: the back-off).
-    pub spawn_at: u64,
+    pub(crate) spawn_at: u64,
 }
 
-impl<S> Worker<S> {
-    pub const fn starting() -> Self {
+impl<S> WorkerSlot<S> {
+    pub(crate) const fn starting() -> Self {
         Self {
             life: Life::Starting,
             jobs: Deque::new(),
+            deadline: None,
             budget: None,
             want_spawn: true,
             want_stop: false,
@@ -49,12 +90,26 @@ impl<S> Worker<S> {
     }
 
     /// Whether the worker can take another job at pipeline depth `depth`.
-    pub fn has_room(&self, depth: usize) -> bool {
+    pub(crate) fn has_room(&self, depth: usize) -> bool {
         self.life == Life::Running && self.jobs.len() < depth && self.budget != Some(0)
     }
 
     /// Whether the worker holds no job.
-    pub fn is_idle(&self) -> bool {
+    pub(crate) fn is_idle(&self) -> bool {
         self.jobs.is_empty()
+    }
+}
+
+/// Where a [`super::Scheduler`] keeps its worker slots: a fixed-capacity `heapless::Vec`
+/// (the default, no allocator), or any growable list the driver has (a `Vec` behind a
+/// newtype, say), so a scheduler for many slots need not be one large value.
+pub trait SlotTable<S>: DerefMut<Target = [WorkerSlot<S>]> + Default {
+    /// Adds a slot at the end; gives it back when the table is full.
+    fn push_slot(&mut self, slot: WorkerSlot<S>) -> Result<(), WorkerSlot<S>>;
+}
+
+impl<S, const N: usize> SlotTable<S> for heapless::Vec<WorkerSlot<S>, N> {
+    fn push_slot(&mut self, slot: WorkerSlot<S>) -> Result<(), WorkerSlot<S>> {
+        self.push(slot)
     }
 }

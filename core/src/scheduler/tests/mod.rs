@@ -294,3 +294,12 @@ fn a_run_stays_within_its_job_and_releases_whole() {
     let order: Vec<_> = sim.released.iter().map(|r| r.seq).collect();
     assert_eq!(order, sim.submitted);
 }
+
+#[test]
+fn a_slot_table_that_is_full_is_a_config_error() {
+    type Small = heapless::Vec<WorkerSlot<Seq>, 2>;
+    type S = Scheduler<u32, Seq, Seq, FifoQueue<Job<u32, Seq>, 4>, UnorderedW, 6, Small>;
+    let err = S::new(Config::new(3), FifoQueue::new(), UnorderedW::new(), 0).err();
+    assert_eq!(err, Some(ConfigError::Workers { asked: 3, max: 2 }));
+    assert!(S::new(Config::new(2), FifoQueue::new(), UnorderedW::new(), 0).is_ok());
+}
