@@ -78,39 +78,63 @@ fn request<T>(f: impl Fn(&Zygote) -> Result<T>) -> Result<T> {
     out
 }
 
-/// Forks a worker process; returns its pid and the driver's end of its socket.
-pub(crate) fn spawn_worker() -> Result<(Pid, RawConn)> {
+/// Forks `n` worker processes; for each, its pid and the driver's end of its socket, or
+/// why it could not be started. The requests go out together, so the server forks one
+/// worker while the previous ones boot, and the round trips overlap.
+pub(crate) fn spawn_workers(n: usize) -> Result<Vec<Result<(Pid, RawConn)>>> {
     request(|z| {
-        z.conn.send(SPAWN, &[], &[])?;
-        let mut m = z.conn.recv(None)?;
-        match m.kind {
-            SPAWNED if m.bytes.len() == 4 && m.fds.len() == 1 => {
-                let pid = i32::from_le_bytes([m.bytes[0], m.bytes[1], m.bytes[2], m.bytes[3]]);
-                let fd = m.fds.remove(0);
-                Ok((Pid::from_raw(pid), RawConn::from_fd(fd)))
-            }
-            FAILED => Err(decode_failure(&m.bytes)),
-            _ => Err(Error::Protocol(
-                "unexpected reply from the fork server".into(),
-            )),
+        for _ in 0..n {
+            z.conn.send(SPAWN, &[], &[])?;
         }
+        let mut started = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut m = z.conn.recv(None)?;
+            started.push(match m.kind {
+                SPAWNED if m.bytes.len() == 4 && m.fds.len() == 1 => {
+                    let pid = i32::from_le_bytes([m.bytes[0], m.bytes[1], m.bytes[2], m.bytes[3]]);
+                    let fd = m.fds.remove(0);
+                    Ok((Pid::from_raw(pid), RawConn::from_fd(fd)))
+                }
+                FAILED => Err(decode_failure(&m.bytes)),
+                _ => {
+                    return Err(Error::Protocol(
+                        "unexpected reply from the fork server".into(),
+                    ));
+                }
+            });
+        }
+        Ok(started)
     })
 }
 
 /// Reaps worker `pid` (killing it first if `kill_first`) and returns how it ended. A worker
 /// that does not exit within 2 s of being asked is killed.
 pub(crate) fn reap(pid: Pid, kill_first: bool) -> Result<ExitCause> {
-    let mut req = pid.as_raw().to_le_bytes().to_vec();
-    req.push(u8::from(kill_first));
+    reap_many(&[(pid, kill_first)])?
+        .pop()
+        .ok_or_else(|| Error::Protocol("no reply from the fork server".into()))
+}
+
+/// [`reap`] for several workers, with the requests sent together: the server reaps one
+/// while the next request is already waiting.
+pub(crate) fn reap_many(workers: &[(Pid, bool)]) -> Result<Vec<ExitCause>> {
     request(|z| {
-        z.conn.send(REAP, &req, &[])?;
-        let m = z.conn.recv(None)?;
-        if m.kind != STATUS || m.bytes.len() != 9 {
-            return Err(Error::Protocol(
-                "unexpected reply from the fork server".into(),
-            ));
+        for (pid, kill_first) in workers {
+            let mut req = pid.as_raw().to_le_bytes().to_vec();
+            req.push(u8::from(*kill_first));
+            z.conn.send(REAP, &req, &[])?;
         }
-        Ok(decode_cause(&m.bytes))
+        let mut causes = Vec::with_capacity(workers.len());
+        for _ in workers {
+            let m = z.conn.recv(None)?;
+            if m.kind != STATUS || m.bytes.len() != 9 {
+                return Err(Error::Protocol(
+                    "unexpected reply from the fork server".into(),
+                ));
+            }
+            causes.push(decode_cause(&m.bytes));
+        }
+        Ok(causes)
     })
 }
 

@@ -152,9 +152,7 @@ pub(crate) fn run(inner: Arc<Inner>) {
             .collect();
 
         let mut st = lock(&inner.state);
-        for (pid, exited) in gone {
-            st.reap_dying(pid, exited);
-        }
+        st.reap_dying(&gone);
         let same = |st: &State, i: usize, conn: &Arc<RawConn>| {
             st.slots[i]
                 .as_ref()

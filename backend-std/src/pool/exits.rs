@@ -158,12 +158,18 @@ impl State {
         self.dying.iter().map(|d| d.kill_at).min()
     }
 
-    /// Reaps dying process `pid`: one whose socket hung up (it `exited`), or one that sent
-    /// garbage instead of leaving, which is killed first.
-    pub(crate) fn reap_dying(&mut self, pid: Pid, exited: bool) {
-        if let Some(at) = self.dying.iter().position(|d| d.pid == pid) {
-            let d = self.dying.swap_remove(at);
-            let _ = zygote::reap(d.pid, !exited);
+    /// Reaps dying processes, each `(pid, exited)`: one whose socket hung up (it exited),
+    /// or one that sent garbage instead of leaving, which is killed first.
+    pub(crate) fn reap_dying(&mut self, gone: &[(Pid, bool)]) {
+        let mut reap = Vec::with_capacity(gone.len());
+        for &(pid, exited) in gone {
+            if let Some(at) = self.dying.iter().position(|d| d.pid == pid) {
+                self.dying.swap_remove(at);
+                reap.push((pid, !exited));
+            }
+        }
+        if !reap.is_empty() {
+            let _ = zygote::reap_many(&reap);
         }
     }
 
@@ -174,8 +180,9 @@ impl State {
             .into_iter()
             .partition(|d| d.kill_at <= now);
         self.dying = alive;
-        for d in overdue {
-            let _ = zygote::reap(d.pid, true);
+        let reap: Vec<(Pid, bool)> = overdue.iter().map(|d: &Dying| (d.pid, true)).collect();
+        if !reap.is_empty() {
+            let _ = zygote::reap_many(&reap);
         }
     }
 

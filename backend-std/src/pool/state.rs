@@ -233,12 +233,16 @@ impl State {
                 moved = true;
                 self.lose(w.index(), Loss::TimedOut);
             }
+            let mut spawns = Vec::new();
             while let Some(cmd) = self.sched.poll_worker() {
                 moved = true;
                 match cmd {
-                    WorkerCommand::Spawn(w) => self.spawn(w),
+                    WorkerCommand::Spawn(w) => spawns.push(w),
                     WorkerCommand::Stop(w) => self.stop(w.index()),
                 }
+            }
+            if !spawns.is_empty() {
+                self.spawn(&spawns);
             }
             // Jobs for the same worker go out in one message.
             let mut outbox: BTreeMap<usize, (Vec<u8>, Vec<OwnedFd>)> = BTreeMap::new();
@@ -306,44 +310,60 @@ impl State {
         }
     }
 
-    fn spawn(&mut self, w: WorkerId) {
-        let started = zygote::spawn_worker().and_then(|(pid, conn)| {
-            let (call, args, fds) = match &self.init {
-                Some(i) => {
-                    let fds = i
-                        .fds
-                        .iter()
-                        .map(|f| f.try_clone())
-                        .collect::<std::io::Result<Vec<_>>>();
-                    let fds = fds.map_err(|source| Error::Io { op: "dup", source })?;
-                    (i.call, i.args.as_slice(), fds)
-                }
-                None => (0, &[][..], Vec::new()),
-            };
-            let slot = Slot {
-                pid,
-                conn: Arc::new(conn),
-                outq: VecDeque::new(),
-            };
-            match slot
-                .conn
-                .send(INIT, &protocol::encode_init(call, args), &fds)
-            {
-                Ok(()) => Ok(slot),
-                Err(e) => {
-                    let _ = zygote::reap(pid, true);
-                    Err(e)
-                }
-            }
-        });
-        match started {
-            Ok(slot) => {
-                self.generation += 1;
-                self.slots[w.index()] = Some(slot);
-            }
+    /// Starts a process for each slot (all forks requested at once) and sends each its
+    /// initializer; a slot whose start failed is reported to the scheduler.
+    fn spawn(&mut self, ws: &[WorkerId]) {
+        let started = match zygote::spawn_workers(ws.len()) {
+            Ok(started) => started,
             Err(e) => {
                 self.last_spawn_error = Some(StartFailure::new(&e));
-                let _ = self.sched.handle_spawn_failed(w);
+                for &w in ws {
+                    let _ = self.sched.handle_spawn_failed(w);
+                }
+                return;
+            }
+        };
+        for (&w, started) in ws.iter().zip(started) {
+            match started.and_then(|(pid, conn)| self.introduce(pid, conn)) {
+                Ok(slot) => {
+                    self.generation += 1;
+                    self.slots[w.index()] = Some(slot);
+                }
+                Err(e) => {
+                    self.last_spawn_error = Some(StartFailure::new(&e));
+                    let _ = self.sched.handle_spawn_failed(w);
+                }
+            }
+        }
+    }
+
+    /// Sends a new worker its initializer; reaps it if that fails.
+    fn introduce(&self, pid: Pid, conn: RawConn) -> Result<Slot> {
+        let (call, args, fds) = match &self.init {
+            Some(i) => {
+                let fds = i
+                    .fds
+                    .iter()
+                    .map(|f| f.try_clone())
+                    .collect::<std::io::Result<Vec<_>>>();
+                let fds = fds.map_err(|source| Error::Io { op: "dup", source })?;
+                (i.call, i.args.as_slice(), fds)
+            }
+            None => (0, &[][..], Vec::new()),
+        };
+        let slot = Slot {
+            pid,
+            conn: Arc::new(conn),
+            outq: VecDeque::new(),
+        };
+        match slot
+            .conn
+            .send(INIT, &protocol::encode_init(call, args), &fds)
+        {
+            Ok(()) => Ok(slot),
+            Err(e) => {
+                let _ = zygote::reap(pid, true);
+                Err(e)
             }
         }
     }
