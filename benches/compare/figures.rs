@@ -153,11 +153,12 @@ pub fn imap_rss_child(n: u64) {
     println!("{}", kib / 1024.0);
 }
 
-/// Seconds to run 8 CPU-bound tasks on `workers` workers.
+/// Seconds to run 8 CPU-bound tasks (about 0.1 s each, like Python's) on `workers` workers:
+/// tasks of a few ms would measure the VM's scheduling noise instead of the speed-up.
 pub fn cpu_bound_secs(workers: usize) -> f64 {
     let pool = Pool::new(workers).unwrap();
     let t = Instant::now();
-    pool.map_chunked(spin, [30_000_000u64; 8], 1).unwrap();
+    pool.map_chunked(spin, [600_000_000u64; 8], 1).unwrap();
     t.elapsed().as_secs_f64()
 }
 
