@@ -149,26 +149,15 @@ fn report(ours: &Samples, py: &Samples) {
     let rtt = med(&get(ours, "floor_pipe_rtt_us"));
     println!("\n## Floor (this machine, this run)");
     println!("| figure | value |\n|---|---|");
-    println!(
-        "| raw pipe round trip, 8 B (µs) | {} |",
-        show(&get(ours, "floor_pipe_rtt_us"))
-    );
-    println!(
-        "| raw pipe bandwidth, 64 KiB writes (B/s) | {} |",
-        show(&get(ours, "floor_pipe_bw"))
-    );
-    println!(
-        "| same, 1 MiB pipe buffer (B/s) | {} |",
-        show(&get(ours, "floor_pipe_bw_1m"))
-    );
-    println!(
-        "| fork + _exit + waitpid (µs) | {} |",
-        show(&get(ours, "floor_fork_us"))
-    );
-    println!(
-        "| 50 ms sleep wakes late by (ms) | {} |",
-        show(&get(ours, "floor_sleep_late_ms"))
-    );
+    for (figure, key) in [
+        ("raw pipe round trip, 8 B (µs)", "floor_pipe_rtt_us"),
+        ("raw pipe bandwidth, 64 KiB writes (B/s)", "floor_pipe_bw"),
+        ("same, 1 MiB pipe buffer (B/s)", "floor_pipe_bw_1m"),
+        ("fork + _exit + waitpid (µs)", "floor_fork_us"),
+        ("50 ms sleep wakes late by (ms)", "floor_sleep_late_ms"),
+    ] {
+        println!("| {figure} | {} |", show(&get(ours, key)));
+    }
 
     println!("\n## forkpool vs Python");
     println!("| figure | forkpool | Python | ratio | target |\n|---|---|---|---|---|");

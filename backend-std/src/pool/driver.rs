@@ -34,6 +34,26 @@ impl Inner {
     pub(crate) fn wake(&self) {
         let _ = self.wake.write(1);
     }
+
+    /// Runs `change` on the state, then sends out what the scheduler decides at once (from
+    /// the caller's thread, without a detour through the driver), delivers what it
+    /// released, and wakes the driver only when it must look.
+    pub(crate) fn hand_over<T>(
+        &self,
+        change: impl FnOnce(&mut State) -> crate::error::Result<T>,
+    ) -> crate::error::Result<T> {
+        let mut out = Deliveries::new();
+        let (value, wake) = {
+            let mut st = lock(&self.state);
+            let value = change(&mut st)?;
+            (value, st.pump_from_caller(&mut out))
+        };
+        out.deliver();
+        if wake {
+            self.wake();
+        }
+        Ok(value)
+    }
 }
 
 /// What the driver waits on: worker sockets (and whether each has packets to send), the

@@ -9,7 +9,7 @@ use super::Pool;
 use super::driver::Inner;
 use super::encode::next_chunk;
 use super::sink::{Raw, Stream, lock};
-use super::state::{Deliveries, Phase};
+use super::state::Phase;
 use crate::error::{Error, Result};
 use crate::task::{TaskFn, erase};
 use forkpool_core::{Ordered, ResultOrder, Unordered};
@@ -132,18 +132,9 @@ where
         if jobs.is_empty() {
             return Ok(());
         }
-        let mut out = Deliveries::new();
-        let wake = {
-            // Refused once the pool is terminated; still taken after `close` while this
-            // iterator is open (the scheduler closes when the last open batch is done).
-            let mut st = lock(&self.inner.state);
-            st.submit(jobs)?;
-            st.pump_from_caller(&mut out)
-        };
-        out.deliver();
-        if wake {
-            self.inner.wake();
-        }
+        // Refused once the pool is terminated; still taken after `close` while this
+        // iterator is open (the scheduler closes when the last open batch is done).
+        self.inner.hand_over(|st| st.submit(jobs))?;
         // Cannot fail: `room` was free, and indices are contiguous from `next_index`.
         let _ = self.window.try_reserve(self.next_index, encoded);
         self.next_index += encoded as u64;

@@ -58,12 +58,11 @@ impl State {
         if offset >= n || r.len > n - offset {
             return;
         }
-        let sink = Arc::clone(&route.sink);
         match r.outcome {
-            Outcome::Done(result) => out.push(&sink, index + offset, result),
+            Outcome::Done(result) => out.push(&route.sink, index + offset, result),
             failed => {
                 for k in 0..r.len {
-                    out.push(&sink, index + offset + k, Err(self.failure(&failed)));
+                    out.push(&route.sink, index + offset + k, Err(self.failure(&failed)));
                 }
             }
         }

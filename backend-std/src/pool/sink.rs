@@ -161,15 +161,17 @@ struct CollectState<R> {
     error: Option<(usize, Error)>,
     /// Whether every task was submitted (`slots` has its final length).
     sealed: bool,
+    /// Whether the outcome was taken (it is taken once).
+    completed: bool,
 }
 
 impl<R> CollectState<R> {
     /// The call's outcome, once sealed and every result is in (taken once).
     fn finished(&mut self) -> Option<Result<Vec<R>>> {
-        if !self.sealed || self.remaining != 0 {
+        if !self.sealed || self.remaining != 0 || self.completed {
             return None;
         }
-        self.sealed = false;
+        self.completed = true;
         Some(match self.error.take() {
             Some((_, e)) => Err(e),
             None => Ok(self.slots.iter_mut().filter_map(Option::take).collect()),
@@ -200,6 +202,7 @@ impl<R, T: Send + 'static> Collect<R, T> {
                 remaining: 0,
                 error: None,
                 sealed: false,
+                completed: false,
             }),
             shared: Arc::clone(&shared),
             finish,

@@ -5,7 +5,7 @@
 use super::encode::next_chunk;
 use super::options::AsyncOptions;
 use super::sink::{Collect, lock};
-use super::state::{Deliveries, Phase, TaskJob};
+use super::state::{Phase, TaskJob};
 use super::{Pool, sink::AsyncResult};
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -62,46 +62,26 @@ impl Pool {
             }
             sink.expect(group);
             index += group;
-            if let Err(e) = self.hand_over(|st| st.submit(jobs)) {
+            if let Err(e) = self.inner.hand_over(|st| st.submit(jobs)) {
                 return Err(self.abandon_batch(batch, e));
             }
         }
         sink.seal();
         // The batch may have been what kept a closed pool's scheduler open.
-        let _ = self.hand_over(|st| {
+        let _ = self.inner.hand_over(|st| {
             st.seal_batch(batch);
             Ok(())
         });
         let weak = Arc::downgrade(&self.inner);
         let cancel = Box::new(move || {
             if let Some(inner) = weak.upgrade() {
-                let mut out = Deliveries::new();
-                {
-                    let mut st = lock(&inner.state);
+                let _ = inner.hand_over(|st| {
                     st.cancel_batch(batch);
-                    st.pump(&mut out);
-                }
-                out.deliver();
-                inner.wake();
+                    Ok(())
+                });
             }
         });
         Ok(AsyncResult::new(shared, cancel))
-    }
-
-    /// Runs `change` on the state, then sends out what the scheduler decides at once (from
-    /// this thread), waking the driver only when it must look.
-    fn hand_over(&self, change: impl FnOnce(&mut super::state::State) -> Result<()>) -> Result<()> {
-        let mut out = Deliveries::new();
-        let wake = {
-            let mut st = lock(&self.inner.state);
-            change(&mut st)?;
-            st.pump_from_caller(&mut out)
-        };
-        out.deliver();
-        if wake {
-            self.inner.wake();
-        }
-        Ok(())
     }
 
     /// A call failed part-way through submitting: what was queued is dropped, what runs

@@ -24,7 +24,7 @@ where
     #[must_use]
     pub fn poll_expired(&self) -> Option<WorkerId> {
         self.workers.iter().enumerate().find_map(|(i, w)| {
-            let deadline = w.deadline.filter(|_| !w.jobs.is_empty())?;
+            let deadline = w.deadline?;
             (deadline <= self.now).then_some(WorkerId(i as u16))
         })
     }
@@ -33,10 +33,7 @@ where
     /// a running job's deadline, or the end of a failed start's back-off. Bounds the
     /// driver's wait.
     pub fn next_deadline(&self) -> Option<u64> {
-        let jobs = self
-            .workers
-            .iter()
-            .filter_map(|w| w.deadline.filter(|_| !w.jobs.is_empty()));
+        let jobs = self.workers.iter().filter_map(|w| w.deadline);
         jobs.chain(self.next_restart()).min()
     }
 }

@@ -81,6 +81,7 @@ where
 
     /// Releases every unanswered task of slot `i`: lost with the worker, or cancelled.
     pub(super) fn fail_in_flight(&mut self, i: usize, lost: Option<WorkerId>) {
+        self.workers[i].deadline = None;
         while let Some(job) = self.workers[i].jobs.pop_front() {
             let outcome = lost.map_or(Outcome::Cancelled, Outcome::WorkerLost);
             if let Some(seq) = job.next() {

@@ -66,7 +66,7 @@ impl<S: SeqNum> InFlight<S> {
 pub struct WorkerSlot<S> {
     pub(crate) life: Life,
     pub(crate) jobs: Deque<InFlight<S>, MAX_DEPTH>,
-    /// When the front job (the one running) must be done by.
+    /// When the front job (the one running) must be done by; `None` without jobs.
     pub(crate) deadline: Option<u64>,
     /// Jobs this process may still take; `None` for unlimited.
     pub(crate) budget: Option<u32>,
