@@ -32,7 +32,7 @@ const SOCKET_BUFFER: usize = 1 << 20;
 /// Bytes of writer id at the start of each packet.
 const WID: usize = 8;
 /// Most descriptors one message may carry (the header's `aux` byte).
-const MAX_FDS: usize = 250;
+pub(crate) const MAX_FDS: usize = 250;
 /// The default largest message: 1 GiB.
 pub(crate) const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 
@@ -88,7 +88,8 @@ pub(crate) struct RawConn {
     fd: OwnedFd,
     instance: u32,
     max_message: AtomicUsize,
-    send_lock: Mutex<()>,
+    /// Packets queued by [`enqueue`](Self::enqueue); its lock also orders blocking sends.
+    send_queue: Mutex<SendQueue>,
     recv: Mutex<RecvState>,
 }
 
@@ -120,7 +121,7 @@ impl RawConn {
             fd,
             instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
             max_message: AtomicUsize::new(DEFAULT_MAX_MESSAGE),
-            send_lock: Mutex::new(()),
+            send_queue: Mutex::new(SendQueue::default()),
             recv: Mutex::new(RecvState {
                 packet: vec![0; PACKET],
                 writers: HashMap::new(),
@@ -179,7 +180,15 @@ impl RawConn {
         let header = self.header(kind, bytes, fds.len())?;
         let raw_fds: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
         let wid = self.writer_id().to_le_bytes();
-        let _guard = lock(&self.send_lock);
+        let mut queue = lock(&self.send_queue);
+        while queue.is_flushing() {
+            // A non-blocking flush in another thread is sending a packet; it finishes soon.
+            drop(queue);
+            std::thread::yield_now();
+            queue = lock(&self.send_queue);
+        }
+        // Whatever was queued goes first.
+        self.send_all_queued(&mut queue)?;
         let first = bytes.len().min(PACKET - WID - HEADER_LEN);
         let rights = [ControlMessage::ScmRights(&raw_fds)];
         let cmsgs: &[ControlMessage] = if raw_fds.is_empty() { &[] } else { &rights };
@@ -366,4 +375,4 @@ mod outgoing;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use outgoing::Packet;
+use outgoing::SendQueue;

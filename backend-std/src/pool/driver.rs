@@ -4,20 +4,24 @@
 
 use super::exits::{Loss, drain};
 use super::sink::lock;
-use super::state::{Deliveries, State};
+use super::state::{Deliveries, State, send_unflushed};
 use crate::error::Error;
-use crate::wire::RawConn;
+use crate::wire::{Message, RawConn};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::unistd::Pid;
 use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// What the driver thread and the pool's users share.
 pub(crate) struct Inner {
     pub state: Mutex<State>,
     wake: EventFd,
+    /// Whether the driver is between two waits (shared with the state; see
+    /// `State::driver_awake`).
+    awake: Arc<AtomicBool>,
 }
 
 impl Inner {
@@ -25,6 +29,7 @@ impl Inner {
         let wake = EventFd::from_value_and_flags(0, EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
             .map_err(|e| Error::io("eventfd", e))?;
         Ok(Self {
+            awake: Arc::clone(&state.driver_awake),
             state: Mutex::new(state),
             wake,
         })
@@ -43,11 +48,13 @@ impl Inner {
         change: impl FnOnce(&mut State) -> crate::error::Result<T>,
     ) -> crate::error::Result<T> {
         let mut out = Deliveries::new();
-        let (value, wake) = {
+        let (value, wake, unflushed) = {
             let mut st = lock(&self.state);
             let value = change(&mut st)?;
-            (value, st.pump_from_caller(&mut out))
+            let wake = st.pump_from_caller(&mut out);
+            (value, wake, st.take_unflushed())
         };
+        let wake = send_unflushed(&unflushed) || wake;
         out.deliver();
         if wake {
             self.wake();
@@ -56,10 +63,10 @@ impl Inner {
     }
 }
 
-/// What the driver waits on: worker sockets (and whether each has packets to send), the
-/// sockets of dying processes (for their hang-up), and how long it may wait.
+/// What the driver waits on: worker sockets, the sockets of dying processes (for their
+/// hang-up), and how long it may wait.
 struct Watch {
-    watched: Vec<(usize, Arc<RawConn>, bool)>,
+    watched: Vec<(usize, Arc<RawConn>)>,
     dying: Vec<(Pid, Arc<RawConn>)>,
     timeout: Option<std::time::Duration>,
 }
@@ -70,10 +77,7 @@ impl Watch {
             .slots
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| {
-                s.as_ref()
-                    .map(|s| (i, Arc::clone(&s.conn), !s.outq.is_empty()))
-            })
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i, Arc::clone(&s.conn))))
             .collect();
         let dying = st
             .dying
@@ -95,16 +99,55 @@ impl Watch {
     }
 }
 
-/// The driver loop; returns when the pool is finished or terminated.
+/// What one wait brought: processes that exited, and each watched socket's messages and
+/// error; applied under the lock at the start of the next turn.
+#[derive(Default)]
+struct Turn {
+    gone: Vec<(Pid, bool)>,
+    watched: Vec<(usize, Arc<RawConn>)>,
+    inbox: Vec<(Vec<Message>, Option<Error>)>,
+}
+
+impl Turn {
+    fn apply(self, st: &mut State) {
+        st.reap_dying(&self.gone);
+        let same = |st: &State, i: usize, conn: &Arc<RawConn>| {
+            st.slots[i]
+                .as_ref()
+                .is_some_and(|s| Arc::ptr_eq(&s.conn, conn))
+        };
+        for ((i, conn), (messages, error)) in self.watched.iter().zip(self.inbox) {
+            for m in messages {
+                if !same(st, *i, conn) {
+                    break;
+                }
+                st.on_message(*i, m);
+            }
+            if let Some(e) = error
+                && same(st, *i, conn)
+            {
+                st.lose(*i, Loss::from_io(e));
+            }
+        }
+    }
+}
+
+/// The driver loop; returns when the pool is finished or terminated. The pool's lock is
+/// taken once a turn, only to decide: sockets are written, polled and read without it.
 pub(crate) fn run(inner: Arc<Inner>) {
     let mut out = Deliveries::new();
+    let mut turn = Turn::default();
     loop {
-        let Watch {
-            watched,
-            dying,
-            timeout,
-        } = {
+        let (
+            Watch {
+                watched,
+                dying,
+                timeout,
+            },
+            unflushed,
+        ) = {
             let mut st = lock(&inner.state);
+            std::mem::take(&mut turn).apply(&mut st);
             st.reap_overdue();
             st.pump(&mut out);
             if st.finished() {
@@ -112,14 +155,19 @@ pub(crate) fn run(inner: Arc<Inner>) {
                 out.deliver();
                 return;
             }
-            Watch::of(&st)
+            // From here on, callers send their jobs themselves.
+            inner.awake.store(false, Ordering::Relaxed);
+            (Watch::of(&st), st.take_unflushed())
         };
+        send_unflushed(&unflushed);
         out.deliver();
 
+        // A socket with packets still queued (full, or filled by a caller since) is
+        // watched for room as well.
         let mut fds: Vec<PollFd> = watched
             .iter()
-            .map(|(_, c, writing)| {
-                let flags = if *writing {
+            .map(|(_, c)| {
+                let flags = if c.has_queued() {
                     PollFlags::POLLIN | PollFlags::POLLOUT
                 } else {
                     PollFlags::POLLIN
@@ -142,6 +190,8 @@ pub(crate) fn run(inner: Arc<Inner>) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
         }
+        // The next turn pumps under the lock: until then, callers may leave jobs to it.
+        inner.awake.store(true, Ordering::Relaxed);
         let ready: Vec<(bool, bool)> = fds
             .iter()
             .map(|f| {
@@ -160,7 +210,7 @@ pub(crate) fn run(inner: Arc<Inner>) {
 
         // A dying process's socket hangs up when it exits; what it still says is dropped.
         // Anything else it sends that is not a message gets it killed now.
-        let gone: Vec<(Pid, bool)> = dying
+        let gone = dying
             .iter()
             .zip(&ready[watched.len()..])
             .filter(|(_, r)| r.0)
@@ -171,33 +221,45 @@ pub(crate) fn run(inner: Arc<Inner>) {
             })
             .collect();
 
-        let mut st = lock(&inner.state);
-        st.reap_dying(&gone);
-        let same = |st: &State, i: usize, conn: &Arc<RawConn>| {
-            st.slots[i]
-                .as_ref()
-                .is_some_and(|s| Arc::ptr_eq(&s.conn, conn))
+        // Workers' sockets are written and read without the lock: callers keep submitting
+        // while the driver waits on the kernel.
+        let inbox = watched
+            .iter()
+            .zip(&ready)
+            .map(|((_, conn), &(readable, writable))| {
+                let sent = match writable {
+                    true => conn.flush().err(),
+                    false => None,
+                };
+                let (messages, error) = match readable {
+                    true => read_some(conn),
+                    false => (Vec::new(), None),
+                };
+                (messages, error.or(sent))
+            })
+            .collect();
+        turn = Turn {
+            gone,
+            watched,
+            inbox,
         };
-        for ((i, conn, _), (readable, writable)) in watched.iter().zip(ready) {
-            if writable && same(&st, *i, conn) {
-                st.flush(*i);
-            }
-            if !readable || !same(&st, *i, conn) {
-                continue;
-            }
-            loop {
-                match conn.try_recv() {
-                    Ok(Some(m)) => st.on_message(*i, m),
-                    Ok(None) => break,
-                    Err(e) => {
-                        st.lose(*i, Loss::from_io(e));
-                        break;
-                    }
-                }
-                if !same(&st, *i, conn) {
-                    break;
-                }
-            }
+    }
+}
+
+/// Most messages read from one socket per turn of the driver, so one busy worker cannot
+/// keep the others waiting.
+const MAX_READ: usize = 64;
+
+/// What a worker's socket holds now (up to [`MAX_READ`] messages), and the error that
+/// ended reading, if one did.
+fn read_some(conn: &RawConn) -> (Vec<Message>, Option<Error>) {
+    let mut messages = Vec::new();
+    while messages.len() < MAX_READ {
+        match conn.try_recv() {
+            Ok(Some(m)) => messages.push(m),
+            Ok(None) => break,
+            Err(e) => return (messages, Some(e)),
         }
     }
+    (messages, None)
 }

@@ -8,6 +8,7 @@ mod exits;
 mod imap;
 mod messages;
 mod options;
+mod outbox;
 mod queue;
 mod routing;
 mod sink;

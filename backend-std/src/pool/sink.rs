@@ -41,34 +41,56 @@ pub(crate) trait Sink: Send + Sync {
 pub struct AsyncResult<T> {
     shared: Arc<Shared<T>>,
     cancel: Box<dyn Fn() + Send + Sync>,
+    /// The call's sink, kept so that it is freed here, by the thread that allocated it, and
+    /// not by the driver thread: frees across threads contend for the allocator's locks.
+    _sink: Arc<dyn Send + Sync>,
 }
 
 pub(crate) struct Shared<T> {
-    value: Mutex<Option<Option<Result<T>>>>,
+    value: Mutex<Slot<T>>,
     ready: Condvar,
+}
+
+/// A result's place: the value (`Some(None)` once taken) and how many threads wait for it,
+/// so publishing it makes no wake-up call when nobody waits (the common case: results
+/// usually arrive before `get`).
+struct Slot<T> {
+    value: Option<Option<Result<T>>>,
+    waiters: usize,
 }
 
 impl<T> Shared<T> {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self {
-            value: Mutex::new(None),
+            value: Mutex::new(Slot {
+                value: None,
+                waiters: 0,
+            }),
             ready: Condvar::new(),
         })
     }
 
     pub(crate) fn set(&self, value: Result<T>) {
-        *lock(&self.value) = Some(Some(value));
-        self.ready.notify_all();
+        let waiters = {
+            let mut g = lock(&self.value);
+            g.value = Some(Some(value));
+            g.waiters
+        };
+        if waiters > 0 {
+            self.ready.notify_all();
+        }
     }
 
-    fn wait_until(&self, deadline: Option<Instant>) -> MutexGuard<'_, Option<Option<Result<T>>>> {
+    fn wait_until(&self, deadline: Option<Instant>) -> MutexGuard<'_, Slot<T>> {
         let mut g = lock(&self.value);
-        while g.is_none() {
+        while g.value.is_none() {
+            g.waiters += 1;
             match deadline {
                 None => g = self.ready.wait(g).unwrap_or_else(|p| p.into_inner()),
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
                     if left.is_zero() {
+                        g.waiters -= 1;
                         break;
                     }
                     g = self
@@ -78,14 +100,23 @@ impl<T> Shared<T> {
                         .0;
                 }
             }
+            g.waiters -= 1;
         }
         g
     }
 }
 
 impl<T> AsyncResult<T> {
-    pub(crate) fn new(shared: Arc<Shared<T>>, cancel: Box<dyn Fn() + Send + Sync>) -> Self {
-        Self { shared, cancel }
+    pub(crate) fn new(
+        shared: Arc<Shared<T>>,
+        cancel: Box<dyn Fn() + Send + Sync>,
+        sink: Arc<dyn Send + Sync>,
+    ) -> Self {
+        Self {
+            shared,
+            cancel,
+            _sink: sink,
+        }
     }
 
     /// Cancels the call: tasks not started are dropped, and workers running one of its tasks
@@ -102,7 +133,7 @@ impl<T> AsyncResult<T> {
     /// Waits for the result and returns it.
     pub fn get(self) -> Result<T> {
         let mut g = self.shared.wait_until(None);
-        take(&mut g)
+        take(&mut g.value)
     }
 
     /// Waits at most `timeout` for the result. [`Error::Timeout`] if it is not ready (call
@@ -110,10 +141,10 @@ impl<T> AsyncResult<T> {
     /// [`Error::InvalidArgument`].
     pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
         let mut g = self.shared.wait_until(Some(Instant::now() + timeout));
-        if g.is_none() {
+        if g.value.is_none() {
             return Err(Error::Timeout);
         }
-        take(&mut g)
+        take(&mut g.value)
     }
 
     /// Waits until the result is ready.
@@ -125,17 +156,18 @@ impl<T> AsyncResult<T> {
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.shared
             .wait_until(Some(Instant::now() + timeout))
+            .value
             .is_some()
     }
 
     /// Whether the result is ready.
     pub fn ready(&self) -> bool {
-        lock(&self.shared.value).is_some()
+        lock(&self.shared.value).value.is_some()
     }
 
     /// `None` while not ready; then whether the call succeeded.
     pub fn successful(&self) -> Option<bool> {
-        match &*lock(&self.shared.value) {
+        match &lock(&self.shared.value).value {
             None => None,
             Some(Some(r)) => Some(r.is_ok()),
             Some(None) => Some(true),

@@ -2,20 +2,31 @@
 //! decides. No decision is made here: every `poll_*` answer is simply performed.
 
 use super::exits::{Dying, Loss, StartFailure};
+use super::outbox::Jobs;
 use super::queue::{CompletionOrder, HeapSlots, VecQueue};
 use super::sink::{Raw, Sink};
 use crate::error::{Error, ExitCause, Result};
-use crate::protocol::{self, INIT, RUN};
-use crate::wire::{Packet, RawConn};
+use crate::protocol::{self, INIT};
+use crate::wire::RawConn;
 use crate::zygote;
 use forkpool_core::{Config, Job, Outcome, Scheduler, WorkerCommand, WorkerId};
 use nix::unistd::Pid;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// Most worker processes in one pool.
 pub const MAX_PROCESSES: usize = 256;
+
+/// Sends what each socket's queue holds, as far as the socket takes it now, outside the
+/// pool's lock. Returns whether the driver must look: a socket is full (the driver waits
+/// until it takes more) or broken (the driver finds out why).
+pub(crate) fn send_unflushed(conns: &[(usize, Arc<RawConn>)]) -> bool {
+    conns.iter().fold(false, |wake, (_, conn)| {
+        !matches!(conn.flush(), Ok(true)) || wake
+    })
+}
 
 /// A chunk of tasks of one batch, encoded for a `RUN` message.
 pub(crate) struct TaskJob {
@@ -49,11 +60,10 @@ pub(crate) enum Phase {
 
 pub(crate) struct Slot {
     pub pid: Pid,
+    /// The worker's socket, with its queue of packets not yet sent.
     pub conn: Arc<RawConn>,
-    /// Packets for the worker not yet sent: the driver never blocks on a full socket
-    /// (a worker blocked sending results while the driver blocks sending work would be a
-    /// deadlock).
-    pub outq: VecDeque<Packet>,
+    /// Jobs a caller dispatched while the worker was busy, for the driver to send.
+    pub(super) held: Jobs,
 }
 
 pub(super) struct Batch {
@@ -124,6 +134,12 @@ pub(crate) struct State {
     /// Bumped whenever a slot's process changes, so a caller that pumped knows whether the
     /// driver must look at the sockets again.
     generation: u64,
+    /// Whether the driver thread is between two waits: it pumps under the lock before it
+    /// waits again, so a caller may leave jobs to it (see `outbox`). Set by the driver
+    /// without the lock when its wait ends, cleared under the lock after its pump.
+    pub(crate) driver_awake: Arc<AtomicBool>,
+    /// Sockets with packets queued under the lock, to be sent once it is released.
+    unflushed: Vec<(usize, Arc<RawConn>)>,
 }
 
 impl State {
@@ -149,6 +165,8 @@ impl State {
             phase: Phase::Running,
             epoch: std::time::Instant::now(),
             generation: 0,
+            driver_awake: Arc::new(AtomicBool::new(false)),
+            unflushed: Vec::new(),
         })
     }
 
@@ -221,8 +239,16 @@ impl State {
         self.sched.is_finished() && self.slots.iter().all(Option::is_none) && self.dying.is_empty()
     }
 
-    /// Performs every command, dispatch and release the scheduler has, until none is left.
+    /// Performs every command, dispatch and release the scheduler has, until none is left;
+    /// sends the jobs callers held back (the driver's pump).
     pub(crate) fn pump(&mut self, out: &mut Deliveries) {
+        for i in 0..self.slots.len() {
+            self.send_held(i);
+        }
+        self.pump_as(out, false);
+    }
+
+    fn pump_as(&mut self, out: &mut Deliveries, from_caller: bool) {
         self.sched.handle_time(self.now_ms());
         loop {
             if self.phase == Phase::Closed && !self.batches.values().any(|b| b.open) {
@@ -244,25 +270,7 @@ impl State {
             if !spawns.is_empty() {
                 self.spawn(&spawns);
             }
-            // Jobs for the same worker go out in one message.
-            let mut outbox: BTreeMap<usize, (Vec<u8>, Vec<OwnedFd>)> = BTreeMap::new();
-            while let Some(d) = self.sched.poll_dispatch() {
-                moved = true;
-                let job = d.payload;
-                let (msg, fds) = outbox.entry(d.worker.index()).or_default();
-                protocol::push_job(msg, d.first, job.call, job.n, &job.items);
-                fds.extend(job.fds);
-            }
-            for (i, (msg, fds)) in outbox {
-                let queued = match self.slots[i].as_mut() {
-                    Some(s) => s.conn.queue(&mut s.outq, RUN, &msg, fds),
-                    None => Err(Error::Disconnected),
-                };
-                match queued {
-                    Ok(()) => self.flush(i),
-                    Err(e) => self.lose(i, Loss::from_io(e)),
-                }
-            }
+            moved |= self.dispatch(from_caller);
             while let Some(r) = self.sched.poll_release() {
                 moved = true;
                 self.route(r, out);
@@ -292,22 +300,23 @@ impl State {
 
     /// [`pump`](Self::pump) from a caller's thread right after it submitted, so work goes
     /// out without a detour through the driver thread. Returns whether the driver must be
-    /// woken (processes changed, or a socket is full and needs watching).
+    /// woken because processes changed.
     pub(crate) fn pump_from_caller(&mut self, out: &mut Deliveries) -> bool {
         let generation = self.generation;
-        self.pump(out);
-        self.generation != generation || self.slots.iter().flatten().any(|s| !s.outq.is_empty())
+        self.pump_as(out, true);
+        self.generation != generation
     }
 
-    /// Sends what slot `i`'s queue holds, as far as its socket takes it now.
-    pub(crate) fn flush(&mut self, i: usize) {
-        let flushed = match self.slots[i].as_mut() {
-            Some(s) => s.conn.try_flush(&mut s.outq),
-            None => Ok(()),
-        };
-        if let Err(e) = flushed {
-            self.lose(i, Loss::from_io(e));
+    /// Marks slot `i`'s socket as holding packets to send once the lock is released.
+    pub(super) fn unflushed(&mut self, i: usize, conn: &Arc<RawConn>) {
+        if !self.unflushed.iter().any(|(_, c)| Arc::ptr_eq(c, conn)) {
+            self.unflushed.push((i, Arc::clone(conn)));
         }
+    }
+
+    /// The sockets with packets queued since the last call, for [`send_unflushed`].
+    pub(crate) fn take_unflushed(&mut self) -> Vec<(usize, Arc<RawConn>)> {
+        std::mem::take(&mut self.unflushed)
     }
 
     /// Starts a process for each slot (all forks requested at once) and sends each its
@@ -354,7 +363,7 @@ impl State {
         let slot = Slot {
             pid,
             conn: Arc::new(conn),
-            outq: VecDeque::new(),
+            held: Jobs::default(),
         };
         match slot
             .conn

@@ -31,16 +31,12 @@ impl Pool {
         T: Send + 'static,
     {
         let (sink, shared) = Collect::new(finish, opts.callback, opts.error_callback);
-        let batch = {
-            let mut st = lock(&self.inner.state);
-            if st.phase != Phase::Running {
-                return Err(Error::PoolNotRunning);
-            }
-            st.new_batch(sink.clone(), true)
-        };
         let timeout_ms = opts.timeout.map(|t| t.as_millis().max(1) as u64);
         let mut items = items.into_iter();
         let (mut index, mut done) = (0, false);
+        // The batch is registered with its first group, so a call of one group (every
+        // `apply_async`) takes the pool's lock once.
+        let mut batch = None;
         while !done {
             let mut jobs: Vec<TaskJob> = Vec::new();
             let mut group = 0;
@@ -48,7 +44,6 @@ impl Pool {
                 let chunk = next_chunk(&mut items, call, index + group, chunksize.max(1));
                 match chunk {
                     Ok(Some(mut job)) => {
-                        job.batch = batch;
                         job.timeout_ms = timeout_ms;
                         group += job.n as usize;
                         jobs.push(job);
@@ -62,16 +57,30 @@ impl Pool {
             }
             sink.expect(group);
             index += group;
-            if let Err(e) = self.inner.hand_over(|st| st.submit(jobs)) {
-                return Err(self.abandon_batch(batch, e));
-            }
+            let submitted = self.inner.hand_over(|st| {
+                let id = match batch {
+                    Some(id) => id,
+                    None if st.phase != Phase::Running => return Err(Error::PoolNotRunning),
+                    None => st.new_batch(sink.clone(), true),
+                };
+                for job in &mut jobs {
+                    job.batch = id;
+                }
+                if let Err(e) = st.submit(jobs) {
+                    // Dropped as a whole; the pump that follows settles what this frees.
+                    st.close_batch(id);
+                    return Ok(Err(e));
+                }
+                if done {
+                    // The batch may have been what kept a closed pool's scheduler open.
+                    st.seal_batch(id);
+                }
+                Ok(Ok(id))
+            });
+            batch = Some(submitted.and_then(|r| r)?);
         }
         sink.seal();
-        // The batch may have been what kept a closed pool's scheduler open.
-        let _ = self.inner.hand_over(|st| {
-            st.seal_batch(batch);
-            Ok(())
-        });
+        let batch = batch.unwrap_or(u64::MAX);
         let weak = Arc::downgrade(&self.inner);
         let cancel = Box::new(move || {
             if let Some(inner) = weak.upgrade() {
@@ -81,14 +90,16 @@ impl Pool {
                 });
             }
         });
-        Ok(AsyncResult::new(shared, cancel))
+        Ok(AsyncResult::new(shared, cancel, sink))
     }
 
     /// A call failed part-way through submitting: what was queued is dropped, what runs
     /// finishes unseen, and the caller gets `e`.
-    fn abandon_batch(&self, batch: u64, e: Error) -> Error {
-        lock(&self.inner.state).close_batch(batch);
-        self.inner.wake();
+    fn abandon_batch(&self, batch: Option<u64>, e: Error) -> Error {
+        if let Some(batch) = batch {
+            lock(&self.inner.state).close_batch(batch);
+            self.inner.wake();
+        }
         e
     }
 }

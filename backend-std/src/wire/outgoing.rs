@@ -1,28 +1,40 @@
-//! Sending without blocking: a message becomes packets queued on the caller's side and sent
-//! as the socket takes them. For a connection with one writer (a pool's driver).
+//! Sending without blocking: a message becomes packets in the connection's send queue, sent
+//! as the socket takes them, by whichever thread flushes next. For the connections of a
+//! pool, whose driver must never block on a full socket (a worker blocked sending results
+//! while the driver blocks sending work would be a deadlock), and whose packets are queued
+//! under the pool's lock but sent after it is released.
 
-use super::{HEADER_LEN, PACKET, RawConn, WID};
+use super::{HEADER_LEN, PACKET, RawConn, WID, lock};
 use crate::error::Result;
 use nix::sys::socket::{ControlMessage, MsgFlags};
 use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
-/// A piece of a message waiting to be sent without blocking.
+/// A piece of a message waiting in a send queue.
 pub(crate) struct Packet {
-    pub(super) bytes: Vec<u8>,
-    pub(super) fds: Vec<OwnedFd>,
+    bytes: Vec<u8>,
+    fds: Vec<OwnedFd>,
+}
+
+/// A connection's send queue. `flushing` is set while one thread sends from it, without the
+/// lock held (a send may yield the CPU to the woken reader): others only append, and that
+/// thread sends what they append too.
+#[derive(Default)]
+pub(crate) struct SendQueue {
+    packets: VecDeque<Packet>,
+    flushing: bool,
+}
+
+impl SendQueue {
+    pub(super) fn is_flushing(&self) -> bool {
+        self.flushing
+    }
 }
 
 impl RawConn {
-    /// Splits a message into packets appended to `out`, for [`try_flush`](Self::try_flush).
-    /// For a connection with a single writer (a pool's driver), which must never block.
-    pub(crate) fn queue(
-        &self,
-        out: &mut VecDeque<Packet>,
-        kind: u8,
-        bytes: &[u8],
-        fds: Vec<OwnedFd>,
-    ) -> Result<()> {
+    /// Appends a message to the send queue, as packets, for [`flush`](Self::flush); never
+    /// blocks.
+    pub(crate) fn enqueue(&self, kind: u8, bytes: &[u8], fds: Vec<OwnedFd>) -> Result<()> {
         let header = self.header(kind, bytes, fds.len())?;
         let wid = self.writer_id().to_le_bytes();
         let first = bytes.len().min(PACKET - WID - HEADER_LEN);
@@ -30,30 +42,86 @@ impl RawConn {
         head.extend_from_slice(&wid);
         head.extend_from_slice(&header);
         head.extend_from_slice(&bytes[..first]);
-        out.push_back(Packet { bytes: head, fds });
+        let mut rest = Vec::new();
         for chunk in bytes[first..].chunks(PACKET - WID) {
             let mut p = Vec::with_capacity(WID + chunk.len());
             p.extend_from_slice(&wid);
             p.extend_from_slice(chunk);
-            out.push_back(Packet {
+            rest.push(Packet {
                 bytes: p,
                 fds: Vec::new(),
             });
         }
+        let mut queue = lock(&self.send_queue);
+        queue.packets.push_back(Packet { bytes: head, fds });
+        queue.packets.extend(rest);
         Ok(())
     }
 
     /// Sends queued packets until the socket is full or the queue is empty; never blocks.
-    pub(crate) fn try_flush(&self, out: &mut VecDeque<Packet>) -> Result<()> {
-        while let Some(p) = out.front() {
-            let raw_fds: Vec<RawFd> = p.fds.iter().map(AsRawFd::as_raw_fd).collect();
-            let rights = [ControlMessage::ScmRights(&raw_fds)];
-            let cmsgs: &[ControlMessage] = if raw_fds.is_empty() { &[] } else { &rights };
-            if !self.send_packet(&[&p.bytes], cmsgs, MsgFlags::MSG_DONTWAIT)? {
-                return Ok(());
+    /// Returns whether the queue needs no more attention: it is empty, or another thread is
+    /// sending from it (and sends what was appended).
+    pub(crate) fn flush(&self) -> Result<bool> {
+        let mut queue = lock(&self.send_queue);
+        if queue.flushing {
+            return Ok(true);
+        }
+        queue.flushing = true;
+        loop {
+            let Some(p) = queue.packets.pop_front() else {
+                queue.flushing = false;
+                return Ok(true);
+            };
+            drop(queue);
+            let sent = self.send_one(&p, MsgFlags::MSG_DONTWAIT);
+            queue = lock(&self.send_queue);
+            match sent {
+                Ok(true) => {}
+                Ok(false) => {
+                    queue.packets.push_front(p);
+                    queue.flushing = false;
+                    return Ok(false);
+                }
+                Err(e) => {
+                    queue.packets.push_front(p);
+                    queue.flushing = false;
+                    return Err(e);
+                }
             }
-            out.pop_front();
+        }
+    }
+
+    /// Whether packets wait in the send queue, or are being sent.
+    pub(crate) fn has_queued(&self) -> bool {
+        let queue = lock(&self.send_queue);
+        queue.flushing || !queue.packets.is_empty()
+    }
+
+    /// Sends every queued packet, blocking while the socket is full (before a blocking
+    /// send of a message, which must come after them).
+    pub(super) fn send_all_queued(&self, queue: &mut SendQueue) -> Result<()> {
+        while let Some(p) = queue.packets.front() {
+            self.send_one(p, MsgFlags::empty())?;
+            queue.packets.pop_front();
         }
         Ok(())
+    }
+
+    /// Sends the first queued packet, if any, blocking while the socket is full.
+    #[cfg(test)]
+    pub(super) fn send_next_packet(&self) -> Result<()> {
+        let mut queue = lock(&self.send_queue);
+        if let Some(p) = queue.packets.pop_front() {
+            self.send_one(&p, MsgFlags::empty())?;
+        }
+        Ok(())
+    }
+
+    /// Sends one packet; `Ok(false)` when `MSG_DONTWAIT` was asked and the socket is full.
+    fn send_one(&self, p: &Packet, extra: MsgFlags) -> Result<bool> {
+        let raw_fds: Vec<RawFd> = p.fds.iter().map(AsRawFd::as_raw_fd).collect();
+        let rights = [ControlMessage::ScmRights(&raw_fds)];
+        let cmsgs: &[ControlMessage] = if raw_fds.is_empty() { &[] } else { &rights };
+        self.send_packet(&[&p.bytes], cmsgs, extra)
     }
 }

@@ -32,11 +32,9 @@ proptest! {
     fn writers_are_reassembled_apart(lens in proptest::collection::vec(0usize..200_000, 1..4)) {
         let (a, b) = raw_pair().unwrap();
         let c = RawConn::from_fd(a.as_fd().try_clone_to_owned().unwrap());
-        let mut qa = VecDeque::new();
-        let mut qc = VecDeque::new();
         for (i, len) in lens.iter().enumerate() {
-            a.queue(&mut qa, 1, &vec![i as u8; *len], Vec::new()).unwrap();
-            c.queue(&mut qc, 2, &vec![0xee; *len], Vec::new()).unwrap();
+            a.enqueue(1, &vec![i as u8; *len], Vec::new()).unwrap();
+            c.enqueue(2, &vec![0xee; *len], Vec::new()).unwrap();
         }
         let reader = std::thread::spawn(move || {
             let mut got = Vec::new();
@@ -45,15 +43,10 @@ proptest! {
             }
             got
         });
-        while !qa.is_empty() || !qc.is_empty() {
-            if let Some(p) = qa.pop_front() {
-                let mut one = VecDeque::from([p]);
-                while !one.is_empty() { a.try_flush(&mut one).unwrap(); }
-            }
-            if let Some(p) = qc.pop_front() {
-                let mut one = VecDeque::from([p]);
-                while !one.is_empty() { c.try_flush(&mut one).unwrap(); }
-            }
+        // One packet from each writer in turn.
+        while a.has_queued() || c.has_queued() {
+            a.send_next_packet().unwrap();
+            c.send_next_packet().unwrap();
         }
         drop(a);
         drop(c);

@@ -1,0 +1,128 @@
+//! How dispatched jobs reach their worker: the jobs a worker gets in one round share a `RUN`
+//! message, sent at once, or held back when a caller dispatches to a worker that is busy
+//! anyway.
+//!
+//! A worker still working on jobs it was sent will answer, and its answer wakes the driver;
+//! so a caller that dispatches more to it holds the new jobs back in the slot instead of
+//! sending them, and the driver sends everything held in one message when it next runs.
+//! `apply_async` in a loop then costs the caller no system call and no wake-up, and a busy
+//! worker gets its work in few large messages. A worker with nothing in hand always gets
+//! its jobs at once, so holding back never delays a start.
+
+use super::exits::Loss;
+use super::state::State;
+use crate::error::Error;
+use crate::protocol::{self, RUN};
+use crate::wire::MAX_FDS;
+use forkpool_core::WorkerId;
+use std::collections::BTreeMap;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// Most bytes held back for one worker before a caller sends them itself.
+const HOLD_BYTES: usize = 256 << 10;
+
+/// Jobs for one worker, encoded as one `RUN` message.
+#[derive(Default)]
+pub(crate) struct Jobs {
+    msg: Vec<u8>,
+    fds: Vec<OwnedFd>,
+    count: usize,
+}
+
+impl Jobs {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Whether `more` fits in the same message.
+    fn fits(&self, msg_len: usize, fds: usize, limit: usize) -> bool {
+        self.is_empty() || (self.msg.len() + msg_len <= limit && self.fds.len() + fds <= MAX_FDS)
+    }
+
+    fn append(&mut self, more: Jobs) {
+        self.msg.extend_from_slice(&more.msg);
+        self.fds.extend(more.fds);
+        self.count += more.count;
+    }
+}
+
+impl State {
+    /// Sends (or, from a caller, may hold back) every job the scheduler dispatches now;
+    /// whether there was any.
+    pub(super) fn dispatch(&mut self, from_caller: bool) -> bool {
+        let mut outbox: BTreeMap<usize, Jobs> = BTreeMap::new();
+        let mut moved = false;
+        while let Some(d) = self.sched.poll_dispatch() {
+            moved = true;
+            let i = d.worker.index();
+            let job = d.payload;
+            let jobs = outbox.entry(i).or_default();
+            if !jobs.fits(job.items.len(), job.fds.len(), usize::MAX) {
+                // No more descriptors fit in this message: it goes out as it is.
+                let full = std::mem::take(jobs);
+                self.send_jobs(i, full);
+            }
+            let jobs = outbox.entry(i).or_default();
+            protocol::push_job(&mut jobs.msg, d.first, job.call, job.n, &job.items);
+            jobs.fds.extend(job.fds);
+            jobs.count += 1;
+        }
+        for (i, jobs) in outbox {
+            if from_caller {
+                self.send_or_hold(i, jobs);
+            } else {
+                self.send_held(i);
+                self.send_jobs(i, jobs);
+            }
+        }
+        moved
+    }
+
+    /// Holds `jobs` back if worker `i` is busy with jobs it was sent (its answer will wake
+    /// the driver, which sends them), or sends them now.
+    fn send_or_hold(&mut self, i: usize, jobs: Jobs) {
+        let in_hand = self.sched.held_by(WorkerId(i as u16)).count();
+        let Some(slot) = self.slots[i].as_mut() else {
+            return self.send_jobs(i, jobs);
+        };
+        // The driver pumps (and sends what is held) before it waits again; or everything
+        // dispatched to the worker earlier was sent (nothing waits in the queue) and some of
+        // it is unanswered, so its answer will wake the driver; or jobs are held already,
+        // which was decided the same way and stays true until the driver sends them.
+        let busy = self.driver_awake.load(Ordering::Relaxed)
+            || !slot.held.is_empty()
+            || (!slot.conn.has_queued() && in_hand > jobs.count);
+        if busy && slot.held.fits(jobs.msg.len(), jobs.fds.len(), HOLD_BYTES) {
+            slot.held.append(jobs);
+            return;
+        }
+        self.send_held(i);
+        self.send_jobs(i, jobs);
+    }
+
+    /// Sends the jobs held back for worker `i`, if any (the driver, whenever it runs).
+    pub(super) fn send_held(&mut self, i: usize) {
+        let held = match self.slots[i].as_mut() {
+            Some(slot) if !slot.held.is_empty() => std::mem::take(&mut slot.held),
+            _ => return,
+        };
+        self.send_jobs(i, held);
+    }
+
+    /// Queues `jobs` as one `RUN` message to worker `i`, to be sent once the lock is
+    /// released.
+    fn send_jobs(&mut self, i: usize, jobs: Jobs) {
+        if jobs.is_empty() {
+            return;
+        }
+        let Some(conn) = self.slots[i].as_ref().map(|s| Arc::clone(&s.conn)) else {
+            return self.lose(i, Loss::from_io(Error::Disconnected));
+        };
+        match conn.enqueue(RUN, &jobs.msg, jobs.fds) {
+            Ok(()) => self.unflushed(i, &conn),
+            Err(e) => self.lose(i, Loss::from_io(e)),
+        }
+    }
+}
