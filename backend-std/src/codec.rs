@@ -71,6 +71,12 @@ impl postcard::ser_flavors::Flavor for Append<'_> {
     }
 
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        if data.len() > self.0.spare_capacity_mut().len() {
+            self.0.reserve(data.len());
+            // A large byte string is written into huge pages: a page fault per 2 MiB
+            // instead of per 4 KiB.
+            crate::sys::advise_huge(self.0);
+        }
         self.0.extend_from_slice(data);
         Ok(())
     }
