@@ -2,9 +2,10 @@
 //! of quinn's endpoint driver (read, `handle_*`, drain every `poll_*`, write, loop). It
 //! never forks (the fork server does) and runs user callbacks outside the pool's lock.
 
+use super::deliveries::Deliveries;
 use super::exits::{Loss, drain};
 use super::sink::lock;
-use super::state::{Deliveries, State, send_unflushed};
+use super::state::{State, send_unflushed};
 use crate::error::Error;
 use crate::wire::{Message, RawConn};
 use nix::errno::Errno;

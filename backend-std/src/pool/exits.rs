@@ -190,7 +190,7 @@ impl State {
     /// thread will do it (a pool that failed to start).
     pub(crate) fn abandon(&mut self) {
         self.terminate();
-        self.pump(&mut super::state::Deliveries::new());
+        self.pump(&mut super::deliveries::Deliveries::new());
         self.reap_all_dying();
     }
 

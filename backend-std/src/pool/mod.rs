@@ -2,6 +2,7 @@
 //! core's scheduler.
 
 mod builder;
+mod deliveries;
 mod driver;
 mod encode;
 mod exits;
@@ -24,12 +25,13 @@ pub use state::MAX_PROCESSES;
 
 use crate::error::{Error, Result};
 use crate::task::{TaskFn, erase};
+use deliveries::Deliveries;
 use driver::Inner;
 use forkpool_core::default_chunksize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sink::lock;
-use state::{Deliveries, Phase};
+use state::Phase;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 

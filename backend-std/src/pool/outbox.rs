@@ -121,7 +121,7 @@ impl State {
             return self.lose(i, Loss::from_io(Error::Disconnected));
         };
         match conn.enqueue(RUN, &jobs.msg, jobs.fds) {
-            Ok(()) => self.unflushed(i, &conn),
+            Ok(()) => self.mark_unflushed(&conn),
             Err(e) => self.lose(i, Loss::from_io(e)),
         }
     }

@@ -1,9 +1,10 @@
 //! Where a released task goes: to its batch's sink, with the error that fits how it ended;
 //! and cancelling a whole batch.
 
+use super::deliveries::Deliveries;
 use super::exits::Loss;
 use super::sink::{Raw, Sink};
-use super::state::{Deliveries, Phase, State};
+use super::state::{Phase, State};
 use crate::error::{Error, ExitCause, Result};
 use forkpool_core::{Outcome, Release, WorkerId};
 use std::sync::Arc;

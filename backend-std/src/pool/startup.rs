@@ -2,10 +2,11 @@
 //! all of it when any step fails.
 
 use super::Pool;
+use super::deliveries::Deliveries;
 use super::driver::{self, Inner};
 use super::exits::Loss;
 use super::sink::lock;
-use super::state::{Deliveries, Init, MAX_PROCESSES, State};
+use super::state::{Init, MAX_PROCESSES, State};
 use crate::error::{Error, Result};
 use crate::protocol::READY;
 use forkpool_core::Config;

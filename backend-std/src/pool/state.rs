@@ -1,6 +1,7 @@
 //! The pool's state behind its lock, and the I/O that carries out what the core's scheduler
 //! decides. No decision is made here: every `poll_*` answer is simply performed.
 
+use super::deliveries::Deliveries;
 use super::exits::{Dying, Loss, StartFailure};
 use super::outbox::Jobs;
 use super::queue::{CompletionOrder, HeapSlots, VecQueue};
@@ -22,10 +23,12 @@ pub const MAX_PROCESSES: usize = 256;
 /// Sends what each socket's queue holds, as far as the socket takes it now, outside the
 /// pool's lock. Returns whether the driver must look: a socket is full (the driver waits
 /// until it takes more) or broken (the driver finds out why).
-pub(crate) fn send_unflushed(conns: &[(usize, Arc<RawConn>)]) -> bool {
-    conns.iter().fold(false, |wake, (_, conn)| {
-        !matches!(conn.flush(), Ok(true)) || wake
-    })
+pub(crate) fn send_unflushed(conns: &[Arc<RawConn>]) -> bool {
+    let mut wake = false;
+    for conn in conns {
+        wake |= !matches!(conn.flush(), Ok(true));
+    }
+    wake
 }
 
 /// A chunk of tasks of one batch, encoded for a `RUN` message.
@@ -81,36 +84,6 @@ pub(crate) struct Init {
     pub fds: Vec<OwnedFd>,
 }
 
-/// Results to hand to sinks once the lock is released, grouped by sink in release order.
-#[derive(Default)]
-pub(crate) struct Deliveries {
-    groups: Vec<(Arc<dyn Sink>, Vec<Indexed>)>,
-}
-
-/// A task's result and its index in its call.
-type Indexed = (usize, Result<Raw>);
-
-impl Deliveries {
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds the result for `index` of `sink`'s call.
-    pub(crate) fn push(&mut self, sink: &Arc<dyn Sink>, index: usize, result: Result<Raw>) {
-        match self.groups.last_mut() {
-            Some((last, items)) if Arc::ptr_eq(last, sink) => items.push((index, result)),
-            _ => self.groups.push((Arc::clone(sink), vec![(index, result)])),
-        }
-    }
-
-    /// Hands every result to its sink (outside the lock: sinks may run user callbacks).
-    pub(crate) fn deliver(&mut self) {
-        for (sink, mut items) in self.groups.drain(..) {
-            sink.deliver_many(&mut items.drain(..));
-        }
-    }
-}
-
 pub(crate) struct State {
     pub(super) sched: Sched,
     pub slots: Vec<Option<Slot>>,
@@ -139,7 +112,7 @@ pub(crate) struct State {
     /// without the lock when its wait ends, cleared under the lock after its pump.
     pub(crate) driver_awake: Arc<AtomicBool>,
     /// Sockets with packets queued under the lock, to be sent once it is released.
-    unflushed: Vec<(usize, Arc<RawConn>)>,
+    unflushed: Vec<Arc<RawConn>>,
 }
 
 impl State {
@@ -307,15 +280,15 @@ impl State {
         self.generation != generation
     }
 
-    /// Marks slot `i`'s socket as holding packets to send once the lock is released.
-    pub(super) fn unflushed(&mut self, i: usize, conn: &Arc<RawConn>) {
-        if !self.unflushed.iter().any(|(_, c)| Arc::ptr_eq(c, conn)) {
-            self.unflushed.push((i, Arc::clone(conn)));
+    /// Marks a worker's socket as holding packets to send once the lock is released.
+    pub(super) fn mark_unflushed(&mut self, conn: &Arc<RawConn>) {
+        if !self.unflushed.iter().any(|c| Arc::ptr_eq(c, conn)) {
+            self.unflushed.push(Arc::clone(conn));
         }
     }
 
     /// The sockets with packets queued since the last call, for [`send_unflushed`].
-    pub(crate) fn take_unflushed(&mut self) -> Vec<(usize, Arc<RawConn>)> {
+    pub(crate) fn take_unflushed(&mut self) -> Vec<Arc<RawConn>> {
         std::mem::take(&mut self.unflushed)
     }
 
