@@ -50,8 +50,13 @@ impl Jobs {
 
 impl State {
     /// Sends (or, from a caller, may hold back) every job the scheduler dispatches now;
-    /// whether there was any.
+    /// whether there was any. The driver first sends what callers held back.
     pub(super) fn dispatch(&mut self, from_caller: bool) -> bool {
+        if !from_caller {
+            for i in 0..self.slots.len() {
+                self.send_held(i);
+            }
+        }
         let mut outbox: BTreeMap<usize, Jobs> = BTreeMap::new();
         let mut moved = false;
         while let Some(d) = self.sched.poll_dispatch() {
@@ -73,7 +78,6 @@ impl State {
             if from_caller {
                 self.send_or_hold(i, jobs);
             } else {
-                self.send_held(i);
                 self.send_jobs(i, jobs);
             }
         }
@@ -102,8 +106,8 @@ impl State {
         self.send_jobs(i, jobs);
     }
 
-    /// Sends the jobs held back for worker `i`, if any (the driver, whenever it runs).
-    pub(super) fn send_held(&mut self, i: usize) {
+    /// Sends the jobs held back for worker `i`, if any.
+    fn send_held(&mut self, i: usize) {
         let held = match self.slots[i].as_mut() {
             Some(slot) if !slot.held.is_empty() => std::mem::take(&mut slot.held),
             _ => return,

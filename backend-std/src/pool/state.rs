@@ -215,9 +215,6 @@ impl State {
     /// Performs every command, dispatch and release the scheduler has, until none is left;
     /// sends the jobs callers held back (the driver's pump).
     pub(crate) fn pump(&mut self, out: &mut Deliveries) {
-        for i in 0..self.slots.len() {
-            self.send_held(i);
-        }
         self.pump_as(out, false);
     }
 

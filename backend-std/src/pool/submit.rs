@@ -33,13 +33,13 @@ impl Pool {
         let (sink, shared) = Collect::new(finish, opts.callback, opts.error_callback);
         let timeout_ms = opts.timeout.map(|t| t.as_millis().max(1) as u64);
         let mut items = items.into_iter();
-        let (mut index, mut done) = (0, false);
+        let mut index = 0;
         // The batch is registered with its first group, so a call of one group (every
         // `apply_async`) takes the pool's lock once.
-        let mut batch = None;
-        while !done {
+        let mut registered = None;
+        let batch = loop {
             let mut jobs: Vec<TaskJob> = Vec::new();
-            let mut group = 0;
+            let (mut group, mut done) = (0, false);
             while group < GROUP_ITEMS {
                 let chunk = next_chunk(&mut items, call, index + group, chunksize.max(1));
                 match chunk {
@@ -52,13 +52,13 @@ impl Pool {
                         done = true;
                         break;
                     }
-                    Err(e) => return Err(self.abandon_batch(batch, e)),
+                    Err(e) => return Err(self.abandon_batch(registered, e)),
                 }
             }
             sink.expect(group);
             index += group;
             let submitted = self.inner.hand_over(|st| {
-                let id = match batch {
+                let id = match registered {
                     Some(id) => id,
                     None if st.phase != Phase::Running => return Err(Error::PoolNotRunning),
                     None => st.new_batch(sink.clone(), true),
@@ -77,10 +77,13 @@ impl Pool {
                 }
                 Ok(Ok(id))
             });
-            batch = Some(submitted.and_then(|r| r)?);
-        }
+            let id = submitted.and_then(|r| r)?;
+            if done {
+                break id;
+            }
+            registered = Some(id);
+        };
         sink.seal();
-        let batch = batch.unwrap_or(u64::MAX);
         let weak = Arc::downgrade(&self.inner);
         let cancel = Box::new(move || {
             if let Some(inner) = weak.upgrade() {
