@@ -10,7 +10,10 @@ use crate::error::{Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cell::{Cell, RefCell};
+use std::ops::Range;
 use std::os::fd::{BorrowedFd, OwnedFd};
+
+mod owned;
 
 /// `FRAME` outside any encoding.
 const NONE: usize = usize::MAX;
@@ -97,6 +100,20 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Re
     let value = postcard::from_bytes(bytes);
     INCOMING.with(|i| i.borrow_mut().pop());
     value.map_err(|e| Error::Decode(e.to_string()))
+}
+
+/// Deserializes a `T` from `buf[range]`, a value without descriptors. A byte string or
+/// `String` that is the whole value (or a newtype around it) takes `buf` itself, moved down
+/// to its bytes, instead of a copy: worth it when the value fills most of `buf`.
+pub(crate) fn decode_owned<T: DeserializeOwned>(
+    mut buf: Vec<u8>,
+    range: Range<usize>,
+) -> Result<T> {
+    T::deserialize(owned::Owned {
+        buf: &mut buf,
+        range,
+    })
+    .map_err(|e| Error::Decode(e.to_string()))
 }
 
 /// Called by `Connection::serialize`: keeps a duplicate of `fd` for the message being

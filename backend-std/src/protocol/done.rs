@@ -14,6 +14,7 @@ use crate::codec;
 use crate::error::{Error, Result};
 use crate::task::{Output, Status};
 use serde::de::DeserializeOwned;
+use std::ops::Range;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
@@ -31,9 +32,26 @@ pub struct Body {
     end: usize,
 }
 
+/// A value from this size on, filling at least half of its message, is decoded from the
+/// message buffer itself (see [`codec::decode_owned`]).
+const OWN_FROM: usize = 64 * 1024;
+
 impl Body {
     pub(crate) fn as_slice(&self) -> &[u8] {
         &self.buf[self.start..self.end]
+    }
+
+    /// The message buffer and this body's place in it, when the body is large, fills most of
+    /// the buffer, and nothing else shares it.
+    fn into_owned(self) -> std::result::Result<(Vec<u8>, Range<usize>), Self> {
+        let len = self.end - self.start;
+        if len < OWN_FROM || len < self.buf.len() / 2 {
+            return Err(self);
+        }
+        match Arc::try_unwrap(self.buf) {
+            Ok(buf) => Ok((buf, self.start..self.end)),
+            Err(buf) => Err(Self { buf, ..self }),
+        }
     }
 }
 
@@ -58,17 +76,27 @@ impl Raw {
     /// Decodes each value in task order, handing it to `each`; a value that fails to decode
     /// fails alone.
     pub(crate) fn decode_each<R: DeserializeOwned>(self, mut each: impl FnMut(Result<R>)) {
-        match self {
-            Self::One(body, fds) => each(codec::decode(body.as_slice(), fds)),
-            Self::Run(body, count) => {
-                let mut b = body.as_slice();
-                for _ in 0..count {
-                    let value = take_u32(&mut b, "DONE")
-                        .and_then(|len| take(&mut b, len as usize, "DONE"))
-                        .and_then(|bytes| codec::decode(bytes, Vec::new()));
-                    each(value);
+        let (body, count) = match self {
+            Self::One(body, fds) if fds.is_empty() => match body.into_owned() {
+                Ok((buf, range)) => return each(codec::decode_owned(buf, range)),
+                Err(body) => return each(codec::decode(body.as_slice(), fds)),
+            },
+            Self::One(body, fds) => return each(codec::decode(body.as_slice(), fds)),
+            // A run of one was checked to be its value's length, then the value.
+            Self::Run(body, 1) => match body.into_owned() {
+                Ok((buf, range)) => {
+                    return each(codec::decode_owned(buf, range.start + 4..range.end));
                 }
-            }
+                Err(body) => (body, 1),
+            },
+            Self::Run(body, count) => (body, count),
+        };
+        let mut b = body.as_slice();
+        for _ in 0..count {
+            let value = take_u32(&mut b, "DONE")
+                .and_then(|len| take(&mut b, len as usize, "DONE"))
+                .and_then(|bytes| codec::decode(bytes, Vec::new()));
+            each(value);
         }
     }
 }

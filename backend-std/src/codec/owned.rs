@@ -1,0 +1,202 @@
+//! Decoding a value from a message buffer this code owns, so that a large byte string or
+//! `String` at the top of the value takes the buffer itself instead of a copy.
+//!
+//! postcard hands a byte string's visitor a borrowed slice, and `serde_bytes::ByteBuf` or
+//! `String` then allocates and copies it: for a 64 MiB result that is a fresh 64 MiB of
+//! page faults and a copy. [`Owned`] is a deserializer that answers `byte_buf` and
+//! `string` requests at the top of the value (or inside newtypes there) by moving the bytes
+//! to the front of the message buffer and handing the buffer over; every other request goes
+//! to postcard unchanged.
+
+use serde::de::{Deserializer, Visitor};
+use std::ops::Range;
+
+/// A postcard deserializer over `buf[range]` that may give its buffer away (see the module
+/// documentation). Once it has, `buf` is left empty.
+pub(super) struct Owned<'x> {
+    pub buf: &'x mut Vec<u8>,
+    pub range: Range<usize>,
+}
+
+type Error = postcard::Error;
+
+impl<'x> Owned<'x> {
+    fn postcard(self) -> postcard::Deserializer<'x, postcard::de_flavors::Slice<'x>> {
+        let buf: &'x Vec<u8> = self.buf;
+        postcard::Deserializer::from_bytes(&buf[self.range])
+    }
+
+    /// The byte string the value is: the buffer, cut down to its bytes.
+    fn take_bytes(self) -> Result<Vec<u8>, Error> {
+        let (bytes, _rest) = postcard::take_from_bytes::<&[u8]>(&self.buf[self.range])?;
+        let at = bytes.as_ptr() as usize - self.buf.as_ptr() as usize;
+        let len = bytes.len();
+        let mut owned = std::mem::take(self.buf);
+        owned.truncate(at + len);
+        owned.drain(..at);
+        Ok(owned)
+    }
+}
+
+macro_rules! forward {
+    ($($method:ident $(($($arg:ident: $ty:ty),*))?;)*) => {$(
+        fn $method<V: Visitor<'x>>(self, $($($arg: $ty,)*)? visitor: V) -> Result<V::Value, Error> {
+            (&mut self.postcard()).$method($($($arg,)*)? visitor)
+        }
+    )*};
+}
+
+impl<'x> Deserializer<'x> for Owned<'x> {
+    type Error = Error;
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'x>>(self, visitor: V) -> Result<V::Value, Error> {
+        visitor.visit_byte_buf(self.take_bytes()?)
+    }
+
+    fn deserialize_string<V: Visitor<'x>>(self, visitor: V) -> Result<V::Value, Error> {
+        let text = String::from_utf8(self.take_bytes()?).map_err(|_| Error::DeserializeBadUtf8)?;
+        visitor.visit_string(text)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'x>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        // postcard writes a newtype as its content.
+        visitor.visit_newtype_struct(self)
+    }
+
+    forward! {
+        deserialize_any;
+        deserialize_bool;
+        deserialize_i8;
+        deserialize_i16;
+        deserialize_i32;
+        deserialize_i64;
+        deserialize_i128;
+        deserialize_u8;
+        deserialize_u16;
+        deserialize_u32;
+        deserialize_u64;
+        deserialize_u128;
+        deserialize_f32;
+        deserialize_f64;
+        deserialize_char;
+        deserialize_str;
+        deserialize_bytes;
+        deserialize_option;
+        deserialize_unit;
+        deserialize_unit_struct(name: &'static str);
+        deserialize_seq;
+        deserialize_tuple(len: usize);
+        deserialize_tuple_struct(name: &'static str, len: usize);
+        deserialize_map;
+        deserialize_struct(name: &'static str, fields: &'static [&'static str]);
+        deserialize_enum(name: &'static str, variants: &'static [&'static str]);
+        deserialize_identifier;
+        deserialize_ignored_any;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::decode_owned;
+    use crate::error::Error;
+    use serde::Deserialize;
+
+    /// A byte string that records whether it got the buffer itself.
+    #[derive(Debug)]
+    struct Bytes(Vec<u8>);
+
+    impl<'de> Deserialize<'de> for Bytes {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl serde::de::Visitor<'_> for V {
+                type Value = Bytes;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("bytes")
+                }
+                fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Bytes, E> {
+                    Ok(Bytes(v))
+                }
+            }
+            d.deserialize_byte_buf(V)
+        }
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Named(String);
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Pair {
+        n: u64,
+        text: String,
+    }
+
+    /// `value`'s postcard encoding behind a few bytes of another record.
+    fn message<T: serde::Serialize>(value: &T) -> (Vec<u8>, std::ops::Range<usize>) {
+        let mut buf = b"head".to_vec();
+        buf.extend(postcard::to_allocvec(value).unwrap());
+        let len = buf.len();
+        (buf, 4..len)
+    }
+
+    #[test]
+    fn a_top_level_byte_string_or_string_takes_the_buffer() {
+        let (buf, range) = message(&serde_bytes_like(b"payload"));
+        let at = buf.as_ptr();
+        let got: Bytes = decode_owned(buf, range).unwrap();
+        assert_eq!((got.0.as_slice(), got.0.as_ptr()), (&b"payload"[..], at));
+
+        let (buf, range) = message(&"text".to_string());
+        let at = buf.as_ptr();
+        let got: String = decode_owned(buf, range).unwrap();
+        assert_eq!((got.as_str(), got.as_ptr()), ("text", at));
+
+        let (buf, range) = message(&"inner".to_string());
+        let got: Named = decode_owned(buf, range).unwrap();
+        assert_eq!(got, Named("inner".into()));
+    }
+
+    #[test]
+    fn other_values_decode_as_postcard_does() {
+        let (buf, range) = message(&(7u64, "seven"));
+        let got: Pair = decode_owned(buf, range).unwrap();
+        assert_eq!(
+            got,
+            Pair {
+                n: 7,
+                text: "seven".into()
+            }
+        );
+        let (buf, range) = message(&vec![1u32, 2, 3]);
+        let got: Vec<u32> = decode_owned(buf, range).unwrap();
+        assert_eq!(got, [1, 2, 3]);
+    }
+
+    #[test]
+    fn bad_bytes_are_a_decode_error() {
+        let (buf, range) = message(&serde_bytes_like(&[0xff, 0xfe]));
+        let got = decode_owned::<String>(buf, range);
+        assert!(matches!(got, Err(Error::Decode(_))), "{got:?}");
+        let (buf, range) = message(&"truncated".to_string());
+        let got = decode_owned::<String>(buf, range.start..range.end - 1);
+        assert!(matches!(got, Err(Error::Decode(_))), "{got:?}");
+    }
+
+    /// Encodes like `serde_bytes::Bytes`: one `serialize_bytes`.
+    fn serde_bytes_like(bytes: &[u8]) -> impl serde::Serialize + '_ {
+        struct B<'a>(&'a [u8]);
+        impl serde::Serialize for B<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_bytes(self.0)
+            }
+        }
+        B(bytes)
+    }
+}
