@@ -9,17 +9,14 @@
 //! their message.
 
 use crate::error::{Error, Result};
-use crate::sys;
+use forkpool_core::FrameHeader;
 use forkpool_core::frame::HEADER_LEN;
-use forkpool_core::{FrameBuf, FrameDecoder, FrameHeader, Progress};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::socket::{
-    AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg,
-    sendmsg, socketpair,
+    AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, sendmsg, socketpair,
 };
-use std::collections::{HashMap, VecDeque};
-use std::io::{IoSlice, IoSliceMut};
+use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -46,41 +43,6 @@ pub(crate) struct Message {
     pub bytes: Vec<u8>,
     /// Descriptors that came with it.
     pub fds: Vec<OwnedFd>,
-}
-
-/// A growable buffer for the core's frame decoder.
-struct ByteBuf(Vec<u8>);
-
-impl FrameBuf for ByteBuf {
-    fn clear(&mut self) {
-        self.0.clear();
-    }
-    fn try_reserve(&mut self, additional: usize) -> bool {
-        let ok = self.0.try_reserve_exact(additional).is_ok();
-        if ok {
-            sys::advise_huge(&mut self.0);
-        }
-        ok
-    }
-    fn extend_from_slice(&mut self, bytes: &[u8]) -> bool {
-        self.0.extend_from_slice(bytes);
-        true
-    }
-    fn as_slice(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-struct Partial {
-    decoder: FrameDecoder<ByteBuf>,
-    fds: VecDeque<OwnedFd>,
-}
-
-struct RecvState {
-    packet: Vec<u8>,
-    writers: HashMap<u64, Partial>,
-    ready: VecDeque<Message>,
-    eof: bool,
 }
 
 /// One end of a message socket.
@@ -122,12 +84,7 @@ impl RawConn {
             instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
             max_message: AtomicUsize::new(DEFAULT_MAX_MESSAGE),
             send_queue: Mutex::new(SendQueue::default()),
-            recv: Mutex::new(RecvState {
-                packet: vec![0; PACKET],
-                writers: HashMap::new(),
-                ready: VecDeque::new(),
-                eof: false,
-            }),
+            recv: Mutex::new(RecvState::default()),
         }
     }
 
@@ -238,7 +195,11 @@ impl RawConn {
                     return Err(Error::Timeout);
                 }
             }
-            self.recv_packet(&mut st, MsgFlags::empty())?;
+            st.recv_packet(
+                self.fd.as_fd(),
+                self.max_message() as u32,
+                MsgFlags::empty(),
+            )?;
         }
     }
 
@@ -252,7 +213,11 @@ impl RawConn {
             if st.eof {
                 return Err(Error::Disconnected);
             }
-            if !self.recv_packet(&mut st, MsgFlags::MSG_DONTWAIT)? {
+            if !st.recv_packet(
+                self.fd.as_fd(),
+                self.max_message() as u32,
+                MsgFlags::MSG_DONTWAIT,
+            )? {
                 return Ok(None);
             }
         }
@@ -289,90 +254,16 @@ impl RawConn {
         }
     }
 
-    /// Reads one packet into the per-writer decoders. `Ok(false)`: nothing to read now.
-    fn recv_packet(&self, st: &mut RecvState, flags: MsgFlags) -> Result<bool> {
-        let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
-        let (n, fds, truncated) = loop {
-            let mut iov = [IoSliceMut::new(&mut st.packet)];
-            let flags = flags | MsgFlags::MSG_CMSG_CLOEXEC;
-            match recvmsg::<()>(self.fd.as_raw_fd(), &mut iov, Some(&mut cmsg), flags) {
-                Ok(msg) => {
-                    let mut fds = Vec::new();
-                    for c in msg.cmsgs().map_err(|e| Error::io("recvmsg", e))? {
-                        if let ControlMessageOwned::ScmRights(raw) = c {
-                            fds.extend(sys::owned_from_received(raw));
-                        }
-                    }
-                    let truncated = msg
-                        .flags
-                        .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
-                    break (msg.bytes, fds, truncated);
-                }
-                Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => return Ok(false),
-                Err(Errno::ECONNRESET) => break (0, Vec::new(), false),
-                Err(e) => return Err(Error::io("recvmsg", e)),
-            }
-        };
-        if n == 0 {
-            st.eof = true;
-            return Ok(true);
-        }
-        if truncated || n < WID {
-            return Err(Error::Protocol(format!("malformed packet of {n} bytes")));
-        }
-        let wid = u64::from_le_bytes(st.packet[..WID].try_into().unwrap_or_default());
-        let max = self.max_message() as u32;
-        let RecvState {
-            packet,
-            writers,
-            ready,
-            ..
-        } = st;
-        let partial = writers.entry(wid).or_insert_with(|| Partial {
-            decoder: FrameDecoder::new(ByteBuf(Vec::new()), max),
-            fds: VecDeque::new(),
-        });
-        partial.fds.extend(fds);
-        let mut input = &packet[WID..n];
-        while !input.is_empty() {
-            let (used, progress) = partial.decoder.feed(input);
-            input = &input[used..];
-            match progress {
-                Progress::NeedMore => {}
-                Progress::Frame(h) => {
-                    let bytes = std::mem::take(&mut partial.decoder.buf_mut().0);
-                    if partial.fds.len() < usize::from(h.aux) {
-                        writers.remove(&wid);
-                        return Err(Error::Protocol("descriptors missing from a message".into()));
-                    }
-                    let fds = partial.fds.drain(..usize::from(h.aux)).collect();
-                    ready.push_back(Message {
-                        kind: h.kind,
-                        bytes,
-                        fds,
-                    });
-                }
-                Progress::Failed(e) => {
-                    writers.remove(&wid);
-                    return Err(Error::Protocol(e.to_string()));
-                }
-            }
-        }
-        if partial.decoder.is_idle() && partial.fds.is_empty() {
-            writers.remove(&wid);
-        }
-        Ok(true)
-    }
-
     /// Shuts down one direction of the socket (for one-way pipes).
     pub(crate) fn shutdown(&self, how: nix::sys::socket::Shutdown) -> Result<()> {
         nix::sys::socket::shutdown(self.fd.as_raw_fd(), how).map_err(|e| Error::io("shutdown", e))
     }
 }
 
+mod incoming;
 mod outgoing;
 #[cfg(test)]
 mod tests;
 
+use incoming::RecvState;
 use outgoing::SendQueue;

@@ -221,6 +221,51 @@ impl<B: FrameBuf> FrameDecoder<B> {
         &mut self.buf
     }
 
+    /// How many payload bytes the frame being read still lacks: 0 unless a header has been
+    /// read and its payload is incomplete. A backend may write up to this many bytes
+    /// straight into the buffer (through [`buf_mut`](Self::buf_mut)), saving a copy, and
+    /// then call [`appended`](Self::appended).
+    pub fn missing(&self) -> usize {
+        match self.state {
+            State::Payload(h) => (h.len as usize).saturating_sub(self.buf.as_slice().len()),
+            _ => 0,
+        }
+    }
+
+    /// Takes note of payload bytes the backend wrote into the buffer itself (see
+    /// [`missing`](Self::missing)): [`Progress::Frame`] if they complete the frame. A buffer
+    /// holding more than the frame declared fails the decoder; outside a frame's payload
+    /// this reports nothing new (`NeedMore`, or `Failed` for a failed decoder).
+    ///
+    /// ```
+    /// use forkpool_core::{FrameBuf, FrameDecoder, FrameHeader, Progress};
+    /// let head = FrameHeader { kind: 7, aux: 0, len: 3 }.encode();
+    /// let mut dec = FrameDecoder::new(heapless::Vec::<u8, 16>::new(), 16);
+    /// assert_eq!(dec.feed(&head), (8, Progress::NeedMore));
+    /// assert_eq!(dec.missing(), 3);
+    /// assert!(FrameBuf::extend_from_slice(dec.buf_mut(), b"abc")); // as a read would
+    /// assert_eq!(dec.appended(), Progress::Frame(FrameHeader { kind: 7, aux: 0, len: 3 }));
+    /// assert_eq!(dec.payload(), b"abc");
+    /// ```
+    pub fn appended(&mut self) -> Progress {
+        if let State::Payload(h) = self.state {
+            match self.buf.as_slice().len().cmp(&(h.len as usize)) {
+                core::cmp::Ordering::Less => {}
+                core::cmp::Ordering::Equal => {
+                    self.state = State::Ready(h);
+                    return Progress::Frame(h);
+                }
+                core::cmp::Ordering::Greater => {
+                    self.state = State::Failed(FrameError::BufferFull);
+                }
+            }
+        }
+        match self.state {
+            State::Failed(e) => Progress::Failed(e),
+            _ => Progress::NeedMore,
+        }
+    }
+
     /// Whether the decoder is between frames (no partial frame buffered).
     pub fn is_idle(&self) -> bool {
         matches!(self.state, State::Ready(_) | State::Header { have: 0, .. })

@@ -96,11 +96,13 @@ fn empty_payload_and_back_to_back_frames() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
-    /// Valid frames split at arbitrary points decode to exactly what was encoded.
+    /// Valid frames split at arbitrary points decode to exactly what was encoded, whether
+    /// each piece is fed or (where a payload is incomplete) written straight into the buffer.
     #[test]
     fn frames_survive_any_split(
         payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..40), 0..8),
         cuts in proptest::collection::vec(1usize..20, 0..64),
+        direct in proptest::collection::vec(any::<bool>(), 1..16),
     ) {
         let mut wire = Vec::new();
         for (i, p) in payloads.iter().enumerate() {
@@ -110,12 +112,21 @@ proptest! {
         let mut got = Vec::new();
         let mut pos = 0;
         let mut cut = cuts.iter().cycle();
+        let mut direct = direct.iter().cycle();
         while pos < wire.len() {
             let end = (pos + cut.next().copied().unwrap_or(wire.len())).min(wire.len());
             let mut chunk = &wire[pos..end];
             while !chunk.is_empty() {
-                let (n, p) = d.feed(chunk);
-                chunk = &chunk[n..];
+                let p = if direct.next() == Some(&true) && d.missing() > 0 {
+                    let n = d.missing().min(chunk.len());
+                    prop_assert!(FrameBuf::extend_from_slice(d.buf_mut(), &chunk[..n]));
+                    chunk = &chunk[n..];
+                    d.appended()
+                } else {
+                    let (n, p) = d.feed(chunk);
+                    chunk = &chunk[n..];
+                    p
+                };
                 match p {
                     Progress::Frame(h) => got.push((h.kind, d.payload().to_vec())),
                     Progress::NeedMore => prop_assert!(chunk.is_empty()),

@@ -1,0 +1,226 @@
+//! Receiving: packets of any number of writers become whole messages, one frame decoder
+//! per writer.
+//!
+//! A large frame's buffer is allocated whole (zero-filled, its pages untouched until
+//! written), and while it fills, each packet is received with its payload aimed straight at
+//! the buffer: a 64 MiB message is then copied once, by the kernel, instead of into a packet
+//! buffer first. A packet that turns out to be another writer's is fed to that writer as
+//! usual.
+
+use super::{MAX_FDS, Message, PACKET, WID};
+use crate::error::{Error, Result};
+use crate::sys;
+use forkpool_core::{FrameBuf, FrameDecoder, Progress};
+use nix::errno::Errno;
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+use std::collections::{HashMap, VecDeque};
+use std::io::IoSliceMut;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+/// Frames from this size on are received straight into their buffer.
+const DIRECT_FROM: usize = 256 * 1024;
+
+/// A frame's payload buffer. A large frame's is allocated whole and zero-filled up front;
+/// `filled` counts the payload received so far.
+#[derive(Default)]
+struct ByteBuf {
+    bytes: Vec<u8>,
+    filled: usize,
+}
+
+impl ByteBuf {
+    /// Where the rest of a large frame goes (empty for a small frame).
+    fn unfilled(&mut self) -> &mut [u8] {
+        &mut self.bytes[self.filled..]
+    }
+
+    /// The payload, leaving the buffer empty.
+    fn take(&mut self) -> Vec<u8> {
+        let mut bytes = std::mem::take(&mut self.bytes);
+        bytes.truncate(self.filled);
+        self.filled = 0;
+        bytes
+    }
+}
+
+impl FrameBuf for ByteBuf {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.filled = 0;
+    }
+
+    fn try_reserve(&mut self, additional: usize) -> bool {
+        if additional >= DIRECT_FROM && self.filled == 0 {
+            return sys::try_zeroed(additional)
+                .map(|b| self.bytes = b)
+                .is_some();
+        }
+        self.bytes.truncate(self.filled);
+        let ok = self.bytes.try_reserve_exact(additional).is_ok();
+        if ok {
+            sys::advise_huge(&mut self.bytes);
+        }
+        ok
+    }
+
+    fn extend_from_slice(&mut self, data: &[u8]) -> bool {
+        let end = self.filled + data.len();
+        if end <= self.bytes.len() {
+            self.bytes[self.filled..end].copy_from_slice(data);
+        } else {
+            self.bytes.truncate(self.filled);
+            self.bytes.extend_from_slice(data);
+        }
+        self.filled = end;
+        true
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.filled]
+    }
+}
+
+/// One writer's message in progress.
+struct Partial {
+    decoder: FrameDecoder<ByteBuf>,
+    fds: VecDeque<OwnedFd>,
+}
+
+impl Partial {
+    /// Acts on what the decoder said: a whole frame becomes a message in `ready`.
+    fn progress(&mut self, progress: Progress, ready: &mut VecDeque<Message>) -> Result<()> {
+        match progress {
+            Progress::NeedMore => Ok(()),
+            Progress::Frame(h) => {
+                if self.fds.len() < usize::from(h.aux) {
+                    return Err(Error::Protocol("descriptors missing from a message".into()));
+                }
+                ready.push_back(Message {
+                    kind: h.kind,
+                    bytes: self.decoder.buf_mut().take(),
+                    fds: self.fds.drain(..usize::from(h.aux)).collect(),
+                });
+                Ok(())
+            }
+            Progress::Failed(e) => Err(Error::Protocol(e.to_string())),
+        }
+    }
+
+    /// Feeds a piece of this writer's stream.
+    fn feed(&mut self, mut input: &[u8], ready: &mut VecDeque<Message>) -> Result<()> {
+        while !input.is_empty() {
+            let (used, progress) = self.decoder.feed(input);
+            input = &input[used..];
+            self.progress(progress, ready)?;
+        }
+        Ok(())
+    }
+}
+
+/// A connection's receiving side.
+pub(crate) struct RecvState {
+    packet: Vec<u8>,
+    writers: HashMap<u64, Partial>,
+    pub(super) ready: VecDeque<Message>,
+    pub(super) eof: bool,
+}
+
+impl Default for RecvState {
+    fn default() -> Self {
+        Self {
+            packet: vec![0; PACKET],
+            writers: HashMap::new(),
+            ready: VecDeque::new(),
+            eof: false,
+        }
+    }
+}
+
+impl RecvState {
+    /// Reads one packet from `fd` into the per-writer decoders (frames of at most `max`
+    /// bytes). `Ok(false)`: nothing to read now.
+    pub(super) fn recv_packet(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        max: u32,
+        flags: MsgFlags,
+    ) -> Result<bool> {
+        let Self {
+            packet,
+            writers,
+            ready,
+            eof,
+        } = self;
+        // The writer whose large frame is being received, if any: the packet most likely
+        // continues it.
+        let mut direct = writers.iter_mut().find_map(|(wid, p)| {
+            let missing = p.decoder.missing().min(PACKET - WID);
+            let unfilled = p.decoder.buf_mut().unfilled();
+            let room = missing.min(unfilled.len());
+            (room > 0).then(|| (*wid, &mut unfilled[..room]))
+        });
+        let mut wid = [0u8; WID];
+        let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
+        let (n, fds, truncated) = loop {
+            let mut iov = [
+                IoSliceMut::new(&mut wid),
+                IoSliceMut::new(direct.as_mut().map_or(&mut [][..], |(_, room)| &mut **room)),
+                IoSliceMut::new(&mut packet[..]),
+            ];
+            let flags = flags | MsgFlags::MSG_CMSG_CLOEXEC;
+            match recvmsg::<()>(fd.as_raw_fd(), &mut iov, Some(&mut cmsg), flags) {
+                Ok(msg) => {
+                    let mut fds = Vec::new();
+                    for c in msg.cmsgs().map_err(|e| Error::io("recvmsg", e))? {
+                        if let ControlMessageOwned::ScmRights(raw) = c {
+                            fds.extend(sys::owned_from_received(raw));
+                        }
+                    }
+                    let truncated = msg
+                        .flags
+                        .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
+                    break (msg.bytes, fds, truncated);
+                }
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return Ok(false),
+                Err(Errno::ECONNRESET) => break (0, Vec::new(), false),
+                Err(e) => return Err(Error::io("recvmsg", e)),
+            }
+        };
+        if n == 0 {
+            *eof = true;
+            return Ok(true);
+        }
+        if truncated || n < WID {
+            return Err(Error::Protocol(format!("malformed packet of {n} bytes")));
+        }
+        let wid = u64::from_le_bytes(wid);
+        let (target, room) = direct.map_or((None, &mut [][..]), |(t, room)| (Some(t), room));
+        let direct_len = room.len().min(n - WID);
+        let rest = &packet[..n - WID - direct_len];
+        // Bytes that landed in another writer's frame buffer are its own packet's start.
+        let stray = (target != Some(wid) && direct_len > 0).then(|| room[..direct_len].to_vec());
+        let partial = writers.entry(wid).or_insert_with(|| Partial {
+            decoder: FrameDecoder::new(ByteBuf::default(), max),
+            fds: VecDeque::new(),
+        });
+        partial.fds.extend(fds);
+        let fed = if let Some(stray) = stray {
+            partial
+                .feed(&stray, ready)
+                .and_then(|()| partial.feed(rest, ready))
+        } else if direct_len > 0 {
+            partial.decoder.buf_mut().filled += direct_len;
+            let progress = partial.decoder.appended();
+            partial
+                .progress(progress, ready)
+                .and_then(|()| partial.feed(rest, ready))
+        } else {
+            partial.feed(rest, ready)
+        };
+        if fed.is_err() || (partial.decoder.is_idle() && partial.fds.is_empty()) {
+            writers.remove(&wid);
+        }
+        fed.map(|()| true)
+    }
+}
