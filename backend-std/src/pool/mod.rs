@@ -1,6 +1,7 @@
 //! `Pool`: Python's `multiprocessing.Pool` over forked worker processes, driven by the
 //! core's scheduler.
 
+mod async_result;
 mod builder;
 mod deliveries;
 mod driver;

@@ -1,6 +1,9 @@
 //! Where released results go: an [`AsyncResult`] for `apply_async`/`map_async`, or an `imap`
 //! iterator's queue. Sinks run outside the pool's lock, so a callback may use the pool.
 
+pub use super::async_result::AsyncResult;
+use super::async_result::Shared;
+
 use crate::error::{Error, Result};
 pub(crate) use crate::protocol::Raw;
 use crate::task::panic_message;
@@ -8,7 +11,6 @@ use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -24,161 +26,6 @@ pub(crate) trait Sink: Send + Sync {
         for (index, result) in results {
             self.deliver(index, result);
         }
-    }
-}
-
-/// The end of an asynchronous call: Python's `AsyncResult`.
-///
-/// ```
-/// fn double(x: u32) -> u32 { x * 2 }
-/// let pool = forkpool_std::Pool::new(2)?;
-/// let r = pool.apply_async(double, (21,))?;
-/// r.wait();
-/// assert_eq!(r.successful(), Some(true));
-/// assert_eq!(r.get()?, 42);
-/// # Ok::<(), forkpool_std::Error>(())
-/// ```
-pub struct AsyncResult<T> {
-    shared: Arc<Shared<T>>,
-    cancel: Box<dyn Fn() + Send + Sync>,
-    /// The call's sink, kept so that it is freed here, by the thread that allocated it, and
-    /// not by the driver thread: frees across threads contend for the allocator's locks.
-    _sink: Arc<dyn Send + Sync>,
-}
-
-pub(crate) struct Shared<T> {
-    value: Mutex<Slot<T>>,
-    ready: Condvar,
-}
-
-/// A result's place: the value (`Some(None)` once taken) and how many threads wait for it,
-/// so publishing it makes no wake-up call when nobody waits (the common case: results
-/// usually arrive before `get`).
-struct Slot<T> {
-    value: Option<Option<Result<T>>>,
-    waiters: usize,
-}
-
-impl<T> Shared<T> {
-    pub(crate) fn new() -> Arc<Self> {
-        Arc::new(Self {
-            value: Mutex::new(Slot {
-                value: None,
-                waiters: 0,
-            }),
-            ready: Condvar::new(),
-        })
-    }
-
-    pub(crate) fn set(&self, value: Result<T>) {
-        let waiters = {
-            let mut g = lock(&self.value);
-            g.value = Some(Some(value));
-            g.waiters
-        };
-        if waiters > 0 {
-            self.ready.notify_all();
-        }
-    }
-
-    fn wait_until(&self, deadline: Option<Instant>) -> MutexGuard<'_, Slot<T>> {
-        let mut g = lock(&self.value);
-        while g.value.is_none() {
-            g.waiters += 1;
-            match deadline {
-                None => g = self.ready.wait(g).unwrap_or_else(|p| p.into_inner()),
-                Some(d) => {
-                    let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        g.waiters -= 1;
-                        break;
-                    }
-                    g = self
-                        .ready
-                        .wait_timeout(g, left)
-                        .unwrap_or_else(|p| p.into_inner())
-                        .0;
-                }
-            }
-            g.waiters -= 1;
-        }
-        g
-    }
-}
-
-impl<T> AsyncResult<T> {
-    pub(crate) fn new(
-        shared: Arc<Shared<T>>,
-        cancel: Box<dyn Fn() + Send + Sync>,
-        sink: Arc<dyn Send + Sync>,
-    ) -> Self {
-        Self {
-            shared,
-            cancel,
-            _sink: sink,
-        }
-    }
-
-    /// Cancels the call: tasks not started are dropped, and workers running one of its tasks
-    /// are killed and replaced. The result then resolves to [`Error::Cancelled`] (unless it
-    /// was ready already). Returns whether it was still pending.
-    pub fn cancel(&self) -> bool {
-        if self.ready() {
-            return false;
-        }
-        (self.cancel)();
-        true
-    }
-
-    /// Waits for the result and returns it.
-    pub fn get(self) -> Result<T> {
-        let mut g = self.shared.wait_until(None);
-        take(&mut g.value)
-    }
-
-    /// Waits at most `timeout` for the result. [`Error::Timeout`] if it is not ready (call
-    /// again to wait more); once it was returned, later calls fail with
-    /// [`Error::InvalidArgument`].
-    pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
-        let mut g = self.shared.wait_until(Some(Instant::now() + timeout));
-        if g.value.is_none() {
-            return Err(Error::Timeout);
-        }
-        take(&mut g.value)
-    }
-
-    /// Waits until the result is ready.
-    pub fn wait(&self) {
-        drop(self.shared.wait_until(None));
-    }
-
-    /// Waits at most `timeout`; whether the result is ready.
-    pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.shared
-            .wait_until(Some(Instant::now() + timeout))
-            .value
-            .is_some()
-    }
-
-    /// Whether the result is ready.
-    pub fn ready(&self) -> bool {
-        lock(&self.shared.value).value.is_some()
-    }
-
-    /// `None` while not ready; then whether the call succeeded.
-    pub fn successful(&self) -> Option<bool> {
-        match &lock(&self.shared.value).value {
-            None => None,
-            Some(Some(r)) => Some(r.is_ok()),
-            Some(None) => Some(true),
-        }
-    }
-}
-
-fn take<T>(g: &mut Option<Option<Result<T>>>) -> Result<T> {
-    match g.as_mut().and_then(Option::take) {
-        Some(r) => r,
-        None => Err(Error::InvalidArgument("this result was already taken")),
     }
 }
 
