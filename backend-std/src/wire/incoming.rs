@@ -118,22 +118,15 @@ impl Partial {
 }
 
 /// A connection's receiving side.
+#[derive(Default)]
 pub(crate) struct RecvState {
+    /// Allocated by the first receive: the fork server makes both ends of every worker's
+    /// socket and receives on neither, and a fork child should not touch (and so copy) 64
+    /// KiB of its parent's heap before it needs to.
     packet: Vec<u8>,
     writers: HashMap<u64, Partial>,
     pub(super) ready: VecDeque<Message>,
     pub(super) eof: bool,
-}
-
-impl Default for RecvState {
-    fn default() -> Self {
-        Self {
-            packet: vec![0; PACKET],
-            writers: HashMap::new(),
-            ready: VecDeque::new(),
-            eof: false,
-        }
-    }
 }
 
 impl RecvState {
@@ -145,6 +138,10 @@ impl RecvState {
         max: u32,
         flags: MsgFlags,
     ) -> Result<bool> {
+        if self.packet.is_empty() {
+            self.packet = sys::try_zeroed(PACKET)
+                .ok_or_else(|| Error::io("allocate a receive buffer", Errno::ENOMEM))?;
+        }
         let Self {
             packet,
             writers,
