@@ -70,3 +70,24 @@ fn large_and_small_results_sharing_messages() {
         .collect();
     assert_eq!(got, lens.map(bytes));
 }
+
+/// The worker's resident memory, in KiB (from `/proc/self/status`).
+fn worker_rss_kib(_: ()) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(u64::MAX)
+}
+
+#[test]
+fn a_worker_does_not_keep_a_large_result_buffer() {
+    let pool = Pool::new(1).unwrap();
+    assert_eq!(pool.apply(bytes, (48 << 20,)).unwrap().len(), 48 << 20);
+    let rss = pool.apply(worker_rss_kib, ((),)).unwrap();
+    assert!(
+        rss < 16 << 10,
+        "worker RSS after a 48 MiB result: {rss} KiB"
+    );
+}

@@ -3,7 +3,9 @@
 //! Results are batched: they are sent when the worker is about to wait for more input,
 //! when 64 KiB have piled up, or 1 ms after the oldest unsent one, so tiny tasks share
 //! system calls while a slow task's neighbours are never held back for long. Within a batch,
-//! a job's consecutive successes form one run record (see `protocol::done`).
+//! a job's consecutive successes form one run record (see `protocol::done`). The batch
+//! buffer is reused, unless a large result grew it past 256 KiB: then it is freed after
+//! sending.
 
 use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, READY, RUN, ResultBatch};
 use crate::sys;
@@ -13,6 +15,9 @@ use std::time::Duration;
 
 const FLUSH_BYTES: usize = 64 * 1024;
 const FLUSH_AFTER: Duration = Duration::from_millis(1);
+/// The largest result buffer a worker keeps between batches; a larger one (after a large
+/// result) is freed, so a worker does not hold on to memory it needed once.
+const RETAIN: usize = 4 * FLUSH_BYTES;
 
 /// A cheap monotonic clock (a few ns, a few ms of resolution): read after every task, so
 /// it must cost little; flushing "1 ms after" may then mean up to one tick more.
@@ -36,6 +41,9 @@ fn flush(conn: &RawConn, batch: &mut ResultBatch) -> Result<(), ()> {
     if !batch.is_empty() {
         conn.send(DONE, &batch.bytes, &batch.fds).map_err(drop)?;
         batch.bytes.clear();
+        if batch.bytes.capacity() > RETAIN {
+            batch.bytes = Vec::new();
+        }
         batch.fds.clear();
     }
     Ok(())
