@@ -14,6 +14,7 @@
 //! Descriptors ride with the message, in the order of the items or results that own them.
 
 mod done;
+mod raw;
 
 pub(crate) use done::{Raw, ResultBatch, decode_done};
 

@@ -1,0 +1,89 @@
+//! A task's encoded result as the driver holds it until it is decoded: a slice of its
+//! `DONE` message, decoded in place, or (a large value alone in its message) from the
+//! message buffer itself.
+
+use super::done::{take, take_u32};
+use crate::codec;
+use crate::error::Result;
+use serde::de::DeserializeOwned;
+use std::ops::Range;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+/// A slice of a shared message buffer: results of one `DONE` message share its bytes
+/// instead of each being copied out.
+#[derive(Clone)]
+pub struct Body {
+    pub(super) buf: Arc<Vec<u8>>,
+    pub(super) start: usize,
+    pub(super) end: usize,
+}
+
+/// A value from this size on, filling at least half of its message, is decoded from the
+/// message buffer itself (see [`codec::decode_owned`]).
+const OWN_FROM: usize = 64 * 1024;
+
+impl Body {
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// The message buffer and this body's place in it, when the body is large, fills most of
+    /// the buffer, and nothing else shares it.
+    fn into_owned(self) -> std::result::Result<(Vec<u8>, Range<usize>), Self> {
+        let len = self.end - self.start;
+        if len < OWN_FROM || len < self.buf.len() / 2 {
+            return Err(self);
+        }
+        match Arc::try_unwrap(self.buf) {
+            Ok(buf) => Ok((buf, self.start..self.end)),
+            Err(buf) => Err(Self { buf, ..self }),
+        }
+    }
+}
+
+/// A task's encoded result, or a run of them, as the scheduler releases it. (Public only
+/// because it appears in the `imap` iterators' window types; it cannot be named outside.)
+pub enum Raw {
+    /// One value and the descriptors it carries.
+    One(Body, Vec<OwnedFd>),
+    /// `count` values, each `len: u32` and its bytes (checked by [`decode_done`]).
+    Run(Body, usize),
+}
+
+impl Raw {
+    /// How many tasks' values this holds.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Self::One(..) => 1,
+            Self::Run(_, count) => *count,
+        }
+    }
+
+    /// Decodes each value in task order, handing it to `each`; a value that fails to decode
+    /// fails alone.
+    pub(crate) fn decode_each<R: DeserializeOwned>(self, mut each: impl FnMut(Result<R>)) {
+        let (body, count) = match self {
+            Self::One(body, fds) if fds.is_empty() => match body.into_owned() {
+                Ok((buf, range)) => return each(codec::decode_owned(buf, range)),
+                Err(body) => return each(codec::decode(body.as_slice(), fds)),
+            },
+            Self::One(body, fds) => return each(codec::decode(body.as_slice(), fds)),
+            // A run of one was checked to be its value's length, then the value.
+            Self::Run(body, 1) => match body.into_owned() {
+                Ok((buf, range)) => {
+                    return each(codec::decode_owned(buf, range.start + 4..range.end));
+                }
+                Err(body) => (body, 1),
+            },
+            Self::Run(body, count) => (body, count),
+        };
+        let mut b = body.as_slice();
+        for _ in 0..count {
+            let value = take_u32(&mut b, "DONE")
+                .and_then(|len| take(&mut b, len as usize, "DONE"))
+                .and_then(|bytes| codec::decode(bytes, Vec::new()));
+            each(value);
+        }
+    }
+}
