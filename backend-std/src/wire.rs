@@ -4,9 +4,9 @@
 //! progress lines into one `Pipe`). A message larger than one packet is split, and packets
 //! of different writers can interleave, so each packet starts with its writer's id
 //! (pid << 32 | per-object number) and carries a piece of that writer's byte stream, framed
-//! by the core's codec. The reader keeps one [`FrameDecoder`] per writer, so every message
-//! arrives whole and never mixed with another. Descriptors ride in the first packet of
-//! their message.
+//! by the core's codec. The reader keeps one [`FrameDecoder`](forkpool_core::FrameDecoder)
+//! per writer (`wire/incoming.rs`), so every message arrives whole and never mixed with
+//! another. Descriptors ride in the first packet of their message.
 
 use crate::error::{Error, Result};
 use forkpool_core::FrameHeader;

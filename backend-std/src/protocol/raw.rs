@@ -47,7 +47,7 @@ impl Body {
 pub enum Raw {
     /// One value and the descriptors it carries.
     One(Body, Vec<OwnedFd>),
-    /// `count` values, each `len: u32` and its bytes (checked by [`decode_done`]).
+    /// `count` values, each `len: u32` and its bytes (checked by [`decode_done`](super::decode_done)).
     Run(Body, usize),
 }
 
