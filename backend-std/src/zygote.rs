@@ -28,6 +28,8 @@ const REAP: u8 = 2;
 const SPAWNED: u8 = 3;
 const FAILED: u8 = 4;
 const STATUS: u8 = 5;
+/// Reap a worker the driver is done with, without a reply.
+const RELEASE: u8 = 6;
 
 struct Zygote {
     conn: RawConn,
@@ -120,9 +122,7 @@ pub(crate) fn reap(pid: Pid, kill_first: bool) -> Result<ExitCause> {
 pub(crate) fn reap_many(workers: &[(Pid, bool)]) -> Result<Vec<ExitCause>> {
     request(|z| {
         for (pid, kill_first) in workers {
-            let mut req = pid.as_raw().to_le_bytes().to_vec();
-            req.push(u8::from(*kill_first));
-            z.conn.send(REAP, &req, &[])?;
+            z.conn.send(REAP, &reap_request(*pid, *kill_first), &[])?;
         }
         let mut causes = Vec::with_capacity(workers.len());
         for _ in workers {
@@ -136,6 +136,30 @@ pub(crate) fn reap_many(workers: &[(Pid, bool)]) -> Result<Vec<ExitCause>> {
         }
         Ok(causes)
     })
+}
+
+/// Hands workers the driver is done with to the server, which reaps each (killing it first
+/// if asked, or after 2 s) without replying: nobody waits on it, so a pool's `join` does not
+/// wait for the server's round trip. Their exit causes are not wanted.
+pub(crate) fn release_many(workers: &[(Pid, bool)]) -> Result<()> {
+    request(|z| {
+        for (pid, kill_first) in workers {
+            z.conn
+                .send(RELEASE, &reap_request(*pid, *kill_first), &[])?;
+        }
+        Ok(())
+    })
+}
+
+fn reap_request(pid: Pid, kill_first: bool) -> Vec<u8> {
+    let mut req = pid.as_raw().to_le_bytes().to_vec();
+    req.push(u8::from(kill_first));
+    req
+}
+
+fn decode_reap(bytes: &[u8]) -> (Pid, bool) {
+    let pid = i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    (Pid::from_raw(pid), bytes[4] != 0)
 }
 
 impl Zygote {
@@ -170,11 +194,14 @@ fn serve(ctl: &RawConn) {
                 Err(e) => ctl.send(FAILED, &encode_failure(&e), &[]),
             },
             REAP if m.bytes.len() == 5 => {
-                let pid = Pid::from_raw(i32::from_le_bytes([
-                    m.bytes[0], m.bytes[1], m.bytes[2], m.bytes[3],
-                ]));
-                let cause = reap_child(pid, m.bytes[4] != 0);
+                let (pid, kill_first) = decode_reap(&m.bytes);
+                let cause = reap_child(pid, kill_first);
                 ctl.send(STATUS, &encode_cause(cause), &[])
+            }
+            RELEASE if m.bytes.len() == 5 => {
+                let (pid, kill_first) = decode_reap(&m.bytes);
+                reap_child(pid, kill_first);
+                Ok(())
             }
             _ => return,
         };

@@ -169,7 +169,7 @@ impl State {
             }
         }
         if !reap.is_empty() {
-            let _ = zygote::reap_many(&reap);
+            let _ = zygote::release_many(&reap);
         }
     }
 
@@ -182,7 +182,7 @@ impl State {
         self.dying = alive;
         let reap: Vec<(Pid, bool)> = overdue.iter().map(|d: &Dying| (d.pid, true)).collect();
         if !reap.is_empty() {
-            let _ = zygote::reap_many(&reap);
+            let _ = zygote::release_many(&reap);
         }
     }
 
