@@ -1,7 +1,11 @@
-//! Large message buffers: zero-filled allocation that leaves fresh pages untouched, and
-//! transparent huge pages under them.
+//! Message buffers: zero-filled allocation that leaves fresh pages untouched, transparent
+//! huge pages under large ones, and receive buffers mapped straight from the kernel.
 
+use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 use std::alloc::{Layout, alloc_zeroed};
+use std::num::NonZeroUsize;
+use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
 
 /// Buffers from this size on are worth huge pages.
 const HUGE_FROM: usize = 4 << 20;
@@ -53,4 +57,84 @@ fn advise(start: usize, len: usize) {
     // contents or the mapping's validity.
     let _ =
         unsafe { nix::sys::mman::madvise(addr, len, nix::sys::mman::MmapAdvise::MADV_HUGEPAGE) };
+}
+
+/// A fixed-size buffer of fresh anonymous pages, returned to the kernel when dropped.
+///
+/// The kernel zero-fills a page when it is first written, so a receive buffer that a small
+/// message touches costs one page fault, not one per page: heap memory of that size would be
+/// zeroed by the allocator, which in a fork child means a copy-on-write fault on every page
+/// of it (about half of a worker's start-up before this).
+pub(crate) struct PageBuf {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: a `PageBuf` owns its mapping alone, as a `Vec<u8>` owns its allocation; access
+// goes through `&self`/`&mut self`, so the usual borrow rules keep it free of data races.
+unsafe impl Send for PageBuf {}
+// SAFETY: as above; `&PageBuf` only hands out `&[u8]`.
+unsafe impl Sync for PageBuf {}
+
+impl PageBuf {
+    /// `len` zero bytes (`len` > 0), or `None` if the kernel refuses the mapping.
+    pub(crate) fn new(len: usize) -> Option<Self> {
+        let length = NonZeroUsize::new(len)?;
+        // SAFETY: a fresh private anonymous mapping at an address the kernel picks aliases no
+        // memory of the program; it is unmapped only in `drop`, with the same length.
+        let ptr = unsafe {
+            mmap_anonymous(
+                None,
+                length,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_PRIVATE,
+            )
+        }
+        .ok()?;
+        Some(Self {
+            ptr: ptr.cast(),
+            len,
+        })
+    }
+}
+
+impl Deref for PageBuf {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        // SAFETY: `ptr..ptr + len` is a readable mapping owned by `self` (see `new`), its
+        // bytes initialised (zero-filled by the kernel, or written since).
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl DerefMut for PageBuf {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `deref`, and `&mut self` makes this the only reference.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for PageBuf {
+    fn drop(&mut self) {
+        // SAFETY: the mapping was made in `new` with this address and length, and no slice
+        // of it outlives `self`.
+        let _ = unsafe { munmap(self.ptr.cast(), self.len) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PageBuf;
+
+    #[test]
+    fn a_page_buffer_starts_zeroed_and_keeps_what_is_written() {
+        let mut b = PageBuf::new(3 * 4096 + 5).unwrap();
+        assert_eq!(b.len(), 3 * 4096 + 5);
+        assert!(b.iter().all(|&x| x == 0));
+        b[4096 * 3 + 4] = 7;
+        b[0] = 1;
+        assert_eq!((b[0], b[4096 * 3 + 4]), (1, 7));
+        assert!(PageBuf::new(0).is_none());
+    }
 }

@@ -7,7 +7,7 @@
 //! | `fd.rs` | taking ownership of descriptors received with `SCM_RIGHTS` |
 //! | `start.rs` | the constructor that starts the fork server before `main` |
 //! | `per_process.rs` | a per-process value that a fork child does not inherit |
-//! | `memory.rs` | zero-filled allocation of message buffers, `madvise` for huge pages |
+//! | `memory.rs` | zero-filled allocation of message buffers, `madvise` for huge pages, mapped receive buffers |
 
 mod fd;
 mod fnptr;
@@ -19,5 +19,5 @@ mod start;
 pub(crate) use fd::{close_inherited, owned_from_received};
 pub(crate) use fnptr::{addr_of_call, call_erased, conjure_zst};
 pub(crate) use fork::{Forked, exit_now, fork, ignore_sigpipe};
-pub(crate) use memory::{advise_huge, try_zeroed};
+pub(crate) use memory::{PageBuf, advise_huge, try_zeroed};
 pub(crate) use per_process::PerProcess;

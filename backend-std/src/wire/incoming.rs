@@ -120,10 +120,11 @@ impl Partial {
 /// A connection's receiving side.
 #[derive(Default)]
 pub(crate) struct RecvState {
-    /// Allocated by the first receive: the fork server makes both ends of every worker's
-    /// socket and receives on neither, and a fork child should not touch (and so copy) 64
-    /// KiB of its parent's heap before it needs to.
-    packet: Vec<u8>,
+    /// Mapped by the first receive: the fork server makes both ends of every worker's
+    /// socket and receives on neither. Fresh pages, so a small message touches one.
+    packet: Option<sys::PageBuf>,
+    /// Room for the descriptors a packet carries, kept between receives.
+    cmsg: Vec<u8>,
     writers: HashMap<u64, Partial>,
     pub(super) ready: VecDeque<Message>,
     pub(super) eof: bool,
@@ -138,16 +139,20 @@ impl RecvState {
         max: u32,
         flags: MsgFlags,
     ) -> Result<bool> {
-        if self.packet.is_empty() {
-            self.packet = sys::try_zeroed(PACKET)
-                .ok_or_else(|| Error::io("allocate a receive buffer", Errno::ENOMEM))?;
-        }
         let Self {
             packet,
+            cmsg,
             writers,
             ready,
             eof,
         } = self;
+        let packet = match packet {
+            Some(p) => p,
+            None => packet.insert(
+                sys::PageBuf::new(PACKET)
+                    .ok_or_else(|| Error::io("map a receive buffer", Errno::ENOMEM))?,
+            ),
+        };
         // The writer whose large frame is being received, if any: the packet most likely
         // continues it.
         let mut direct = writers.iter_mut().find_map(|(wid, p)| {
@@ -157,7 +162,9 @@ impl RecvState {
             (room > 0).then(|| (*wid, &mut unfilled[..room]))
         });
         let mut wid = [0u8; WID];
-        let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
+        if cmsg.is_empty() {
+            *cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
+        }
         let (n, fds, truncated) = loop {
             let mut iov = [
                 IoSliceMut::new(&mut wid),
@@ -165,7 +172,7 @@ impl RecvState {
                 IoSliceMut::new(&mut packet[..]),
             ];
             let flags = flags | MsgFlags::MSG_CMSG_CLOEXEC;
-            match recvmsg::<()>(fd.as_raw_fd(), &mut iov, Some(&mut cmsg), flags) {
+            match recvmsg::<()>(fd.as_raw_fd(), &mut iov, Some(cmsg), flags) {
                 Ok(msg) => {
                     let mut fds = Vec::new();
                     for c in msg.cmsgs().map_err(|e| Error::io("recvmsg", e))? {
