@@ -120,7 +120,11 @@ impl Pool {
                 .next()
                 .ok_or(Error::Protocol("no result for apply".into()))
         }
-        self.submit_all(erase::<F, A, R>(f), [args], 1, single, opts)
+        let call = erase::<F, A, R>(f);
+        if opts.callback.is_none() && opts.error_callback.is_none() {
+            return self.submit_one(call, args, opts.timeout);
+        }
+        self.submit_all(call, [args], 1, single, opts)
     }
 
     /// Applies `f` to every item, in parallel; results in input order.

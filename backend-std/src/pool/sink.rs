@@ -196,6 +196,25 @@ impl<R: DeserializeOwned + Send, T: Send + 'static> Sink for Collect<R, T> {
     }
 }
 
+/// The sink of one task whose value is the call's outcome, with no callback (every plain
+/// `apply_async`): the result is decoded straight into the caller's slot, with no
+/// collecting state around it.
+impl<R: DeserializeOwned + Send> Sink for Shared<R> {
+    fn deliver(&self, index: usize, result: Result<Raw>) {
+        if index != 0 {
+            return;
+        }
+        let value = result.and_then(|raw| {
+            let mut one = None;
+            raw.decode_each(|v| {
+                one.get_or_insert(v);
+            });
+            one.unwrap_or_else(|| Err(Error::Protocol("an empty result".into())))
+        });
+        self.set(value);
+    }
+}
+
 /// The queue between the driver and one `imap` iterator.
 pub(crate) struct Stream {
     queue: Mutex<VecDeque<(usize, Result<Raw>)>>,

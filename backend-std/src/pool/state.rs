@@ -160,17 +160,20 @@ impl State {
 
     /// Queues jobs of a registered batch.
     pub(crate) fn submit(&mut self, jobs: Vec<TaskJob>) -> Result<()> {
-        for job in jobs {
-            let (batch, index, n) = (job.batch, job.index, job.n as usize);
-            let timeout = job.timeout_ms;
-            let first = self
-                .sched
-                .submit_with_timeout(job, n, timeout)
-                .map_err(|_| Error::PoolNotRunning)?;
-            self.ranges.insert(first, (batch, index, n));
-            if let Some(b) = self.batches.get_mut(&batch) {
-                b.pending += n;
-            }
+        jobs.into_iter().try_for_each(|job| self.submit_job(job))
+    }
+
+    /// Queues one job of a registered batch.
+    pub(crate) fn submit_job(&mut self, job: TaskJob) -> Result<()> {
+        let (batch, index, n) = (job.batch, job.index, job.n as usize);
+        let timeout = job.timeout_ms;
+        let first = self
+            .sched
+            .submit_with_timeout(job, n, timeout)
+            .map_err(|_| Error::PoolNotRunning)?;
+        self.ranges.insert(first, (batch, index, n));
+        if let Some(b) = self.batches.get_mut(&batch) {
+            b.pending += n;
         }
         Ok(())
     }

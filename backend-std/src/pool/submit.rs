@@ -1,7 +1,9 @@
 //! Submitting a whole call (`map_async`, `starmap_async`, `apply_async`): its items are
 //! encoded and handed to the scheduler a group of chunks at a time, so workers start on the
-//! first chunks while the caller still encodes the rest.
+//! first chunks while the caller still encodes the rest. A plain `apply_async` (one task,
+//! no callback) takes a leaner path: its result slot is its sink.
 
+use super::async_result::{Cancel, Shared};
 use super::encode::next_chunk;
 use super::options::AsyncOptions;
 use super::sink::{Collect, lock};
@@ -11,6 +13,7 @@ use crate::error::{Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Items encoded before a group is submitted (unless one chunk is larger): few enough
 /// that workers start early, enough that the lock and the wake-up are shared.
@@ -84,16 +87,48 @@ impl Pool {
             registered = Some(id);
         };
         sink.seal();
-        let weak = Arc::downgrade(&self.inner);
-        let cancel = Box::new(move || {
-            if let Some(inner) = weak.upgrade() {
-                let _ = inner.hand_over(|st| {
-                    st.cancel_batch(batch);
-                    Ok(())
-                });
+        let cancel = Cancel {
+            pool: Arc::downgrade(&self.inner),
+            batch,
+        };
+        Ok(AsyncResult::new(shared, cancel, Some(sink)))
+    }
+
+    /// Submits one task whose value is the outcome, with no callback: the lean path of
+    /// `apply_async`, with the caller's result slot as the batch's sink.
+    pub(super) fn submit_one<A, R>(
+        &self,
+        call: usize,
+        args: A,
+        timeout: Option<Duration>,
+    ) -> Result<AsyncResult<R>>
+    where
+        A: Serialize,
+        R: DeserializeOwned + Send + 'static,
+    {
+        let Some(mut job) = next_chunk(&mut std::iter::once(args), call, 0, 1)? else {
+            return Err(Error::Protocol("no task to submit".into()));
+        };
+        job.timeout_ms = timeout.map(|t| t.as_millis().max(1) as u64);
+        let shared = Shared::<R>::new();
+        let sink = Arc::clone(&shared);
+        let batch = self.inner.hand_over(|st| {
+            if st.phase != Phase::Running {
+                return Err(Error::PoolNotRunning);
             }
-        });
-        Ok(AsyncResult::new(shared, cancel, sink))
+            let id = st.new_batch(sink, false);
+            job.batch = id;
+            if let Err(e) = st.submit_job(job) {
+                st.close_batch(id);
+                return Ok(Err(e));
+            }
+            Ok(Ok(id))
+        })??;
+        let cancel = Cancel {
+            pool: Arc::downgrade(&self.inner),
+            batch,
+        };
+        Ok(AsyncResult::new(shared, cancel, None))
     }
 
     /// A call failed part-way through submitting: what was queued is dropped, what runs
