@@ -65,7 +65,8 @@ impl Inner {
 }
 
 /// What the driver waits on: worker sockets, the sockets of dying processes (for their
-/// hang-up), and how long it may wait.
+/// hang-up), and how long it may wait. Kept from turn to turn (refilled, not reallocated).
+#[derive(Default)]
 struct Watch {
     watched: Vec<(usize, Arc<RawConn>)>,
     dying: Vec<(Pid, Arc<RawConn>)>,
@@ -73,58 +74,53 @@ struct Watch {
 }
 
 impl Watch {
-    fn of(st: &State) -> Self {
-        let watched = st
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.as_ref().map(|s| (i, Arc::clone(&s.conn))))
-            .collect();
-        let dying = st
-            .dying
-            .iter()
-            .map(|d| (d.pid, Arc::clone(&d.conn)))
-            .collect();
+    fn refresh(&mut self, st: &State) {
+        self.watched.clear();
+        self.watched.extend(
+            st.slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.as_ref().map(|s| (i, Arc::clone(&s.conn)))),
+        );
+        self.dying.clear();
+        self.dying
+            .extend(st.dying.iter().map(|d| (d.pid, Arc::clone(&d.conn))));
         let kill = st
             .next_kill()
             .map(|at| at.saturating_duration_since(std::time::Instant::now()));
-        let timeout = match (st.until_next_deadline(), kill) {
+        self.timeout = match (st.until_next_deadline(), kill) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        Self {
-            watched,
-            dying,
-            timeout,
-        }
     }
 }
 
 /// What one wait brought: processes that exited, and each watched socket's messages and
-/// error; applied under the lock at the start of the next turn.
+/// error (in the order of [`Watch::watched`]); applied under the lock at the start of the
+/// next turn, which leaves the buffers empty for the next wait.
 #[derive(Default)]
 struct Turn {
     gone: Vec<(Pid, bool)>,
-    watched: Vec<(usize, Arc<RawConn>)>,
     inbox: Vec<(Vec<Message>, Option<Error>)>,
 }
 
 impl Turn {
-    fn apply(self, st: &mut State) {
+    fn apply(&mut self, st: &mut State, watched: &[(usize, Arc<RawConn>)]) {
         st.reap_dying(&self.gone);
+        self.gone.clear();
         let same = |st: &State, i: usize, conn: &Arc<RawConn>| {
             st.slots[i]
                 .as_ref()
                 .is_some_and(|s| Arc::ptr_eq(&s.conn, conn))
         };
-        for ((i, conn), (messages, error)) in self.watched.iter().zip(self.inbox) {
-            for m in messages {
+        for ((i, conn), (messages, error)) in watched.iter().zip(&mut self.inbox) {
+            for m in messages.drain(..) {
                 if !same(st, *i, conn) {
-                    break;
+                    continue; // dropped: the slot has a new process
                 }
                 st.on_message(*i, m);
             }
-            if let Some(e) = error
+            if let Some(e) = error.take()
                 && same(st, *i, conn)
             {
                 st.lose(*i, Loss::from_io(e));
@@ -138,17 +134,12 @@ impl Turn {
 pub(crate) fn run(inner: Arc<Inner>) {
     let mut out = Deliveries::new();
     let mut turn = Turn::default();
+    let mut watch = Watch::default();
+    let mut ready: Vec<(bool, bool)> = Vec::new();
     loop {
-        let (
-            Watch {
-                watched,
-                dying,
-                timeout,
-            },
-            unflushed,
-        ) = {
+        let unflushed = {
             let mut st = lock(&inner.state);
-            std::mem::take(&mut turn).apply(&mut st);
+            turn.apply(&mut st, &watch.watched);
             st.reap_overdue();
             st.pump(&mut out);
             if st.finished() {
@@ -158,10 +149,16 @@ pub(crate) fn run(inner: Arc<Inner>) {
             }
             // From here on, callers send their jobs themselves.
             inner.awake.store(false, Ordering::Relaxed);
-            (Watch::of(&st), st.take_unflushed())
+            watch.refresh(&st);
+            st.take_unflushed()
         };
         send_unflushed(&unflushed);
         out.deliver();
+        let Watch {
+            watched,
+            dying,
+            timeout,
+        } = &watch;
 
         // A socket with packets still queued (full, or filled by a caller since) is
         // watched for room as well.
@@ -193,16 +190,14 @@ pub(crate) fn run(inner: Arc<Inner>) {
         }
         // The next turn pumps under the lock: until then, callers may leave jobs to it.
         inner.awake.store(true, Ordering::Relaxed);
-        let ready: Vec<(bool, bool)> = fds
-            .iter()
-            .map(|f| {
-                let r = f.revents().unwrap_or(PollFlags::POLLIN);
-                (
-                    !(r - PollFlags::POLLOUT).is_empty(),
-                    r.contains(PollFlags::POLLOUT),
-                )
-            })
-            .collect();
+        ready.clear();
+        ready.extend(fds.iter().map(|f| {
+            let r = f.revents().unwrap_or(PollFlags::POLLIN);
+            (
+                !(r - PollFlags::POLLOUT).is_empty(),
+                r.contains(PollFlags::POLLOUT),
+            )
+        }));
         let woken = ready.last().is_some_and(|r| r.0);
         drop(fds);
         if woken {
@@ -211,39 +206,34 @@ pub(crate) fn run(inner: Arc<Inner>) {
 
         // A dying process's socket hangs up when it exits; what it still says is dropped.
         // Anything else it sends that is not a message gets it killed now.
-        let gone = dying
-            .iter()
-            .zip(&ready[watched.len()..])
-            .filter(|(_, r)| r.0)
-            .filter_map(|((pid, conn), _)| match drain(conn) {
-                Ok(()) => None,
-                Err(Error::Disconnected) => Some((*pid, true)),
-                Err(_) => Some((*pid, false)),
-            })
-            .collect();
+        turn.gone.extend(
+            dying
+                .iter()
+                .zip(&ready[watched.len()..])
+                .filter(|(_, r)| r.0)
+                .filter_map(|((pid, conn), _)| match drain(conn) {
+                    Ok(()) => None,
+                    Err(Error::Disconnected) => Some((*pid, true)),
+                    Err(_) => Some((*pid, false)),
+                }),
+        );
 
         // Workers' sockets are written and read without the lock: callers keep submitting
         // while the driver waits on the kernel.
-        let inbox = watched
-            .iter()
-            .zip(&ready)
-            .map(|((_, conn), &(readable, writable))| {
-                let sent = match writable {
-                    true => conn.flush().err(),
-                    false => None,
-                };
-                let (messages, error) = match readable {
-                    true => read_some(conn),
-                    false => (Vec::new(), None),
-                };
-                (messages, error.or(sent))
-            })
-            .collect();
-        turn = Turn {
-            gone,
-            watched,
-            inbox,
-        };
+        turn.inbox.resize_with(watched.len(), Default::default);
+        for (((_, conn), &(readable, writable)), (messages, error)) in
+            watched.iter().zip(&ready).zip(&mut turn.inbox)
+        {
+            let sent = match writable {
+                true => conn.flush().err(),
+                false => None,
+            };
+            let read = match readable {
+                true => read_some(conn, messages),
+                false => None,
+            };
+            *error = read.or(sent);
+        }
     }
 }
 
@@ -251,16 +241,15 @@ pub(crate) fn run(inner: Arc<Inner>) {
 /// keep the others waiting.
 const MAX_READ: usize = 64;
 
-/// What a worker's socket holds now (up to [`MAX_READ`] messages), and the error that
-/// ended reading, if one did.
-fn read_some(conn: &RawConn) -> (Vec<Message>, Option<Error>) {
-    let mut messages = Vec::new();
-    while messages.len() < MAX_READ {
+/// Appends what a worker's socket holds now (up to [`MAX_READ`] messages) to `messages`;
+/// the error that ended reading, if one did.
+fn read_some(conn: &RawConn, messages: &mut Vec<Message>) -> Option<Error> {
+    for _ in 0..MAX_READ {
         match conn.try_recv() {
             Ok(Some(m)) => messages.push(m),
             Ok(None) => break,
-            Err(e) => return (messages, Some(e)),
+            Err(e) => return Some(e),
         }
     }
-    (messages, None)
+    None
 }
