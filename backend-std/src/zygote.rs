@@ -109,32 +109,19 @@ pub(crate) fn spawn_workers(n: usize) -> Result<Vec<Result<(Pid, RawConn)>>> {
     })
 }
 
-/// Reaps worker `pid` (killing it first if `kill_first`) and returns how it ended. A worker
-/// that does not exit within 2 s of being asked is killed.
+/// Reaps worker `pid` (killing it first if `kill_first`) and returns how it ended, for a
+/// worker whose exit cause is wanted (one that died); [`release_many`] for the others. A
+/// worker that does not exit within 2 s of being asked is killed.
 pub(crate) fn reap(pid: Pid, kill_first: bool) -> Result<ExitCause> {
-    reap_many(&[(pid, kill_first)])?
-        .pop()
-        .ok_or_else(|| Error::Protocol("no reply from the fork server".into()))
-}
-
-/// [`reap`] for several workers, with the requests sent together: the server reaps one
-/// while the next request is already waiting.
-pub(crate) fn reap_many(workers: &[(Pid, bool)]) -> Result<Vec<ExitCause>> {
     request(|z| {
-        for (pid, kill_first) in workers {
-            z.conn.send(REAP, &reap_request(*pid, *kill_first), &[])?;
+        z.conn.send(REAP, &reap_request(pid, kill_first), &[])?;
+        let m = z.conn.recv(None)?;
+        if m.kind != STATUS || m.bytes.len() != 9 {
+            return Err(Error::Protocol(
+                "unexpected reply from the fork server".into(),
+            ));
         }
-        let mut causes = Vec::with_capacity(workers.len());
-        for _ in workers {
-            let m = z.conn.recv(None)?;
-            if m.kind != STATUS || m.bytes.len() != 9 {
-                return Err(Error::Protocol(
-                    "unexpected reply from the fork server".into(),
-                ));
-            }
-            causes.push(decode_cause(&m.bytes));
-        }
-        Ok(causes)
+        Ok(decode_cause(&m.bytes))
     })
 }
 

@@ -36,11 +36,18 @@ pub struct AsyncResult<T> {
 
 /// How a call is cancelled: its batch, in its pool (if the pool is still there).
 pub(crate) struct Cancel {
-    pub(crate) pool: Weak<Inner>,
-    pub(crate) batch: u64,
+    pool: Weak<Inner>,
+    batch: u64,
 }
 
 impl Cancel {
+    pub(crate) fn new(pool: &Arc<Inner>, batch: u64) -> Self {
+        Self {
+            pool: Arc::downgrade(pool),
+            batch,
+        }
+    }
+
     fn run(&self) {
         if let Some(inner) = self.pool.upgrade() {
             let _ = inner.hand_over(|st| {

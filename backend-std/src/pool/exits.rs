@@ -1,6 +1,7 @@
 //! How worker processes leave the pool: asked to exit, or stopped with `SIGTERM` (with
 //! `SIGCONT`, so a stopped process sees it) and `SIGKILL` after a grace period; and reaped,
-//! always, so no zombie is left. A leaving process is kept in [`State::dying`] until it is
+//! always, so no zombie is left: by the fork server, which the driver waits on only when it
+//! needs a dead worker's exit cause. A leaving process is kept in [`State::dying`] until it is
 //! gone: the driver watches its socket for the hang-up and kills it when the grace runs out,
 //! so a slow exit never holds up the rest of the pool.
 
@@ -194,13 +195,13 @@ impl State {
         self.reap_all_dying();
     }
 
-    /// Waits for every dying process to exit or its grace to run out, and reaps it.
+    /// Waits for every dying process to exit or its grace to run out, and has it reaped.
     fn reap_all_dying(&mut self) {
         while let Some(d) = self.dying.pop() {
             let left = d.kill_at.saturating_duration_since(Instant::now());
             let exited = d.conn.poll(left).is_ok_and(|ready| ready)
                 && matches!(drain(&d.conn), Err(Error::Disconnected));
-            let _ = zygote::reap(d.pid, !exited);
+            let _ = zygote::release_many(&[(d.pid, !exited)]);
         }
     }
 }

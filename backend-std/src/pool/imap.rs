@@ -125,7 +125,6 @@ where
                 break;
             };
             encoded += job.n as usize;
-            job.batch = self.batch;
             job.timeout_ms = self.timeout_ms;
             jobs.push(job);
         }
@@ -134,7 +133,7 @@ where
         }
         // Refused once the pool is terminated; still taken after `close` while this
         // iterator is open (the scheduler closes when the last open batch is done).
-        self.inner.hand_over(|st| st.submit(jobs))?;
+        self.inner.hand_over(|st| st.submit(self.batch, jobs))?;
         // Cannot fail: `room` was free, and indices are contiguous from `next_index`.
         let _ = self.window.try_reserve(self.next_index, encoded);
         self.next_index += encoded as u64;

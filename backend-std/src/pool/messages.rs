@@ -21,7 +21,7 @@ impl State {
             INIT_FAILED => {
                 let message = String::from_utf8_lossy(&m.bytes).into_owned();
                 if let Some(slot) = self.take_slot(i) {
-                    let _ = zygote::reap(slot.pid, false);
+                    let _ = zygote::release_many(&[(slot.pid, false)]);
                 }
                 self.last_spawn_error = Some(StartFailure {
                     message,

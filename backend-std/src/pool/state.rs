@@ -158,22 +158,25 @@ impl State {
         id
     }
 
-    /// Queues jobs of a registered batch.
-    pub(crate) fn submit(&mut self, jobs: Vec<TaskJob>) -> Result<()> {
-        jobs.into_iter().try_for_each(|job| self.submit_job(job))
-    }
-
-    /// Queues one job of a registered batch.
-    pub(crate) fn submit_job(&mut self, job: TaskJob) -> Result<()> {
-        let (batch, index, n) = (job.batch, job.index, job.n as usize);
-        let timeout = job.timeout_ms;
-        let first = self
-            .sched
-            .submit_with_timeout(job, n, timeout)
-            .map_err(|_| Error::PoolNotRunning)?;
-        self.ranges.insert(first, (batch, index, n));
-        if let Some(b) = self.batches.get_mut(&batch) {
-            b.pending += n;
+    /// Queues jobs of registered batch `batch`. If the scheduler refuses one (the pool is
+    /// terminated), the batch is dropped as a whole; the pump that follows settles what
+    /// that frees.
+    pub(crate) fn submit(
+        &mut self,
+        batch: u64,
+        jobs: impl IntoIterator<Item = TaskJob>,
+    ) -> Result<()> {
+        for mut job in jobs {
+            job.batch = batch;
+            let (index, n, timeout) = (job.index, job.n as usize, job.timeout_ms);
+            let Ok(first) = self.sched.submit_with_timeout(job, n, timeout) else {
+                self.close_batch(batch);
+                return Err(Error::PoolNotRunning);
+            };
+            self.ranges.insert(first, (batch, index, n));
+            if let Some(b) = self.batches.get_mut(&batch) {
+                b.pending += n;
+            }
         }
         Ok(())
     }
@@ -344,7 +347,7 @@ impl State {
         {
             Ok(()) => Ok(slot),
             Err(e) => {
-                let _ = zygote::reap(pid, true);
+                let _ = zygote::release_many(&[(pid, true)]);
                 Err(e)
             }
         }

@@ -66,12 +66,7 @@ impl Pool {
                     None if st.phase != Phase::Running => return Err(Error::PoolNotRunning),
                     None => st.new_batch(sink.clone(), true),
                 };
-                for job in &mut jobs {
-                    job.batch = id;
-                }
-                if let Err(e) = st.submit(jobs) {
-                    // Dropped as a whole; the pump that follows settles what this frees.
-                    st.close_batch(id);
+                if let Err(e) = st.submit(id, jobs) {
                     return Ok(Err(e));
                 }
                 if done {
@@ -87,11 +82,11 @@ impl Pool {
             registered = Some(id);
         };
         sink.seal();
-        let cancel = Cancel {
-            pool: Arc::downgrade(&self.inner),
-            batch,
-        };
-        Ok(AsyncResult::new(shared, cancel, Some(sink)))
+        Ok(AsyncResult::new(
+            shared,
+            Cancel::new(&self.inner, batch),
+            Some(sink),
+        ))
     }
 
     /// Submits one task whose value is the outcome, with no callback: the lean path of
@@ -117,18 +112,13 @@ impl Pool {
                 return Err(Error::PoolNotRunning);
             }
             let id = st.new_batch(sink, false);
-            job.batch = id;
-            if let Err(e) = st.submit_job(job) {
-                st.close_batch(id);
-                return Ok(Err(e));
-            }
-            Ok(Ok(id))
-        })??;
-        let cancel = Cancel {
-            pool: Arc::downgrade(&self.inner),
-            batch,
-        };
-        Ok(AsyncResult::new(shared, cancel, None))
+            st.submit(id, [job]).map(|()| id)
+        })?;
+        Ok(AsyncResult::new(
+            shared,
+            Cancel::new(&self.inner, batch),
+            None,
+        ))
     }
 
     /// A call failed part-way through submitting: what was queued is dropped, what runs
