@@ -8,6 +8,7 @@
 //! 17 µs. The spin is bounded, so a long task costs at most that much CPU per wait.
 
 use super::driver::Inner;
+use super::ledger::BatchId;
 use super::sink::lock;
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -37,11 +38,11 @@ pub struct AsyncResult<T> {
 /// How a call is cancelled: its batch, in its pool (if the pool is still there).
 pub(crate) struct Cancel {
     pool: Weak<Inner>,
-    batch: u64,
+    batch: BatchId,
 }
 
 impl Cancel {
-    pub(crate) fn new(pool: &Arc<Inner>, batch: u64) -> Self {
+    pub(crate) fn new(pool: &Arc<Inner>, batch: BatchId) -> Self {
         Self {
             pool: Arc::downgrade(pool),
             batch,

@@ -23,17 +23,17 @@ impl Deliveries {
     }
 
     /// Adds the result for `index` of `sink`'s call.
-    pub(crate) fn push(&mut self, sink: &Arc<dyn Sink>, index: usize, result: Result<Raw>) {
+    pub(crate) fn push(&mut self, sink: Arc<dyn Sink>, index: usize, result: Result<Raw>) {
         let same = self
             .items
             .get(self.run)
             .and_then(|(s, ..)| s.as_ref())
-            .is_some_and(|s| Arc::ptr_eq(s, sink));
+            .is_some_and(|s| Arc::ptr_eq(s, &sink));
         if same {
             self.items.push((None, index, result));
         } else {
             self.run = self.items.len();
-            self.items.push((Some(Arc::clone(sink)), index, result));
+            self.items.push((Some(sink), index, result));
         }
     }
 

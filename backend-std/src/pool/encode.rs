@@ -1,5 +1,6 @@
 //! Turning the user's arguments into encoded chunks of tasks.
 
+use super::ledger::BatchId;
 use super::state::TaskJob;
 use crate::codec;
 use crate::error::Result;
@@ -18,7 +19,7 @@ pub(crate) fn next_chunk<A: Serialize>(
     chunksize: usize,
 ) -> Result<Option<TaskJob>> {
     let mut job = TaskJob {
-        batch: u64::MAX,
+        batch: BatchId::default(),
         index,
         call,
         n: 0,

@@ -8,6 +8,7 @@
 use super::Pool;
 use super::driver::Inner;
 use super::encode::next_chunk;
+use super::ledger::BatchId;
 use super::sink::{Raw, Stream, lock};
 use super::state::Phase;
 use crate::error::{Error, Result};
@@ -33,7 +34,7 @@ pub struct IMap<I, A, R, O> {
     input_done: bool,
     call: usize,
     chunksize: usize,
-    batch: u64,
+    batch: BatchId,
     stream: Arc<Stream>,
     window: Box<O>,
     /// Values of a run taken from the window, not yielded yet (at most a chunk's).

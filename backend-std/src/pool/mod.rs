@@ -8,6 +8,7 @@ mod driver;
 mod encode;
 mod exits;
 mod imap;
+mod ledger;
 mod messages;
 mod options;
 mod outbox;

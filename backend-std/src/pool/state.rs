@@ -3,6 +3,7 @@
 
 use super::deliveries::Deliveries;
 use super::exits::{Dying, Loss, StartFailure};
+use super::ledger::{BatchId, Ledger};
 use super::outbox::Jobs;
 use super::queue::{CompletionOrder, HeapSlots, VecQueue};
 use super::sink::{Raw, Sink};
@@ -12,7 +13,7 @@ use crate::wire::RawConn;
 use crate::zygote;
 use forkpool_core::{Config, Job, Outcome, Scheduler, WorkerCommand, WorkerId};
 use nix::unistd::Pid;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -33,7 +34,7 @@ pub(crate) fn send_unflushed(conns: &[Arc<RawConn>]) -> bool {
 
 /// A chunk of tasks of one batch, encoded for a `RUN` message.
 pub(crate) struct TaskJob {
-    pub batch: u64,
+    pub batch: BatchId,
     pub index: usize,
     pub call: usize,
     pub n: u32,
@@ -69,14 +70,6 @@ pub(crate) struct Slot {
     pub(super) held: Jobs,
 }
 
-pub(super) struct Batch {
-    pub(super) sink: Arc<dyn Sink>,
-    /// Tasks submitted and not yet released.
-    pub(super) pending: usize,
-    /// Whether more tasks may still be submitted (a live `imap`).
-    pub(super) open: bool,
-}
-
 /// The initializer every new worker runs: trampoline address and encoded arguments.
 pub(crate) struct Init {
     pub call: usize,
@@ -87,12 +80,8 @@ pub(crate) struct Init {
 pub(crate) struct State {
     pub(super) sched: Sched,
     pub slots: Vec<Option<Slot>>,
-    pub(super) batches: HashMap<u64, Batch>,
-    /// First sequence number of each submitted job -> (batch, first index, tasks).
-    pub(super) ranges: BTreeMap<u64, (u64, usize, usize)>,
-    /// The job range and sink of the last routed release: its neighbours skip the lookups.
-    pub(super) last_route: Option<super::routing::Route>,
-    next_batch: u64,
+    /// The calls in flight, and which task belongs to which.
+    pub(super) ledger: Ledger,
     init: Option<Init>,
     /// Why each lost slot was lost, for the tasks released as lost.
     pub(super) lost: HashMap<usize, (Loss, u32, ExitCause)>,
@@ -126,10 +115,7 @@ impl State {
         Ok(Self {
             sched,
             slots: (0..config.workers).map(|_| None).collect(),
-            batches: HashMap::new(),
-            ranges: BTreeMap::new(),
-            last_route: None,
-            next_batch: 0,
+            ledger: Ledger::default(),
             init,
             lost: HashMap::new(),
             last_spawn_error: None,
@@ -144,18 +130,8 @@ impl State {
     }
 
     /// Registers a batch; `open` for one that submits more later.
-    pub(crate) fn new_batch(&mut self, sink: Arc<dyn Sink>, open: bool) -> u64 {
-        let id = self.next_batch;
-        self.next_batch += 1;
-        self.batches.insert(
-            id,
-            Batch {
-                sink,
-                pending: 0,
-                open,
-            },
-        );
-        id
+    pub(crate) fn new_batch(&mut self, sink: Arc<dyn Sink>, open: bool) -> BatchId {
+        self.ledger.new_batch(sink, open)
     }
 
     /// Queues jobs of registered batch `batch`. If the scheduler refuses one (the pool is
@@ -163,7 +139,7 @@ impl State {
     /// that frees.
     pub(crate) fn submit(
         &mut self,
-        batch: u64,
+        batch: BatchId,
         jobs: impl IntoIterator<Item = TaskJob>,
     ) -> Result<()> {
         for mut job in jobs {
@@ -173,33 +149,20 @@ impl State {
                 self.close_batch(batch);
                 return Err(Error::PoolNotRunning);
             };
-            self.ranges.insert(first, (batch, index, n));
-            if let Some(b) = self.batches.get_mut(&batch) {
-                b.pending += n;
-            }
+            self.ledger.add(batch, first, index, n);
         }
         Ok(())
     }
 
     /// The batch is complete: no more tasks come; forget it once nothing is pending.
-    pub(crate) fn seal_batch(&mut self, batch: u64) {
-        if let Some(b) = self.batches.get_mut(&batch) {
-            b.open = false;
-            if b.pending == 0 {
-                self.batches.remove(&batch);
-            }
-        }
+    pub(crate) fn seal_batch(&mut self, batch: BatchId) {
+        self.ledger.seal(batch);
     }
 
     /// The batch's owner is gone: cancel what is queued; forget it once nothing is pending.
-    pub(crate) fn close_batch(&mut self, batch: u64) {
+    pub(crate) fn close_batch(&mut self, batch: BatchId) {
         self.sched.cancel(|job| job.batch == batch);
-        if let Some(b) = self.batches.get_mut(&batch) {
-            b.open = false;
-            if b.pending == 0 {
-                self.batches.remove(&batch);
-            }
-        }
+        self.ledger.seal(batch);
     }
 
     pub(crate) fn close(&mut self) {
@@ -227,7 +190,7 @@ impl State {
     fn pump_as(&mut self, out: &mut Deliveries, from_caller: bool) {
         self.sched.handle_time(self.now_ms());
         loop {
-            if self.phase == Phase::Closed && !self.batches.values().any(|b| b.open) {
+            if self.phase == Phase::Closed && !self.ledger.any_open() {
                 self.sched.close();
             }
             let mut moved = false;

@@ -5,6 +5,7 @@
 
 use super::async_result::{Cancel, Shared};
 use super::encode::next_chunk;
+use super::ledger::BatchId;
 use super::options::AsyncOptions;
 use super::sink::{Collect, lock};
 use super::state::{Phase, TaskJob};
@@ -123,7 +124,7 @@ impl Pool {
 
     /// A call failed part-way through submitting: what was queued is dropped, what runs
     /// finishes unseen, and the caller gets `e`.
-    fn abandon_batch(&self, batch: Option<u64>, e: Error) -> Error {
+    fn abandon_batch(&self, batch: Option<BatchId>, e: Error) -> Error {
         if let Some(batch) = batch {
             lock(&self.inner.state).close_batch(batch);
             self.inner.wake();
