@@ -35,6 +35,21 @@ fn a_task_past_its_deadline_fails_alone() {
     });
 }
 
+/// A caller sends a task with a deadline to an idle worker itself, while the driver thread
+/// sleeps with nothing to time: the deadline must still wake it.
+#[test]
+fn a_deadline_set_while_the_driver_sleeps_still_fires() {
+    let pool = Pool::new(1).unwrap();
+    assert_eq!(pool.apply(sleepy, (1,)).unwrap(), 1);
+    // Long enough for the driver to have delivered that result and gone back to its wait.
+    std::thread::sleep(Duration::from_millis(50));
+    let limit = AsyncOptions::new().timeout(Duration::from_millis(100));
+    let stuck = pool.apply_async_with(sleepy, (60_000,), limit).unwrap();
+    bounded(LIMIT, move || {
+        assert!(matches!(stuck.get(), Err(Error::TimedOut { .. })));
+    });
+}
+
 #[test]
 fn tasks_within_their_deadline_succeed() {
     let pool = Pool::new(2).unwrap();

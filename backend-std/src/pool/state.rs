@@ -239,11 +239,18 @@ impl State {
 
     /// [`pump`](Self::pump) from a caller's thread right after it submitted, so work goes
     /// out without a detour through the driver thread. Returns whether the driver must be
-    /// woken because processes changed.
+    /// woken: processes changed, or a task now runs against a deadline sooner than any the
+    /// driver may be timing (it computes its wait before it sleeps).
     pub(crate) fn pump_from_caller(&mut self, out: &mut Deliveries) -> bool {
         let generation = self.generation;
+        let deadline = self.sched.next_deadline();
         self.pump_as(out, true);
-        self.generation != generation
+        let sooner = match (deadline, self.sched.next_deadline()) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(before), Some(now)) => now < before,
+        };
+        self.generation != generation || sooner
     }
 
     /// Marks a worker's socket as holding packets to send once the lock is released.
