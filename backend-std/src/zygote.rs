@@ -59,7 +59,7 @@ pub fn fork_server_pid() -> Option<u32> {
     slot().as_ref().map(|z| z.pid.as_raw() as u32)
 }
 
-fn request<T>(f: impl Fn(&Zygote) -> Result<T>) -> Result<T> {
+fn request<T>(mut f: impl FnMut(&Zygote) -> Result<T>) -> Result<T> {
     let mut guard = slot();
     if let Some(z) = guard.as_ref() {
         match f(z) {
@@ -80,18 +80,20 @@ fn request<T>(f: impl Fn(&Zygote) -> Result<T>) -> Result<T> {
     out
 }
 
-/// Forks `n` worker processes; for each, its pid and the driver's end of its socket, or
-/// why it could not be started. The requests go out together, so the server forks one
-/// worker while the previous ones boot, and the round trips overlap.
-pub(crate) fn spawn_workers(n: usize) -> Result<Vec<Result<(Pid, RawConn)>>> {
+/// Forks `n` worker processes and hands `each` every one's pid and the driver's end of its
+/// socket (or why it could not be started) as soon as the server answers. The requests go
+/// out together, so the server forks one worker while the caller introduces the previous
+/// ones and they boot.
+pub(crate) fn spawn_workers(n: usize, mut each: impl FnMut(Result<(Pid, RawConn)>)) -> Result<()> {
+    // Counted across a restart of the server, so no worker is asked for twice.
+    let mut answered = 0;
     request(|z| {
-        for _ in 0..n {
+        for _ in answered..n {
             z.conn.send(SPAWN, &[], &[])?;
         }
-        let mut started = Vec::with_capacity(n);
-        for _ in 0..n {
+        while answered < n {
             let mut m = z.conn.recv(None)?;
-            started.push(match m.kind {
+            let started = match m.kind {
                 SPAWNED if m.bytes.len() == 4 && m.fds.len() == 1 => {
                     let pid = i32::from_le_bytes([m.bytes[0], m.bytes[1], m.bytes[2], m.bytes[3]]);
                     let fd = m.fds.remove(0);
@@ -103,9 +105,11 @@ pub(crate) fn spawn_workers(n: usize) -> Result<Vec<Result<(Pid, RawConn)>>> {
                         "unexpected reply from the fork server".into(),
                     ));
                 }
-            });
+            };
+            answered += 1;
+            each(started);
         }
-        Ok(started)
+        Ok(())
     })
 }
 

@@ -19,29 +19,36 @@ impl Pool {
             return Err(Error::InvalidArgument("at most 256 processes per pool"));
         }
         let inner = Arc::new(Inner::new(State::new(config, init, kill_grace)?)?);
-        {
+        // The lock is taken before the driver thread starts, so the driver waits until
+        // every first worker is ready (or the start failed) before it touches a socket;
+        // its start overlaps the forks.
+        let (handle, ready) = {
             let mut st = lock(&inner.state);
-            if let Err(e) = Self::await_ready(&mut st) {
+            let run = Arc::clone(&inner);
+            let spawned = std::thread::Builder::new()
+                .name("forkpool-driver".into())
+                .spawn(move || driver::run(run));
+            let handle = match spawned {
+                Ok(h) => h,
+                Err(source) => {
+                    st.abandon();
+                    return Err(Error::Io {
+                        op: "spawn the driver thread",
+                        source,
+                    });
+                }
+            };
+            let ready = Self::await_ready(&mut st);
+            if ready.is_err() {
                 st.abandon();
-                return Err(e);
             }
-        }
-        let run = Arc::clone(&inner);
-        let handle = std::thread::Builder::new()
-            .name("forkpool-driver".into())
-            .spawn(move || driver::run(run))
-            .map_err(|source| Error::Io {
-                op: "spawn the driver thread",
-                source,
-            });
-        let handle = match handle {
-            Ok(h) => h,
-            Err(e) => {
-                let mut st = lock(&inner.state);
-                st.abandon();
-                return Err(e);
-            }
+            (handle, ready)
         };
+        if let Err(e) = ready {
+            // The driver finds nothing left to do and returns.
+            let _ = handle.join();
+            return Err(e);
+        }
         Ok(Self {
             inner,
             driver: Mutex::new(Some(handle)),

@@ -268,18 +268,17 @@ impl State {
     /// Starts a process for each slot (all forks requested at once) and sends each its
     /// initializer; a slot whose start failed is reported to the scheduler.
     fn spawn(&mut self, ws: &[WorkerId]) {
-        let started = match zygote::spawn_workers(ws.len()) {
-            Ok(started) => started,
-            Err(e) => {
-                self.last_spawn_error = Some(StartFailure::new(&e));
-                for &w in ws {
-                    let _ = self.sched.handle_spawn_failed(w);
-                }
-                return;
-            }
-        };
-        for (&w, started) in ws.iter().zip(started) {
-            match started.and_then(|(pid, conn)| self.introduce(pid, conn)) {
+        let mut next = ws.iter();
+        // Workers that could not be sent their initializer, reaped once the fork server's
+        // channel is free again.
+        let mut unsent = Vec::new();
+        let asked = zygote::spawn_workers(ws.len(), |started| {
+            let Some(&w) = next.next() else { return };
+            let introduced = started.and_then(|(pid, conn)| {
+                self.introduce(pid, conn)
+                    .inspect_err(|_| unsent.push((pid, true)))
+            });
+            match introduced {
                 Ok(slot) => {
                     self.generation += 1;
                     self.slots[w.index()] = Some(slot);
@@ -289,10 +288,20 @@ impl State {
                     let _ = self.sched.handle_spawn_failed(w);
                 }
             }
+        });
+        if !unsent.is_empty() {
+            let _ = zygote::release_many(&unsent);
+        }
+        if let Err(e) = asked {
+            // The server could not be reached: every slot not answered for failed.
+            self.last_spawn_error = Some(StartFailure::new(&e));
+            for &w in next {
+                let _ = self.sched.handle_spawn_failed(w);
+            }
         }
     }
 
-    /// Sends a new worker its initializer; reaps it if that fails.
+    /// Sends a new worker its initializer (the caller reaps it if that fails).
     fn introduce(&self, pid: Pid, conn: RawConn) -> Result<Slot> {
         let (call, args, fds) = match &self.init {
             Some(i) => {
@@ -311,16 +320,9 @@ impl State {
             conn: Arc::new(conn),
             held: Jobs::default(),
         };
-        match slot
-            .conn
-            .send(INIT, &protocol::encode_init(call, args), &fds)
-        {
-            Ok(()) => Ok(slot),
-            Err(e) => {
-                let _ = zygote::release_many(&[(pid, true)]);
-                Err(e)
-            }
-        }
+        slot.conn
+            .send(INIT, &protocol::encode_init(call, args), &fds)?;
+        Ok(slot)
     }
 
     /// Why the last worker start failed (for an initializer error or a broken pool).
