@@ -14,7 +14,7 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::unistd::Pid;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// What the driver thread and the pool's users share.
 pub(crate) struct Inner {
@@ -23,6 +23,19 @@ pub(crate) struct Inner {
     /// Whether the driver is between two waits (shared with the state; see
     /// `State::driver_awake`).
     awake: Arc<AtomicBool>,
+    /// How the driver ended, once it has (`join` waits on it rather than on the thread's
+    /// exit, which takes a while longer).
+    end: Mutex<Option<End>>,
+    ended: Condvar,
+}
+
+/// How the driver loop ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum End {
+    /// Every worker is gone.
+    Finished,
+    /// It panicked.
+    Panicked,
 }
 
 impl Inner {
@@ -33,7 +46,20 @@ impl Inner {
             awake: Arc::clone(&state.driver_awake),
             state: Mutex::new(state),
             wake,
+            end: Mutex::new(None),
+            ended: Condvar::new(),
         })
+    }
+
+    /// Waits until the driver loop has ended.
+    pub(crate) fn wait_end(&self) -> End {
+        let mut end = lock(&self.end);
+        loop {
+            if let Some(e) = *end {
+                return e;
+            }
+            end = self.ended.wait(end).unwrap_or_else(|p| p.into_inner());
+        }
     }
 
     /// Wakes the driver so it looks at the state again.
@@ -129,9 +155,25 @@ impl Turn {
     }
 }
 
+/// Tells [`Inner::wait_end`] how the loop ended, when it ends (by returning or panicking).
+struct Ending<'a>(&'a Inner);
+
+impl Drop for Ending<'_> {
+    fn drop(&mut self) {
+        let end = if std::thread::panicking() {
+            End::Panicked
+        } else {
+            End::Finished
+        };
+        *lock(&self.0.end) = Some(end);
+        self.0.ended.notify_all();
+    }
+}
+
 /// The driver loop; returns when the pool is finished or terminated. The pool's lock is
 /// taken once a turn, only to decide: sockets are written, polled and read without it.
 pub(crate) fn run(inner: Arc<Inner>) {
+    let ending = Ending(&inner);
     let mut out = Deliveries::new();
     let mut turn = Turn::default();
     let mut watch = Watch::default();
@@ -145,6 +187,9 @@ pub(crate) fn run(inner: Arc<Inner>) {
             if st.finished() {
                 drop(st);
                 out.deliver();
+                // Nothing of the pool's is held past this point (no socket stays open).
+                drop(watch);
+                drop(ending);
                 return;
             }
             // From here on, callers send their jobs themselves.

@@ -271,13 +271,12 @@ impl Pool {
         if lock(&self.inner.state).phase == Phase::Running {
             return Err(Error::StillRunning);
         }
-        let handle = lock(&self.driver).take();
-        if let Some(h) = handle
-            && h.join().is_err()
-        {
-            return Err(Error::Protocol("the pool's driver thread panicked".into()));
+        match self.inner.wait_end() {
+            driver::End::Finished => Ok(()),
+            driver::End::Panicked => {
+                Err(Error::Protocol("the pool's driver thread panicked".into()))
+            }
         }
-        Ok(())
     }
 }
 
@@ -285,5 +284,9 @@ impl Drop for Pool {
     fn drop(&mut self) {
         self.terminate();
         let _ = self.join();
+        // The driver has ended; its thread is gone too before the pool is.
+        if let Some(h) = lock(&self.driver).take() {
+            let _ = h.join();
+        }
     }
 }
