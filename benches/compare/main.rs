@@ -87,6 +87,9 @@ fn parse_json(s: &str) -> Samples {
     out
 }
 
+/// Pools started and stopped per round for the start-up figure (its median), on both sides.
+const STARTUPS: usize = 11;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--imap-rss") {
@@ -115,7 +118,7 @@ fn main() {
             add(&format!("seed_{v}"), over);
             add(&format!("sleeps_{v}"), sleeps);
         }
-        add("startup_ms", figures::startup_ms());
+        add("startup_ms", figures::startup_ms(STARTUPS));
         add("apply_rtt_us", figures::apply_rtt_us(2000));
         for how in ["map", "imap", "imap_unordered", "apply_async"] {
             add(
