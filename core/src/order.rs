@@ -144,10 +144,9 @@ impl<S: SeqNum, T, const N: usize> ResultOrder<S, T> for Ordered<S, T, N> {
     }
 
     fn pop(&mut self) -> Option<(S, usize, T)> {
-        let Slot::Held(len, _) = self.slots[self.head] else {
-            return None;
-        };
-        let Slot::Held(_, value) = core::mem::replace(&mut self.slots[self.head], Slot::Empty)
+        // The head slot is never `Covered` (a run is released whole), so taking it out
+        // leaves an `Empty` head as it was.
+        let Slot::Held(len, value) = core::mem::replace(&mut self.slots[self.head], Slot::Empty)
         else {
             return None;
         };
