@@ -15,7 +15,6 @@ use crate::error::Error;
 use crate::protocol::{self, RUN};
 use crate::wire::MAX_FDS;
 use forkpool_core::WorkerId;
-use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -57,24 +56,26 @@ impl State {
                 self.send_held(i);
             }
         }
-        let mut outbox: BTreeMap<usize, Jobs> = BTreeMap::new();
         let mut moved = false;
         while let Some(d) = self.sched.poll_dispatch() {
             moved = true;
             let i = d.worker.index();
             let job = d.payload;
-            let jobs = outbox.entry(i).or_default();
-            if !jobs.fits(job.items.len(), job.fds.len(), usize::MAX) {
+            if !self.outbox[i].fits(job.items.len(), job.fds.len(), usize::MAX) {
                 // No more descriptors fit in this message: it goes out as it is.
-                let full = std::mem::take(jobs);
+                let full = std::mem::take(&mut self.outbox[i]);
                 self.send_jobs(i, full);
             }
-            let jobs = outbox.entry(i).or_default();
+            let jobs = &mut self.outbox[i];
             protocol::push_job(&mut jobs.msg, d.first, job.call, job.n, &job.items);
             jobs.fds.extend(job.fds);
             jobs.count += 1;
         }
-        for (i, jobs) in outbox {
+        for i in 0..self.outbox.len() {
+            if self.outbox[i].is_empty() {
+                continue;
+            }
+            let jobs = std::mem::take(&mut self.outbox[i]);
             if from_caller {
                 self.send_or_hold(i, jobs);
             } else {

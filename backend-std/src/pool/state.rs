@@ -102,6 +102,8 @@ pub(crate) struct State {
     pub(crate) driver_awake: Arc<AtomicBool>,
     /// Sockets with packets queued under the lock, to be sent once it is released.
     unflushed: Vec<Arc<RawConn>>,
+    /// The jobs of one dispatch round, by slot (kept between rounds, empty outside one).
+    pub(super) outbox: Vec<Jobs>,
 }
 
 impl State {
@@ -126,6 +128,7 @@ impl State {
             generation: 0,
             driver_awake: Arc::new(AtomicBool::new(false)),
             unflushed: Vec::new(),
+            outbox: (0..config.workers).map(|_| Jobs::default()).collect(),
         })
     }
 
