@@ -116,6 +116,49 @@ fn imap_over_an_endless_iterator() {
     assert_eq!(got, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
 }
 
+/// An input item that cannot be encoded (its `Serialize` fails past `FAILS_AT`).
+struct Picky(u64);
+
+const FAILS_AT: u64 = 1500;
+
+impl serde::Serialize for Picky {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 == FAILS_AT {
+            return Err(serde::ser::Error::custom("this item cannot be encoded"));
+        }
+        s.serialize_u64(self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Picky {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <u64 as serde::Deserialize>::deserialize(d).map(Picky)
+    }
+}
+
+fn unpick(p: Picky) -> u64 {
+    p.0
+}
+
+/// An item that fails to encode past the first window still ends `imap` with its error,
+/// after every result before it (it used to end the iterator early, without one).
+#[test]
+fn imap_reports_an_item_that_cannot_be_encoded() {
+    let pool = Pool::new(2).unwrap();
+    let got: Vec<_> = bounded(LIMIT, move || {
+        pool.imap(unpick, (0..3000).map(Picky)).unwrap().collect()
+    });
+    assert_eq!(got.len(), FAILS_AT as usize + 1);
+    for (i, r) in got[..FAILS_AT as usize].iter().enumerate() {
+        assert_eq!(r.as_ref().ok(), Some(&(i as u64)));
+    }
+    assert!(
+        matches!(got.last(), Some(Err(Error::Encode(_)))),
+        "{:?}",
+        got.last()
+    );
+}
+
 /// `imap` pulls input only as the window allows.
 #[test]
 fn imap_pulls_input_lazily() {

@@ -27,7 +27,9 @@ pub(crate) type OrderedWindow = Ordered<u64, Result<Raw>, WINDOW>;
 pub(crate) type UnorderedWindow = Unordered<u64, Result<Raw>, WINDOW>;
 
 /// The iterator `imap` (`O` = ordered window) and `imap_unordered` return. Yields each
-/// task's result, or its error; dropping it cancels the tasks not yet started.
+/// task's result, or its error; dropping it cancels the tasks not yet started. An item that
+/// cannot be encoded ends the input: the tasks before it still yield, then its
+/// [`Error::Encode`], then nothing.
 pub struct IMap<I, A, R, O> {
     inner: Arc<Inner>,
     input: I,
@@ -40,6 +42,9 @@ pub struct IMap<I, A, R, O> {
     /// Values of a run taken from the window, not yielded yet (at most a chunk's).
     ready: VecDeque<Result<R>>,
     next_index: u64,
+    /// Why input stopped early (an item that would not encode, a pool no longer running),
+    /// yielded once the tasks submitted before are.
+    failed: Option<Error>,
     stopped: bool,
     /// Deadline of each chunk submitted from now on, in milliseconds.
     timeout_ms: Option<u64>,
@@ -79,6 +84,7 @@ where
             window,
             ready: VecDeque::new(),
             next_index: 0,
+            failed: None,
             stopped: false,
             timeout_ms: None,
             _types: PhantomData,
@@ -117,28 +123,40 @@ where
             return Ok(());
         }
         let room = capacity - self.outstanding();
-        let (mut jobs, mut encoded) = (Vec::new(), 0);
+        let (mut jobs, mut encoded, mut failed) = (Vec::new(), 0, None);
         while encoded + self.chunksize <= room {
             let index = self.next_index as usize + encoded;
-            let Some(mut job) = next_chunk(&mut self.input, self.call, index, self.chunksize)?
-            else {
-                self.input_done = true;
-                break;
-            };
-            encoded += job.n as usize;
-            job.timeout_ms = self.timeout_ms;
-            jobs.push(job);
+            match next_chunk(&mut self.input, self.call, index, self.chunksize) {
+                Ok(Some(mut job)) => {
+                    encoded += job.n as usize;
+                    job.timeout_ms = self.timeout_ms;
+                    jobs.push(job);
+                }
+                Ok(None) => {
+                    self.input_done = true;
+                    break;
+                }
+                // The chunks before the one that failed still run.
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
         }
-        if jobs.is_empty() {
-            return Ok(());
+        if !jobs.is_empty() {
+            // Refused once the pool is terminated (the input left is then cut off as the
+            // tasks in flight are); still taken after `close` while this iterator is open
+            // (the scheduler closes when the last open batch is done).
+            self.inner.hand_over(|st| {
+                let terminated = st.phase == Phase::Terminated;
+                st.submit(self.batch, jobs)
+                    .map_err(|e| if terminated { Error::Terminated } else { e })
+            })?;
+            // Cannot fail: `room` was free, and indices are contiguous from `next_index`.
+            let _ = self.window.try_reserve(self.next_index, encoded);
+            self.next_index += encoded as u64;
         }
-        // Refused once the pool is terminated; still taken after `close` while this
-        // iterator is open (the scheduler closes when the last open batch is done).
-        self.inner.hand_over(|st| st.submit(self.batch, jobs))?;
-        // Cannot fail: `room` was free, and indices are contiguous from `next_index`.
-        let _ = self.window.try_reserve(self.next_index, encoded);
-        self.next_index += encoded as u64;
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 }
 
@@ -157,11 +175,9 @@ where
         }
         loop {
             if let Err(e) = self.top_up() {
+                // Yielded after the results of everything submitted before it.
                 self.input_done = true;
-                if self.outstanding() == 0 {
-                    self.stopped = true;
-                    return Some(Err(e));
-                }
+                self.failed.get_or_insert(e);
             }
             if let Some(value) = self.ready.pop_front() {
                 return Some(value);
@@ -175,7 +191,7 @@ where
             }
             if self.input_done && self.outstanding() == 0 {
                 self.stopped = true;
-                return None;
+                return self.failed.take().map(Err);
             }
             for (index, result) in self.stream.take_all() {
                 let count = result.as_ref().map_or(1, Raw::len);
