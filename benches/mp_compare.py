@@ -1,12 +1,14 @@
 """Python's multiprocessing side of forkpool's comparison (benches/compare).
 
 Runs the same workloads as benches/compare/figures.rs and prints one JSON object of
-figures. Usage: python3 mp_compare.py ROUNDS
+figures. Usage: python3 mp_compare.py ROUNDS (or --seed NAME: one seed variant's seconds over the
+ideal)
 """
 import json
 import multiprocessing as mp
 import os
 import resource
+import subprocess
 import sys
 import time
 
@@ -184,7 +186,18 @@ def cpu_per_task_us(n):
     return (after - before) * 1e6 / n
 
 
+def seed_fresh(name):
+    """seed(name) in a fresh interpreter: the walk-through is a program of its own, and this
+    process grows with the other figures (as the Rust side does, which runs it the same way)."""
+    out = subprocess.run([sys.executable, __file__, "--seed", name],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--seed":
+        print(seed(sys.argv[2]))
+        return
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     variants = ["process", "apply", "apply_async", "map", "map_async", "imap",
                 "imap_unordered", "starmap", "starmap_async"]
@@ -195,7 +208,7 @@ def main():
 
     for _ in range(rounds):
         for v in variants:
-            add("seed_" + v, lambda v=v: seed(v))
+            add("seed_" + v, lambda v=v: seed_fresh(v))
         add("startup_ms", startup_ms)
         add("apply_rtt_us", apply_rtt_us)
         for how in ["map", "imap", "imap_unordered", "apply_async"]:

@@ -96,6 +96,10 @@ fn main() {
         figures::imap_rss_child(args[i + 1].parse().unwrap());
         return;
     }
+    if let Some(i) = args.iter().position(|a| a == "--seed") {
+        figures::seed_child(&args[i + 1]);
+        return;
+    }
     let rounds: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
