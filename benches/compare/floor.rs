@@ -1,5 +1,6 @@
 //! The machine's floor, measured in the same run: raw pipes between two forked processes,
-//! fork + exit + wait, and how late a sleep wakes up.
+//! fork + exit + wait, the bare process work of a pool's start-up and shut-down, and how
+//! late a sleep wakes up.
 
 use forkpool::Process;
 use std::fs::File;
@@ -72,14 +73,70 @@ pub fn pipe_bandwidth(total: usize, pipe_size: Option<i32>) -> f64 {
     sent as f64 / t.elapsed().as_secs_f64()
 }
 
+/// The process floors, measured in a fresh process (this bench re-run with `--floor-fork`)
+/// as a user's program would see them: this one grows with the other figures, and a fork
+/// of it costs several times as much after a round. Returns `(fork_us, four_ms)`: see
+/// [`fork_exit_wait_us`] and [`four_up_down_ms`].
+pub fn process_floors() -> (f64, f64) {
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .arg("--floor-fork")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut nums = text
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(f64::NAN));
+    (
+        nums.next().unwrap_or(f64::NAN),
+        nums.next().unwrap_or(f64::NAN),
+    )
+}
+
+/// The re-run side of [`process_floors`]: prints both figures.
+pub fn process_floors_child() {
+    println!("{} {}", fork_exit_wait_us(200), four_up_down_ms(31));
+}
+
 /// Mean time of `fork()` + `_exit` + `waitpid` (through `Process`, so it includes one
 /// socketpair), in µs.
-pub fn fork_exit_wait_us(n: usize) -> f64 {
+fn fork_exit_wait_us(n: usize) -> f64 {
     let t = Instant::now();
     for _ in 0..n {
         Process::spawn(|| ()).unwrap().join().unwrap();
     }
     t.elapsed().as_secs_f64() * 1e6 / n as f64
+}
+
+/// The skeleton of a 4-worker pool's start-up + shut-down with no library work in it: fork
+/// 4 processes, hear one byte from each, tell each to leave, reap all 4. Median of `n`, in
+/// ms.
+fn four_up_down_ms(n: usize) -> f64 {
+    let mut v: Vec<f64> = (0..n)
+        .map(|_| {
+            let (up_r, up_w) = nix::unistd::pipe().unwrap();
+            let (go_r, go_w) = nix::unistd::pipe().unwrap();
+            let t = Instant::now();
+            let children: Vec<Process<()>> = (0..4)
+                .map(|_| {
+                    let (up, go) = (up_w.try_clone().unwrap(), go_r.try_clone().unwrap());
+                    Process::spawn(move || {
+                        let _ = File::from(up).write_all(b"u");
+                        let _ = File::from(go).read_exact(&mut [0u8]);
+                    })
+                    .unwrap()
+                })
+                .collect();
+            File::from(up_r).read_exact(&mut [0u8; 4]).unwrap();
+            File::from(go_w).write_all(b"gggg").unwrap();
+            for c in children {
+                c.join().unwrap();
+            }
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 /// Mean lateness of a 50 ms sleep, in ms.
