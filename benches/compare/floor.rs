@@ -1,6 +1,6 @@
 //! The machine's floor, measured in the same run: raw pipes between two forked processes,
-//! fork + exit + wait, the bare process work of a pool's start-up and shut-down, and how
-//! late a sleep wakes up.
+//! fork + exit + wait, the bare process work of a pool's start-up and shut-down, filling
+//! fresh memory, and how late a sleep wakes up.
 
 use forkpool::Process;
 use std::fs::File;
@@ -71,6 +71,23 @@ pub fn pipe_bandwidth(total: usize, pipe_size: Option<i32>) -> f64 {
     let got = reader.join().unwrap();
     assert_eq!(got, sent);
     sent as f64 / t.elapsed().as_secs_f64()
+}
+
+/// Bytes per second written into `len` bytes of fresh memory (`vec![1u8; len]`, as the
+/// 64 MiB task itself does): page faults and zeroing by the kernel, and on this VM the host
+/// backing pages it handed back (free page reporting). The median of 5.
+pub fn fresh_memory_fill(len: usize) -> f64 {
+    let mut v: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            let buf = std::hint::black_box(vec![1u8; len]);
+            let secs = t.elapsed().as_secs_f64();
+            drop(buf);
+            len as f64 / secs
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v[2]
 }
 
 /// The process floors, measured in a fresh process (this bench re-run with `--floor-fork`)
