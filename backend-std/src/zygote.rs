@@ -10,18 +10,19 @@
 //! which is why task functions may not capture anything.
 //!
 //! The server keeps every worker as its child until the driver asks it to reap one, so a
-//! worker's pid is never reused while the driver may still signal it. When the parent dies,
-//! the server gets `SIGKILL` (parent-death signal) and so do the workers in turn.
+//! worker's pid is never reused while the driver may still signal it; it reaps a worker when
+//! its exit is signalled, serving other requests meanwhile (`server.rs`). When the parent
+//! dies, the server gets `SIGKILL` (parent-death signal) and so do the workers in turn.
 
 use crate::error::{Error, ExitCause, Result};
 use crate::sys::{self, Forked};
 use crate::wire::{RawConn, raw_pair};
-use crate::worker;
 use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{Pid, getpid, getppid};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+
+mod server;
 
 const SPAWN: u8 = 1;
 const REAP: u8 = 2;
@@ -95,9 +96,8 @@ pub(crate) fn spawn_workers(n: usize, mut each: impl FnMut(Result<(Pid, RawConn)
             let mut m = z.conn.recv(None)?;
             let started = match m.kind {
                 SPAWNED if m.bytes.len() == 4 && m.fds.len() == 1 => {
-                    let pid = i32::from_le_bytes([m.bytes[0], m.bytes[1], m.bytes[2], m.bytes[3]]);
                     let fd = m.fds.remove(0);
-                    Ok((Pid::from_raw(pid), RawConn::from_fd(fd)))
+                    Ok((pid_from(&m.bytes), RawConn::from_fd(fd)))
                 }
                 FAILED => Err(decode_failure(&m.bytes)),
                 _ => {
@@ -142,15 +142,16 @@ pub(crate) fn release_many(workers: &[(Pid, bool)]) -> Result<()> {
     })
 }
 
+/// The pid at the start of a request or answer (4 bytes, little-endian; the caller checked
+/// the length).
+fn pid_from(bytes: &[u8]) -> Pid {
+    Pid::from_raw(i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+}
+
 fn reap_request(pid: Pid, kill_first: bool) -> Vec<u8> {
     let mut req = pid.as_raw().to_le_bytes().to_vec();
     req.push(u8::from(kill_first));
     req
-}
-
-fn decode_reap(bytes: &[u8]) -> (Pid, bool) {
-    let pid = i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-    (Pid::from_raw(pid), bytes[4] != 0)
 }
 
 impl Zygote {
@@ -168,88 +169,10 @@ impl Zygote {
                     sys::exit_now(0);
                 }
                 sys::ignore_sigpipe();
-                serve(&theirs);
+                server::serve(&theirs);
                 sys::exit_now(0);
             }
             Forked::Parent(pid) => Ok(Self { conn: ours, pid }),
-        }
-    }
-}
-
-/// The server loop: one request at a time until the parent goes away.
-fn serve(ctl: &RawConn) {
-    while let Ok(m) = ctl.recv(None) {
-        let sent = match m.kind {
-            SPAWN => match fork_worker(ctl) {
-                Ok((pid, fd)) => ctl.send(SPAWNED, &pid.as_raw().to_le_bytes(), &[fd]),
-                Err(e) => ctl.send(FAILED, &encode_failure(&e), &[]),
-            },
-            REAP if m.bytes.len() == 5 => {
-                let (pid, kill_first) = decode_reap(&m.bytes);
-                let cause = reap_child(pid, kill_first);
-                ctl.send(STATUS, &encode_cause(cause), &[])
-            }
-            RELEASE if m.bytes.len() == 5 => {
-                let (pid, kill_first) = decode_reap(&m.bytes);
-                reap_child(pid, kill_first);
-                Ok(())
-            }
-            _ => return,
-        };
-        if sent.is_err() {
-            return;
-        }
-    }
-}
-
-fn fork_worker(ctl: &RawConn) -> Result<(Pid, std::os::fd::OwnedFd)> {
-    let (driver_end, worker_end) = raw_pair()?;
-    let server = getpid();
-    match sys::fork().map_err(|e| Error::io("fork", e))? {
-        Forked::Child => {
-            // The worker keeps only its own socket: close the server's control socket so
-            // the server sees the parent's death, and the driver's end so EOF works.
-            let _ = nix::unistd::close(std::os::fd::AsRawFd::as_raw_fd(&ctl.as_fd()));
-            drop(driver_end);
-            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-            if getppid() != server {
-                sys::exit_now(0);
-            }
-            worker::run(worker_end)
-        }
-        Forked::Parent(pid) => {
-            drop(worker_end);
-            Ok((pid, driver_end.into_fd()))
-        }
-    }
-}
-
-fn reap_child(pid: Pid, kill_first: bool) -> ExitCause {
-    if kill_first {
-        let _ = kill(pid, Signal::SIGKILL);
-    }
-    let deadline = Instant::now() + Duration::from_secs(2);
-    // Back off from 20 µs: a worker told to exit is usually gone within microseconds.
-    let mut nap = Duration::from_micros(20);
-    loop {
-        let flags = if Instant::now() < deadline {
-            Some(WaitPidFlag::WNOHANG)
-        } else {
-            let _ = kill(pid, Signal::SIGKILL);
-            None
-        };
-        match waitpid(pid, flags) {
-            Ok(WaitStatus::StillAlive) => {
-                std::thread::sleep(nap);
-                nap = (nap * 2).min(Duration::from_millis(2));
-            }
-            Ok(status) => {
-                if let Some(cause) = cause_of(status) {
-                    return cause;
-                }
-            }
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(_) => return ExitCause::Unknown,
         }
     }
 }
@@ -270,21 +193,6 @@ pub(crate) fn cause_of(status: WaitStatus) -> Option<ExitCause> {
 /// Ops a failed start may name, by index on the wire.
 const OPS: [&str; 3] = ["start a worker", "fork", "socketpair"];
 
-/// A failed start as `[op index][errno: i32 LE]` (errno 0: no OS error), then the message.
-fn encode_failure(e: &Error) -> Vec<u8> {
-    let (op, errno) = match e {
-        Error::Io { op, source } => (
-            OPS.iter().position(|o| o == op).unwrap_or(0) as u8,
-            source.raw_os_error().unwrap_or(0),
-        ),
-        _ => (0, 0),
-    };
-    let mut out = vec![op];
-    out.extend_from_slice(&errno.to_le_bytes());
-    out.extend_from_slice(e.to_string().as_bytes());
-    out
-}
-
 fn decode_failure(b: &[u8]) -> Error {
     match b {
         [op, e0, e1, e2, e3, message @ ..] => {
@@ -299,20 +207,6 @@ fn decode_failure(b: &[u8]) -> Error {
         }
         _ => Error::Protocol("short failure report from the fork server".into()),
     }
-}
-
-fn encode_cause(c: ExitCause) -> [u8; 9] {
-    let (tag, val, core) = match c {
-        ExitCause::Exited(code) => (1u8, code, false),
-        ExitCause::Signaled {
-            signal,
-            core_dumped,
-            ..
-        } => (2, signal, core_dumped),
-        ExitCause::Unknown => (0, 0, false),
-    };
-    let v = val.to_le_bytes();
-    [tag, v[0], v[1], v[2], v[3], u8::from(core), 0, 0, 0]
 }
 
 fn decode_cause(b: &[u8]) -> ExitCause {

@@ -1,0 +1,233 @@
+//! The fork server's side: its loop, which forks workers and reaps them without ever
+//! sleeping on one.
+//!
+//! A worker to reap is rarely gone the moment the driver asks (its socket hangs up a little
+//! before it becomes a zombie). Waiting for it in the loop would hold up every request
+//! behind it, such as the next pool's forks. So the server blocks `SIGCHLD` and watches it
+//! through a `signalfd` next to its control socket: a reap request is noted, and answered
+//! when the worker is gone. A worker that does not leave within [`GRACE`] is killed.
+
+use super::{FAILED, OPS, REAP, RELEASE, SPAWN, SPAWNED, STATUS, cause_of, pid_from};
+use crate::error::{Error, ExitCause, Result};
+use crate::sys::{self, Forked};
+use crate::wire::{RawConn, raw_pair};
+use crate::worker;
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{Pid, getpid, getppid};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+/// How long a worker asked to be reaped may take to exit before it is killed.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// How often pending reaps are checked when no `signalfd` could be made, or `poll` fails.
+const RECHECK: Duration = Duration::from_millis(1);
+
+/// A worker the driver asked to reap that has not exited yet.
+struct Reaping {
+    pid: Pid,
+    /// Whether the driver waits for a `STATUS` answer (`REAP`) or not (`RELEASE`).
+    reply: bool,
+    /// When it gets `SIGKILL`; `None` once it has.
+    kill_at: Option<Instant>,
+}
+
+/// `SIGCHLD` as a descriptor: blocked, and readable when a child has changed state.
+fn child_signals() -> Option<SignalFd> {
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None).ok()?;
+    SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).ok()
+}
+
+/// The server loop: requests one at a time, until the parent goes away.
+pub(super) fn serve(ctl: &RawConn) {
+    let signals = child_signals();
+    let mut reaping: Vec<Reaping> = Vec::new();
+    loop {
+        // Messages first: one read may have brought several (releases go out together).
+        loop {
+            match ctl.try_recv() {
+                Ok(Some(m)) => {
+                    if handle(ctl, &signals, &mut reaping, m.kind, &m.bytes).is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => return, // the parent is gone
+            }
+        }
+        if settle(ctl, &mut reaping).is_err() {
+            return;
+        }
+        let timeout = next_check(&reaping, signals.is_some());
+        let mut fds = vec![PollFd::new(ctl.as_fd(), PollFlags::POLLIN)];
+        if let Some(s) = &signals {
+            fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, timeout) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            // poll(2) refuses more descriptors than RLIMIT_NOFILE, which may have been
+            // lowered on this process: wait on the socket alone, or look again shortly.
+            Err(_) if reaping.is_empty() => match ctl.recv(None) {
+                Ok(m) => {
+                    if handle(ctl, &signals, &mut reaping, m.kind, &m.bytes).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => return,
+            },
+            Err(_) => std::thread::sleep(RECHECK),
+        }
+        if let Some(s) = &signals {
+            while let Ok(Some(_)) = s.read_signal() {}
+        }
+    }
+}
+
+/// Acts on one request; `Err` when the answer cannot be sent or the request is unknown.
+fn handle(
+    ctl: &RawConn,
+    signals: &Option<SignalFd>,
+    reaping: &mut Vec<Reaping>,
+    kind: u8,
+    bytes: &[u8],
+) -> std::result::Result<(), ()> {
+    match kind {
+        SPAWN => {
+            let sigfd = signals.as_ref().map(|s| s.as_fd().as_raw_fd());
+            match fork_worker(ctl, sigfd) {
+                Ok((pid, fd)) => ctl.send(SPAWNED, &pid.as_raw().to_le_bytes(), &[fd]),
+                Err(e) => ctl.send(FAILED, &encode_failure(&e), &[]),
+            }
+            .map_err(drop)
+        }
+        REAP | RELEASE if bytes.len() == 5 => {
+            let pid = pid_from(bytes);
+            let kill_at = if bytes[4] != 0 {
+                let _ = kill(pid, Signal::SIGKILL);
+                None
+            } else {
+                Some(Instant::now() + GRACE)
+            };
+            reaping.push(Reaping {
+                pid,
+                reply: kind == REAP,
+                kill_at,
+            });
+            Ok(())
+        }
+        _ => Err(()),
+    }
+}
+
+/// Reaps every pending worker that has exited (answering those the driver waits for) and
+/// kills those whose grace has run out.
+fn settle(ctl: &RawConn, reaping: &mut Vec<Reaping>) -> std::result::Result<(), ()> {
+    let now = Instant::now();
+    let mut i = 0;
+    while i < reaping.len() {
+        let r = &mut reaping[i];
+        let cause = match waitpid(r.pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => None,
+            Ok(status) => cause_of(status),
+            Err(Errno::EINTR) => continue,
+            Err(_) => Some(ExitCause::Unknown),
+        };
+        let Some(cause) = cause else {
+            if r.kill_at.is_some_and(|at| at <= now) {
+                let _ = kill(r.pid, Signal::SIGKILL);
+                r.kill_at = None;
+            }
+            i += 1;
+            continue;
+        };
+        let done = reaping.swap_remove(i);
+        if done.reply {
+            ctl.send(STATUS, &encode_cause(cause), &[]).map_err(drop)?;
+        }
+    }
+    Ok(())
+}
+
+/// How long the loop may wait for a request or a child's exit before it must look again.
+fn next_check(reaping: &[Reaping], watching: bool) -> PollTimeout {
+    if reaping.is_empty() {
+        return PollTimeout::NONE;
+    }
+    let now = Instant::now();
+    let kill = reaping
+        .iter()
+        .filter_map(|r| r.kill_at)
+        .map(|at| at.saturating_duration_since(now))
+        .min();
+    let wait = match (kill, watching) {
+        (k, false) => k.map_or(RECHECK, |k| k.min(RECHECK)),
+        (Some(k), true) => k,
+        // Every pending worker was killed: its exit arrives as a signal.
+        (None, true) => return PollTimeout::NONE,
+    };
+    PollTimeout::try_from(wait.as_millis().min(60_000) as i32 + 1).unwrap_or(PollTimeout::MAX)
+}
+
+fn fork_worker(ctl: &RawConn, sigfd: Option<RawFd>) -> Result<(Pid, OwnedFd)> {
+    let (driver_end, worker_end) = raw_pair()?;
+    let server = getpid();
+    match sys::fork().map_err(|e| Error::io("fork", e))? {
+        Forked::Child => {
+            // The worker keeps only its own socket: close the server's control socket so
+            // the server sees the parent's death, the driver's end so EOF works, and the
+            // server's signal descriptor. Its tasks get the usual signal mask back.
+            let _ = nix::unistd::close(ctl.as_fd().as_raw_fd());
+            if let Some(fd) = sigfd {
+                let _ = nix::unistd::close(fd);
+            }
+            let mut mask = SigSet::empty();
+            mask.add(Signal::SIGCHLD);
+            let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&mask), None);
+            drop(driver_end);
+            let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
+            if getppid() != server {
+                sys::exit_now(0);
+            }
+            worker::run(worker_end)
+        }
+        Forked::Parent(pid) => {
+            drop(worker_end);
+            Ok((pid, driver_end.into_fd()))
+        }
+    }
+}
+
+/// A failed start as `[op index][errno: i32 LE]` (errno 0: no OS error), then the message.
+fn encode_failure(e: &Error) -> Vec<u8> {
+    let (op, errno) = match e {
+        Error::Io { op, source } => (
+            OPS.iter().position(|o| o == op).unwrap_or(0) as u8,
+            source.raw_os_error().unwrap_or(0),
+        ),
+        _ => (0, 0),
+    };
+    let mut out = vec![op];
+    out.extend_from_slice(&errno.to_le_bytes());
+    out.extend_from_slice(e.to_string().as_bytes());
+    out
+}
+
+fn encode_cause(c: ExitCause) -> [u8; 9] {
+    let (tag, val, core) = match c {
+        ExitCause::Exited(code) => (1u8, code, false),
+        ExitCause::Signaled {
+            signal,
+            core_dumped,
+            ..
+        } => (2, signal, core_dumped),
+        ExitCause::Unknown => (0, 0, false),
+    };
+    let v = val.to_le_bytes();
+    [tag, v[0], v[1], v[2], v[3], u8::from(core), 0, 0, 0]
+}
