@@ -61,6 +61,9 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
     Ok(fds)
 }
 
+/// Pieces up to this size are appended byte by byte (a varint is at most 10 bytes).
+const SMALL: usize = 16;
+
 /// A postcard flavor appending to a `Vec` with whole-slice copies (large byte strings go
 /// in with one `memcpy`).
 struct Append<'a>(&'a mut Vec<u8>);
@@ -74,6 +77,15 @@ impl postcard::ser_flavors::Flavor for Append<'_> {
     }
 
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        if data.len() <= SMALL {
+            // Varints and short strings, most of what is encoded: byte by byte is cheaper
+            // than a call to `memcpy` for a length it cannot know in advance.
+            self.0.reserve(SMALL);
+            for &b in data {
+                self.0.push(b);
+            }
+            return Ok(());
+        }
         if data.len() > self.0.spare_capacity_mut().len() {
             self.0.reserve(data.len());
             // A large byte string is written into huge pages: a page fault per 2 MiB
