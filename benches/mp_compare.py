@@ -1,8 +1,8 @@
 """Python's multiprocessing side of forkpool's comparison (benches/compare).
 
 Runs the same workloads as benches/compare/figures.rs and prints one JSON object of
-figures. Usage: python3 mp_compare.py ROUNDS (or --seed NAME: one seed variant's seconds over the
-ideal)
+figures. Usage: python3 mp_compare.py ROUNDS (or --seed: each seed variant's seconds over
+the ideal, in order)
 """
 import json
 import multiprocessing as mp
@@ -45,6 +45,8 @@ def f_packed(args):
 
 
 VAR = (4, 8, 12, 20, 16)
+VARIANTS = ["process", "apply", "apply_async", "map", "map_async", "imap",
+            "imap_unordered", "starmap", "starmap_async"]
 
 
 def seed(name, step=0.05):
@@ -186,29 +188,29 @@ def cpu_per_task_us(n):
     return (after - before) * 1e6 / n
 
 
-def seed_fresh(name):
-    """seed(name) in a fresh interpreter: the walk-through is a program of its own, and this
-    process grows with the other figures (as the Rust side does, which runs it the same way)."""
-    out = subprocess.run([sys.executable, __file__, "--seed", name],
+def seed_fresh():
+    """Each variant's seed(name), run in order in a fresh interpreter: the walk-through is a
+    program of its own, and this process grows with the other figures (the Rust side runs
+    it the same way)."""
+    out = subprocess.run([sys.executable, __file__, "--seed"],
                          capture_output=True, text=True, check=True)
-    return float(out.stdout.strip())
+    return [float(x) for x in out.stdout.split()]
 
 
 def main():
-    if len(sys.argv) > 2 and sys.argv[1] == "--seed":
-        print(seed(sys.argv[2]))
+    if len(sys.argv) > 1 and sys.argv[1] == "--seed":
+        for v in VARIANTS:
+            print(seed(v))
         return
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    variants = ["process", "apply", "apply_async", "map", "map_async", "imap",
-                "imap_unordered", "starmap", "starmap_async"]
     out = {}
 
     def add(key, fn):
         out.setdefault(key, []).append(fn())
 
     for _ in range(rounds):
-        for v in variants:
-            add("seed_" + v, lambda v=v: seed_fresh(v))
+        for v, over in zip(VARIANTS, seed_fresh()):
+            out.setdefault("seed_" + v, []).append(over)
         add("startup_ms", startup_ms)
         add("apply_rtt_us", apply_rtt_us)
         for how in ["map", "imap", "imap_unordered", "apply_async"]:

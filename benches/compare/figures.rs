@@ -23,29 +23,37 @@ fn big(len: usize) -> serde_bytes::ByteBuf {
     serde_bytes::ByteBuf::from(vec![1u8; len])
 }
 
-/// Seconds over the ideal of seed variant `name` with 50 ms steps, and the number of sleeps
-/// on its critical path. The walk-through is a program of its own, so each variant runs in
-/// a fresh process (this bench re-run with `--seed NAME`), not in this one, whose heap the
-/// other figures grow (a fork of it takes several times as long after a round).
-pub fn seed_overhead(name: &str) -> (f64, f64) {
+/// Each seed variant's seconds over the ideal with 50 ms steps, and the number of sleeps on
+/// its critical path. The walk-through is a program of its own: each round runs it whole,
+/// every variant in order as the seed script does, in a fresh process (this bench re-run
+/// with `--seed`), not in this one, whose heap the other figures grow (a fork of it takes
+/// several times as long after a round).
+pub fn seed_overheads() -> Vec<(&'static str, f64, f64)> {
     let exe = std::env::current_exe().unwrap();
     let out = std::process::Command::new(exe)
-        .args(["--seed", name])
+        .arg("--seed")
         .output()
         .unwrap();
-    let over = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(f64::NAN);
-    let sleeps = if name == "apply" { 55.0 } else { 19.0 };
-    (over, sleeps)
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut over = text
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(f64::NAN));
+    seed::VARIANTS
+        .iter()
+        .map(|&name| {
+            let sleeps = if name == "apply" { 55.0 } else { 19.0 };
+            (name, over.next().unwrap_or(f64::NAN), sleeps)
+        })
+        .collect()
 }
 
-/// The re-run side of [`seed_overhead`]: prints the seconds over the ideal.
-pub fn seed_child(name: &str) {
-    let report = seed::run(name, 50).expect("seed variant");
-    let ideal = if name == "apply" { 2.75 } else { 0.95 };
-    println!("{}", report.total - ideal);
+/// The re-run side of [`seed_overheads`]: prints each variant's seconds over the ideal.
+pub fn seed_child() {
+    for name in seed::VARIANTS {
+        let report = seed::run(name, 50).expect("seed variant");
+        let ideal = if name == "apply" { 2.75 } else { 0.95 };
+        println!("{}", report.total - ideal);
+    }
 }
 
 pub fn seed_variants() -> &'static [&'static str] {

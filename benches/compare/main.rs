@@ -100,8 +100,8 @@ fn main() {
         floor::process_floors_child();
         return;
     }
-    if let Some(i) = args.iter().position(|a| a == "--seed") {
-        figures::seed_child(&args[i + 1]);
+    if args.iter().any(|a| a == "--seed") {
+        figures::seed_child();
         return;
     }
     let rounds: usize = std::env::args()
@@ -123,8 +123,7 @@ fn main() {
         add("floor_fork_us", fork_us);
         add("floor_four_ms", four_ms);
         add("floor_sleep_late_ms", floor::sleep_lateness_ms(10));
-        for v in figures::seed_variants() {
-            let (over, sleeps) = figures::seed_overhead(v);
+        for (v, over, sleeps) in figures::seed_overheads() {
             add(&format!("seed_{v}"), over);
             add(&format!("sleeps_{v}"), sleeps);
         }
