@@ -1,0 +1,109 @@
+//! `imap` and `imap_unordered`: order, laziness, endless input, and an item that cannot be
+//! encoded.
+
+mod common;
+
+use common::bounded;
+use forkpool::{Error, Pool};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn sqr(x: i64) -> i64 {
+    x * x
+}
+
+/// Mirrors `_TestPool.test_imap` (with chunk sizes) and `test_imap_unordered`.
+#[test]
+fn imap_orders_and_imap_unordered_completes_all() {
+    let pool = Pool::new(3).unwrap();
+    let want: Vec<i64> = (0..50).map(|x| x * x).collect();
+    let got: Vec<i64> = pool.imap(sqr, 0..50).unwrap().map(Result::unwrap).collect();
+    assert_eq!(got, want);
+    let got: Vec<i64> = pool
+        .imap_chunked(sqr, 0..50, 7)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(got, want);
+    let mut got: Vec<i64> = pool
+        .imap_unordered_chunked(sqr, 0..50, 4)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, want);
+}
+
+/// `imap` is lazy: an endless input works, and `take` ends it.
+#[test]
+fn imap_over_an_endless_iterator() {
+    let pool = Pool::new(2).unwrap();
+    let got: Vec<i64> = bounded(LIMIT, move || {
+        pool.imap(sqr, 0..)
+            .unwrap()
+            .take(10)
+            .map(Result::unwrap)
+            .collect()
+    });
+    assert_eq!(got, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+}
+
+/// An input item that cannot be encoded (its `Serialize` fails past `FAILS_AT`).
+struct Picky(u64);
+
+const FAILS_AT: u64 = 1500;
+
+impl serde::Serialize for Picky {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 == FAILS_AT {
+            return Err(serde::ser::Error::custom("this item cannot be encoded"));
+        }
+        s.serialize_u64(self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Picky {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <u64 as serde::Deserialize>::deserialize(d).map(Picky)
+    }
+}
+
+fn unpick(p: Picky) -> u64 {
+    p.0
+}
+
+/// An item that fails to encode past the first window still ends `imap` with its error,
+/// after every result before it (it used to end the iterator early, without one).
+#[test]
+fn imap_reports_an_item_that_cannot_be_encoded() {
+    let pool = Pool::new(2).unwrap();
+    let got: Vec<_> = bounded(LIMIT, move || {
+        pool.imap(unpick, (0..3000).map(Picky)).unwrap().collect()
+    });
+    assert_eq!(got.len(), FAILS_AT as usize + 1);
+    for (i, r) in got[..FAILS_AT as usize].iter().enumerate() {
+        assert_eq!(r.as_ref().ok(), Some(&(i as u64)));
+    }
+    assert!(
+        matches!(got.last(), Some(Err(Error::Encode(_)))),
+        "{:?}",
+        got.last()
+    );
+}
+
+/// `imap` pulls input only as the window allows.
+#[test]
+fn imap_pulls_input_lazily() {
+    let pool = Pool::new(2).unwrap();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&pulled);
+    let input = (0..).inspect(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let mut it = pool.imap(sqr, input).unwrap();
+    assert_eq!(it.next().unwrap().unwrap(), 0);
+    assert!(pulled.load(Ordering::SeqCst) <= forkpool::IMAP_WINDOW + 1);
+}
