@@ -29,15 +29,7 @@ fn big(len: usize) -> serde_bytes::ByteBuf {
 /// with `--seed`), not in this one, whose heap the other figures grow (a fork of it takes
 /// several times as long after a round).
 pub fn seed_overheads() -> Vec<(&'static str, f64, f64)> {
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
-        .arg("--seed")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut over = text
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(f64::NAN));
+    let mut over = crate::rerun(&["--seed"]).into_iter();
     seed::VARIANTS
         .iter()
         .map(|&name| {
@@ -158,15 +150,8 @@ pub fn big_result_rate(len: usize) -> f64 {
 /// Peak RSS (MiB) of a fresh process (this binary, re-run) that runs `imap` over `n`
 /// items; a forked child would count its parent's pages.
 pub fn imap_peak_rss_mib(n: u64) -> f64 {
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
-        .args(["--imap-rss", &n.to_string()])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(f64::NAN)
+    let got = crate::rerun(&["--imap-rss", &n.to_string()]);
+    got.first().copied().unwrap_or(f64::NAN)
 }
 
 /// The re-run side of [`imap_peak_rss_mib`]: prints the peak RSS in MiB.

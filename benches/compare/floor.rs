@@ -95,19 +95,9 @@ pub fn fresh_memory_fill(len: usize) -> f64 {
 /// of it costs several times as much after a round. Returns `(fork_us, four_ms)`: see
 /// [`fork_exit_wait_us`] and [`four_up_down_ms`].
 pub fn process_floors() -> (f64, f64) {
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
-        .arg("--floor-fork")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut nums = text
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(f64::NAN));
-    (
-        nums.next().unwrap_or(f64::NAN),
-        nums.next().unwrap_or(f64::NAN),
-    )
+    let got = crate::rerun(&["--floor-fork"]);
+    let at = |i: usize| got.get(i).copied().unwrap_or(f64::NAN);
+    (at(0), at(1))
 }
 
 /// The re-run side of [`process_floors`]: prints both figures.

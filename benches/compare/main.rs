@@ -10,6 +10,17 @@ mod plot;
 use std::collections::BTreeMap;
 use std::process::Command;
 
+/// Runs this bench binary again with `args` (a figure taken in a fresh process) and returns
+/// the numbers it prints, separated by white space (NaN for any that does not parse).
+fn rerun(args: &[&str]) -> Vec<f64> {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe).args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(f64::NAN))
+        .collect()
+}
+
 /// Median, min and max of a sample.
 fn stats(v: &[f64]) -> (f64, f64, f64) {
     let mut s = v.to_vec();
