@@ -224,3 +224,42 @@ fn decode_cause(b: &[u8]) -> ExitCause {
         _ => ExitCause::Unknown,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{release_many, spawn_workers};
+    use crate::wire::RawConn;
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    fn spawn_one() -> (Pid, RawConn) {
+        let mut got = None;
+        spawn_workers(1, |r| got = Some(r.unwrap())).unwrap();
+        got.unwrap()
+    }
+
+    /// The process state letter in `/proc/PID/stat` (`T` stopped, `Z` zombie), if any.
+    fn state(pid: Pid) -> Option<char> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit(')').next()?.trim_start().chars().next()
+    }
+
+    /// A released worker that has not exited (here: stopped) does not hold up the next
+    /// fork: the server answers at once, and reaps the worker later (killed after its grace).
+    #[test]
+    fn the_server_forks_while_a_released_worker_is_still_there() {
+        let (stuck, _conn) = spawn_one();
+        kill(stuck, Signal::SIGSTOP).unwrap();
+        while state(stuck) != Some('T') {
+            std::thread::yield_now();
+        }
+        release_many(&[(stuck, false)]).unwrap();
+        let (next, _next_conn) = spawn_one();
+        assert_eq!(
+            state(stuck),
+            Some('T'),
+            "the stopped worker was killed first"
+        );
+        release_many(&[(next, true), (stuck, true)]).unwrap();
+    }
+}
