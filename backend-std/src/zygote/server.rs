@@ -36,10 +36,16 @@ struct Reaping {
     kill_at: Option<Instant>,
 }
 
-/// `SIGCHLD` as a descriptor: blocked, and readable when a child has changed state.
-fn child_signals() -> Option<SignalFd> {
+/// The signal set of `SIGCHLD` alone.
+fn sigchld() -> SigSet {
     let mut mask = SigSet::empty();
     mask.add(Signal::SIGCHLD);
+    mask
+}
+
+/// `SIGCHLD` as a descriptor: blocked, and readable when a child has changed state.
+fn child_signals() -> Option<SignalFd> {
+    let mask = sigchld();
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None).ok()?;
     SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).ok()
 }
@@ -186,9 +192,7 @@ fn fork_worker(ctl: &RawConn, sigfd: Option<RawFd>) -> Result<(Pid, OwnedFd)> {
             if let Some(fd) = sigfd {
                 let _ = nix::unistd::close(fd);
             }
-            let mut mask = SigSet::empty();
-            mask.add(Signal::SIGCHLD);
-            let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&mask), None);
+            let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&sigchld()), None);
             drop(driver_end);
             let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
             if getppid() != server {
