@@ -107,3 +107,30 @@ fn imap_pulls_input_lazily() {
     assert_eq!(it.next().unwrap().unwrap(), 0);
     assert!(pulled.load(Ordering::SeqCst) <= forkpool::IMAP_WINDOW + 1);
 }
+
+/// Issue 16, item 1: `close` + `join` while a read-to-the-end `imap` iterator is still in
+/// scope returns (the batch is sealed when the input runs out, not when the iterator is
+/// dropped); the iterator still works after `join`.
+#[test]
+fn close_and_join_with_an_iterator_in_scope() {
+    bounded(LIMIT, || {
+        let pool = Pool::new(2).unwrap();
+        let mut it = pool.imap(sqr, 0..20).unwrap();
+        let mut got = Vec::new();
+        for r in it.by_ref() {
+            got.push(r.unwrap());
+        }
+        pool.close();
+        pool.join().unwrap();
+        assert_eq!(got, (0..20).map(|x| x * x).collect::<Vec<_>>());
+        assert!(it.next().is_none());
+
+        // Read only in part: the tasks already submitted finish, their results wait.
+        let pool = Pool::new(2).unwrap();
+        let mut it = pool.imap_unordered(sqr, 0..10).unwrap();
+        assert!(it.next().unwrap().is_ok());
+        pool.close();
+        pool.join().unwrap();
+        assert_eq!(it.count(), 9);
+    });
+}

@@ -46,6 +46,8 @@ pub struct IMap<I, A, R, O> {
     /// yielded once the tasks submitted before are.
     failed: Option<Error>,
     stopped: bool,
+    /// Whether the batch was sealed (the input is used up).
+    sealed: bool,
     /// Deadline of each chunk submitted from now on, in milliseconds.
     timeout_ms: Option<u64>,
     _types: PhantomData<fn(A) -> R>,
@@ -86,6 +88,7 @@ where
             next_index: 0,
             failed: None,
             stopped: false,
+            sealed: false,
             timeout_ms: None,
             _types: PhantomData,
         })
@@ -139,6 +142,7 @@ where
                 // The chunks before the one that failed still run.
                 Err(e) => {
                     failed = Some(e);
+                    self.input_done = true;
                     break;
                 }
             }
@@ -156,7 +160,24 @@ where
             let _ = self.window.try_reserve(self.next_index, encoded);
             self.next_index += encoded as u64;
         }
+        if self.input_done {
+            self.seal();
+        }
         failed.map_or(Ok(()), Err)
+    }
+
+    /// No more tasks come from this iterator: once the input is used up (or cut off), the
+    /// batch is sealed, so a closed pool can finish (and `join` return) while the iterator
+    /// is still in scope, its remaining results waiting in it.
+    fn seal(&mut self) {
+        if !self.sealed {
+            self.sealed = true;
+            self.inner.hand_over(|st| {
+                st.seal_batch(self.batch);
+                Ok(())
+            })
+            .ok();
+        }
     }
 }
 
@@ -178,6 +199,7 @@ where
                 // Yielded after the results of everything submitted before it.
                 self.input_done = true;
                 self.failed.get_or_insert(e);
+                self.seal();
             }
             if let Some(value) = self.ready.pop_front() {
                 return Some(value);
