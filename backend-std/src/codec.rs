@@ -7,11 +7,13 @@
 //! `Connection` (nearly all) touch only two plain thread-local counters.
 
 use crate::error::{Error, Result};
+use crate::task::panic_message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cell::{Cell, RefCell};
 use std::ops::Range;
 use std::os::fd::{BorrowedFd, OwnedFd};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 mod owned;
 
@@ -46,7 +48,11 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
     let start = out.len();
     let before = STASHED.get();
     let outer = FRAME.replace(before);
-    let written = postcard::serialize_with_flavor(value, Append(out)).map(drop);
+    // A user's `Serialize` may panic: that fails this value alone, and the bookkeeping
+    // below still runs.
+    let written = catch_unwind(AssertUnwindSafe(|| {
+        postcard::serialize_with_flavor(value, Append(out)).map(drop)
+    }));
     FRAME.set(outer);
     let fds = if STASHED.get() == before {
         Vec::new()
@@ -54,11 +60,17 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
         STASHED.set(before);
         OUTGOING.with(|o| o.borrow_mut().split_off(before))
     };
-    if let Err(e) = written {
-        out.truncate(start);
-        return Err(Error::Encode(e.to_string()));
+    match written {
+        Ok(Ok(())) => Ok(fds),
+        Ok(Err(e)) => {
+            out.truncate(start);
+            Err(Error::Encode(e.to_string()))
+        }
+        Err(payload) => {
+            out.truncate(start);
+            Err(panicked("Serialize", payload.as_ref()))
+        }
     }
-    Ok(fds)
 }
 
 /// Pieces up to this size are appended byte by byte (a varint is at most 10 bytes).
@@ -106,12 +118,29 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Re
     if fds.is_empty() {
         // The common case, without the thread-local bookkeeping: a `Connection` inside
         // fails to decode either way, as no descriptor came for it.
-        return postcard::from_bytes(bytes).map_err(|e| Error::Decode(e.to_string()));
+        return guarded(|| postcard::from_bytes(bytes));
     }
     INCOMING.with(|i| i.borrow_mut().push(fds.into_iter().map(Some).collect()));
-    let value = postcard::from_bytes(bytes);
+    let value = guarded(|| postcard::from_bytes(bytes));
     INCOMING.with(|i| i.borrow_mut().pop());
-    value.map_err(|e| Error::Decode(e.to_string()))
+    value
+}
+
+/// Runs a user's `Deserialize` (through postcard), which may panic: a panic fails this
+/// value alone, as [`Error::Panicked`] naming `Deserialize`.
+fn guarded<T>(decode: impl FnOnce() -> postcard::Result<T>) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(decode)) {
+        Ok(value) => value.map_err(|e| Error::Decode(e.to_string())),
+        Err(payload) => Err(panicked("Deserialize", payload.as_ref())),
+    }
+}
+
+/// The error for a panic in a user's serde code.
+fn panicked(what: &str, payload: &(dyn std::any::Any + Send)) -> Error {
+    Error::Panicked {
+        message: format!("{what} panicked: {}", panic_message(payload)),
+        pid: std::process::id(),
+    }
 }
 
 /// Deserializes a `T` from `buf[range]`, a value without descriptors. A byte string or
@@ -121,11 +150,12 @@ pub(crate) fn decode_owned<T: DeserializeOwned>(
     mut buf: Vec<u8>,
     range: Range<usize>,
 ) -> Result<T> {
-    T::deserialize(owned::Owned {
-        buf: &mut buf,
-        range,
+    guarded(|| {
+        T::deserialize(owned::Owned {
+            buf: &mut buf,
+            range,
+        })
     })
-    .map_err(|e| Error::Decode(e.to_string()))
 }
 
 /// Called by `Connection::serialize`: keeps a duplicate of `fd` for the message being

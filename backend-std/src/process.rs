@@ -77,14 +77,23 @@ impl ProcessBuilder {
                         sys::exit_now(1);
                     }
                 }
-                let sent = match catch_unwind(AssertUnwindSafe(f)) {
-                    Ok(value) => match codec::encode(&value) {
-                        Ok((bytes, fds)) => theirs.send(VALUE, &bytes, &fds),
-                        Err(e) => theirs.send(ENCODE, e.to_string().as_bytes(), &[]),
-                    },
-                    Err(p) => theirs.send(PANIC, panic_message(p.as_ref()).as_bytes(), &[]),
-                };
-                sys::exit_now(if sent.is_ok() { 0 } else { 1 })
+                // Everything the child runs is under this guard: a panic anywhere (the
+                // closure, the value's `Serialize` or `Drop`) is reported, and the child
+                // never unwinds into the parent's frames that the fork copied.
+                let sent = catch_unwind(AssertUnwindSafe(|| {
+                    let sent = match catch_unwind(AssertUnwindSafe(f)) {
+                        Ok(value) => match codec::encode(&value) {
+                            Ok((bytes, fds)) => theirs.send(VALUE, &bytes, &fds),
+                            Err(Error::Panicked { message, .. }) => {
+                                theirs.send(PANIC, message.as_bytes(), &[])
+                            }
+                            Err(e) => theirs.send(ENCODE, e.to_string().as_bytes(), &[]),
+                        },
+                        Err(p) => theirs.send(PANIC, panic_message(p.as_ref()).as_bytes(), &[]),
+                    };
+                    sent.is_ok()
+                }));
+                sys::exit_now(if matches!(sent, Ok(true)) { 0 } else { 1 })
             }
             Forked::Parent(pid) => Ok(Process {
                 pid,

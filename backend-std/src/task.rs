@@ -100,27 +100,38 @@ where
 {
     let args: A = match codec::decode(bytes, fds) {
         Ok(a) => a,
-        Err(e) => {
-            out.bytes.extend_from_slice(e.to_string().as_bytes());
-            return Status::Decode;
-        }
+        Err(e) => return failed(out, e, Status::Decode),
     };
     let f: F = sys::conjure_zst::<F>();
-    match catch_unwind(AssertUnwindSafe(move || f.call_with(args))) {
-        Ok(value) => match codec::encode_into(&value, out.bytes) {
-            Ok(fds) => {
-                out.fds.extend(fds);
-                Status::Ok
-            }
-            Err(e) => {
-                out.bytes.extend_from_slice(e.to_string().as_bytes());
-                Status::Encode
-            }
-        },
+    // The value is dropped inside the guard too: a panicking `Drop` is the task's panic.
+    let (bytes_before, fds_before) = (out.bytes.len(), out.fds.len());
+    match catch_unwind(AssertUnwindSafe(|| {
+        let value = f.call_with(args);
+        codec::encode_into(&value, &mut *out.bytes).map(|fds| out.fds.extend(fds))
+    })) {
+        Ok(Ok(())) => Status::Ok,
+        Ok(Err(e)) => failed(out, e, Status::Encode),
         Err(payload) => {
+            out.bytes.truncate(bytes_before);
+            out.fds.truncate(fds_before);
             out.bytes
                 .extend_from_slice(panic_message(payload.as_ref()).as_bytes());
             Status::Panicked
+        }
+    }
+}
+
+/// Writes why a task failed as its body: `status`, or [`Status::Panicked`] when the error
+/// is a panic in the user's serde code (its message says which).
+fn failed(out: &mut Output<'_>, e: crate::error::Error, status: Status) -> Status {
+    match e {
+        crate::error::Error::Panicked { message, .. } => {
+            out.bytes.extend_from_slice(message.as_bytes());
+            Status::Panicked
+        }
+        e => {
+            out.bytes.extend_from_slice(e.to_string().as_bytes());
+            status
         }
     }
 }

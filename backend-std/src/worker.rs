@@ -11,6 +11,7 @@ use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, READY, RUN, ResultBat
 use crate::sys;
 use crate::task::{Output, Status};
 use crate::wire::RawConn;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 const FLUSH_BYTES: usize = 64 * 1024;
@@ -29,9 +30,12 @@ fn coarse_now() -> Duration {
 
 /// Serves tasks on `conn` and never returns: the process ends with `_exit`.
 pub(crate) fn run(conn: RawConn) -> ! {
-    let code = match serve(&conn) {
-        Ok(()) => 0,
-        Err(()) => 2,
+    // Task code runs under its own guard (`task::trampoline`); this one is for everything
+    // else, so nothing ever unwinds into the fork server's frames this process was forked in.
+    let code = match catch_unwind(AssertUnwindSafe(|| serve(&conn))) {
+        Ok(Ok(())) => 0,
+        Ok(Err(())) => 2,
+        Err(_) => 3,
     };
     sys::exit_now(code)
 }

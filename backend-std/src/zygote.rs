@@ -169,8 +169,11 @@ impl Zygote {
                     sys::exit_now(0);
                 }
                 sys::ignore_sigpipe();
-                server::serve(&theirs);
-                sys::exit_now(0);
+                // Never unwind into the starter's frames copied by the fork.
+                let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    server::serve(&theirs)
+                }));
+                sys::exit_now(if served.is_ok() { 0 } else { 3 });
             }
             Forked::Parent(pid) => Ok(Self { conn: ours, pid }),
         }

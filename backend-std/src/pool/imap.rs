@@ -172,11 +172,12 @@ where
     fn seal(&mut self) {
         if !self.sealed {
             self.sealed = true;
-            self.inner.hand_over(|st| {
-                st.seal_batch(self.batch);
-                Ok(())
-            })
-            .ok();
+            self.inner
+                .hand_over(|st| {
+                    st.seal_batch(self.batch);
+                    Ok(())
+                })
+                .ok();
         }
     }
 }
