@@ -12,7 +12,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::unistd::Pid;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -95,7 +95,10 @@ impl Inner {
 #[derive(Default)]
 struct Watch {
     watched: Vec<(usize, Arc<RawConn>)>,
-    dying: Vec<(Pid, Arc<RawConn>)>,
+    /// The exit descriptors of watched workers, by their place in `watched`.
+    exits: Vec<(usize, Arc<OwnedFd>)>,
+    /// Dying processes: the exit descriptor is watched when there is one, else the socket.
+    dying: Vec<(Pid, Arc<RawConn>, Option<Arc<OwnedFd>>)>,
     timeout: Option<std::time::Duration>,
 }
 
@@ -108,9 +111,16 @@ impl Watch {
                 .enumerate()
                 .filter_map(|(i, s)| s.as_ref().map(|s| (i, Arc::clone(&s.conn)))),
         );
+        self.exits.clear();
+        self.exits.extend(st.slots.iter().flatten().enumerate().filter_map(|(k, s)| {
+            s.exit.as_ref().map(|e| (k, Arc::clone(e)))
+        }));
         self.dying.clear();
-        self.dying
-            .extend(st.dying.iter().map(|d| (d.pid, Arc::clone(&d.conn))));
+        self.dying.extend(
+            st.dying
+                .iter()
+                .map(|d| (d.pid, Arc::clone(&d.conn), d.exit.clone())),
+        );
         let kill = st
             .next_kill()
             .map(|at| at.saturating_duration_since(std::time::Instant::now()));
@@ -178,6 +188,7 @@ pub(crate) fn run(inner: Arc<Inner>) {
     let mut turn = Turn::default();
     let mut watch = Watch::default();
     let mut ready: Vec<(bool, bool)> = Vec::new();
+    let mut exited: Vec<bool> = Vec::new();
     loop {
         let unflushed = {
             let mut st = lock(&inner.state);
@@ -201,6 +212,7 @@ pub(crate) fn run(inner: Arc<Inner>) {
         out.deliver();
         let Watch {
             watched,
+            exits,
             dying,
             timeout,
         } = &watch;
@@ -218,10 +230,14 @@ pub(crate) fn run(inner: Arc<Inner>) {
                 PollFd::new(c.as_fd(), flags)
             })
             .collect();
+        fds.extend(dying.iter().map(|(_, c, exit)| match exit {
+            Some(e) => PollFd::new(e.as_fd(), PollFlags::POLLIN),
+            None => PollFd::new(c.as_fd(), PollFlags::POLLIN),
+        }));
         fds.extend(
-            dying
+            exits
                 .iter()
-                .map(|(_, c)| PollFd::new(c.as_fd(), PollFlags::POLLIN)),
+                .map(|(_, e)| PollFd::new(e.as_fd(), PollFlags::POLLIN)),
         );
         fds.push(PollFd::new(inner.wake.as_fd(), PollFlags::POLLIN));
         let timeout = match timeout {
@@ -249,33 +265,46 @@ pub(crate) fn run(inner: Arc<Inner>) {
             let _ = inner.wake.read();
         }
 
-        // A dying process's socket hangs up when it exits; what it still says is dropped.
-        // Anything else it sends that is not a message gets it killed now.
+        // A dying process has exited when its exit descriptor is readable, or (without
+        // one) when its socket hangs up; what it still says is dropped. Anything else it
+        // sends that is not a message gets it killed now.
+        let (ready_dying, ready_exits) = ready[watched.len()..].split_at(dying.len());
         turn.gone.extend(
             dying
                 .iter()
-                .zip(&ready[watched.len()..])
+                .zip(ready_dying)
                 .filter(|(_, r)| r.0)
-                .filter_map(|((pid, conn), _)| match drain(conn) {
-                    Ok(()) => None,
-                    Err(Error::Disconnected) => Some((*pid, true)),
-                    Err(_) => Some((*pid, false)),
+                .filter_map(|((pid, conn, exit), _)| match (exit, drain(conn)) {
+                    (Some(_), _) | (None, Err(Error::Disconnected)) => Some((*pid, true)),
+                    (None, Ok(())) => None,
+                    (None, Err(_)) => Some((*pid, false)),
                 }),
         );
+        // A worker that exited is lost once what it sent is read, even though its socket
+        // may stay open (held by a process it forked).
+        exited.clear();
+        exited.resize(watched.len(), false);
+        for ((k, _), r) in exits.iter().zip(ready_exits) {
+            exited[*k] |= r.0;
+        }
 
         // Workers' sockets are written and read without the lock: callers keep submitting
         // while the driver waits on the kernel.
         turn.inbox.resize_with(watched.len(), Default::default);
-        for (((_, conn), &(readable, writable)), (messages, error)) in
-            watched.iter().zip(&ready).zip(&mut turn.inbox)
+        for ((((_, conn), &(readable, writable)), (messages, error)), &gone) in watched
+            .iter()
+            .zip(&ready)
+            .zip(&mut turn.inbox)
+            .zip(&exited)
         {
-            let sent = match writable {
+            let sent = match writable && !gone {
                 true => conn.flush().err(),
                 false => None,
             };
-            let read = match readable {
-                true => read_some(conn, messages),
-                false => None,
+            let read = match (readable, gone) {
+                (_, true) => read_left(conn, messages).or(Some(Error::Disconnected)),
+                (true, false) => read_some(conn, messages),
+                (false, false) => None,
             };
             *error = read.or(sent);
         }
@@ -290,6 +319,23 @@ const MAX_READ: usize = 64;
 /// the error that ended reading, if one did.
 fn read_some(conn: &RawConn, messages: &mut Vec<Message>) -> Option<Error> {
     for _ in 0..MAX_READ {
+        match conn.try_recv() {
+            Ok(Some(m)) => messages.push(m),
+            Ok(None) => break,
+            Err(e) => return Some(e),
+        }
+    }
+    None
+}
+
+/// Most messages read from the socket of a worker that has exited: all it sent before it
+/// died, but not an endless stream from a process it forked that still holds the socket.
+const MAX_LEFT: usize = 1 << 16;
+
+/// Appends what an exited worker's socket still holds to `messages`; the error that ended
+/// reading, if one did.
+fn read_left(conn: &RawConn, messages: &mut Vec<Message>) -> Option<Error> {
+    for _ in 0..MAX_LEFT {
         match conn.try_recv() {
             Ok(Some(m)) => messages.push(m),
             Ok(None) => break,

@@ -5,7 +5,7 @@
 //! gone: the driver watches its socket for the hang-up and kills it when the grace runs out,
 //! so a slow exit never holds up the rest of the pool.
 
-use super::state::{Phase, State};
+use super::state::{Phase, Slot, State};
 use crate::error::{Error, ExitCause};
 use crate::protocol::EXIT;
 use crate::wire::RawConn;
@@ -13,6 +13,7 @@ use crate::zygote;
 use forkpool_core::WorkerId;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,6 +83,9 @@ impl StartFailure {
 pub(crate) struct Dying {
     pub pid: Pid,
     pub conn: Arc<RawConn>,
+    /// Readable once it has exited (when the kernel has pidfds): its socket may outlive it,
+    /// held by a process it forked.
+    pub exit: Option<Arc<OwnedFd>>,
     /// When it gets `SIGKILL` if it is still there.
     pub kill_at: Instant,
 }
@@ -107,12 +111,13 @@ impl State {
             return;
         };
         if self.phase == Phase::Terminated {
-            self.terminate_process(slot.pid, slot.conn);
+            self.terminate_process(slot);
         } else {
             let _ = slot.conn.send(EXIT, &[], &[]);
             self.dying.push(Dying {
                 pid: slot.pid,
                 conn: slot.conn,
+                exit: slot.exit,
                 kill_at: Instant::now() + EXIT_GRACE,
             });
         }
@@ -135,7 +140,7 @@ impl State {
                 self.last_spawn_error =
                     Some(StartFailure::new(&loss.error(pid, ExitCause::Unknown)));
             }
-            self.terminate_process(slot.pid, slot.conn);
+            self.terminate_process(slot);
             ExitCause::Unknown
         };
         self.lost.insert(i, (loss, pid, cause));
@@ -143,13 +148,14 @@ impl State {
     }
 
     /// `SIGTERM` now (and `SIGCONT`, in case it is stopped), `SIGKILL` after the grace.
-    fn terminate_process(&mut self, pid: Pid, conn: Arc<RawConn>) {
+    fn terminate_process(&mut self, slot: Slot) {
         // The pid is still our fork server's unreaped child, so it names this process.
-        let _ = kill(pid, Signal::SIGTERM);
-        let _ = kill(pid, Signal::SIGCONT);
+        let _ = kill(slot.pid, Signal::SIGTERM);
+        let _ = kill(slot.pid, Signal::SIGCONT);
         self.dying.push(Dying {
-            pid,
-            conn,
+            pid: slot.pid,
+            conn: slot.conn,
+            exit: slot.exit,
             kill_at: Instant::now() + self.kill_grace,
         });
     }
@@ -199,8 +205,13 @@ impl State {
     fn reap_all_dying(&mut self) {
         while let Some(d) = self.dying.pop() {
             let left = d.kill_at.saturating_duration_since(Instant::now());
-            let exited = d.conn.poll(left).is_ok_and(|ready| ready)
-                && matches!(drain(&d.conn), Err(Error::Disconnected));
+            let exited = match &d.exit {
+                Some(exit) => crate::sys::wait_readable(exit, left),
+                None => {
+                    d.conn.poll(left).is_ok_and(|ready| ready)
+                        && matches!(drain(&d.conn), Err(Error::Disconnected))
+                }
+            };
             let _ = zygote::release_many(&[(d.pid, !exited)]);
         }
     }

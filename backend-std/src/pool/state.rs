@@ -68,6 +68,9 @@ pub(crate) struct Slot {
     pub conn: Arc<RawConn>,
     /// Jobs a caller dispatched while the worker was busy, for the driver to send.
     pub(super) held: Jobs,
+    /// The process as a descriptor, readable once it has exited (see `sys::pidfd_open`);
+    /// `None` on kernels without pidfds (end-of-file on `conn` then tells alone).
+    pub exit: Option<Arc<OwnedFd>>,
 }
 
 /// The initializer every new worker runs: trampoline address and encoded arguments.
@@ -322,6 +325,7 @@ impl State {
             pid,
             conn: Arc::new(conn),
             held: Jobs::default(),
+            exit: crate::sys::pidfd_open(pid).map(Arc::new),
         };
         slot.conn
             .send(INIT, &protocol::encode_init(call, args), &fds)?;

@@ -6,6 +6,7 @@
 //! | `fnptr.rs` | sending a task function to a forked worker as an address |
 //! | `fd.rs` | taking ownership of descriptors received with `SCM_RIGHTS` |
 //! | `start.rs` | the constructor that starts the fork server before `main` |
+//! | `pidfd.rs` | `pidfd_open`: a process as a descriptor that is readable once it exits |
 //! | `per_process.rs` | a per-process value that a fork child does not inherit |
 //! | `memory.rs` | zero-filled allocation of message buffers, `madvise` for huge pages, mapped receive buffers |
 
@@ -14,6 +15,7 @@ mod fnptr;
 mod fork;
 mod memory;
 mod per_process;
+mod pidfd;
 mod start;
 
 pub(crate) use fd::{close_inherited, owned_from_received};
@@ -21,3 +23,4 @@ pub(crate) use fnptr::{addr_of_call, call_erased, conjure_zst};
 pub(crate) use fork::{Forked, exit_now, fork, ignore_sigpipe};
 pub(crate) use memory::{PageBuf, advise_huge, try_zeroed};
 pub(crate) use per_process::PerProcess;
+pub(crate) use pidfd::{pidfd_open, wait_readable};
