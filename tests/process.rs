@@ -135,3 +135,71 @@ fn dropping_an_unjoined_process_leaves_no_zombie() {
         (true, true)
     );
 }
+
+/// Issue 16, item 3, for `Process`: a child that forks a grandchild (which keeps the
+/// child's socket open) and then aborts is reported dead at once.
+#[test]
+fn a_child_that_forks_and_aborts_is_seen_dead() {
+    let (tell, told) = forkpool::pipe::<u32>().unwrap();
+    let p = Process::spawn(move || -> u8 {
+        let grandchild = Process::spawn(|| std::thread::sleep(Duration::from_secs(60))).unwrap();
+        tell.send(&grandchild.pid()).unwrap();
+        std::mem::forget(grandchild);
+        std::process::abort()
+    })
+    .unwrap();
+    let got = bounded(LIMIT, move || p.join());
+    let grandchild = told.recv().unwrap();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(grandchild as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    match got {
+        Err(Error::WorkerDied {
+            cause: ExitCause::Signaled { name, .. },
+            ..
+        }) => assert_eq!(name, "SIGABRT"),
+        other => panic!("expected WorkerDied(SIGABRT), got {other:?}"),
+    }
+}
+
+/// Issue 16, item 10: a child that closed its socket but runs on makes `join_timeout` time
+/// out (not block in `waitpid`); once it is gone, `join_timeout` reports how it died, and a
+/// further join says it was already joined.
+#[test]
+fn join_timeout_after_a_hang_up_keeps_its_bound() {
+    let mut p = Process::spawn(|| -> u8 {
+        // SAFETY: close_range only closes; closes this child's descriptors above stderr, its socket among them.
+        unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+        std::thread::sleep(Duration::from_secs(60));
+        0
+    })
+    .unwrap();
+    let got = bounded(LIMIT, move || {
+        let first = p.join_timeout(Duration::from_millis(200));
+        p.kill().unwrap();
+        let second = p.join_timeout(LIMIT);
+        let third = p.join_timeout(Duration::ZERO);
+        (first, second, third)
+    });
+    assert!(matches!(got.0, Err(Error::Timeout)), "{:?}", got.0);
+    assert!(
+        matches!(
+            got.1,
+            Err(Error::WorkerDied {
+                cause: ExitCause::Signaled {
+                    name: "SIGKILL",
+                    ..
+                },
+                ..
+            })
+        ),
+        "{:?}",
+        got.1
+    );
+    assert!(
+        matches!(got.2, Err(Error::InvalidArgument(_))),
+        "{:?}",
+        got.2
+    );
+}

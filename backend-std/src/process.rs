@@ -4,8 +4,10 @@ use crate::codec;
 use crate::error::{Error, ExitCause, Result};
 use crate::sys::{self, Forked};
 use crate::task::panic_message;
-use crate::wire::{RawConn, raw_pair};
+use crate::wire::{Message, RawConn, raw_pair};
 use crate::zygote::cause_of;
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
@@ -13,8 +15,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::io::Write;
 use std::marker::PhantomData;
+use std::os::fd::{AsFd, OwnedFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const VALUE: u8 = 1;
 const PANIC: u8 = 2;
@@ -41,6 +44,10 @@ pub struct Process<R> {
     conn: RawConn,
     result: Option<Result<R>>,
     exit: Option<ExitCause>,
+    /// The child as a descriptor, readable once it has exited (`None` without pidfds).
+    exited: Option<OwnedFd>,
+    /// Whether `join` has given its answer (a further join is refused).
+    joined: bool,
     _r: PhantomData<fn() -> R>,
 }
 
@@ -100,6 +107,8 @@ impl ProcessBuilder {
                 conn: ours,
                 result: None,
                 exit: None,
+                exited: sys::pidfd_open(pid),
+                joined: false,
                 _r: PhantomData,
             }),
         }
@@ -204,11 +213,12 @@ impl<R: DeserializeOwned> Process<R> {
         if let Some(r) = self.result.take() {
             return r;
         }
-        if self.exit.is_some() && !self.conn.poll(Duration::ZERO)? {
+        if self.joined {
             return Err(Error::InvalidArgument("this process was already joined"));
         }
+        let deadline = timeout.map(|t| Instant::now() + t);
         let pid = self.pid();
-        let outcome = match self.conn.recv(timeout) {
+        let outcome = match self.answer(deadline) {
             Err(Error::Timeout) => return Err(Error::Timeout),
             Ok(m) => match m.kind {
                 VALUE => codec::decode(&m.bytes, m.fds),
@@ -221,16 +231,78 @@ impl<R: DeserializeOwned> Process<R> {
                 )),
                 _ => Err(Error::Protocol("unexpected message from child".into())),
             },
-            Err(Error::Disconnected) => Err(Error::WorkerDied {
-                pid,
-                cause: ExitCause::Unknown,
-            }),
+            Err(Error::Disconnected) => {
+                // It closed its end: it is exiting, or closed it and runs on. Wait for the
+                // exit no longer than the caller allows.
+                if !self.exits_by(deadline) {
+                    return Err(Error::Timeout);
+                }
+                Err(Error::WorkerDied {
+                    pid,
+                    cause: ExitCause::Unknown,
+                })
+            }
             Err(e) => Err(e),
         };
+        self.joined = true;
         let cause = self.reap();
         match outcome {
             Err(Error::WorkerDied { pid, .. }) => Err(Error::WorkerDied { pid, cause }),
             other => other,
+        }
+    }
+
+    /// The child's answer, waiting until `deadline` (forever for `None`). `Disconnected`
+    /// when it hung up, or exited without answering though its socket is still open (held
+    /// by a process it forked).
+    fn answer(&mut self, deadline: Option<Instant>) -> Result<Message> {
+        let Some(exited) = &self.exited else {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            return self.conn.recv(left);
+        };
+        let mut gone = false;
+        loop {
+            if let Some(m) = self.conn.try_recv()? {
+                return Ok(m);
+            }
+            if gone {
+                return Err(Error::Disconnected);
+            }
+            let mut fds = [
+                PollFd::new(self.conn.as_fd(), PollFlags::POLLIN),
+                PollFd::new(exited.as_fd(), PollFlags::POLLIN),
+            ];
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let ms = left.map_or(PollTimeout::NONE, |l| {
+                PollTimeout::try_from(l.as_millis().min(60_000) as i32).unwrap_or(PollTimeout::MAX)
+            });
+            match poll(&mut fds, ms) {
+                Ok(0) if left.is_some_and(|l| l.as_millis() < 60_000) => {
+                    return Err(Error::Timeout);
+                }
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(Error::io("poll", e)),
+            }
+            gone = fds[1].revents().is_some_and(|r| !r.is_empty());
+        }
+    }
+
+    /// Whether the child has exited by `deadline` (forever for `None`).
+    fn exits_by(&mut self, deadline: Option<Instant>) -> bool {
+        let Some(deadline) = deadline else {
+            return true; // `reap` waits
+        };
+        match &self.exited {
+            Some(fd) => sys::wait_readable(fd, deadline.saturating_duration_since(Instant::now())),
+            None => loop {
+                if !self.is_alive() {
+                    return true;
+                }
+                if Instant::now() >= deadline {
+                    return false;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            },
         }
     }
 }

@@ -112,9 +112,13 @@ impl Watch {
                 .filter_map(|(i, s)| s.as_ref().map(|s| (i, Arc::clone(&s.conn)))),
         );
         self.exits.clear();
-        self.exits.extend(st.slots.iter().flatten().enumerate().filter_map(|(k, s)| {
-            s.exit.as_ref().map(|e| (k, Arc::clone(e)))
-        }));
+        self.exits.extend(
+            st.slots
+                .iter()
+                .flatten()
+                .enumerate()
+                .filter_map(|(k, s)| s.exit.as_ref().map(|e| (k, Arc::clone(e)))),
+        );
         self.dying.clear();
         self.dying.extend(
             st.dying
@@ -291,11 +295,8 @@ pub(crate) fn run(inner: Arc<Inner>) {
         // Workers' sockets are written and read without the lock: callers keep submitting
         // while the driver waits on the kernel.
         turn.inbox.resize_with(watched.len(), Default::default);
-        for ((((_, conn), &(readable, writable)), (messages, error)), &gone) in watched
-            .iter()
-            .zip(&ready)
-            .zip(&mut turn.inbox)
-            .zip(&exited)
+        for ((((_, conn), &(readable, writable)), (messages, error)), &gone) in
+            watched.iter().zip(&ready).zip(&mut turn.inbox).zip(&exited)
         {
             let sent = match writable && !gone {
                 true => conn.flush().err(),
