@@ -116,3 +116,59 @@ fn random_bytes_on_the_result_stream() {
 fn a_whole_frame_with_corrupt_records() {
     assert_eq!(no_leaks(|| garbage_fails_only_its_task(3)), (true, true));
 }
+
+/// The protocol's kind byte for jobs (`RUN` in `backend-std/src/protocol/mod.rs`).
+const RUN: u8 = 2;
+
+/// The driver's end of this pool's worker socket, as a `Process` child of the owner
+/// inherits it: the socket whose creator (`SO_PEERCRED`) is the fork server.
+fn driver_end() -> i32 {
+    let server = forkpool::fork_server_pid().unwrap() as i32;
+    (3..1024)
+        .find(|&fd| {
+            // SAFETY: borrowed only for this call; the descriptor stays open throughout.
+            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            nix::sys::socket::getsockopt(&fd, nix::sys::socket::sockopt::PeerCredentials)
+                .is_ok_and(|c| c.pid() == server)
+        })
+        .expect("the driver's end of the worker socket")
+}
+
+fn nap(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// Issue 16, item 9: a `RUN` frame that the pool's driver did not write (here: from a
+/// `Process` child that kept the driver's end) names an arbitrary function address for the
+/// task in flight. The worker does not jump there (it refuses the job: see the unit test
+/// `worker::tests::a_job_whose_tag_does_not_match_is_refused`); the task it was running
+/// still delivers its result, and the pool carries on.
+#[test]
+fn a_forged_function_address_is_not_called() {
+    let got = common::in_child(Duration::from_secs(60), || {
+        let pool = Pool::new(1).unwrap();
+        let running = pool.apply_async(nap, (300,)).unwrap();
+        let fd = driver_end();
+        let mut job = Vec::new();
+        job.extend_from_slice(&0u64.to_le_bytes()); // first: the task in flight
+        job.extend_from_slice(&0x10_u64.to_le_bytes()); // call: no function is there
+        job.extend_from_slice(&1u64.to_le_bytes()); // tag: not this pool's
+        job.extend_from_slice(&1u32.to_le_bytes()); // one item...
+        job.extend_from_slice(&[0, 0, 0, 0, 0]); // ...of no bytes, no descriptors
+        let forger = forkpool::Process::spawn(move || {
+            send(
+                fd,
+                &packet(header(RUN, job.len() as u32), &job),
+                MsgFlags::MSG_NOSIGNAL,
+            )
+            .is_ok()
+        })
+        .unwrap();
+        assert!(forger.join().unwrap());
+        let got = running.get().map_err(|e| e.to_string());
+        let after = pool.apply(nap, (1,)).map_err(|e| e.to_string());
+        (got, after)
+    });
+    assert_eq!(got, (Ok(300), Ok(1)));
+}

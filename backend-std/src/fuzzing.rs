@@ -71,7 +71,8 @@ mod tests {
 
     #[test]
     fn a_well_formed_message_decodes() {
-        let p = packet(super::INIT, &[0; 8]);
+        // call, key, tag, six ids, umask, flags, no groups.
+        let p = packet(super::INIT, &[0; 8 + 8 + 8 + 24 + 4 + 1 + 4]);
         let mut input = (p.len() as u16).to_le_bytes().to_vec();
         input.extend_from_slice(&p);
         assert_eq!(super::receive(&input), 1);

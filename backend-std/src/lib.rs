@@ -8,6 +8,7 @@ mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+mod owner;
 mod pool;
 mod process;
 mod protocol;

@@ -25,13 +25,22 @@ pub(crate) enum Status {
     Encode = 2,
     /// The arguments could not be decoded; the body is the message.
     Decode = 3,
+    /// The worker refused to run the task (its function's tag did not match); the body is
+    /// the message.
+    Refused = 4,
 }
 
 impl Status {
     pub(crate) fn from_u8(b: u8) -> Option<Self> {
-        [Self::Ok, Self::Panicked, Self::Encode, Self::Decode]
-            .get(usize::from(b))
-            .copied()
+        [
+            Self::Ok,
+            Self::Panicked,
+            Self::Encode,
+            Self::Decode,
+            Self::Refused,
+        ]
+        .get(usize::from(b))
+        .copied()
     }
 }
 

@@ -7,10 +7,12 @@
 //! buffer is reused, unless a large result grew it past 256 KiB: then it is freed after
 //! sending.
 
+use crate::owner::call_tag;
 use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, READY, RUN, ResultBatch};
 use crate::sys;
 use crate::task::{Output, Status};
-use crate::wire::RawConn;
+use crate::wire::{Message, RawConn};
+use nix::unistd::Pid;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
@@ -29,10 +31,10 @@ fn coarse_now() -> Duration {
 }
 
 /// Serves tasks on `conn` and never returns: the process ends with `_exit`.
-pub(crate) fn run(conn: RawConn) -> ! {
+pub(crate) fn run(conn: RawConn, server: Pid) -> ! {
     // Task code runs under its own guard (`task::trampoline`); this one is for everything
     // else, so nothing ever unwinds into the fork server's frames this process was forked in.
-    let code = match catch_unwind(AssertUnwindSafe(|| serve(&conn))) {
+    let code = match catch_unwind(AssertUnwindSafe(|| serve(&conn, server))) {
         Ok(Ok(())) => 0,
         Ok(Err(())) => 2,
         Err(_) => 3,
@@ -53,9 +55,60 @@ fn flush(conn: &RawConn, batch: &mut ResultBatch) -> Result<(), ()> {
     Ok(())
 }
 
-fn serve(conn: &RawConn) -> Result<(), ()> {
+/// Takes `INIT`: adopts the owner's identity, then runs the initializer. Returns the
+/// pool's key for call tags; ends the process if the worker cannot start.
+fn init(conn: &RawConn, m: Message, server: Pid) -> Result<u64, ()> {
+    let msg = protocol::decode_init(&m.bytes).map_err(drop)?;
+    let mut fds = m.fds.into_iter();
+    let cwd = if msg.adopt.has_cwd() {
+        fds.next()
+    } else {
+        None
+    };
+    if let Err(why) = msg.adopt.apply(cwd, server) {
+        let _ = conn.send(INIT_FAILED, why.as_bytes(), &[]);
+        sys::exit_now(1);
+    }
+    if msg.call != 0 {
+        if call_tag(msg.key, msg.call) != msg.tag {
+            return Err(());
+        }
+        let (mut body, mut out_fds) = (Vec::new(), Vec::new());
+        let mut out = Output {
+            bytes: &mut body,
+            fds: &mut out_fds,
+        };
+        let status = sys::call_erased(msg.call, msg.args, fds.collect(), &mut out);
+        if status != Status::Ok {
+            let text = String::from_utf8_lossy(&body);
+            let msg = match status {
+                Status::Panicked => format!("panicked: {text}"),
+                _ => text.into_owned(),
+            };
+            let _ = conn.send(INIT_FAILED, msg.as_bytes(), &[]);
+            sys::exit_now(1);
+        }
+    }
+    conn.send(READY, &[], &[]).map_err(drop)?;
+    Ok(msg.key)
+}
+
+/// Fails a task whose function's tag does not match (see `owner::call_tag`).
+fn refuse(out: &mut Output<'_>) -> Status {
+    out.bytes.extend_from_slice(
+        b"the worker refused to run a task: its function's tag does not match (a corrupt \
+          message, or one not written by this pool)",
+    );
+    Status::Refused
+}
+
+fn serve(conn: &RawConn, server: Pid) -> Result<(), ()> {
     let mut batch = ResultBatch::default();
     let mut oldest: Option<Duration> = None;
+    // Until `INIT` comes, no tag matches.
+    let mut key = None;
+    // The last function whose tag was checked, so a run of one function checks once.
+    let mut checked: Option<(usize, u64)> = None;
     loop {
         if !batch.is_empty() && !conn.poll(Duration::ZERO).unwrap_or(true) {
             flush(conn, &mut batch)?;
@@ -65,36 +118,24 @@ fn serve(conn: &RawConn) -> Result<(), ()> {
             return Ok(()); // the driver is gone
         };
         match m.kind {
-            INIT => {
-                let (call, args) = protocol::decode_init(&m.bytes).map_err(drop)?;
-                if call != 0 {
-                    let (mut body, mut fds) = (Vec::new(), Vec::new());
-                    let mut out = Output {
-                        bytes: &mut body,
-                        fds: &mut fds,
-                    };
-                    let status = sys::call_erased(call, args, m.fds, &mut out);
-                    if status != Status::Ok {
-                        let text = String::from_utf8_lossy(&body);
-                        let msg = match status {
-                            Status::Panicked => format!("panicked: {text}"),
-                            _ => text.into_owned(),
-                        };
-                        let _ = conn.send(INIT_FAILED, msg.as_bytes(), &[]);
-                        sys::exit_now(1);
-                    }
-                }
-                conn.send(READY, &[], &[]).map_err(drop)?;
-            }
+            INIT if key.is_none() => key = Some(init(conn, m, server)?),
             RUN => {
                 let jobs = protocol::decode_run(&m.bytes).map_err(drop)?;
                 let mut fds = m.fds.into_iter();
                 for job in jobs {
+                    let trusted = checked == Some((job.call, job.tag))
+                        || key.is_some_and(|key| call_tag(key, job.call) == job.tag);
+                    if trusted {
+                        checked = Some((job.call, job.tag));
+                    }
                     for (k, item) in job.items.into_iter().enumerate() {
                         let mine: Vec<_> = fds.by_ref().take(item.fds).collect();
                         let seq = job.first.wrapping_add(k as u64);
                         let started = *oldest.get_or_insert_with(coarse_now);
-                        batch.push(seq, |out| sys::call_erased(job.call, item.args, mine, out));
+                        batch.push(seq, |out| match trusted {
+                            true => sys::call_erased(job.call, item.args, mine, out),
+                            false => refuse(out),
+                        });
                         if batch.bytes.len() >= FLUSH_BYTES
                             || coarse_now().saturating_sub(started) >= FLUSH_AFTER
                         {
@@ -108,5 +149,65 @@ fn serve(conn: &RawConn) -> Result<(), ()> {
             EXIT => return flush(conn, &mut batch),
             _ => return Err(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::owner::{Owner, call_tag};
+    use crate::protocol::{self, DONE, EXIT, INIT, READY, RUN};
+    use crate::task::{Status, erase};
+    use crate::zygote::{release_many, spawn_workers};
+
+    fn double(x: u64) -> u64 {
+        x * 2
+    }
+
+    /// Issue 16, item 9: a worker calls no function address whose tag does not match its
+    /// pool's key: the job fails with `Status::Refused` and the worker serves on.
+    #[test]
+    fn a_job_whose_tag_does_not_match_is_refused() {
+        let mut got = None;
+        spawn_workers(1, |r| got = Some(r.unwrap())).unwrap();
+        let (pid, conn) = got.unwrap();
+        let key = 0x1234_5678_9abc_def1;
+        let owner = Owner::now(false).unwrap();
+        let fds: Vec<_> = owner.cwd.iter().map(|f| f.try_clone().unwrap()).collect();
+        conn.send(INIT, &protocol::encode_init(0, key, &owner, &[]), &fds)
+            .unwrap();
+        assert_eq!(conn.recv(None).unwrap().kind, READY);
+
+        let call = erase::<_, (u64,), u64>(double);
+        let mut item = Vec::new();
+        let at = protocol::start_item(&mut item);
+        item.extend_from_slice(&crate::codec::encode(&(21u64,)).unwrap().0);
+        protocol::finish_item(&mut item, at, 0);
+        let mut msg = Vec::new();
+        // A forged address, then the real one with a wrong tag, then the real one.
+        protocol::push_job(&mut msg, (0, 0x10, 1), 1, &item);
+        protocol::push_job(&mut msg, (1, call, call_tag(key, call) ^ 1), 1, &item);
+        protocol::push_job(&mut msg, (2, call, call_tag(key, call)), 1, &item);
+        conn.send(RUN, &msg, &[]).unwrap();
+
+        let mut statuses = Vec::new();
+        while statuses.len() < 3 {
+            let m = conn.recv(None).unwrap();
+            assert_eq!(m.kind, DONE);
+            for a in protocol::decode_done(m.bytes, m.fds).unwrap() {
+                for k in 0..a.count {
+                    statuses.push((a.seq + k as u64, a.status));
+                }
+            }
+        }
+        assert_eq!(
+            statuses,
+            [
+                (0, Some(Status::Refused)),
+                (1, Some(Status::Refused)),
+                (2, None), // a run of successes
+            ]
+        );
+        conn.send(EXIT, &[], &[]).unwrap();
+        release_many(&[(pid, false)]).unwrap();
     }
 }

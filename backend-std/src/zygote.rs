@@ -169,6 +169,10 @@ impl Zygote {
                     sys::exit_now(0);
                 }
                 sys::ignore_sigpipe();
+                // The terminal's Ctrl-C goes to the whole process group: the server (and the
+                // workers it forks, until their owner's policy says otherwise) ignore it, so
+                // only the owner's own handling decides (see `owner.rs`).
+                sys::set_ignored(Signal::SIGINT, true);
                 // Never unwind into the starter's frames copied by the fork.
                 let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     server::serve(&theirs)

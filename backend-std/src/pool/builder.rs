@@ -31,6 +31,7 @@ pub struct PoolBuilder {
     depth: Option<usize>,
     restarts: Option<(u32, Duration)>,
     kill_grace: Option<Duration>,
+    terminate_on_interrupt: bool,
 }
 
 /// Failed worker starts in a row that break a pool, by default...
@@ -98,6 +99,19 @@ impl PoolBuilder {
         self
     }
 
+    /// Whether the terminal's Ctrl-C (`SIGINT`, which it sends to the whole foreground
+    /// process group) ends the pool's work. Default `false`: workers and the fork server
+    /// ignore `SIGINT`, so only the owner's own handling decides (a program that ignores or
+    /// handles Ctrl-C keeps its pool and its tasks running; one that does not handle it dies,
+    /// and its workers die with it). With `true`, as a command-line tool usually wants, a
+    /// Ctrl-C also kills the workers: the tasks they were running fail with
+    /// [`Error::WorkerDied`] naming `SIGINT`, and the pool is terminated (pending work
+    /// fails with [`Error::Terminated`]).
+    pub fn terminate_on_interrupt(mut self, yes: bool) -> Self {
+        self.terminate_on_interrupt = yes;
+        self
+    }
+
     /// Starts the workers and waits until each has run the initializer.
     pub fn build(self) -> Result<Pool> {
         let processes = match self.processes {
@@ -111,8 +125,9 @@ impl PoolBuilder {
         config.max_jobs_per_worker = self.maxtasksperchild;
         config.depth = self.depth.unwrap_or(1);
         if config.depth == 0 || config.depth > forkpool_core::scheduler::MAX_DEPTH {
+            const { assert!(forkpool_core::scheduler::MAX_DEPTH == 64) };
             return Err(Error::InvalidArgument(
-                "pipeline depth must be between 1 and 8",
+                "pipeline depth must be between 1 and 64",
             ));
         }
         if self.maxtasksperchild == Some(0) {
@@ -128,6 +143,7 @@ impl PoolBuilder {
         config.restart_window = Some(window.as_millis().try_into().unwrap_or(u64::MAX));
         config.restart_backoff = RESTART_BACKOFF.as_millis() as u64;
         let init = self.init.transpose()?;
-        Pool::start(config, init, self.kill_grace.unwrap_or(KILL_GRACE))
+        let grace = self.kill_grace.unwrap_or(KILL_GRACE);
+        Pool::start(config, init, grace, self.terminate_on_interrupt)
     }
 }

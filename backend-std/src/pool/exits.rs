@@ -145,6 +145,12 @@ impl State {
         };
         self.lost.insert(i, (loss, pid, cause));
         let _ = self.sched.handle_worker_lost(WorkerId(i as u16));
+        let interrupted =
+            matches!(cause, ExitCause::Signaled { signal, .. } if signal == Signal::SIGINT as i32);
+        if interrupted && self.interrupt {
+            // Ctrl-C, and the owner asked that it end the pool's work.
+            self.terminate();
+        }
     }
 
     /// `SIGTERM` now (and `SIGCONT`, in case it is stopped), `SIGKILL` after the grace.

@@ -12,6 +12,7 @@
 use super::exits::Loss;
 use super::state::State;
 use crate::error::Error;
+use crate::owner::call_tag;
 use crate::protocol::{self, RUN};
 use crate::wire::MAX_FDS;
 use forkpool_core::WorkerId;
@@ -67,7 +68,8 @@ impl State {
                 self.send_jobs(i, full);
             }
             let jobs = &mut self.outbox[i];
-            protocol::push_job(&mut jobs.msg, d.first, job.call, job.n, &job.items);
+            let tag = call_tag(self.key, job.call);
+            protocol::push_job(&mut jobs.msg, (d.first, job.call, tag), job.n, &job.items);
             jobs.fds.extend(job.fds);
             jobs.count += 1;
         }

@@ -14,11 +14,18 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 impl Pool {
-    pub(super) fn start(config: Config, init: Option<Init>, kill_grace: Duration) -> Result<Self> {
+    pub(super) fn start(
+        config: Config,
+        init: Option<Init>,
+        kill_grace: Duration,
+        interrupt: bool,
+    ) -> Result<Self> {
         if config.workers > MAX_PROCESSES {
             return Err(Error::InvalidArgument("at most 256 processes per pool"));
         }
-        let inner = Arc::new(Inner::new(State::new(config, init, kill_grace)?)?);
+        let inner = Arc::new(Inner::new(State::new(
+            config, init, kill_grace, interrupt,
+        )?)?);
         // The lock is taken before the driver thread starts, so the driver waits until
         // every first worker is ready (or the start failed) before it touches a socket;
         // its start overlaps the forks.

@@ -8,6 +8,7 @@ use super::outbox::Jobs;
 use super::queue::{CompletionOrder, HeapSlots, VecQueue};
 use super::sink::{Raw, Sink};
 use crate::error::{Error, ExitCause, Result};
+use crate::owner::Owner;
 use crate::protocol::{self, INIT};
 use crate::wire::RawConn;
 use crate::zygote;
@@ -107,6 +108,11 @@ pub(crate) struct State {
     unflushed: Vec<Arc<RawConn>>,
     /// The jobs of one dispatch round, by slot (kept between rounds, empty outside one).
     pub(super) outbox: Vec<Jobs>,
+    /// This pool's key for the tags its function addresses travel with.
+    pub(super) key: u64,
+    /// Whether workers die of the terminal's `SIGINT` (and such a death terminates the
+    /// pool), see `PoolBuilder::terminate_on_interrupt`.
+    pub(super) interrupt: bool,
 }
 
 impl State {
@@ -114,6 +120,7 @@ impl State {
         config: Config,
         init: Option<Init>,
         kill_grace: std::time::Duration,
+        interrupt: bool,
     ) -> Result<Self> {
         let sched = Sched::new(config, VecQueue::new(), CompletionOrder::new(), 0)
             .map_err(|_| Error::InvalidArgument("processes must be between 1 and 256"))?;
@@ -132,6 +139,8 @@ impl State {
             driver_awake: Arc::new(AtomicBool::new(false)),
             unflushed: Vec::new(),
             outbox: (0..config.workers).map(|_| Jobs::default()).collect(),
+            key: crate::owner::new_key(),
+            interrupt,
         })
     }
 
@@ -274,6 +283,17 @@ impl State {
     /// Starts a process for each slot (all forks requested at once) and sends each its
     /// initializer; a slot whose start failed is reported to the scheduler.
     fn spawn(&mut self, ws: &[WorkerId]) {
+        // What the new workers take over from this process, as it is now.
+        let owner = match Owner::now(self.interrupt) {
+            Ok(owner) => owner,
+            Err(e) => {
+                self.last_spawn_error = Some(StartFailure::new(&e));
+                for &w in ws {
+                    let _ = self.sched.handle_spawn_failed(w);
+                }
+                return;
+            }
+        };
         let mut next = ws.iter();
         // Workers that could not be sent their initializer, reaped once the fork server's
         // channel is free again.
@@ -281,7 +301,7 @@ impl State {
         let asked = zygote::spawn_workers(ws.len(), |started| {
             let Some(&w) = next.next() else { return };
             let introduced = started.and_then(|(pid, conn)| {
-                self.introduce(pid, conn)
+                self.introduce(pid, conn, &owner)
                     .inspect_err(|_| unsent.push((pid, true)))
             });
             match introduced {
@@ -308,27 +328,30 @@ impl State {
     }
 
     /// Sends a new worker its initializer (the caller reaps it if that fails).
-    fn introduce(&self, pid: Pid, conn: RawConn) -> Result<Slot> {
-        let (call, args, fds) = match &self.init {
-            Some(i) => {
-                let fds = i
-                    .fds
-                    .iter()
-                    .map(|f| f.try_clone())
-                    .collect::<std::io::Result<Vec<_>>>();
-                let fds = fds.map_err(|source| Error::Io { op: "dup", source })?;
-                (i.call, i.args.as_slice(), fds)
-            }
-            None => (0, &[][..], Vec::new()),
+    fn introduce(&self, pid: Pid, conn: RawConn, owner: &Owner) -> Result<Slot> {
+        let (call, args, init_fds) = match &self.init {
+            Some(i) => (i.call, i.args.as_slice(), &i.fds[..]),
+            None => (0, &[][..], &[][..]),
         };
+        // The working directory first, then the initializer's descriptors.
+        let fds = owner
+            .cwd
+            .iter()
+            .chain(init_fds)
+            .map(|f| f.try_clone())
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|source| Error::Io { op: "dup", source })?;
         let slot = Slot {
             pid,
             conn: Arc::new(conn),
             held: Jobs::default(),
             exit: crate::sys::pidfd_open(pid).map(Arc::new),
         };
-        slot.conn
-            .send(INIT, &protocol::encode_init(call, args), &fds)?;
+        slot.conn.send(
+            INIT,
+            &protocol::encode_init(call, self.key, owner, args),
+            &fds,
+        )?;
         Ok(slot)
     }
 

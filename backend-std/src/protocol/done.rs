@@ -45,11 +45,12 @@ impl Answer {
             }),
             Some(Status::Encode) => Err(Error::Encode(text())),
             Some(Status::Decode) => Err(Error::Decode(text())),
+            Some(Status::Refused) => Err(Error::Protocol(text())),
         }
     }
 }
 
-fn bad(what: &str) -> Error {
+pub(super) fn bad(what: &str) -> Error {
     Error::Protocol(format!("malformed {what} message"))
 }
 

@@ -4,14 +4,18 @@
 //!
 //! | kind | direction | payload |
 //! |---|---|---|
-//! | `INIT` | to worker | `call: u64` (0 = no initializer), initializer arguments |
-//! | `RUN` | to worker | jobs: `first: u64`, `call: u64`, `n: u32`, n x (`len: u32`, `fds: u8`, args) |
+//! | `INIT` | to worker | `call: u64` (0 = no initializer), `key: u64`, `tag: u64`, the owner's identity (`owner.rs`), initializer arguments |
+//! | `RUN` | to worker | jobs: `first: u64`, `call: u64`, `tag: u64`, `n: u32`, n x (`len: u32`, `fds: u8`, args) |
 //! | `EXIT` | to worker | empty |
 //! | `READY` | from worker | empty |
 //! | `INIT_FAILED` | from worker | UTF-8 message |
 //! | `DONE` | from worker | result records and runs of results: see [`done`] |
 //!
-//! Descriptors ride with the message, in the order of the items or results that own them.
+//! Descriptors ride with the message, in the order of the items or results that own them
+//! (after `INIT`'s working directory, when it carries one).
+//!
+//! Every function address travels with its tag ([`crate::owner::call_tag`] under the pool's
+//! key, sent in `INIT`): a worker calls no address whose tag does not match.
 
 mod done;
 mod raw;
@@ -19,6 +23,7 @@ mod raw;
 pub(crate) use done::{Raw, ResultBatch, decode_done};
 
 use crate::error::Result;
+use crate::owner::{Adopt, Owner, call_tag};
 use done::{take, take_u32, take_u64};
 
 pub(crate) const INIT: u8 = 1;
@@ -38,19 +43,47 @@ pub(crate) struct RunItem<'a> {
 pub(crate) struct RunJob<'a> {
     pub first: u64,
     pub call: usize,
+    /// The tag `call` came with, to check before calling it.
+    pub tag: u64,
     pub items: Vec<RunItem<'a>>,
 }
 
-pub(crate) fn encode_init(call: usize, args: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(8 + args.len());
+/// What `INIT` tells a new worker.
+pub(crate) struct InitMsg<'a> {
+    /// The initializer (0: none).
+    pub call: usize,
+    /// The pool's key for call tags.
+    pub key: u64,
+    /// The initializer's tag.
+    pub tag: u64,
+    /// What to take over from the owner.
+    pub adopt: Adopt,
+    /// The initializer's encoded arguments.
+    pub args: &'a [u8],
+}
+
+pub(crate) fn encode_init(call: usize, key: u64, owner: &Owner, args: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(64 + args.len());
     v.extend_from_slice(&(call as u64).to_le_bytes());
+    v.extend_from_slice(&key.to_le_bytes());
+    v.extend_from_slice(&call_tag(key, call).to_le_bytes());
+    owner.encode(&mut v);
     v.extend_from_slice(args);
     v
 }
 
-pub(crate) fn decode_init(mut b: &[u8]) -> Result<(usize, &[u8])> {
+pub(crate) fn decode_init(mut b: &[u8]) -> Result<InitMsg<'_>> {
     let call = take_u64(&mut b, "INIT")? as usize;
-    Ok((call, b))
+    let key = take_u64(&mut b, "INIT")?;
+    let tag = take_u64(&mut b, "INIT")?;
+    let adopt = Adopt::decode(&mut b).ok_or_else(|| done::bad("INIT"))?;
+    Ok(InitMsg {
+        call,
+        key,
+        tag,
+        adopt,
+        args: b,
+    })
 }
 
 /// Starts an item in a job body: a length placeholder and the descriptor count. Returns
@@ -69,9 +102,15 @@ pub(crate) fn finish_item(buf: &mut [u8], at: usize, fds: usize) {
 }
 
 /// Appends a job (head plus its encoded items) to a `RUN` message being built.
-pub(crate) fn push_job(msg: &mut Vec<u8>, first: u64, call: usize, n: u32, items: &[u8]) {
+pub(crate) fn push_job(
+    msg: &mut Vec<u8>,
+    (first, call, tag): (u64, usize, u64),
+    n: u32,
+    items: &[u8],
+) {
     msg.extend_from_slice(&first.to_le_bytes());
     msg.extend_from_slice(&(call as u64).to_le_bytes());
+    msg.extend_from_slice(&tag.to_le_bytes());
     msg.extend_from_slice(&n.to_le_bytes());
     msg.extend_from_slice(items);
 }
@@ -81,6 +120,7 @@ pub(crate) fn decode_run(mut b: &[u8]) -> Result<Vec<RunJob<'_>>> {
     while !b.is_empty() {
         let first = take_u64(&mut b, "RUN")?;
         let call = take_u64(&mut b, "RUN")? as usize;
+        let tag = take_u64(&mut b, "RUN")?;
         let n = take_u32(&mut b, "RUN")?;
         let mut items = Vec::with_capacity((n as usize).min(b.len() / 5 + 1));
         for _ in 0..n {
@@ -91,7 +131,12 @@ pub(crate) fn decode_run(mut b: &[u8]) -> Result<Vec<RunJob<'_>>> {
                 fds,
             });
         }
-        jobs.push(RunJob { first, call, items });
+        jobs.push(RunJob {
+            first,
+            call,
+            tag,
+            items,
+        });
     }
     Ok(jobs)
 }
@@ -107,13 +152,18 @@ mod tests {
         items.extend_from_slice(b"abc");
         finish_item(&mut items, at, 0);
         let mut msg = Vec::new();
-        push_job(&mut msg, 5, 99, 1, &items);
-        push_job(&mut msg, 6, 98, 1, &items);
+        push_job(&mut msg, (5, 99, 1), 1, &items);
+        push_job(&mut msg, (6, 98, 2), 1, &items);
         let jobs = decode_run(&msg).unwrap();
         assert_eq!(jobs.len(), 2);
         assert_eq!(
-            (jobs[1].first, jobs[1].call, jobs[1].items[0].args),
-            (6, 98, &b"abc"[..])
+            (
+                jobs[1].first,
+                jobs[1].call,
+                jobs[1].tag,
+                jobs[1].items[0].args
+            ),
+            (6, 98, 2, &b"abc"[..])
         );
         for cut in 0..msg.len() {
             let _ = decode_run(&msg[..cut]);

@@ -37,6 +37,19 @@ pub(crate) fn ignore_sigpipe() {
     let _ = unsafe { nix::sys::signal::signal(Signal::SIGPIPE, SigHandler::SigIgn) };
 }
 
+/// Sets `sig` to be ignored (`ignored`) or to take its default action. No handler runs, so
+/// this is sound anywhere, also in a freshly forked child.
+pub(crate) fn set_ignored(sig: Signal, ignored: bool) {
+    let how = if ignored {
+        SigHandler::SigIgn
+    } else {
+        SigHandler::SigDfl
+    };
+    // SAFETY: SIG_IGN and SIG_DFL run no handler code in this process, so no
+    // async-signal-safety requirement applies.
+    let _ = unsafe { nix::sys::signal::signal(sig, how) };
+}
+
 /// Ends the calling process at once with `code`: no destructors, no exit handlers, no
 /// stdio flush. How every forked child leaves, so it never runs the parent's cleanup.
 pub(crate) fn exit_now(code: i32) -> ! {

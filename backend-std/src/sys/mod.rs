@@ -20,7 +20,7 @@ mod start;
 
 pub(crate) use fd::{close_inherited, owned_from_received};
 pub(crate) use fnptr::{addr_of_call, call_erased, conjure_zst};
-pub(crate) use fork::{Forked, exit_now, fork, ignore_sigpipe};
+pub(crate) use fork::{Forked, exit_now, fork, ignore_sigpipe, set_ignored};
 pub(crate) use memory::{PageBuf, advise_huge, try_zeroed};
 pub(crate) use per_process::PerProcess;
 pub(crate) use pidfd::{pidfd_open, wait_readable};

@@ -198,7 +198,7 @@ fn fork_worker(ctl: &RawConn, sigfd: Option<RawFd>) -> Result<(Pid, OwnedFd)> {
             if getppid() != server {
                 sys::exit_now(0);
             }
-            worker::run(worker_end)
+            worker::run(worker_end, server)
         }
         Forked::Parent(pid) => {
             drop(worker_end);
