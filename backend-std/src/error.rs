@@ -102,6 +102,15 @@ pub enum Error {
     InvalidArgument(&'static str),
     /// `join` was called on a pool that is still running: call `close` or `terminate` first.
     StillRunning,
+    /// A pool (or one of its results) was used from a process that is not the one that
+    /// made it: a fork of it (a `Process` child that captured the pool). The pool's workers
+    /// and driver thread belong to its owner; nothing was touched.
+    NotOwner {
+        /// The process that made the pool.
+        owner: u32,
+        /// The process that tried to use it.
+        caller: u32,
+    },
     /// A system call failed.
     Io {
         /// What forkpool was doing.
@@ -160,6 +169,11 @@ impl fmt::Display for Error {
             Self::Protocol(m) => write!(f, "peer broke the wire protocol: {m}"),
             Self::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
             Self::StillRunning => f.write_str("join() needs close() or terminate() first"),
+            Self::NotOwner { owner, caller } => write!(
+                f,
+                "this pool belongs to process {owner}; process {caller}, a fork of it, cannot \
+                 use it (make a pool in the child instead)"
+            ),
             Self::Io { op, source } => write!(f, "{op} failed: {source}"),
         }
     }

@@ -211,3 +211,33 @@ pub(crate) fn new_key() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::process::id()) | 1
 }
+
+/// The process a pool (or a result of one) belongs to: only there do its driver thread and
+/// workers exist. A fork of the owner (a `Process` child that captured the pool) gets a
+/// copy whose locks may have been held by threads the fork did not copy, so every entry
+/// point checks this first and touches nothing elsewhere.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Home(u32);
+
+impl Home {
+    /// The calling process.
+    pub(crate) fn here() -> Self {
+        Self(std::process::id())
+    }
+
+    /// Whether the calling process is the owner.
+    pub(crate) fn is_here(self) -> bool {
+        self.0 == std::process::id()
+    }
+
+    /// `Err(NotOwner)` outside the owner.
+    pub(crate) fn check(self) -> Result<()> {
+        if self.is_here() {
+            return Ok(());
+        }
+        Err(Error::NotOwner {
+            owner: self.0,
+            caller: std::process::id(),
+        })
+    }
+}

@@ -11,6 +11,7 @@ use super::driver::Inner;
 use super::ledger::BatchId;
 use super::sink::lock;
 use crate::error::{Error, Result};
+use crate::owner::Home;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
@@ -64,6 +65,8 @@ pub(crate) struct Shared<T> {
     ready: Condvar,
     /// Set with the value, for a spinning waiter to watch without the lock.
     done: AtomicBool,
+    /// The process whose pool delivers the value: a fork's copy never gets one.
+    home: Home,
 }
 
 /// A result's place: the value (`Some(None)` once taken) and how many threads wait for it,
@@ -83,6 +86,7 @@ impl<T> Shared<T> {
             }),
             ready: Condvar::new(),
             done: AtomicBool::new(false),
+            home: Home::here(),
         })
     }
 
@@ -145,7 +149,7 @@ impl<T> AsyncResult<T> {
     /// are killed and replaced. The result then resolves to [`Error::Cancelled`] (unless it
     /// was ready already). Returns whether it was still pending.
     pub fn cancel(&self) -> bool {
-        if self.ready() {
+        if !self.shared.home.is_here() || self.ready() {
             return false;
         }
         self.cancel.run();
@@ -154,6 +158,7 @@ impl<T> AsyncResult<T> {
 
     /// Waits for the result and returns it.
     pub fn get(self) -> Result<T> {
+        self.shared.home.check()?;
         let mut g = self.shared.wait_until(None);
         take(&mut g.value)
     }
@@ -162,6 +167,7 @@ impl<T> AsyncResult<T> {
     /// again to wait more); once it was returned, later calls fail with
     /// [`Error::InvalidArgument`].
     pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
+        self.shared.home.check()?;
         let mut g = self.shared.wait_until(Some(Instant::now() + timeout));
         if g.value.is_none() {
             return Err(Error::Timeout);
@@ -171,11 +177,17 @@ impl<T> AsyncResult<T> {
 
     /// Waits until the result is ready.
     pub fn wait(&self) {
+        if !self.shared.home.is_here() {
+            return; // never comes here: `get` says why
+        }
         drop(self.shared.wait_until(None));
     }
 
     /// Waits at most `timeout`; whether the result is ready.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        if !self.shared.home.is_here() {
+            return false;
+        }
         self.shared
             .wait_until(Some(Instant::now() + timeout))
             .value
@@ -184,11 +196,17 @@ impl<T> AsyncResult<T> {
 
     /// Whether the result is ready.
     pub fn ready(&self) -> bool {
+        if !self.shared.home.is_here() {
+            return false;
+        }
         lock(&self.shared.value).value.is_some()
     }
 
     /// `None` while not ready; then whether the call succeeded.
     pub fn successful(&self) -> Option<bool> {
+        if !self.shared.home.is_here() {
+            return None;
+        }
         match &lock(&self.shared.value).value {
             None => None,
             Some(Some(r)) => Some(r.is_ok()),

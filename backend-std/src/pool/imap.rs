@@ -12,6 +12,7 @@ use super::ledger::BatchId;
 use super::sink::{Raw, Stream, lock};
 use super::state::Phase;
 use crate::error::{Error, Result};
+use crate::owner::Home;
 use crate::task::{TaskFn, erase};
 use forkpool_core::{Ordered, ResultOrder, Unordered};
 use serde::Serialize;
@@ -50,6 +51,8 @@ pub struct IMap<I, A, R, O> {
     sealed: bool,
     /// Deadline of each chunk submitted from now on, in milliseconds.
     timeout_ms: Option<u64>,
+    /// The pool's owner process: in a fork of it the iterator yields `NotOwner`.
+    home: Home,
     _types: PhantomData<fn(A) -> R>,
 }
 
@@ -90,6 +93,7 @@ where
             stopped: false,
             sealed: false,
             timeout_ms: None,
+            home: Home::here(),
             _types: PhantomData,
         })
     }
@@ -195,6 +199,10 @@ where
         if self.stopped {
             return None;
         }
+        if let Err(e) = self.home.check() {
+            self.stopped = true;
+            return Some(Err(e));
+        }
         loop {
             if let Err(e) = self.top_up() {
                 // Yielded after the results of everything submitted before it.
@@ -226,6 +234,9 @@ where
 
 impl<I, A, R, O> Drop for IMap<I, A, R, O> {
     fn drop(&mut self) {
+        if !self.home.is_here() {
+            return;
+        }
         lock(&self.inner.state).close_batch(self.batch);
         self.inner.wake();
     }
@@ -276,6 +287,7 @@ impl Pool {
         R: Serialize + DeserializeOwned,
         I: IntoIterator<Item = T>,
     {
+        self.home.check()?;
         let input = items.into_iter().map(|x| (x,));
         IMap::new(
             Arc::clone(&self.inner),
@@ -314,6 +326,7 @@ impl Pool {
         R: Serialize + DeserializeOwned,
         I: IntoIterator<Item = T>,
     {
+        self.home.check()?;
         let input = items.into_iter().map(|x| (x,));
         IMap::new(
             Arc::clone(&self.inner),

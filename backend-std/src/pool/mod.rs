@@ -26,6 +26,7 @@ pub use sink::AsyncResult;
 pub use state::MAX_PROCESSES;
 
 use crate::error::{Error, Result};
+use crate::owner::Home;
 use crate::task::{TaskFn, erase};
 use deliveries::Deliveries;
 use driver::Inner;
@@ -56,6 +57,8 @@ pub struct Pool {
     inner: Arc<Inner>,
     driver: Mutex<Option<JoinHandle<()>>>,
     processes: usize,
+    /// The process that made the pool; in any other (a fork of it) every method refuses.
+    home: Home,
 }
 
 impl Pool {
@@ -74,8 +77,12 @@ impl Pool {
         self.processes
     }
 
-    /// The pids of the worker processes running now (replacements get new pids).
+    /// The pids of the worker processes running now (replacements get new pids); none
+    /// outside the pool's owner process.
     pub fn pids(&self) -> Vec<u32> {
+        if !self.home.is_here() {
+            return Vec::new();
+        }
         let st = lock(&self.inner.state);
         st.slots
             .iter()
@@ -122,6 +129,7 @@ impl Pool {
                 .ok_or(Error::Protocol("no result for apply".into()))
         }
         let call = erase::<F, A, R>(f);
+        self.home.check()?;
         if opts.callback.is_none() && opts.error_callback.is_none() {
             return self.submit_one(call, args, opts.timeout);
         }
@@ -180,6 +188,7 @@ impl Pool {
         T: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
+        self.home.check()?;
         let items: Vec<(T,)> = items.into_iter().map(|x| (x,)).collect();
         let chunk = opts
             .chunksize
@@ -239,6 +248,7 @@ impl Pool {
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
+        self.home.check()?;
         let items: Vec<A> = items.into_iter().collect();
         let chunk = opts
             .chunksize
@@ -246,15 +256,23 @@ impl Pool {
         self.submit_all(erase::<F, A, R>(f), items, chunk, Ok, opts)
     }
 
-    /// Takes no more work; workers exit once everything submitted is done.
+    /// Takes no more work; workers exit once everything submitted is done. Does nothing
+    /// outside the pool's owner process.
     pub fn close(&self) {
+        if !self.home.is_here() {
+            return;
+        }
         lock(&self.inner.state).close();
         self.inner.wake();
     }
 
     /// Stops at once: kills and reaps every worker; every pending result and iterator
-    /// resolves to [`Error::Terminated`].
+    /// resolves to [`Error::Terminated`]. Does nothing outside the pool's owner process
+    /// (a fork of it must not signal the owner's workers).
     pub fn terminate(&self) {
+        if !self.home.is_here() {
+            return;
+        }
         let mut out = Deliveries::new();
         {
             let mut st = lock(&self.inner.state);
@@ -268,6 +286,7 @@ impl Pool {
     /// Waits for the workers to exit, after [`close`](Self::close) or
     /// [`terminate`](Self::terminate) ([`Error::StillRunning`] before).
     pub fn join(&self) -> Result<()> {
+        self.home.check()?;
         if lock(&self.inner.state).phase == Phase::Running {
             return Err(Error::StillRunning);
         }
@@ -282,6 +301,14 @@ impl Pool {
 
 impl Drop for Pool {
     fn drop(&mut self) {
+        if !self.home.is_here() {
+            // A fork's copy: the driver thread does not exist here, and the workers are
+            // the owner's. Only this process's copies of descriptors close.
+            if let Some(h) = self.driver.get_mut().ok().and_then(Option::take) {
+                std::mem::forget(h);
+            }
+            return;
+        }
         self.terminate();
         let _ = self.join();
         // The driver has ended; its thread is gone too before the pool is.

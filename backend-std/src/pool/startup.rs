@@ -60,6 +60,7 @@ impl Pool {
             inner,
             driver: Mutex::new(Some(handle)),
             processes: config.workers,
+            home: crate::owner::Home::here(),
         })
     }
 
