@@ -68,14 +68,13 @@ fn request<T>(mut f: impl FnMut(&Zygote) -> Result<T>) -> Result<T> {
             other => return other,
         }
     }
-    // Not started before main, or gone: start one now. This fork happens from a process
-    // that may be multi-threaded; the server only runs code that takes no lock shared with
-    // other threads, but workers inherit the lock state of this moment.
+    // Not started before main, or gone: start one now, as this program executed afresh
+    // (see `sys/exec.rs`), so that it holds no lock another thread of this process held.
     if let Some(old) = guard.take() {
         let _ = kill(old.pid, Signal::SIGKILL);
         let _ = waitpid(old.pid, None);
     }
-    let z = Zygote::start()?;
+    let z = Zygote::restart()?;
     let out = f(&z);
     *guard = Some(z);
     out
@@ -155,33 +154,65 @@ fn reap_request(pid: Pid, kill_first: bool) -> Vec<u8> {
 }
 
 impl Zygote {
+    /// Forks the server, before `main` (single-threaded): it dies with this process
+    /// (parent-death signal) and serves on a copy of the process as it is now.
     fn start() -> Result<Self> {
         let (ours, theirs) = raw_pair()?;
         let parent = getpid();
         match sys::fork().map_err(|e| Error::io("fork", e))? {
             Forked::Child => {
                 drop(ours);
-                // Workers get only what the server has: stdio and their socket, as when the
-                // server starts before `main`, whatever the starter had open.
-                sys::close_inherited(std::os::fd::AsRawFd::as_raw_fd(&theirs.as_fd()));
                 let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
                 if getppid() != parent {
                     sys::exit_now(0);
                 }
-                sys::ignore_sigpipe();
-                // The terminal's Ctrl-C goes to the whole process group: the server (and the
-                // workers it forks, until their owner's policy says otherwise) ignore it, so
-                // only the owner's own handling decides (see `owner.rs`).
-                sys::set_ignored(Signal::SIGINT, true);
-                // Never unwind into the starter's frames copied by the fork.
-                let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    server::serve(&theirs)
-                }));
-                sys::exit_now(if served.is_ok() { 0 } else { 3 });
+                become_server(&theirs)
             }
             Forked::Parent(pid) => Ok(Self { conn: ours, pid }),
         }
     }
+
+    /// Starts the server again after `main` began: this executable, executed afresh, serves
+    /// on the socket it inherits. No parent-death signal (it would follow the thread that
+    /// forks, not the process): the server leaves when its socket to this process closes,
+    /// which is when this process ends. Should the exec fail, the forked child serves
+    /// itself, as a server forked before `main` does.
+    fn restart() -> Result<Self> {
+        let (ours, theirs) = raw_pair()?;
+        let image = sys::Image::for_server(theirs.as_fd());
+        match sys::fork().map_err(|e| Error::io("fork", e))? {
+            Forked::Child => {
+                drop(ours);
+                if let Some(image) = &image {
+                    image.exec(theirs.as_fd());
+                }
+                become_server(&theirs)
+            }
+            Forked::Parent(pid) => Ok(Self { conn: ours, pid }),
+        }
+    }
+}
+
+/// Runs the fork server on `conn` in this process, which was just forked or executed for
+/// it, and ends it with `_exit`.
+fn become_server(conn: &RawConn) -> ! {
+    // Workers get only what the server has: stdio and their socket, whatever the
+    // starter had open.
+    sys::close_inherited(std::os::fd::AsRawFd::as_raw_fd(&conn.as_fd()));
+    sys::ignore_sigpipe();
+    // The terminal's Ctrl-C goes to the whole process group: the server (and the workers
+    // it forks, until their owner's policy says otherwise) ignore it, so only the owner's
+    // own handling decides (see `owner.rs`).
+    sys::set_ignored(Signal::SIGINT, true);
+    // Never unwind into the starter's frames copied by the fork.
+    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server::serve(conn)));
+    sys::exit_now(if served.is_ok() { 0 } else { 3 })
+}
+
+/// Called by the constructor in `sys/start.rs` in a fork server executed by
+/// [`Zygote::restart`]: serves on `fd` and never returns.
+pub(crate) fn serve_executed(fd: std::os::fd::OwnedFd) -> ! {
+    become_server(&RawConn::from_fd(fd))
 }
 
 /// How a `waitpid` status ended the process; `None` for stop/continue reports.

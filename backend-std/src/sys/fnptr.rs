@@ -1,8 +1,11 @@
 //! Sending a task function to a worker as an address.
 //!
-//! Workers are forks of the parent's image, so a function's address in the parent is the
-//! same function in the worker. Tasks are fn items or non-capturing closures: zero-sized
-//! types whose value carries no data, so the worker can make one out of nothing.
+//! Workers run the parent's executable: forked from a fork server that was forked before
+//! `main` (the same address space layout), or from one that was started again by executing
+//! the same file (loaded at another base address under ASLR). So a function travels as its
+//! offset from an anchor function of this crate, which is the same in every process running
+//! this executable. Tasks are fn items or non-capturing closures: zero-sized types whose
+//! value carries no data, so the worker can make one out of nothing.
 
 use std::os::fd::OwnedFd;
 
@@ -11,15 +14,20 @@ use std::os::fd::OwnedFd;
 pub(crate) type ErasedCall =
     fn(&[u8], Vec<OwnedFd>, &mut crate::task::Output<'_>) -> crate::task::Status;
 
-/// The address of `f`, to send to a worker.
-pub(crate) fn addr_of_call(f: ErasedCall) -> usize {
-    f as usize
+/// The anchor that function offsets count from (any function of this crate will do).
+fn anchor() -> usize {
+    anchor as fn() -> usize as usize
 }
 
-/// Runs the trampoline at `addr` on encoded arguments.
+/// Where `f` is, to send to a worker: its offset from the anchor (never 0, which stands for
+/// "no function").
+pub(crate) fn addr_of_call(f: ErasedCall) -> usize {
+    (f as usize).wrapping_sub(anchor())
+}
+
+/// Runs the trampoline at `addr` (an offset) on encoded arguments.
 ///
-/// `addr` must come from [`addr_of_call`] in this process or in the process it was forked
-/// from. Workers only call this with addresses read from their private socket, which only
+/// `addr` must come from [`addr_of_call`] in a process running this same executable. Workers only call this with addresses read from their private socket, which only
 /// their driver writes to, and the driver only writes addresses made by `task::erase`.
 pub(crate) fn call_erased(
     addr: usize,
@@ -27,10 +35,10 @@ pub(crate) fn call_erased(
     fds: Vec<OwnedFd>,
     out: &mut crate::task::Output<'_>,
 ) -> crate::task::Status {
-    // SAFETY: per the contract above `addr` is the address of an `ErasedCall` in this same
-    // executable image (a fork keeps every address); fn pointers and usize have the same
-    // size on every supported target.
-    let f = unsafe { std::mem::transmute::<usize, ErasedCall>(addr) };
+    // SAFETY: per the contract above `addr` is the offset of an `ErasedCall` from the anchor
+    // in this same executable (its functions keep their distances wherever it is loaded);
+    // fn pointers and usize have the same size on every supported target.
+    let f = unsafe { std::mem::transmute::<usize, ErasedCall>(addr.wrapping_add(anchor())) };
     f(args, fds, out)
 }
 

@@ -4,12 +4,14 @@
 //! |---|---|
 //! | `fork.rs` | `fork()`, and setting `SIGPIPE` to ignored in a fresh process |
 //! | `fnptr.rs` | sending a task function to a forked worker as an address |
+//! | `exec.rs` | executing this program afresh as a fork server, and taking its socket there |
 //! | `fd.rs` | taking ownership of descriptors received with `SCM_RIGHTS` |
 //! | `start.rs` | the constructor that starts the fork server before `main` |
 //! | `pidfd.rs` | `pidfd_open`: a process as a descriptor that is readable once it exits |
 //! | `per_process.rs` | a per-process value that a fork child does not inherit |
 //! | `memory.rs` | zero-filled allocation of message buffers, `madvise` for huge pages, mapped receive buffers |
 
+mod exec;
 mod fd;
 mod fnptr;
 mod fork;
@@ -18,6 +20,7 @@ mod per_process;
 mod pidfd;
 mod start;
 
+pub(crate) use exec::{Image, take_server_fd};
 pub(crate) use fd::{close_inherited, owned_from_received};
 pub(crate) use fnptr::{addr_of_call, call_erased, conjure_zst};
 pub(crate) use fork::{Forked, exit_now, fork, ignore_sigpipe, set_ignored};

@@ -8,5 +8,10 @@
 // main's initialisation (no stdout, no thread spawning, no panics escape: errors are stored).
 #[ctor::ctor]
 fn forkpool_start_fork_server() {
+    // A fork server started again after `main` began is this program executed afresh: it
+    // serves and never reaches `main` (see `exec.rs`).
+    if let Some(fd) = super::take_server_fd() {
+        crate::zygote::serve_executed(fd);
+    }
     crate::zygote::start_before_main();
 }
