@@ -129,3 +129,90 @@ fn descriptors_running_out_while_building_is_a_typed_error() {
     assert_eq!(errno, Some(Errno::EMFILE as i32), "{text}");
     assert!(clean);
 }
+
+/// Issue 16, item 8: the owner (not the fork server) runs out of descriptors while a worker
+/// is replaced, so the new worker's socket cannot be received (`MSG_CTRUNC`). That start
+/// fails with `EMFILE`; the fork server is not taken for broken (it keeps its pid and its
+/// other workers), and once descriptors are free again the pool repairs itself.
+#[test]
+fn the_owner_running_out_of_descriptors_fails_only_that_start() {
+    let (server_kept, after, kept_worker) = common::in_child(LIMIT, || {
+        let pool = Pool::builder()
+            .processes(2)
+            .max_restarts(1000, Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let server = forkpool::fork_server_pid().unwrap();
+        let [victim, other] = pool.pids()[..] else {
+            panic!("two workers")
+        };
+        // No room for one more descriptor in this process.
+        let (_, hard) = nix::sys::resource::getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        let open = common::open_fds().len() as u64;
+        nix::sys::resource::setrlimit(Resource::RLIMIT_NOFILE, open + 8, hard).unwrap();
+        let mut filler = Vec::new();
+        while let Ok(f) = std::fs::File::open("/dev/null") {
+            filler.push(f);
+        }
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(victim as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        // Replacements fail (and are retried) while the descriptors are taken.
+        std::thread::sleep(Duration::from_millis(300));
+        let server_kept = forkpool::fork_server_pid() == Some(server)
+            && nix::sys::signal::kill(nix::unistd::Pid::from_raw(server as i32), None).is_ok();
+        drop(filler);
+        nix::sys::resource::setrlimit(Resource::RLIMIT_NOFILE, hard, hard).unwrap();
+        let after = pool.map(sleepy, [1, 1, 1, 1]).map_err(|e| e.to_string());
+        (server_kept, after, pool.pids().contains(&other))
+    });
+    assert!(server_kept, "the fork server was not killed");
+    assert_eq!(after, Ok(vec![1, 1, 1, 1]), "the pool repaired itself");
+    assert!(kept_worker, "the other worker was not touched");
+}
+
+/// Issue 16, item 8, where the start cannot be retried: the pool breaks with `EMFILE` as
+/// the source, the fork server lives on, and the worker whose socket was lost is reaped.
+#[test]
+fn the_owner_out_of_descriptors_breaks_a_pool_with_emfile() {
+    let (errno, text, server_kept, clean) = common::in_child(LIMIT, || {
+        let pool = Pool::builder()
+            .processes(1)
+            .max_restarts(1, Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let server = forkpool::fork_server_pid().unwrap();
+        let victim = pool.pids()[0];
+        let running = pool.apply_async(sleepy, (60_000,)).unwrap();
+        let queued = pool.apply_async(sleepy, (1,)).unwrap();
+        let (_, hard) = nix::sys::resource::getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        let open = common::open_fds().len() as u64;
+        nix::sys::resource::setrlimit(Resource::RLIMIT_NOFILE, open + 8, hard).unwrap();
+        let mut filler = Vec::new();
+        while let Ok(f) = std::fs::File::open("/dev/null") {
+            filler.push(f);
+        }
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(victim as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+        assert!(matches!(running.get(), Err(Error::WorkerDied { .. })));
+        let err = queued.get().unwrap_err();
+        drop(filler);
+        nix::sys::resource::setrlimit(Resource::RLIMIT_NOFILE, hard, hard).unwrap();
+        let server_kept = forkpool::fork_server_pid() == Some(server);
+        drop(pool);
+        (
+            broken_errno(&err),
+            err.to_string(),
+            server_kept,
+            server_has_no_children(),
+        )
+    });
+    assert_eq!(errno, Some(Errno::EMFILE as i32), "{text}");
+    assert!(server_kept, "the fork server was not killed");
+    assert!(clean, "the worker whose socket was lost was reaped");
+}

@@ -119,6 +119,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     }
 
     fn decode(m: crate::wire::Message) -> Result<T> {
+        m.check_fds()?;
         match m.kind {
             VALUE => codec::decode(&m.bytes, m.fds),
             _ => Err(Error::Decode(

@@ -221,7 +221,7 @@ impl<R: DeserializeOwned> Process<R> {
         let outcome = match self.answer(deadline) {
             Err(Error::Timeout) => return Err(Error::Timeout),
             Ok(m) => match m.kind {
-                VALUE => codec::decode(&m.bytes, m.fds),
+                VALUE => m.check_fds().and_then(|()| codec::decode(&m.bytes, m.fds)),
                 PANIC => Err(Error::Panicked {
                     message: String::from_utf8_lossy(&m.bytes).into_owned(),
                     pid,

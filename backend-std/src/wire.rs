@@ -43,6 +43,23 @@ pub(crate) struct Message {
     pub bytes: Vec<u8>,
     /// Descriptors that came with it.
     pub fds: Vec<OwnedFd>,
+    /// Whether the kernel dropped some of its descriptors because this process had no room
+    /// for them (`MSG_CTRUNC`): `fds` is then short, see [`Message::check_fds`].
+    pub fds_lost: bool,
+}
+
+impl Message {
+    /// `Err` naming the OS error when descriptors of this message were dropped: the
+    /// message fails alone, the connection carries on.
+    pub(crate) fn check_fds(&self) -> Result<()> {
+        match self.fds_lost {
+            false => Ok(()),
+            true => Err(Error::Io {
+                op: "receive descriptors (the process is out of descriptors; they were dropped)",
+                source: std::io::Error::from_raw_os_error(libc::EMFILE),
+            }),
+        }
+    }
 }
 
 /// One end of a message socket.

@@ -98,6 +98,13 @@ pub(crate) fn spawn_workers(n: usize, mut each: impl FnMut(Result<(Pid, RawConn)
                     let fd = m.fds.remove(0);
                     Ok((pid_from(&m.bytes), RawConn::from_fd(fd)))
                 }
+                // Forked, but its socket could not be received here (out of descriptors):
+                // that start fails with the OS error, and the server reaps the worker.
+                SPAWNED if m.bytes.len() == 4 && m.fds_lost => {
+                    let pid = pid_from(&m.bytes);
+                    z.conn.send(RELEASE, &reap_request(pid, true), &[])?;
+                    Err(m.check_fds().unwrap_err())
+                }
                 FAILED => Err(decode_failure(&m.bytes)),
                 _ => {
                     return Err(Error::Protocol(

@@ -29,6 +29,12 @@ impl State {
                 });
                 let _ = self.sched.handle_spawn_failed(w);
             }
+            DONE if m.fds_lost => {
+                // Results carried descriptors this process had no room for: the worker
+                // cannot say which task's were lost, so its tasks fail naming why.
+                let e = m.check_fds().unwrap_err();
+                self.lose(i, Loss::Broke(e.to_string()));
+            }
             DONE => match protocol::decode_done(m.bytes, m.fds) {
                 Ok(answers) => {
                     for a in answers {

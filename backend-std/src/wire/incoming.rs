@@ -84,6 +84,9 @@ impl FrameBuf for ByteBuf {
 struct Partial {
     decoder: FrameDecoder<ByteBuf>,
     fds: VecDeque<OwnedFd>,
+    /// Whether the kernel dropped descriptors of this writer's message (`MSG_CTRUNC`: this
+    /// process is out of descriptors): the message is still delivered, marked.
+    fds_lost: bool,
 }
 
 impl Partial {
@@ -92,13 +95,16 @@ impl Partial {
         match progress {
             Progress::NeedMore => Ok(()),
             Progress::Frame(h) => {
-                if self.fds.len() < usize::from(h.aux) {
+                let want = usize::from(h.aux);
+                let fds_lost = std::mem::take(&mut self.fds_lost);
+                if self.fds.len() < want && !fds_lost {
                     return Err(Error::Protocol("descriptors missing from a message".into()));
                 }
                 ready.push_back(Message {
                     kind: h.kind,
                     bytes: self.decoder.buf_mut().take(),
-                    fds: self.fds.drain(..usize::from(h.aux)).collect(),
+                    fds: self.fds.drain(..want.min(self.fds.len())).collect(),
+                    fds_lost,
                 });
                 Ok(())
             }
@@ -165,7 +171,7 @@ impl RecvState {
         if cmsg.is_empty() {
             *cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
         }
-        let (n, fds, truncated) = loop {
+        let (n, fds, truncated, fds_lost) = loop {
             let mut iov = [
                 IoSliceMut::new(&mut wid),
                 IoSliceMut::new(direct.as_mut().map_or(&mut [][..], |(_, room)| &mut **room)),
@@ -174,20 +180,24 @@ impl RecvState {
             let flags = flags | MsgFlags::MSG_CMSG_CLOEXEC;
             match recvmsg::<()>(fd.as_raw_fd(), &mut iov, Some(cmsg), flags) {
                 Ok(msg) => {
+                    // Descriptors the kernel could not install (this process is out of
+                    // them) are dropped, and the message is marked (nix reads no control
+                    // data of a truncated one; the few installed, if any, stay unowned).
+                    let fds_lost = msg.flags.contains(MsgFlags::MSG_CTRUNC);
                     let mut fds = Vec::new();
-                    for c in msg.cmsgs().map_err(|e| Error::io("recvmsg", e))? {
-                        if let ControlMessageOwned::ScmRights(raw) = c {
-                            fds.extend(sys::owned_from_received(raw));
+                    if !fds_lost {
+                        for c in msg.cmsgs().map_err(|e| Error::io("recvmsg", e))? {
+                            if let ControlMessageOwned::ScmRights(raw) = c {
+                                fds.extend(sys::owned_from_received(raw));
+                            }
                         }
                     }
-                    let truncated = msg
-                        .flags
-                        .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
-                    break (msg.bytes, fds, truncated);
+                    let truncated = msg.flags.contains(MsgFlags::MSG_TRUNC);
+                    break (msg.bytes, fds, truncated, fds_lost);
                 }
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) => return Ok(false),
-                Err(Errno::ECONNRESET) => break (0, Vec::new(), false),
+                Err(Errno::ECONNRESET) => break (0, Vec::new(), false, false),
                 Err(e) => return Err(Error::io("recvmsg", e)),
             }
         };
@@ -207,8 +217,10 @@ impl RecvState {
         let partial = writers.entry(wid).or_insert_with(|| Partial {
             decoder: FrameDecoder::new(ByteBuf::default(), max),
             fds: VecDeque::new(),
+            fds_lost: false,
         });
         partial.fds.extend(fds);
+        partial.fds_lost |= fds_lost;
         let fed = if let Some(stray) = stray {
             partial
                 .feed(&stray, ready)
