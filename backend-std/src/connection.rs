@@ -72,7 +72,8 @@ impl<T> Connection<T> {
     /// Receives one message sent with [`send_bytes`](Self::send_bytes) (Python's
     /// `recv_bytes`).
     pub fn recv_bytes(&self) -> Result<Vec<u8>> {
-        let m = self.raw.recv(None)?;
+        let m = self.raw.recv_shared(None)?;
+        m.check_fds()?;
         match m.kind {
             BYTES => Ok(m.bytes),
             _ => Err(Error::Decode(
@@ -110,12 +111,12 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// Receives one message, waiting as long as it takes. [`Error::Disconnected`] once the
     /// other end is gone and every message has been read.
     pub fn recv(&self) -> Result<T> {
-        Self::decode(self.raw.recv(None)?)
+        Self::decode(self.raw.recv_shared(None)?)
     }
 
     /// Receives one message, waiting at most `timeout` ([`Error::Timeout`] after that).
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T> {
-        Self::decode(self.raw.recv(Some(timeout))?)
+        Self::decode(self.raw.recv_shared(Some(timeout))?)
     }
 
     fn decode(m: crate::wire::Message) -> Result<T> {

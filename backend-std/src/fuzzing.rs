@@ -5,37 +5,55 @@
 //! it), and exercised by a proptest in the normal suite so CI keeps the property: no input
 //! panics, hangs or allocates beyond the message limit.
 
+use crate::error::Error;
 use crate::protocol::{self, DONE, INIT, RUN};
 use crate::wire::raw_pair;
-use nix::sys::socket::{MsgFlags, send};
+use nix::sys::socket::{ControlMessage, MsgFlags, sendmsg};
 use std::os::fd::AsRawFd;
 
 /// Largest message the reader accepts here, so oversize declarations are refused quickly.
 const MAX_MESSAGE: usize = 1 << 20;
 
-/// Sends `data` as raw packets (each preceded in the input by its length, `u16` little
-/// endian) to a socket, closes it, and reads every message back, decoding each
-/// as the driver and the worker would. Returns how many messages decoded whole.
+/// Sends `data` as raw packets to a socket, closes it, and reads every message back,
+/// decoding each as the driver and the worker would, past errors as the driver does (an
+/// error fails one message; the reader goes on while packets are left). Each packet is
+/// preceded in the input by its length, `u16` little endian; when its top bit is set the
+/// packet carries a descriptor (`SCM_RIGHTS`), so lying descriptor counts are covered too.
+/// Returns how many messages decoded whole.
 pub fn receive(data: &[u8]) -> usize {
     let Ok((reader, writer)) = raw_pair() else {
         return 0;
     };
+    let Ok((spare, _spare_peer)) = raw_pair() else {
+        return 0;
+    };
     reader.set_max_message(MAX_MESSAGE);
     let mut rest = data;
+    let mut packets = 0;
     while let [lo, hi, tail @ ..] = rest {
-        let len = usize::from(u16::from_le_bytes([*lo, *hi])).min(tail.len());
+        let head = u16::from_le_bytes([*lo, *hi]);
+        let len = usize::from(head & 0x7fff).min(tail.len());
         let (packet, tail) = tail.split_at(len);
         rest = tail;
-        let fd = writer.as_fd().as_raw_fd();
-        if send(fd, packet, MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT).is_err() {
+        let fd = [spare.as_fd().as_raw_fd()];
+        let rights = [ControlMessage::ScmRights(&fd)];
+        let cmsgs: &[ControlMessage] = if head & 0x8000 != 0 { &rights } else { &[] };
+        let iov = [std::io::IoSlice::new(packet)];
+        let flags = MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT;
+        if sendmsg::<()>(writer.as_fd().as_raw_fd(), &iov, cmsgs, flags, None).is_err() {
             break; // the socket is full: read what was sent
         }
+        packets += 1;
     }
     drop(writer);
     let mut whole = 0;
-    // Every packet either completes a message, feeds a partial one, or fails the stream:
-    // a bounded number of steps.
-    while let Ok(Some(m)) = reader.try_recv() {
+    // Each step reads at least one packet (or ends): a bounded number of steps.
+    for _ in 0..=packets {
+        let m = match reader.try_recv() {
+            Ok(Some(m)) => m,
+            Ok(None) | Err(Error::Disconnected) => break,
+            Err(_) => continue,
+        };
         let decoded = match m.kind {
             DONE => protocol::decode_done(m.bytes, m.fds).map(|answers| {
                 for raw in answers.into_iter().filter_map(|a| a.into_result(0).ok()) {
@@ -75,6 +93,19 @@ mod tests {
         let p = packet(super::INIT, &[0; 8 + 8 + 8 + 24 + 4 + 1 + 4]);
         let mut input = (p.len() as u16).to_le_bytes().to_vec();
         input.extend_from_slice(&p);
+        assert_eq!(super::receive(&input), 1);
+    }
+
+    /// The reader goes on past a bad message (and a descriptor the message did not
+    /// declare), as the driver does.
+    #[test]
+    fn reading_goes_on_past_an_error() {
+        let good = packet(super::INIT, &[0; 8 + 8 + 8 + 24 + 4 + 1 + 4]);
+        let liar = packet(super::INIT, &[0; 4]);
+        let mut input = ((liar.len() as u16) | 0x8000).to_le_bytes().to_vec();
+        input.extend_from_slice(&liar);
+        input.extend_from_slice(&(good.len() as u16).to_le_bytes());
+        input.extend_from_slice(&good);
         assert_eq!(super::receive(&input), 1);
     }
 

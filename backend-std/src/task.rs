@@ -28,6 +28,8 @@ pub(crate) enum Status {
     /// The worker refused to run the task (its function's tag did not match); the body is
     /// the message.
     Refused = 4,
+    /// The value was larger than a message may carry; the body is its length and the limit.
+    TooLarge = 5,
 }
 
 impl Status {
@@ -38,6 +40,7 @@ impl Status {
             Self::Encode,
             Self::Decode,
             Self::Refused,
+            Self::TooLarge,
         ]
         .get(usize::from(b))
         .copied()

@@ -35,6 +35,9 @@ pub(crate) const DEFAULT_MAX_MESSAGE: usize = 1 << 30;
 
 static NEXT_INSTANCE: AtomicU32 = AtomicU32::new(1);
 
+/// This process's pid and a random salt for writer ids, made anew in every process.
+static WRITER_SALT: crate::sys::PerProcess<(u32, u32)> = crate::sys::PerProcess::new();
+
 /// A complete message.
 pub(crate) struct Message {
     /// The protocol's kind byte.
@@ -122,8 +125,15 @@ impl RawConn {
             .store(max.min(u32::MAX as usize), Ordering::Relaxed);
     }
 
+    /// This writer's id: its process, and this end's number salted per process, so a
+    /// process that reuses the pid of one that died mid-message is not taken for it.
     fn writer_id(&self) -> u64 {
-        (u64::from(std::process::id()) << 32) | u64::from(self.instance)
+        let (pid, salt) = *WRITER_SALT.get(|| {
+            use std::hash::{BuildHasher, RandomState};
+            let pid = std::process::id();
+            (pid, RandomState::new().hash_one(pid) as u32)
+        });
+        (u64::from(pid) << 32) | u64::from(self.instance ^ salt)
     }
 
     /// Checks a message against the limits and returns its frame header.
@@ -217,6 +227,31 @@ impl RawConn {
                 self.max_message() as u32,
                 MsgFlags::empty(),
             )?;
+        }
+    }
+
+    /// Receives one message like [`recv`](Self::recv), for an end that several threads or
+    /// processes may read (a `Connection`): the lock on the receive state is only held for
+    /// non-blocking reads, never while waiting, so a `poll` or `recv` on a clone does not
+    /// wait behind this one, and a process forked meanwhile does not inherit it held for
+    /// long.
+    pub(crate) fn recv_shared(&self, timeout: Option<Duration>) -> Result<Message> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if let Some(m) = self.try_recv()? {
+                return Ok(m);
+            }
+            let left = match deadline {
+                None => Duration::from_secs(3600),
+                Some(d) => {
+                    let left = d.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::Timeout);
+                    }
+                    left
+                }
+            };
+            self.readable(left)?;
         }
     }
 

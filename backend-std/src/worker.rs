@@ -109,6 +109,9 @@ fn serve(conn: &RawConn, server: Pid) -> Result<(), ()> {
     let mut key = None;
     // The last function whose tag was checked, so a run of one function checks once.
     let mut checked: Option<(usize, u64)> = None;
+    // The largest value a result may have: a `DONE` message holds at most the largest
+    // message, and a batch is flushed once it holds `FLUSH_BYTES`.
+    let max_value = conn.max_message().saturating_sub(FLUSH_BYTES + 64);
     loop {
         if !batch.is_empty() && !conn.poll(Duration::ZERO).unwrap_or(true) {
             flush(conn, &mut batch)?;
@@ -132,7 +135,7 @@ fn serve(conn: &RawConn, server: Pid) -> Result<(), ()> {
                         let mine: Vec<_> = fds.by_ref().take(item.fds).collect();
                         let seq = job.first.wrapping_add(k as u64);
                         let started = *oldest.get_or_insert_with(coarse_now);
-                        batch.push(seq, |out| match trusted {
+                        batch.push(seq, max_value, |out| match trusted {
                             true => sys::call_erased(job.call, item.args, mine, out),
                             false => refuse(out),
                         });

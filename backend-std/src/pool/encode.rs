@@ -3,8 +3,9 @@
 use super::ledger::BatchId;
 use super::state::TaskJob;
 use crate::codec;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::protocol;
+use crate::wire::DEFAULT_MAX_MESSAGE;
 use serde::Serialize;
 
 /// Most bytes reserved ahead for a chunk from its first item's size.
@@ -38,6 +39,15 @@ pub(crate) fn next_chunk<A: Serialize>(
             let rest = job.items.len().saturating_mul(chunksize - 1);
             job.items.reserve(rest.min(MAX_RESERVE));
         }
+    }
+    // A job travels in one `RUN` message: one that could never be sent fails here, as the
+    // caller's error, rather than breaking the worker it would be sent to.
+    let len = job.items.len() + protocol::JOB_HEAD;
+    if len > DEFAULT_MAX_MESSAGE {
+        return Err(Error::MessageTooLarge {
+            len,
+            max: DEFAULT_MAX_MESSAGE,
+        });
     }
     Ok((job.n > 0).then_some(job))
 }

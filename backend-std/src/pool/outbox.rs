@@ -23,6 +23,10 @@ use std::sync::atomic::Ordering;
 /// Most bytes held back for one worker before a caller sends them itself.
 const HOLD_BYTES: usize = 256 << 10;
 
+/// Most bytes of jobs merged into one `RUN` message (a single larger job goes alone; none
+/// is larger than the largest message, see `encode::next_chunk`).
+const RUN_BYTES: usize = 16 << 20;
+
 /// Jobs for one worker, encoded as one `RUN` message.
 #[derive(Default)]
 pub(crate) struct Jobs {
@@ -62,8 +66,9 @@ impl State {
             moved = true;
             let i = d.worker.index();
             let job = d.payload;
-            if !self.outbox[i].fits(job.items.len(), job.fds.len(), usize::MAX) {
-                // No more descriptors fit in this message: it goes out as it is.
+            let len = job.items.len() + protocol::JOB_HEAD;
+            if !self.outbox[i].fits(len, job.fds.len(), RUN_BYTES) {
+                // No more descriptors or bytes fit in this message: it goes out as it is.
                 let full = std::mem::take(&mut self.outbox[i]);
                 self.send_jobs(i, full);
             }

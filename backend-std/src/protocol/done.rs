@@ -46,6 +46,18 @@ impl Answer {
             Some(Status::Encode) => Err(Error::Encode(text())),
             Some(Status::Decode) => Err(Error::Decode(text())),
             Some(Status::Refused) => Err(Error::Protocol(text())),
+            Some(Status::TooLarge) => {
+                let b = self.body.as_slice();
+                let at = |k: usize| {
+                    b.get(k..k + 8)
+                        .and_then(|x| <[u8; 8]>::try_from(x).ok())
+                        .map_or(0, |x| u64::from_le_bytes(x) as usize)
+                };
+                Err(Error::MessageTooLarge {
+                    len: at(0),
+                    max: at(8),
+                })
+            }
         }
     }
 }
@@ -94,7 +106,15 @@ impl ResultBatch {
     /// Runs `call` for task `seq`, appending its result: to the open run when it is the
     /// run's next task and succeeds without descriptors, else as a record of its own.
     /// Runs never cross jobs: call [`end_run`](Self::end_run) after each job.
-    pub(crate) fn push(&mut self, seq: u64, call: impl FnOnce(&mut Output<'_>) -> Status) {
+    ///
+    /// A value longer than `max_value` bytes is not kept: the task fails with
+    /// [`Status::TooLarge`] (its body: the value's length and `max_value`, `u64` each).
+    pub(crate) fn push(
+        &mut self,
+        seq: u64,
+        max_value: usize,
+        call: impl FnOnce(&mut Output<'_>) -> Status,
+    ) {
         if self.run.as_ref().is_none_or(|r| r.next != seq) {
             self.end_run();
             self.run = Some(OpenRun {
@@ -108,10 +128,19 @@ impl ResultBatch {
         let item = self.bytes.len();
         self.bytes.extend_from_slice(&[0; 4]);
         let fds_before = self.fds.len();
-        let status = call(&mut Output {
+        let mut status = call(&mut Output {
             bytes: &mut self.bytes,
             fds: &mut self.fds,
         });
+        let len = self.bytes.len() - item - 4;
+        if status == Status::Ok && len > max_value {
+            self.bytes.truncate(item + 4);
+            self.fds.truncate(fds_before);
+            self.bytes.extend_from_slice(&(len as u64).to_le_bytes());
+            self.bytes
+                .extend_from_slice(&(max_value as u64).to_le_bytes());
+            status = Status::TooLarge;
+        }
         if status == Status::Ok && self.fds.len() == fds_before {
             let len = (self.bytes.len() - item - 4) as u32;
             self.bytes[item..item + 4].copy_from_slice(&len.to_le_bytes());
@@ -223,7 +252,7 @@ mod tests {
     #[test]
     fn golden_single_record_and_run() {
         let mut batch = ResultBatch::default();
-        batch.push(7, |out| {
+        batch.push(7, usize::MAX, |out| {
             out.bytes.extend_from_slice(b"hi");
             Status::Panicked
         });
@@ -233,8 +262,8 @@ mod tests {
             [7, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, b'h', b'i']
         );
         let mut batch = ResultBatch::default();
-        batch.push(3, ok(&[5]));
-        batch.push(4, ok(&[6]));
+        batch.push(3, usize::MAX, ok(&[5]));
+        batch.push(4, usize::MAX, ok(&[6]));
         batch.end_run();
         let mut golden = vec![3, 0, 0, 0, 0, 0, 0, 0, RUN_STATUS, 14, 0, 0, 0, 0];
         golden.extend([2, 0, 0, 0, 1, 0, 0, 0, 5, 1, 0, 0, 0, 6]);
@@ -253,15 +282,15 @@ mod tests {
     #[test]
     fn a_failure_or_a_new_job_ends_the_run() {
         let mut batch = ResultBatch::default();
-        batch.push(0, ok(&[1]));
-        batch.push(1, ok(&[2]));
-        batch.push(2, |out| {
+        batch.push(0, usize::MAX, ok(&[1]));
+        batch.push(1, usize::MAX, ok(&[2]));
+        batch.push(2, usize::MAX, |out| {
             out.bytes.extend_from_slice(b"boom");
             Status::Panicked
         });
-        batch.push(3, ok(&[4]));
+        batch.push(3, usize::MAX, ok(&[4]));
         batch.end_run(); // the job ends
-        batch.push(4, ok(&[5]));
+        batch.push(4, usize::MAX, ok(&[5]));
         batch.end_run();
         let answers = decode_done(batch.bytes.clone(), Vec::new()).unwrap();
         let shape: Vec<_> = answers.iter().map(|a| (a.seq, a.count, a.status)).collect();
@@ -280,9 +309,9 @@ mod tests {
     #[test]
     fn a_bad_value_fails_alone() {
         let mut batch = ResultBatch::default();
-        batch.push(0, ok(&[1]));
-        batch.push(1, ok(&[]));
-        batch.push(2, ok(&[3]));
+        batch.push(0, usize::MAX, ok(&[1]));
+        batch.push(1, usize::MAX, ok(&[]));
+        batch.push(2, usize::MAX, ok(&[3]));
         batch.end_run();
         let raw = decode_done(batch.bytes, Vec::new())
             .unwrap()
@@ -334,5 +363,28 @@ mod tests {
             decode_done(with_fds, Vec::new()).is_err(),
             "a run carrying descriptors"
         );
+    }
+
+    /// Issue 16, item 10: a value larger than a message may carry fails its task with
+    /// `MessageTooLarge` (the worker no longer exits), and its neighbours are kept.
+    #[test]
+    fn a_value_too_large_fails_alone() {
+        let mut batch = ResultBatch::default();
+        batch.push(0, 4, ok(&[1]));
+        batch.push(1, 4, ok(&[9; 5]));
+        batch.push(2, 4, ok(&[3]));
+        batch.end_run();
+        let answers = decode_done(batch.bytes, Vec::new()).unwrap();
+        let got: Vec<_> = answers
+            .into_iter()
+            .map(|a| (a.seq, a.count, a.into_result(1).map(values)))
+            .collect();
+        assert_eq!(got.len(), 3);
+        assert!(matches!(&got[0], (0, 1, Ok(v)) if v.len() == 1));
+        assert!(matches!(
+            got[1],
+            (1, 1, Err(Error::MessageTooLarge { len: 5, max: 4 }))
+        ));
+        assert!(matches!(&got[2], (2, 1, Ok(v)) if v.len() == 1));
     }
 }

@@ -101,6 +101,9 @@ pub(crate) fn finish_item(buf: &mut [u8], at: usize, fds: usize) {
     buf[at + 4] = fds as u8;
 }
 
+/// Bytes of a job's head in a `RUN` message: `first`, `call`, `tag`, `n`.
+pub(crate) const JOB_HEAD: usize = 8 + 8 + 8 + 4;
+
 /// Appends a job (head plus its encoded items) to a `RUN` message being built.
 pub(crate) fn push_job(
     msg: &mut Vec<u8>,

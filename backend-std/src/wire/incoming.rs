@@ -17,6 +17,9 @@ use std::collections::{HashMap, VecDeque};
 use std::io::IoSliceMut;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
+/// Most writers with a message in progress on one connection (each holds a buffer).
+const MAX_WRITERS: usize = 1024;
+
 /// Frames from this size on are received straight into their buffer.
 const DIRECT_FROM: usize = 256 * 1024;
 
@@ -97,8 +100,14 @@ impl Partial {
             Progress::Frame(h) => {
                 let want = usize::from(h.aux);
                 let fds_lost = std::mem::take(&mut self.fds_lost);
-                if self.fds.len() < want && !fds_lost {
-                    return Err(Error::Protocol("descriptors missing from a message".into()));
+                // A message's descriptors come with its first packet, and no other
+                // message's come before it is whole: any other count is a lie that would
+                // hand descriptors to the wrong message.
+                if self.fds.len() != want && !(fds_lost && self.fds.len() < want) {
+                    return Err(Error::Protocol(format!(
+                        "a message declares {want} descriptors but came with {}",
+                        self.fds.len()
+                    )));
                 }
                 ready.push_back(Message {
                     kind: h.kind,
@@ -214,6 +223,11 @@ impl RecvState {
         let rest = &packet[..n - WID - direct_len];
         // Bytes that landed in another writer's frame buffer are its own packet's start.
         let stray = (target != Some(wid) && direct_len > 0).then(|| room[..direct_len].to_vec());
+        if writers.len() >= MAX_WRITERS && !writers.contains_key(&wid) {
+            return Err(Error::Protocol(format!(
+                "more than {MAX_WRITERS} writers with a message in progress"
+            )));
+        }
         let partial = writers.entry(wid).or_insert_with(|| Partial {
             decoder: FrameDecoder::new(ByteBuf::default(), max),
             fds: VecDeque::new(),

@@ -1,6 +1,7 @@
 //! Property tests of the message layer: arbitrary packets, interleaved writers.
 
 use super::*;
+use nix::sys::socket::ControlMessage;
 use proptest::prelude::*;
 
 proptest! {
@@ -69,4 +70,78 @@ proptest! {
         prop_assert!(ours.iter().copied().eq(want.iter()), "first writer's messages differ");
         prop_assert!(theirs.iter().copied().eq(want_theirs.iter()), "second writer's differ");
     }
+}
+
+/// A packet of writer `wid`: the writer id, then a frame header and body.
+fn frame(wid: u64, kind: u8, aux: u8, body: &[u8]) -> Vec<u8> {
+    let mut p = wid.to_le_bytes().to_vec();
+    p.extend_from_slice(
+        &FrameHeader {
+            kind,
+            aux,
+            len: body.len() as u32,
+        }
+        .encode(),
+    );
+    p.extend_from_slice(body);
+    p
+}
+
+/// Issue 16, item 10: a message that declares fewer descriptors than it came with fails
+/// alone (its descriptors closed), and does not hand its extra descriptor to the next
+/// message of the same writer.
+#[test]
+fn a_lying_descriptor_count_does_not_shift_descriptors() {
+    let (a, b) = raw_pair().unwrap();
+    let (spare, _keep) = raw_pair().unwrap();
+    let fd = [spare.as_fd().as_raw_fd()];
+    let rights = [ControlMessage::ScmRights(&fd)];
+    a.send_packet(&[&frame(7, 1, 0, b"liar")], &rights, MsgFlags::empty())
+        .unwrap();
+    a.send_packet(&[&frame(7, 1, 0, b"next")], &[], MsgFlags::empty())
+        .unwrap();
+    assert!(matches!(b.try_recv(), Err(Error::Protocol(_))));
+    let next = b.try_recv().unwrap().unwrap();
+    assert_eq!((next.bytes.as_slice(), next.fds.len()), (&b"next"[..], 0));
+}
+
+/// Issue 16, item 10: the state kept for writers with a message in progress is bounded.
+#[test]
+fn writers_with_a_message_in_progress_are_bounded() {
+    let (a, b) = raw_pair().unwrap();
+    // Each writer starts a message of 100 bytes and sends 1.
+    let mut refused = false;
+    for wid in 0..1100u64 {
+        let mut p = frame(wid, 1, 0, &[0; 100]);
+        p.truncate(8 + 8 + 1);
+        a.send_packet(&[&p], &[], MsgFlags::empty()).unwrap();
+        match b.try_recv() {
+            Ok(None) => {}
+            Err(Error::Protocol(m)) => {
+                assert!(m.contains("writers"), "{m}");
+                refused = true;
+                break;
+            }
+            other => panic!("unexpected {:?}", other.map(|m| m.map(|m| m.kind))),
+        }
+    }
+    assert!(refused, "a writer past the bound was refused");
+}
+
+/// Issue 16, item 10: `recv` on one clone of a shared end does not hold the receive state
+/// while it waits, so a `poll` (or `try_recv`) on the same end answers at once.
+#[test]
+fn a_waiting_recv_does_not_hold_up_a_poll() {
+    let (a, b) = raw_pair().unwrap();
+    let b = std::sync::Arc::new(b);
+    let waiter = std::sync::Arc::clone(&b);
+    let t = std::thread::spawn(move || waiter.recv_shared(None).map(|m| m.bytes));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let poller = std::sync::Arc::clone(&b);
+    std::thread::spawn(move || tx.send(poller.poll(std::time::Duration::ZERO).unwrap()));
+    let polled = rx.recv_timeout(std::time::Duration::from_secs(10));
+    a.send(1, b"late", &[]).unwrap();
+    assert_eq!(polled, Ok(false), "poll answered while recv waits");
+    assert_eq!(t.join().unwrap().unwrap(), b"late");
 }
