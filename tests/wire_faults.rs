@@ -166,9 +166,16 @@ fn a_forged_function_address_is_not_called() {
         })
         .unwrap();
         assert!(forger.join().unwrap());
+        let worker = pool.pids();
         let got = running.get().map_err(|e| e.to_string());
+        // The refusal reaches the driver as an answer nobody asked for: that worker is
+        // stopped and replaced (a task sent to it meanwhile would fail as a protocol error).
+        let replaced = common::eventually(Duration::from_secs(10), || {
+            let now = pool.pids();
+            now.len() == 1 && now != worker
+        });
         let after = pool.apply(nap, (1,)).map_err(|e| e.to_string());
-        (got, after)
+        (got, replaced, after)
     });
-    assert_eq!(got, (Ok(300), Ok(1)));
+    assert_eq!(got, (Ok(300), true, Ok(1)));
 }
