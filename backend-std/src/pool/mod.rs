@@ -46,6 +46,16 @@ use std::thread::JoinHandle;
 /// Dropping the pool terminates it: workers are killed and reaped, and every pending result
 /// resolves to [`Error::Terminated`].
 ///
+/// Workers are forked from a fork server that started before `main`, so they see the
+/// program as it was then (statics set later are not there: use
+/// [`PoolBuilder::initializer`]). They do take your process's credentials (uid, gid,
+/// supplementary groups), working directory and umask as they are when each worker starts,
+/// so dropping root in `main` reaches the tasks; not the environment, resource limits,
+/// seccomp/Landlock filters or namespaces set after the fork server started. They ignore
+/// the terminal's Ctrl-C unless [`PoolBuilder::terminate_on_interrupt`] says otherwise.
+/// A pool belongs to the process that made it: in a fork of it (a [`crate::Process`] child
+/// that captured it) every method fails with [`Error::NotOwner`] and touches nothing.
+///
 /// ```
 /// fn square(x: u64) -> u64 { x * x }
 /// let pool = forkpool_std::Pool::new(2)?;
