@@ -50,7 +50,10 @@ impl Owner {
     pub(crate) fn now(interrupt: bool) -> Result<Self> {
         let u = nix::unistd::getresuid().map_err(|e| Error::io("getresuid", e))?;
         let g = nix::unistd::getresgid().map_err(|e| Error::io("getresgid", e))?;
-        let groups = nix::unistd::getgroups().map_err(|e| Error::io("getgroups", e))?;
+        let groups = crate::sys::groups().map_err(|source| Error::Io {
+            op: "getgroups",
+            source,
+        })?;
         use nix::fcntl::OFlag;
         let cwd = nix::fcntl::open(
             ".",
@@ -61,7 +64,7 @@ impl Owner {
         Ok(Self {
             uid: [u.real, u.effective, u.saved].map(Uid::as_raw),
             gid: [g.real, g.effective, g.saved].map(Gid::as_raw),
-            groups: groups.into_iter().map(Gid::as_raw).collect(),
+            groups,
             umask: current_umask(),
             interrupt,
             dumpable: nix::sys::prctl::get_dumpable().unwrap_or(true),
@@ -87,9 +90,15 @@ impl Owner {
 }
 
 /// The umask, read without changing it (`umask(2)` can only set it, which would race with
-/// other threads creating files): from `/proc/self/status`, else the common default.
+/// other threads creating files): from `/proc/self/status`, where it is the second line,
+/// so one short read finds it; else the common default.
 fn current_umask() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open("/proc/self/status")
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    std::str::from_utf8(&head[..n])
         .ok()
         .and_then(|s| {
             let line = s.lines().find(|l| l.starts_with("Umask:"))?;
@@ -150,16 +159,19 @@ impl Adopt {
         cwd: Option<OwnedFd>,
         server: Pid,
     ) -> std::result::Result<(), String> {
-        crate::sys::set_ignored(Signal::SIGINT, self.flags & INTERRUPT == 0);
+        // The fork server ignores `SIGINT`, and so does a worker it forked, unless told.
+        if self.flags & INTERRUPT != 0 {
+            crate::sys::set_ignored(Signal::SIGINT, false);
+        }
         if let Some(dir) = cwd {
             nix::unistd::fchdir(&dir)
                 .map_err(|e| format!("could not enter the owner's working directory: {e}"))?;
         }
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(self.umask as _));
         let mut switched = false;
-        let groups: Vec<Gid> = self.groups.iter().map(|&g| Gid::from_raw(g)).collect();
-        let now = nix::unistd::getgroups().map_err(|e| e.to_string())?;
-        if now != groups {
+        let now = crate::sys::groups().map_err(|e| e.to_string())?;
+        if now != self.groups {
+            let groups: Vec<Gid> = self.groups.iter().map(|&g| Gid::from_raw(g)).collect();
             nix::unistd::setgroups(&groups)
                 .map_err(|e| format!("could not take the owner's supplementary groups: {e}"))?;
             switched = true;

@@ -14,9 +14,14 @@ use std::os::fd::OwnedFd;
 pub(crate) type ErasedCall =
     fn(&[u8], Vec<OwnedFd>, &mut crate::task::Output<'_>) -> crate::task::Status;
 
-/// The anchor that function offsets count from (any function of this crate will do).
+/// What function offsets count from: a static, which (unlike a small function, which the
+/// compiler may copy into each crate that uses it) has exactly one address in the
+/// executable, and moves with the code when the executable is loaded elsewhere.
+static ANCHOR: u8 = 0;
+
+/// The anchor's address in this process.
 fn anchor() -> usize {
-    anchor as fn() -> usize as usize
+    std::ptr::addr_of!(ANCHOR) as usize
 }
 
 /// Where `f` is, to send to a worker: its offset from the anchor (never 0, which stands for

@@ -5,6 +5,7 @@
 //! | `fork.rs` | `fork()`, and setting `SIGPIPE` to ignored in a fresh process |
 //! | `fnptr.rs` | sending a task function to a forked worker as an address |
 //! | `exec.rs` | executing this program afresh as a fork server, and taking its socket there |
+//! | `groups.rs` | reading the supplementary groups with `getgroups(2)` directly |
 //! | `fd.rs` | taking ownership of descriptors received with `SCM_RIGHTS` |
 //! | `start.rs` | the constructor that starts the fork server before `main` |
 //! | `pidfd.rs` | `pidfd_open`: a process as a descriptor that is readable once it exits |
@@ -15,6 +16,7 @@ mod exec;
 mod fd;
 mod fnptr;
 mod fork;
+mod groups;
 mod memory;
 mod per_process;
 mod pidfd;
@@ -24,6 +26,7 @@ pub(crate) use exec::{Image, take_server_fd};
 pub(crate) use fd::{close_inherited, owned_from_received};
 pub(crate) use fnptr::{addr_of_call, call_erased, conjure_zst};
 pub(crate) use fork::{Forked, exit_now, fork, ignore_sigpipe, set_ignored};
+pub(crate) use groups::groups;
 pub(crate) use memory::{PageBuf, advise_huge, try_zeroed};
 pub(crate) use per_process::PerProcess;
 pub(crate) use pidfd::{pidfd_open, wait_readable};
