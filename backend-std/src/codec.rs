@@ -137,9 +137,12 @@ fn guarded<T>(decode: impl FnOnce() -> postcard::Result<T>) -> Result<T> {
 
 /// The error for a panic in a user's serde code.
 fn panicked(what: &str, payload: &(dyn std::any::Any + Send)) -> Error {
+    let (location, backtrace) = crate::panics::take();
     Error::Panicked {
         message: format!("{what} panicked: {}", panic_message(payload)),
         pid: std::process::id(),
+        location,
+        backtrace,
     }
 }
 

@@ -41,6 +41,11 @@ pub enum Error {
         message: String,
         /// The process it panicked in.
         pid: u32,
+        /// Where it panicked, `file.rs:LINE:COLUMN`, when known.
+        location: Option<String>,
+        /// The backtrace of the panicking thread, when `RUST_BACKTRACE` was set in the
+        /// owner (as it was when the worker started).
+        backtrace: Option<String>,
     },
     /// The process running the task died (signal or exit) before answering.
     WorkerDied {
@@ -132,7 +137,13 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Panicked { message, pid } => {
+            Self::Panicked {
+                message,
+                pid,
+                location: Some(at),
+                ..
+            } => write!(f, "task panicked in process {pid} at {at}: {message}"),
+            Self::Panicked { message, pid, .. } => {
                 write!(f, "task panicked in process {pid}: {message}")
             }
             Self::WorkerDied { pid, cause } => {

@@ -9,6 +9,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod owner;
+mod panics;
 mod pool;
 mod process;
 mod protocol;

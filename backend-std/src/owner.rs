@@ -33,6 +33,7 @@ pub(crate) struct Owner {
     /// Whether the terminal's `SIGINT` kills the worker (else it is ignored).
     interrupt: bool,
     dumpable: bool,
+    backtrace: bool,
     /// The working directory, opened as a path descriptor.
     pub cwd: Option<OwnedFd>,
 }
@@ -44,6 +45,8 @@ const INTERRUPT: u8 = 2;
 /// Whether the owner is dumpable (`PR_GET_DUMPABLE`): a credential switch clears the flag,
 /// which the worker then sets back to its owner's.
 const DUMPABLE: u8 = 4;
+/// Whether the owner has `RUST_BACKTRACE` set: a panicking task's backtrace comes back.
+const BACKTRACE: u8 = 8;
 
 impl Owner {
     /// The calling process's credentials, working directory and umask, now.
@@ -68,6 +71,7 @@ impl Owner {
             umask: current_umask(),
             interrupt,
             dumpable: nix::sys::prctl::get_dumpable().unwrap_or(true),
+            backtrace: crate::panics::backtrace_wanted(),
             cwd,
         })
     }
@@ -80,7 +84,8 @@ impl Owner {
         out.extend_from_slice(&self.umask.to_le_bytes());
         let flags = if self.cwd.is_some() { HAS_CWD } else { 0 }
             | if self.interrupt { INTERRUPT } else { 0 }
-            | if self.dumpable { DUMPABLE } else { 0 };
+            | if self.dumpable { DUMPABLE } else { 0 }
+            | if self.backtrace { BACKTRACE } else { 0 };
         out.push(flags);
         out.extend_from_slice(&(self.groups.len() as u32).to_le_bytes());
         for g in &self.groups {
@@ -143,6 +148,11 @@ impl Adopt {
             umask,
             flags,
         })
+    }
+
+    /// Whether panics should capture a backtrace (the owner has `RUST_BACKTRACE` set).
+    pub(crate) fn backtrace(&self) -> bool {
+        self.flags & BACKTRACE != 0
     }
 
     /// Whether the working directory came as the first of `INIT`'s descriptors.

@@ -87,16 +87,24 @@ impl ProcessBuilder {
                 // Everything the child runs is under this guard: a panic anywhere (the
                 // closure, the value's `Serialize` or `Drop`) is reported, and the child
                 // never unwinds into the parent's frames that the fork copied.
+                crate::panics::install(crate::panics::backtrace_wanted());
                 let sent = catch_unwind(AssertUnwindSafe(|| {
                     let sent = match catch_unwind(AssertUnwindSafe(f)) {
                         Ok(value) => match codec::encode(&value) {
                             Ok((bytes, fds)) => theirs.send(VALUE, &bytes, &fds),
-                            Err(Error::Panicked { message, .. }) => {
-                                theirs.send(PANIC, message.as_bytes(), &[])
-                            }
+                            Err(Error::Panicked {
+                                message,
+                                location,
+                                backtrace,
+                                ..
+                            }) => theirs.send(PANIC, &report(&message, location, backtrace), &[]),
                             Err(e) => theirs.send(ENCODE, e.to_string().as_bytes(), &[]),
                         },
-                        Err(p) => theirs.send(PANIC, panic_message(p.as_ref()).as_bytes(), &[]),
+                        Err(p) => {
+                            let (location, backtrace) = crate::panics::take();
+                            let message = panic_message(p.as_ref());
+                            theirs.send(PANIC, &report(&message, location, backtrace), &[])
+                        }
                     };
                     sent.is_ok()
                 }));
@@ -113,6 +121,13 @@ impl ProcessBuilder {
             }),
         }
     }
+}
+
+/// A panic's report, as a child sends it.
+fn report(message: &str, location: Option<String>, backtrace: Option<String>) -> Vec<u8> {
+    let mut out = Vec::new();
+    crate::panics::encode(message, location.as_deref(), backtrace.as_deref(), &mut out);
+    out
 }
 
 impl<R: Serialize + DeserializeOwned> Process<R> {
@@ -222,10 +237,15 @@ impl<R: DeserializeOwned> Process<R> {
             Err(Error::Timeout) => return Err(Error::Timeout),
             Ok(m) => match m.kind {
                 VALUE => m.check_fds().and_then(|()| codec::decode(&m.bytes, m.fds)),
-                PANIC => Err(Error::Panicked {
-                    message: String::from_utf8_lossy(&m.bytes).into_owned(),
-                    pid,
-                }),
+                PANIC => {
+                    let (message, location, backtrace) = crate::panics::decode(&m.bytes);
+                    Err(Error::Panicked {
+                        message,
+                        pid,
+                        location,
+                        backtrace,
+                    })
+                }
                 ENCODE => Err(Error::Encode(
                     String::from_utf8_lossy(&m.bytes).into_owned(),
                 )),

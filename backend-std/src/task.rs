@@ -58,6 +58,32 @@ pub(crate) struct Output<'a> {
 /// Implemented for every `Fn(A1, ..., An) -> R` (up to 8 arguments) that is `Copy + Send +
 /// Sync + 'static`. A pool method additionally requires it to be zero-sized, i.e. a fn item
 /// or a closure that captures nothing; anything else fails to compile where it is passed.
+///
+/// Arguments are always a tuple, as in Python's `apply(f, args)`: `(x,)` for one.
+///
+/// A closure that captures a value does not compile (the worker was forked before the
+/// value existed); pass it as an argument instead:
+///
+/// ```compile_fail
+/// let pool = forkpool_std::Pool::new(1)?;
+/// let base = 10u64;
+/// pool.apply(move |x: u64| x + base, (1,))?; // captures `base`
+/// # Ok::<(), forkpool_std::Error>(())
+/// ```
+///
+/// ```
+/// let pool = forkpool_std::Pool::new(1)?;
+/// let base = 10u64;
+/// assert_eq!(pool.apply(|x: u64, base: u64| x + base, (1, base))?, 11);
+/// # Ok::<(), forkpool_std::Error>(())
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot run in a pool worker with the arguments `{A}`",
+    label = "not a task function for the arguments `{A}`",
+    note = "a task is a fn item or a closure that captures nothing: pass data as arguments",
+    note = "arguments are a tuple, as in Python's `apply(f, args)`: `(x,)` for one, `(a, b)` for two",
+    note = "a closure's captures cannot reach the worker (it was forked before they existed)"
+)]
 pub trait TaskFn<A, R>: Copy + Send + Sync + 'static {
     /// Calls the function with the tuple's elements as arguments.
     fn call_with(self, args: A) -> R;
@@ -126,8 +152,14 @@ where
         Err(payload) => {
             out.bytes.truncate(bytes_before);
             out.fds.truncate(fds_before);
-            out.bytes
-                .extend_from_slice(panic_message(payload.as_ref()).as_bytes());
+            let (location, backtrace) = crate::panics::take();
+            let message = panic_message(payload.as_ref());
+            crate::panics::encode(
+                &message,
+                location.as_deref(),
+                backtrace.as_deref(),
+                out.bytes,
+            );
             Status::Panicked
         }
     }
@@ -137,8 +169,18 @@ where
 /// is a panic in the user's serde code (its message says which).
 fn failed(out: &mut Output<'_>, e: crate::error::Error, status: Status) -> Status {
     match e {
-        crate::error::Error::Panicked { message, .. } => {
-            out.bytes.extend_from_slice(message.as_bytes());
+        crate::error::Error::Panicked {
+            message,
+            location,
+            backtrace,
+            ..
+        } => {
+            crate::panics::encode(
+                &message,
+                location.as_deref(),
+                backtrace.as_deref(),
+                out.bytes,
+            );
             Status::Panicked
         }
         e => {

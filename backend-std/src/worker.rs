@@ -65,6 +65,7 @@ fn init(conn: &RawConn, m: Message, server: Pid) -> Result<u64, ()> {
     } else {
         None
     };
+    crate::panics::install(msg.adopt.backtrace());
     if let Err(why) = msg.adopt.apply(cwd, server) {
         let _ = conn.send(INIT_FAILED, why.as_bytes(), &[]);
         sys::exit_now(1);
@@ -80,10 +81,12 @@ fn init(conn: &RawConn, m: Message, server: Pid) -> Result<u64, ()> {
         };
         let status = sys::call_erased(msg.call, msg.args, fds.collect(), &mut out);
         if status != Status::Ok {
-            let text = String::from_utf8_lossy(&body);
             let msg = match status {
-                Status::Panicked => format!("panicked: {text}"),
-                _ => text.into_owned(),
+                Status::Panicked => match crate::panics::decode(&body) {
+                    (m, Some(at), _) => format!("panicked at {at}: {m}"),
+                    (m, None, _) => format!("panicked: {m}"),
+                },
+                _ => String::from_utf8_lossy(&body).into_owned(),
             };
             let _ = conn.send(INIT_FAILED, msg.as_bytes(), &[]);
             sys::exit_now(1);

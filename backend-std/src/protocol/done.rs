@@ -39,10 +39,15 @@ impl Answer {
         match self.status {
             None => Ok(Raw::Run(self.body, self.count)),
             Some(Status::Ok) => Ok(Raw::One(self.body, self.fds)),
-            Some(Status::Panicked) => Err(Error::Panicked {
-                message: text(),
-                pid,
-            }),
+            Some(Status::Panicked) => {
+                let (message, location, backtrace) = crate::panics::decode(self.body.as_slice());
+                Err(Error::Panicked {
+                    message,
+                    pid,
+                    location,
+                    backtrace,
+                })
+            }
             Some(Status::Encode) => Err(Error::Encode(text())),
             Some(Status::Decode) => Err(Error::Decode(text())),
             Some(Status::Refused) => Err(Error::Protocol(text())),
