@@ -14,5 +14,5 @@ pub use forkpool_core as core;
 pub use forkpool_std::{
     AsyncOptions, AsyncResult, Connection, Error, ExitCause, IMAP_WINDOW, IMap, IMapOrdered,
     IMapUnordered, MAX_PROCESSES, Pool, PoolBuilder, Process, ProcessBuilder, Result, Signal,
-    TaskFn, fork_server_pid, pipe, pipe_oneway,
+    TaskError, TaskFn, fork_server_pid, pipe, pipe_oneway,
 };

@@ -15,6 +15,7 @@ mod process;
 mod protocol;
 mod sys;
 mod task;
+mod task_error;
 mod wire;
 mod worker;
 mod zygote;
@@ -28,4 +29,5 @@ pub use pool::{
 };
 pub use process::{Process, ProcessBuilder};
 pub use task::TaskFn;
+pub use task_error::TaskError;
 pub use zygote::fork_server_pid;
