@@ -12,7 +12,8 @@
 
 pub use forkpool_core as core;
 pub use forkpool_std::{
-    AsyncOptions, AsyncResult, Connection, Error, ExitCause, IMAP_WINDOW, IMap, IMapOrdered,
-    IMapUnordered, MAX_PROCESSES, Pool, PoolBuilder, Process, ProcessBuilder, Result, Signal,
-    TaskError, TaskFn, fork_server_pid, pipe, pipe_oneway,
+    AsCompleted, AsyncOptions, AsyncResult, Connection, Error, ExitCause, IMAP_WINDOW, IMap,
+    IMapOrder, IMapOrdered, IMapUnordered, InOrder, MAX_PROCESSES, OneArg, Pool, PoolBuilder,
+    PoolStats, Process, ProcessBuilder, Result, Signal, TaskError, TaskFn, fork_server_pid, pipe,
+    pipe_oneway,
 };

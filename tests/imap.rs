@@ -134,3 +134,28 @@ fn close_and_join_with_an_iterator_in_scope() {
         assert_eq!(it.count(), 9);
     });
 }
+
+/// Issue 19, point 5: an `imap` over an input of known length knows how many results are
+/// still to come (`len()`), so a progress bar can show the total.
+#[test]
+fn imap_knows_how_many_results_remain() {
+    bounded(LIMIT, || {
+        let pool = Pool::new(2).unwrap();
+        let mut it = pool.imap(sqr, (0..100).collect::<Vec<_>>()).unwrap();
+        assert_eq!(it.len(), 100);
+        for _ in 0..10 {
+            it.next().unwrap().unwrap();
+        }
+        assert_eq!(it.len(), 90);
+        assert_eq!(it.by_ref().count(), 90);
+        assert_eq!(it.size_hint(), (0, Some(0)));
+        let it = pool.imap_unordered(sqr, vec![1, 2, 3]).unwrap();
+        assert_eq!(it.len(), 3);
+        // A range of i64 is not `ExactSizeIterator`, but its size hint is exact.
+        let it = pool.imap(sqr, 0..7).unwrap();
+        assert_eq!(it.size_hint(), (7, Some(7)));
+        // An input of unknown length gives bounds only.
+        let it = pool.imap(sqr, (0..).take_while(|&x| x < 5)).unwrap();
+        assert_eq!(it.size_hint().0, 0);
+    });
+}

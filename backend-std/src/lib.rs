@@ -24,8 +24,8 @@ pub use connection::{Connection, pipe, pipe_oneway};
 pub use error::{Error, ExitCause, Result};
 pub use nix::sys::signal::Signal;
 pub use pool::{
-    AsyncOptions, AsyncResult, IMAP_WINDOW, IMap, IMapOrdered, IMapUnordered, MAX_PROCESSES, Pool,
-    PoolBuilder,
+    AsCompleted, AsyncOptions, AsyncResult, IMAP_WINDOW, IMap, IMapOrder, IMapOrdered,
+    IMapUnordered, InOrder, MAX_PROCESSES, OneArg, Pool, PoolBuilder, PoolStats,
 };
 pub use process::{Process, ProcessBuilder};
 pub use task::TaskFn;

@@ -8,13 +8,14 @@
 use super::Pool;
 use super::driver::Inner;
 use super::encode::next_chunk;
+use super::imap_order::{AsCompleted, IMapOrder, InOrder, OneArg};
 use super::ledger::BatchId;
 use super::sink::{Raw, Stream, lock};
 use super::state::Phase;
 use crate::error::{Error, Result};
 use crate::owner::Home;
 use crate::task::{TaskFn, erase};
-use forkpool_core::{Ordered, ResultOrder, Unordered};
+use forkpool_core::ResultOrder;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
@@ -24,14 +25,12 @@ use std::sync::Arc;
 /// Most tasks an `imap` keeps submitted or finished-but-not-yielded.
 pub const WINDOW: usize = 1024;
 
-pub(crate) type OrderedWindow = Ordered<u64, Result<Raw>, WINDOW>;
-pub(crate) type UnorderedWindow = Unordered<u64, Result<Raw>, WINDOW>;
-
-/// The iterator `imap` (`O` = ordered window) and `imap_unordered` return. Yields each
+/// The iterator `imap` (`O` = [`InOrder`]) and `imap_unordered` (`O` = [`AsCompleted`])
+/// return. Yields each
 /// task's result, or its error; dropping it cancels the tasks not yet started. An item that
 /// cannot be encoded ends the input: the tasks before it still yield, then its
 /// [`Error::Encode`], then nothing.
-pub struct IMap<I, A, R, O> {
+pub struct IMap<I, A, R, O: IMapOrder> {
     inner: Arc<Inner>,
     input: I,
     input_done: bool,
@@ -39,7 +38,7 @@ pub struct IMap<I, A, R, O> {
     chunksize: usize,
     batch: BatchId,
     stream: Arc<Stream>,
-    window: Box<O>,
+    window: Box<O::Window>,
     /// Values of a run taken from the window, not yielded yet (at most a chunk's).
     ready: VecDeque<Result<R>>,
     next_index: u64,
@@ -61,15 +60,9 @@ where
     I: Iterator<Item = A>,
     A: Serialize,
     R: DeserializeOwned,
-    O: ResultOrder<u64, Result<Raw>>,
+    O: IMapOrder,
 {
-    pub(crate) fn new(
-        inner: Arc<Inner>,
-        input: I,
-        call: usize,
-        chunksize: usize,
-        window: Box<O>,
-    ) -> Result<Self> {
+    pub(crate) fn new(inner: Arc<Inner>, input: I, call: usize, chunksize: usize) -> Result<Self> {
         let stream = Stream::new();
         let batch = {
             let mut st = lock(&inner.state);
@@ -86,7 +79,7 @@ where
             chunksize: chunksize.clamp(1, WINDOW / 2),
             batch,
             stream,
-            window,
+            window: O::window(),
             ready: VecDeque::new(),
             next_index: 0,
             failed: None,
@@ -191,9 +184,26 @@ where
     I: Iterator<Item = A>,
     A: Serialize,
     R: DeserializeOwned,
-    O: ResultOrder<u64, Result<Raw>>,
+    O: IMapOrder,
 {
     type Item = Result<R>;
+
+    /// Exact while the input's length is known: one item per input item still to come
+    /// (an item that cannot be encoded ends the iterator early, with its error).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.stopped {
+            return (0, Some(0));
+        }
+        let here = self.ready.len() + self.outstanding() + usize::from(self.failed.is_some());
+        if self.input_done {
+            return (here, Some(here));
+        }
+        let (low, high) = self.input.size_hint();
+        (
+            here.saturating_add(low),
+            high.and_then(|h| h.checked_add(here)),
+        )
+    }
 
     fn next(&mut self) -> Option<Result<R>> {
         if self.stopped {
@@ -232,7 +242,18 @@ where
     }
 }
 
-impl<I, A, R, O> Drop for IMap<I, A, R, O> {
+/// With an input of known length (a `Vec`, a range...), `len()` counts the results still
+/// to come, so progress bars (`indicatif`'s `.progress()`) know the total.
+impl<I, A, R, O> ExactSizeIterator for IMap<I, A, R, O>
+where
+    I: ExactSizeIterator<Item = A>,
+    A: Serialize,
+    R: DeserializeOwned,
+    O: IMapOrder,
+{
+}
+
+impl<I, A, R, O: IMapOrder> Drop for IMap<I, A, R, O> {
     fn drop(&mut self) {
         if !self.home.is_here() {
             return;
@@ -242,20 +263,10 @@ impl<I, A, R, O> Drop for IMap<I, A, R, O> {
     }
 }
 
-/// The ordered window, boxed (it is large).
-pub(crate) fn ordered() -> Box<OrderedWindow> {
-    Box::new(Ordered::starting_at(0))
-}
-
-/// The unordered window, boxed.
-pub(crate) fn unordered() -> Box<UnorderedWindow> {
-    Box::new(Unordered::new())
-}
-
 /// The ordered `imap` iterator type.
-pub type IMapOrdered<I, A, R> = IMap<I, A, R, OrderedWindow>;
+pub type IMapOrdered<I, A, R> = IMap<I, A, R, InOrder>;
 /// The `imap_unordered` iterator type.
-pub type IMapUnordered<I, A, R> = IMap<I, A, R, UnorderedWindow>;
+pub type IMapUnordered<I, A, R> = IMap<I, A, R, AsCompleted>;
 
 impl Pool {
     /// Lazily applies `f` to every item; yields results in input order. Input is pulled
@@ -264,7 +275,7 @@ impl Pool {
         &self,
         f: F,
         items: I,
-    ) -> Result<IMapOrdered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
+    ) -> Result<IMapOrdered<OneArg<I::IntoIter>, (T,), R>>
     where
         F: TaskFn<(T,), R>,
         T: Serialize + DeserializeOwned,
@@ -280,7 +291,7 @@ impl Pool {
         f: F,
         items: I,
         chunksize: usize,
-    ) -> Result<IMapOrdered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
+    ) -> Result<IMapOrdered<OneArg<I::IntoIter>, (T,), R>>
     where
         F: TaskFn<(T,), R>,
         T: Serialize + DeserializeOwned,
@@ -288,13 +299,12 @@ impl Pool {
         I: IntoIterator<Item = T>,
     {
         self.home.check()?;
-        let input = items.into_iter().map(|x| (x,));
-        IMap::new(
+        let input = OneArg(items.into_iter());
+        IMap::<_, _, _, InOrder>::new(
             Arc::clone(&self.inner),
             input,
             erase::<F, (T,), R>(f),
             chunksize,
-            ordered(),
         )
     }
 
@@ -303,7 +313,7 @@ impl Pool {
         &self,
         f: F,
         items: I,
-    ) -> Result<IMapUnordered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
+    ) -> Result<IMapUnordered<OneArg<I::IntoIter>, (T,), R>>
     where
         F: TaskFn<(T,), R>,
         T: Serialize + DeserializeOwned,
@@ -319,7 +329,7 @@ impl Pool {
         f: F,
         items: I,
         chunksize: usize,
-    ) -> Result<IMapUnordered<impl Iterator<Item = (T,)> + use<F, T, R, I>, (T,), R>>
+    ) -> Result<IMapUnordered<OneArg<I::IntoIter>, (T,), R>>
     where
         F: TaskFn<(T,), R>,
         T: Serialize + DeserializeOwned,
@@ -327,13 +337,12 @@ impl Pool {
         I: IntoIterator<Item = T>,
     {
         self.home.check()?;
-        let input = items.into_iter().map(|x| (x,));
-        IMap::new(
+        let input = OneArg(items.into_iter());
+        IMap::<_, _, _, AsCompleted>::new(
             Arc::clone(&self.inner),
             input,
             erase::<F, (T,), R>(f),
             chunksize,
-            unordered(),
         )
     }
 }

@@ -8,6 +8,7 @@ mod driver;
 mod encode;
 mod exits;
 mod imap;
+mod imap_order;
 mod ledger;
 mod messages;
 mod options;
@@ -17,13 +18,16 @@ mod routing;
 mod sink;
 mod startup;
 mod state;
+mod stats;
 mod submit;
 
 pub use builder::PoolBuilder;
 pub use imap::{IMap, IMapOrdered, IMapUnordered, WINDOW as IMAP_WINDOW};
+pub use imap_order::{AsCompleted, IMapOrder, InOrder, OneArg};
 pub use options::AsyncOptions;
 pub use sink::AsyncResult;
 pub use state::MAX_PROCESSES;
+pub use stats::PoolStats;
 
 use crate::error::{Error, Result};
 use crate::owner::Home;
@@ -99,6 +103,26 @@ impl Pool {
             .flatten()
             .map(|s| s.pid.as_raw() as u32)
             .collect()
+    }
+
+    /// What the pool is doing and has done: tasks queued, running, completed and failed,
+    /// workers running and restarted (a snapshot; see [`PoolStats`]). The default
+    /// (all zero) outside the pool's owner process.
+    ///
+    /// ```
+    /// fn double(x: u32) -> u32 { x * 2 }
+    /// let pool = forkpool_std::Pool::new(2)?;
+    /// pool.map(double, 0..10)?;
+    /// let s = pool.stats();
+    /// assert_eq!((s.completed, s.failed, s.queued, s.running), (10, 0, 0, 0));
+    /// assert_eq!((s.workers, s.restarts), (2, 0));
+    /// # Ok::<(), forkpool_std::Error>(())
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        if !self.home.is_here() {
+            return PoolStats::default();
+        }
+        lock(&self.inner.state).stats()
     }
 
     /// Runs `f(args...)` in a worker and waits for its result.

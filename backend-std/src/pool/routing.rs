@@ -32,8 +32,15 @@ impl State {
             return;
         };
         match r.outcome {
-            Outcome::Done(result) => out.push(to.sink, to.index, result),
+            Outcome::Done(result) => {
+                match &result {
+                    Ok(raw) => self.counts.completed += raw.len() as u64,
+                    Err(_) => self.counts.failed += 1,
+                }
+                out.push(to.sink, to.index, result)
+            }
             failed => {
+                self.counts.failed += r.len as u64;
                 for k in 0..r.len {
                     out.push(
                         Arc::clone(&to.sink),

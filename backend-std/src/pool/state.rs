@@ -110,6 +110,8 @@ pub(crate) struct State {
     pub(super) outbox: Vec<Jobs>,
     /// This pool's key for the tags its function addresses travel with.
     pub(super) key: u64,
+    /// Tasks and workers counted since the pool started (for `Pool::stats`).
+    pub(super) counts: super::stats::Counts,
     /// Whether workers die of the terminal's `SIGINT` (and such a death terminates the
     /// pool), see `PoolBuilder::terminate_on_interrupt`.
     pub(super) interrupt: bool,
@@ -140,6 +142,7 @@ impl State {
             unflushed: Vec::new(),
             outbox: (0..config.workers).map(|_| Jobs::default()).collect(),
             key: crate::owner::new_key(),
+            counts: Default::default(),
             interrupt,
         })
     }
@@ -164,6 +167,7 @@ impl State {
                 self.close_batch(batch);
                 return Err(Error::PoolNotRunning);
             };
+            self.counts.submitted += n as u64;
             self.ledger.add(batch, first, index, n);
         }
         Ok(())
@@ -308,6 +312,7 @@ impl State {
                 Ok(slot) => {
                     self.generation += 1;
                     self.slots[w.index()] = Some(slot);
+                    self.counts.started += 1;
                 }
                 Err(e) => {
                     self.last_spawn_error = Some(StartFailure::new(&e));

@@ -1,0 +1,59 @@
+//! `Pool::stats`: a snapshot of what the pool is doing and has done.
+
+use super::state::State;
+use forkpool_core::WorkerId;
+
+/// A snapshot of a pool ([`Pool::stats`](super::Pool::stats)). Counts are tasks, not
+/// chunks: a `map` of 1000 items in chunks of 100 is 1000 tasks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Tasks submitted and not yet sent to a worker.
+    pub queued: usize,
+    /// Tasks sent to a worker and not yet answered.
+    pub running: usize,
+    /// Tasks that returned a value, since the pool started.
+    pub completed: u64,
+    /// Tasks that ended in an error (a panic, a worker's death, a deadline, a cancel, the
+    /// pool's end), since the pool started.
+    pub failed: u64,
+    /// Worker processes running now.
+    pub workers: usize,
+    /// Worker processes started to replace others (after a death, a deadline,
+    /// `maxtasksperchild`...), since the pool started.
+    pub restarts: u64,
+}
+
+/// The pool's running counts, kept in its state.
+#[derive(Default)]
+pub(crate) struct Counts {
+    /// Tasks submitted.
+    pub submitted: u64,
+    /// Tasks released with a value.
+    pub completed: u64,
+    /// Tasks released with an error.
+    pub failed: u64,
+    /// Worker processes started.
+    pub started: u64,
+}
+
+impl State {
+    /// The snapshot [`PoolStats`] describes.
+    pub(crate) fn stats(&self) -> PoolStats {
+        let c = &self.counts;
+        let running: usize = (0..self.slots.len())
+            .flat_map(|i| self.sched.held_by(WorkerId(i as u16)))
+            .map(|(_, left)| left)
+            .sum();
+        let outstanding = c.submitted.saturating_sub(c.completed + c.failed) as usize;
+        let workers = self.slots.iter().flatten().count();
+        PoolStats {
+            queued: outstanding.saturating_sub(running),
+            running,
+            completed: c.completed,
+            failed: c.failed,
+            workers,
+            restarts: c.started.saturating_sub(self.slots.len() as u64),
+        }
+    }
+}
