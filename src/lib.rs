@@ -12,8 +12,8 @@
 
 pub use forkpool_core as core;
 pub use forkpool_std::{
-    AsCompleted, AsyncOptions, AsyncResult, Connection, Error, ExitCause, IMAP_WINDOW, IMap,
-    IMapOrder, IMapOrdered, IMapUnordered, InOrder, MAX_PROCESSES, OneArg, Pool, PoolBuilder,
-    PoolStats, Process, ProcessBuilder, Result, Signal, TaskError, TaskFn, fork_server_pid, pipe,
-    pipe_oneway,
+    AsCompleted, AsyncOptions, AsyncResult, Completions, Connection, Error, ExitCause, IMAP_WINDOW,
+    IMap, IMapOrder, IMapOrdered, IMapUnordered, InOrder, MAX_PROCESSES, OneArg, Pool, PoolBuilder,
+    PoolStats, Process, ProcessBuilder, Result, ResultFuture, Signal, TaskError, TaskFn,
+    as_completed, fork_server_pid, pipe, pipe_oneway,
 };

@@ -24,8 +24,9 @@ pub use connection::{Connection, pipe, pipe_oneway};
 pub use error::{Error, ExitCause, Result};
 pub use nix::sys::signal::Signal;
 pub use pool::{
-    AsCompleted, AsyncOptions, AsyncResult, IMAP_WINDOW, IMap, IMapOrder, IMapOrdered,
-    IMapUnordered, InOrder, MAX_PROCESSES, OneArg, Pool, PoolBuilder, PoolStats,
+    AsCompleted, AsyncOptions, AsyncResult, Completions, IMAP_WINDOW, IMap, IMapOrder, IMapOrdered,
+    IMapUnordered, InOrder, MAX_PROCESSES, OneArg, Pool, PoolBuilder, PoolStats, ResultFuture,
+    as_completed,
 };
 pub use process::{Process, ProcessBuilder};
 pub use task::TaskFn;

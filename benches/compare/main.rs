@@ -58,7 +58,7 @@ fn med(v: &[f64]) -> f64 {
 type Samples = BTreeMap<String, Vec<f64>>;
 
 fn python(rounds: usize) -> Samples {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/mp_compare.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/mp_compare.py");
     match Command::new("python3")
         .arg(script)
         .arg(rounds.to_string())

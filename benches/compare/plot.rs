@@ -8,7 +8,7 @@ pub const CHUNKS: [usize; 6] = [1, 4, 16, 64, 256, 1024];
 
 /// Writes the plot; returns its path.
 pub fn write(ours: &BTreeMap<String, Vec<f64>>, py: &BTreeMap<String, Vec<f64>>) -> String {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/target/forkpool-bench");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/forkpool-bench");
     let _ = std::fs::create_dir_all(dir);
     let path = format!("{dir}/throughput.svg");
     let series = |s: &BTreeMap<String, Vec<f64>>| -> Vec<(f64, f64)> {

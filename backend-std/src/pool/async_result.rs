@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 /// # Ok::<(), forkpool_std::Error>(())
 /// ```
 pub struct AsyncResult<T> {
-    shared: Arc<Shared<T>>,
+    pub(super) shared: Arc<Shared<T>>,
     cancel: Cancel,
     /// The call's sink (when it is not `shared` itself), kept so that it is freed here, by
     /// the thread that allocated it, and not by the driver thread: frees across threads
@@ -61,20 +61,23 @@ impl Cancel {
 }
 
 pub(crate) struct Shared<T> {
-    value: Mutex<Slot<T>>,
+    pub(super) value: Mutex<Slot<T>>,
     ready: Condvar,
     /// Set with the value, for a spinning waiter to watch without the lock.
     done: AtomicBool,
     /// The process whose pool delivers the value: a fork's copy never gets one.
-    home: Home,
+    pub(super) home: Home,
 }
 
 /// A result's place: the value (`Some(None)` once taken) and how many threads wait for it,
 /// so publishing it makes no wake-up call when nobody waits (the common case: results
 /// usually arrive before `get`).
-struct Slot<T> {
-    value: Option<Option<Result<T>>>,
+pub(super) struct Slot<T> {
+    pub(super) value: Option<Option<Result<T>>>,
     waiters: usize,
+    /// Tasks of async code waiting for the value (`AsyncResult` as a future), woken when
+    /// it is published.
+    pub(super) wakers: Vec<std::task::Waker>,
 }
 
 impl<T> Shared<T> {
@@ -83,6 +86,7 @@ impl<T> Shared<T> {
             value: Mutex::new(Slot {
                 value: None,
                 waiters: 0,
+                wakers: Vec::new(),
             }),
             ready: Condvar::new(),
             done: AtomicBool::new(false),
@@ -92,17 +96,21 @@ impl<T> Shared<T> {
 
     /// Publishes the outcome; a second one is dropped (an outcome is final).
     pub(crate) fn set(&self, value: Result<T>) {
-        let waiters = {
+        let (waiters, wakers) = {
             let mut g = lock(&self.value);
             if g.value.is_some() {
                 return;
             }
             g.value = Some(Some(value));
             self.done.store(true, Ordering::Release);
-            g.waiters
+            (g.waiters, std::mem::take(&mut g.wakers))
         };
         if waiters > 0 {
             self.ready.notify_all();
+        }
+        // Outside the lock: a waker may run its task at once, on this thread.
+        for w in wakers {
+            w.wake();
         }
     }
 
@@ -215,7 +223,7 @@ impl<T> AsyncResult<T> {
     }
 }
 
-fn take<T>(g: &mut Option<Option<Result<T>>>) -> Result<T> {
+pub(super) fn take<T>(g: &mut Option<Option<Result<T>>>) -> Result<T> {
     match g.as_mut().and_then(Option::take) {
         Some(r) => r,
         None => Err(Error::InvalidArgument("this result was already taken")),
@@ -245,6 +253,15 @@ fn spin_until(done: &AtomicBool, deadline: Option<Instant>) {
         }
     }
     SPINNING.fetch_sub(1, Ordering::Relaxed);
+}
+
+impl<T> std::fmt::Debug for AsyncResult<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncResult")
+            .field("ready", &self.ready())
+            .field("successful", &self.successful())
+            .finish()
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! core's scheduler.
 
 mod async_result;
+mod await_result;
 mod builder;
 mod deliveries;
 mod driver;
@@ -21,6 +22,7 @@ mod state;
 mod stats;
 mod submit;
 
+pub use await_result::{Completions, ResultFuture, as_completed};
 pub use builder::PoolBuilder;
 pub use imap::{IMap, IMapOrdered, IMapUnordered, WINDOW as IMAP_WINDOW};
 pub use imap_order::{AsCompleted, IMapOrder, InOrder, OneArg};

@@ -1,0 +1,1 @@
+//! Nothing here: the benchmarks are the `compare` and `pool` bench targets of this package.
