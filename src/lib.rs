@@ -11,6 +11,7 @@
 //! The `no_std` scheduling core is re-exported as [`core`].
 
 pub use forkpool_core as core;
+#[cfg(target_os = "linux")]
 pub use forkpool_std::{
     AsCompleted, AsyncOptions, AsyncResult, Completions, Connection, Error, ExitCause, IMAP_WINDOW,
     IMap, IMapOrder, IMapOrdered, IMapUnordered, InOrder, MAX_PROCESSES, OneArg, Pool, PoolBuilder,
