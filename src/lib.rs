@@ -1,14 +1,103 @@
-//! Python's `multiprocessing` for Rust: [`Process`], [`pipe`] and [`Pool`] with Python's
-//! method names, on `fork()`ed worker processes.
+//! Python's `multiprocessing` for Rust: [`Pool`], [`Process`] and [`pipe`] with Python's
+//! method names, on `fork()`ed worker processes. Unlike Python it never hangs when a worker
+//! dies, `imap` is lazy with bounded memory, a task's panic or crash comes back as a clear
+//! [`Error`], and a task costs about a pipe round trip. Linux only.
 //!
 //! ```
-//! use forkpool::Process;
-//! let p = Process::spawn(|| (1..=10u64).product::<u64>())?;
-//! assert_eq!(p.join()?, 3_628_800);
+//! use forkpool::Pool;
+//!
+//! fn square(x: u64) -> u64 { x * x }
+//!
+//! let pool = Pool::new(4)?;
+//! assert_eq!(pool.map(square, 1..=4)?, [1, 4, 9, 16]);          // input order
+//! assert_eq!(pool.apply(|a: u64, b: u64| a + b, (2, 3))?, 5);     // args are a tuple
+//! let r = pool.apply_async(square, (7,))?;                         // returns at once
+//! for x in pool.imap(square, 0..1_000_000u64)?.take(3) {           // lazy, bounded memory
+//!     println!("{}", x?);
+//! }
+//! assert_eq!(r.get()?, 49);
 //! # Ok::<(), forkpool::Error>(())
 //! ```
 //!
-//! The `no_std` scheduling core is re-exported as [`core`].
+//! # From Python's `multiprocessing`
+//!
+//! | Python | forkpool |
+//! |---|---|
+//! | `Pool(4)` | [`Pool::new(4)?`](Pool::new) |
+//! | `Pool(4, initializer=f, initargs=(a,), maxtasksperchild=n)` | [`Pool::builder()`](Pool::builder)`.processes(4).initializer(f, (a,)).maxtasksperchild(n).build()?` |
+//! | `with Pool(4) as p: ...` | `let p = Pool::new(4)?;` (dropping it terminates and reaps the workers) |
+//! | `p.apply(f, (a, b))` | [`p.apply(f, (a, b))?`](Pool::apply) |
+//! | `p.apply_async(f, (a,), callback=cb, error_callback=ecb)` | [`p.apply_async_with(f, (a,), AsyncOptions::new().callback(cb).error_callback(ecb))?`](Pool::apply_async_with) |
+//! | `p.map(f, xs)` / `p.map(f, xs, chunksize=8)` | [`p.map(f, xs)?`](Pool::map) / [`p.map_chunked(f, xs, 8)?`](Pool::map_chunked) |
+//! | `p.map_async(f, xs)` | [`p.map_async(f, xs)?`](Pool::map_async) ([`map_async_with`](Pool::map_async_with) for options) |
+//! | `p.imap(f, xs)` / `p.imap(f, xs, chunksize=8)` | [`p.imap(f, xs)?`](Pool::imap) / [`p.imap_chunked(f, xs, 8)?`](Pool::imap_chunked) |
+//! | `p.imap_unordered(f, xs)` | [`p.imap_unordered(f, xs)?`](Pool::imap_unordered) |
+//! | `p.starmap(f, [(a, b), ...])` | [`p.starmap(f, [(a, b), ...])?`](Pool::starmap) |
+//! | `p.starmap_async(f, pairs)` | [`p.starmap_async(f, pairs)?`](Pool::starmap_async) |
+//! | `p.close()`, `p.terminate()`, `p.join()` | [`p.close()`](Pool::close), [`p.terminate()`](Pool::terminate), [`p.join()?`](Pool::join) |
+//! | `r.get()` / `r.get(timeout=5)` | [`r.get()?`](AsyncResult::get) / [`r.get_timeout(Duration::from_secs(5))?`](AsyncResult::get_timeout) |
+//! | `r.wait()`, `r.wait(t)`, `r.ready()`, `r.successful()` | [`r.wait()`](AsyncResult::wait), [`r.wait_timeout(t)`](AsyncResult::wait_timeout), [`r.ready()`](AsyncResult::ready), [`r.successful()`](AsyncResult::successful) |
+//! | `concurrent.futures.as_completed(fs)` | [`as_completed(results)`](as_completed) |
+//! | `await loop.run_in_executor(...)` | [`p.apply_async(f, args)?.await`](ResultFuture) |
+//! | `Process(target=f, args=(a,)).start()` | [`Process::spawn(move \|\| f(a))?`](Process::spawn) (the closure may capture) |
+//! | `p.join(); p.exitcode` | [`let value = p.join()?;`](Process::join) (the closure's return value), [`p.exit_status()`](Process::exit_status) |
+//! | `p.join(timeout)`, `p.is_alive()`, `p.pid`, `p.terminate()`, `p.kill()` | [`p.join_timeout(t)`](Process::join_timeout), [`p.is_alive()`](Process::is_alive), [`p.pid()`](Process::pid), [`p.terminate()?`](Process::terminate), [`p.kill()?`](Process::kill) |
+//! | `a, b = Pipe()` / `Pipe(duplex=False)` | [`let (a, b) = pipe::<T>()?;`](pipe) / [`pipe_oneway::<T>()?`](pipe_oneway) |
+//! | `c.send(x)`, `c.recv()`, `c.poll(t)` | [`c.send(&x)?`](Connection::send), [`c.recv()?`](Connection::recv), [`c.poll(t)?`](Connection::poll) |
+//! | `c.send_bytes(b)`, `c.recv_bytes()` | [`c.send_bytes(b)?`](Connection::send_bytes), [`c.recv_bytes()?`](Connection::recv_bytes) |
+//! | raising in a task | panicking ([`Error::Panicked`], with `file.rs:LINE`), or returning `Result<T, `[`TaskError`]`>` |
+//!
+//! # The fork rules
+//!
+//! Pool workers are forked from a small fork server that starts **before `main`**, while
+//! the process has one thread (a fork copies only the calling thread, so forking a program
+//! with other threads could copy a lock held by a thread that is not there, and deadlock).
+//! What follows for your code:
+//!
+//! - **Workers see the program as it was before `main`.** A static set in `main` (a
+//!   `OnceLock`, an atomic, a `Mutex`) is not set in a worker, and `get_or_init` there
+//!   builds a value of its own. Pass what tasks need as arguments, or build per-worker state
+//!   in the pool's initializer:
+//!
+//! ```
+//! use std::sync::OnceLock;
+//!
+//! static TABLE: OnceLock<Vec<u64>> = OnceLock::new();
+//!
+//! /// Runs once in each worker, before any task.
+//! fn load(n: u64) {
+//!     TABLE.set((0..n).map(|x| x * x).collect()).unwrap();
+//! }
+//!
+//! fn lookup(i: usize) -> u64 {
+//!     TABLE.get().expect("set by the initializer")[i]
+//! }
+//!
+//! let pool = forkpool::Pool::builder().processes(2).initializer(load, (100,)).build()?;
+//! assert_eq!(pool.map(lookup, [3, 9])?, [9, 81]);
+//! # Ok::<(), forkpool::Error>(())
+//! ```
+//!
+//! - **Task functions are fn items or closures that capture nothing** (their captures could
+//!   not reach the worker): [`TaskFn`] says so when one does not fit. Arguments and results
+//!   cross the process boundary with serde; a [`Connection`] may be part of them.
+//! - **Workers take your process's identity as it is when each starts**: uid, gid and
+//!   supplementary groups, working directory and umask (drop root in `main` and the tasks run
+//!   unprivileged). Not the environment, resource limits, seccomp or Landlock filters and
+//!   namespaces set after the fork server started: set those before `main` or in the
+//!   initializer.
+//! - **Ctrl-C** does not kill workers (the owner's own handling decides), unless
+//!   [`PoolBuilder::terminate_on_interrupt`].
+//! - **A [`Process`] child is forked from the calling thread** and may capture anything; it
+//!   should compute and talk through [`Connection`]s, not take locks other threads may hold.
+//!   A pool it captured from its parent refuses to work there ([`Error::NotOwner`]).
+//!
+//! # More
+//!
+//! [`Pool::stats`] for live numbers, [`AsyncOptions::timeout`] and [`IMap::timeout`] for
+//! per-task deadlines, [`PoolBuilder::pipeline_depth`] for throughput on tiny tasks. The
+//! `no_std` scheduling core is re-exported as [`core`]. The README and `BENCHMARKS.md`
+//! have the rest.
 
 pub use forkpool_core as core;
 #[cfg(target_os = "linux")]

@@ -26,11 +26,11 @@ const BYTES: u8 = 2;
 /// `Connection` (its descriptor travels with `SCM_RIGHTS`, as in Python).
 ///
 /// ```
-/// let (a, b) = forkpool_std::pipe::<String>()?;
+/// let (a, b) = forkpool::pipe::<String>()?;
 /// a.send(&"hello".to_string())?;
 /// assert!(b.poll(std::time::Duration::ZERO)?);
 /// assert_eq!(b.recv()?, "hello");
-/// # Ok::<(), forkpool_std::Error>(())
+/// # Ok::<(), forkpool::Error>(())
 /// ```
 pub struct Connection<T> {
     raw: Arc<RawConn>,

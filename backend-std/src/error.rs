@@ -203,5 +203,5 @@ impl std::error::Error for Error {
     }
 }
 
-/// Short for `Result<T, forkpool_std::Error>`.
+/// Short for `Result<T, forkpool::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

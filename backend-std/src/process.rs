@@ -35,9 +35,9 @@ const ENCODE: u8 = 3;
 /// without a final newline may be lost (it leaves with `_exit`, without flushing).
 ///
 /// ```
-/// let p = forkpool_std::Process::spawn(|| 6 * 7)?;
+/// let p = forkpool::Process::spawn(|| 6 * 7)?;
 /// assert_eq!(p.join()?, 42);
-/// # Ok::<(), forkpool_std::Error>(())
+/// # Ok::<(), forkpool::Error>(())
 /// ```
 pub struct Process<R> {
     pid: Pid,
@@ -324,6 +324,17 @@ impl<R: DeserializeOwned> Process<R> {
                 std::thread::sleep(Duration::from_millis(1));
             },
         }
+    }
+}
+
+impl<R> std::fmt::Debug for Process<R> {
+    /// The child's pid, and how it ended once that is known.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Process")
+            .field("pid", &self.pid.as_raw())
+            .field("exit", &self.exit)
+            .field("joined", &self.joined)
+            .finish()
     }
 }
 

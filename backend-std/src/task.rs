@@ -65,17 +65,17 @@ pub(crate) struct Output<'a> {
 /// value existed); pass it as an argument instead:
 ///
 /// ```compile_fail
-/// let pool = forkpool_std::Pool::new(1)?;
+/// let pool = forkpool::Pool::new(1)?;
 /// let base = 10u64;
 /// pool.apply(move |x: u64| x + base, (1,))?; // captures `base`
-/// # Ok::<(), forkpool_std::Error>(())
+/// # Ok::<(), forkpool::Error>(())
 /// ```
 ///
 /// ```
-/// let pool = forkpool_std::Pool::new(1)?;
+/// let pool = forkpool::Pool::new(1)?;
 /// let base = 10u64;
 /// assert_eq!(pool.apply(|x: u64, base: u64| x + base, (1, base))?, 11);
-/// # Ok::<(), forkpool_std::Error>(())
+/// # Ok::<(), forkpool::Error>(())
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot run in a pool worker with the arguments `{A}`",

@@ -10,7 +10,7 @@ use std::io::ErrorKind;
 /// `anyhow`:
 ///
 /// ```
-/// use forkpool_std::{Pool, TaskError};
+/// use forkpool::{Pool, TaskError};
 ///
 /// fn size_of(path: String) -> Result<u64, TaskError> {
 ///     Ok(std::fs::metadata(path)?.len())
@@ -22,7 +22,7 @@ use std::io::ErrorKind;
 /// let e = sizes[1].as_ref().unwrap_err();
 /// assert_eq!(e.io_kind(), Some(std::io::ErrorKind::NotFound));
 /// assert!(e.to_string().contains("No such file"));
-/// # Ok::<(), forkpool_std::Error>(())
+/// # Ok::<(), forkpool::Error>(())
 /// ```
 ///
 /// `TaskError` converts from every `std::error::Error`, so it does not implement that trait

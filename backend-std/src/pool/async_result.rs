@@ -20,12 +20,12 @@ use std::time::{Duration, Instant};
 ///
 /// ```
 /// fn double(x: u32) -> u32 { x * 2 }
-/// let pool = forkpool_std::Pool::new(2)?;
+/// let pool = forkpool::Pool::new(2)?;
 /// let r = pool.apply_async(double, (21,))?;
 /// r.wait();
 /// assert_eq!(r.successful(), Some(true));
 /// assert_eq!(r.get()?, 42);
-/// # Ok::<(), forkpool_std::Error>(())
+/// # Ok::<(), forkpool::Error>(())
 /// ```
 pub struct AsyncResult<T> {
     pub(super) shared: Arc<Shared<T>>,

@@ -30,10 +30,10 @@ use std::task::{Context, Poll, Wake, Waker};
 /// #     }
 /// # }
 /// fn square(x: u64) -> u64 { x * x }
-/// let pool = forkpool_std::Pool::new(2)?;
+/// let pool = forkpool::Pool::new(2)?;
 /// let value = block_on(async { pool.apply_async(square, (7,))?.await })?;
 /// assert_eq!(value, 49);
-/// # Ok::<(), forkpool_std::Error>(())
+/// # Ok::<(), forkpool::Error>(())
 /// ```
 #[derive(Debug)]
 pub struct ResultFuture<T> {
@@ -75,13 +75,13 @@ impl<T> Future for ResultFuture<T> {
 /// ```
 /// use std::time::Duration;
 /// fn nap(ms: u64) -> u64 { std::thread::sleep(Duration::from_millis(ms)); ms }
-/// let pool = forkpool_std::Pool::new(3)?;
+/// let pool = forkpool::Pool::new(3)?;
 /// let calls = [300, 10, 150].map(|ms| pool.apply_async(nap, (ms,)));
 /// let calls: Vec<_> = calls.into_iter().collect::<Result<_, _>>()?;
-/// for (i, outcome) in forkpool_std::as_completed(calls) {
+/// for (i, outcome) in forkpool::as_completed(calls) {
 ///     println!("call {i} finished: {}", outcome?); // 10 first, most likely; 300 last
 /// }
-/// # Ok::<(), forkpool_std::Error>(())
+/// # Ok::<(), forkpool::Error>(())
 /// ```
 pub fn as_completed<T>(calls: impl IntoIterator<Item = AsyncResult<T>>) -> Completions<T> {
     let ready = Arc::new(Ready::default());

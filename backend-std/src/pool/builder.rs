@@ -15,13 +15,13 @@ use std::time::Duration;
 ///
 /// ```
 /// fn init(base: u64) { assert_eq!(base, 42) }
-/// let pool = forkpool_std::Pool::builder()
+/// let pool = forkpool::Pool::builder()
 ///     .processes(2)
 ///     .initializer(init, (42,))
 ///     .maxtasksperchild(100)
 ///     .build()?;
 /// # drop(pool);
-/// # Ok::<(), forkpool_std::Error>(())
+/// # Ok::<(), forkpool::Error>(())
 /// ```
 #[derive(Default)]
 pub struct PoolBuilder {
@@ -145,5 +145,19 @@ impl PoolBuilder {
         let init = self.init.transpose()?;
         let grace = self.kill_grace.unwrap_or(KILL_GRACE);
         Pool::start(config, init, grace, self.terminate_on_interrupt)
+    }
+}
+
+impl std::fmt::Debug for PoolBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolBuilder")
+            .field("processes", &self.processes)
+            .field("initializer", &self.init.is_some())
+            .field("maxtasksperchild", &self.maxtasksperchild)
+            .field("pipeline_depth", &self.depth)
+            .field("max_restarts", &self.restarts)
+            .field("kill_grace", &self.kill_grace)
+            .field("terminate_on_interrupt", &self.terminate_on_interrupt)
+            .finish()
     }
 }

@@ -99,12 +99,12 @@ where
     /// ```
     /// use std::time::Duration;
     /// fn nap(ms: u64) -> u64 { std::thread::sleep(Duration::from_millis(ms)); ms }
-    /// let pool = forkpool_std::Pool::new(2)?;
+    /// let pool = forkpool::Pool::new(2)?;
     /// let got: Vec<_> = pool.imap(nap, [1, 60_000, 2])?.timeout(Duration::from_millis(500)).collect();
     /// assert_eq!(got[0].as_ref().unwrap(), &1);
-    /// assert!(matches!(got[1], Err(forkpool_std::Error::TimedOut { .. })));
+    /// assert!(matches!(got[1], Err(forkpool::Error::TimedOut { .. })));
     /// assert_eq!(got[2].as_ref().unwrap(), &2);
-    /// # Ok::<(), forkpool_std::Error>(())
+    /// # Ok::<(), forkpool::Error>(())
     /// ```
     pub fn timeout(mut self, limit: std::time::Duration) -> Self {
         self.timeout_ms = Some(limit.as_millis().try_into().unwrap_or(u64::MAX));
@@ -239,6 +239,19 @@ where
                 let _ = self.window.insert_run(index as u64, count, result);
             }
         }
+    }
+}
+
+impl<I, A, R, O: IMapOrder> std::fmt::Debug for IMap<I, A, R, O> {
+    /// Whether results come in input order, and how many are buffered or in flight.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IMap")
+            .field("order", &std::any::type_name::<O>().rsplit("::").next())
+            .field("ready", &self.ready.len())
+            .field("in_flight", &(self.window.held() + self.window.reserved()))
+            .field("input_done", &self.input_done)
+            .field("chunksize", &self.chunksize)
+            .finish()
     }
 }
 

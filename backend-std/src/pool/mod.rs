@@ -64,10 +64,10 @@ use std::thread::JoinHandle;
 ///
 /// ```
 /// fn square(x: u64) -> u64 { x * x }
-/// let pool = forkpool_std::Pool::new(2)?;
+/// let pool = forkpool::Pool::new(2)?;
 /// assert_eq!(pool.map(square, 1..=4)?, [1, 4, 9, 16]);
 /// assert_eq!(pool.apply(|a: u64, b: u64| a + b, (2, 3))?, 5);
-/// # Ok::<(), forkpool_std::Error>(())
+/// # Ok::<(), forkpool::Error>(())
 /// ```
 pub struct Pool {
     inner: Arc<Inner>,
@@ -113,12 +113,12 @@ impl Pool {
     ///
     /// ```
     /// fn double(x: u32) -> u32 { x * 2 }
-    /// let pool = forkpool_std::Pool::new(2)?;
+    /// let pool = forkpool::Pool::new(2)?;
     /// pool.map(double, 0..10)?;
     /// let s = pool.stats();
     /// assert_eq!((s.completed, s.failed, s.queued, s.running), (10, 0, 0, 0));
     /// assert_eq!((s.workers, s.restarts), (2, 0));
-    /// # Ok::<(), forkpool_std::Error>(())
+    /// # Ok::<(), forkpool::Error>(())
     /// ```
     pub fn stats(&self) -> PoolStats {
         if !self.home.is_here() {
@@ -332,6 +332,25 @@ impl Pool {
                 Err(Error::Protocol("the pool's driver thread panicked".into()))
             }
         }
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    /// The pool's size and phase (`Running`, `Closed`, `Terminated`), and in its owner
+    /// process the live numbers of [`Pool::stats`].
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Pool");
+        d.field("processes", &self.processes);
+        if self.home.is_here() {
+            let (phase, stats) = {
+                let st = lock(&self.inner.state);
+                (st.phase, st.stats())
+            };
+            d.field("phase", &phase).field("stats", &stats);
+        } else {
+            d.field("owner", &self.home);
+        }
+        d.finish()
     }
 }
 

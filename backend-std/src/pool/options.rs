@@ -7,7 +7,7 @@ use crate::error::Error;
 /// Options for `apply_async_with`, `map_async_with` and `starmap_async_with`.
 ///
 /// ```
-/// use forkpool_std::AsyncOptions;
+/// use forkpool::AsyncOptions;
 /// let opts = AsyncOptions::new()
 ///     .chunksize(8)
 ///     .callback(|v: &Vec<u64>| println!("{} results", v.len()))
@@ -67,5 +67,16 @@ impl<T> AsyncOptions<T> {
 impl<T> Default for AsyncOptions<T> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl<T> std::fmt::Debug for AsyncOptions<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncOptions")
+            .field("chunksize", &self.chunksize)
+            .field("callback", &self.callback.is_some())
+            .field("error_callback", &self.error_callback.is_some())
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }
