@@ -82,10 +82,10 @@
 //!   not reach the worker): [`TaskFn`] says so when one does not fit. Arguments and results
 //!   cross the process boundary with serde; a [`Connection`] may be part of them.
 //! - **Workers take your process's identity as it is when each starts**: uid, gid and
-//!   supplementary groups, working directory and umask (drop root in `main` and the tasks run
-//!   unprivileged). Not the environment, resource limits, seccomp or Landlock filters and
-//!   namespaces set after the fork server started: set those before `main` or in the
-//!   initializer.
+//!   supplementary groups, environment, working directory and umask (drop root or set a
+//!   variable in `main` and the tasks see it). Not resource limits, seccomp or Landlock
+//!   filters and namespaces set after the fork server started: set those before `main` or
+//!   in the initializer.
 //! - **Ctrl-C** does not kill workers (the owner's own handling decides), unless
 //!   [`PoolBuilder::terminate_on_interrupt`].
 //! - **A [`Process`] child is forked from the calling thread** and may capture anything; it

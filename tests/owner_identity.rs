@@ -124,3 +124,31 @@ fn ctrl_c_terminates_a_pool_that_asked_for_it() {
     assert_eq!(queued, "Err(Terminated)");
     assert_eq!(after, "Err(PoolNotRunning)");
 }
+
+fn variables(_: u8) -> (Option<String>, Option<String>) {
+    (
+        std::env::var("FORKPOOL_SET_IN_MAIN").ok(),
+        std::env::var("FORKPOOL_REMOVED_IN_MAIN").ok(),
+    )
+}
+
+/// Issue 19, point 1: the environment as it is when the pool starts its workers reaches
+/// them (variables set and removed after the fork server started).
+#[test]
+fn workers_take_the_owners_environment() {
+    let seen = in_child(LIMIT, || {
+        // SAFETY: this child process runs no other thread yet.
+        unsafe { std::env::set_var("FORKPOOL_REMOVED_IN_MAIN", "old") };
+        drop(Pool::new(1).unwrap()); // the fork server starts with that environment
+        // SAFETY: as above (the pool and its driver thread are gone).
+        unsafe {
+            std::env::set_var("FORKPOOL_SET_IN_MAIN", "yes");
+            std::env::remove_var("FORKPOOL_REMOVED_IN_MAIN");
+        }
+        let pool = Pool::new(2).unwrap();
+        pool.map(variables, [0, 1]).unwrap()
+    });
+    for s in seen {
+        assert_eq!(s, (Some("yes".to_string()), None));
+    }
+}

@@ -4,14 +4,15 @@
 //! they would run as the process was then. A program that drops root in `main`
 //! (`setgroups`, `setgid`, `setuid`), changes directory or sets a umask must see its tasks
 //! run the same way, so each worker's `INIT` carries the owner's credentials, working
-//! directory (as a descriptor) and umask as they are when the pool starts that worker, and
+//! directory (as a descriptor), umask and (when it changed since the fork server started)
+//! environment as they are when the pool starts that worker, and
 //! the worker adopts them before it runs anything. A worker that cannot adopt them (the
 //! server lacks the privilege to switch) does not start: it never runs a task with other
 //! rights than its owner's.
 //!
 //! Not carried (each is a property of the fork server's process that the owner changed
 //! after it started, and adopting it would need the owner's cooperation or privileges the
-//! worker should not have): environment changes, resource limits, seccomp and Landlock
+//! worker should not have): resource limits, seccomp and Landlock
 //! filters, namespaces, capabilities beyond what the credential switch leaves.
 //!
 //! Also here: the worker's `SIGINT` policy, and the key that tags task functions' addresses
@@ -34,6 +35,8 @@ pub(crate) struct Owner {
     interrupt: bool,
     dumpable: bool,
     backtrace: bool,
+    /// The environment, when it differs from the one the fork server started with.
+    env: Option<Vec<(Vec<u8>, Vec<u8>)>>,
     /// The working directory, opened as a path descriptor.
     pub cwd: Option<OwnedFd>,
 }
@@ -72,6 +75,7 @@ impl Owner {
             interrupt,
             dumpable: nix::sys::prctl::get_dumpable().unwrap_or(true),
             backtrace: crate::panics::backtrace_wanted(),
+            env: environment_if_changed(),
             cwd,
         })
     }
@@ -91,7 +95,33 @@ impl Owner {
         for g in &self.groups {
             out.extend_from_slice(&g.to_le_bytes());
         }
+        match &self.env {
+            None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
+            Some(vars) => {
+                out.extend_from_slice(&(vars.len() as u32).to_le_bytes());
+                for (k, v) in vars {
+                    for part in [k, v] {
+                        out.extend_from_slice(&(part.len() as u32).to_le_bytes());
+                        out.extend_from_slice(part);
+                    }
+                }
+            }
+        }
     }
+}
+
+/// This process's environment, when it is not the one the fork server started with (a
+/// program that sets variables in `main`): the workers then take it over.
+fn environment_if_changed() -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+    use std::os::unix::ffi::OsStringExt;
+    if crate::zygote::server_env() == Some(crate::zygote::env_digest()) {
+        return None;
+    }
+    Some(
+        std::env::vars_os()
+            .map(|(k, v)| (k.into_vec(), v.into_vec()))
+            .collect(),
+    )
 }
 
 /// The umask, read without changing it (`umask(2)` can only set it, which would race with
@@ -119,6 +149,7 @@ pub(crate) struct Adopt {
     groups: Vec<u32>,
     umask: u32,
     flags: u8,
+    env: Option<Vec<(Vec<u8>, Vec<u8>)>>,
 }
 
 impl Adopt {
@@ -141,12 +172,29 @@ impl Adopt {
             return None;
         }
         let groups = (0..n).map(|_| u32_at(b)).collect::<Option<Vec<_>>>()?;
+        let vars = u32_at(b)?;
+        let env = if vars == u32::MAX {
+            None
+        } else {
+            let part = |b: &mut &[u8]| -> Option<Vec<u8>> {
+                let len = u32_at(b)? as usize;
+                let (head, rest) = (b.get(..len)?, b.get(len..)?);
+                *b = rest;
+                Some(head.to_vec())
+            };
+            let mut list = Vec::new();
+            for _ in 0..vars {
+                list.push((part(b)?, part(b)?));
+            }
+            Some(list)
+        };
         Some(Self {
             uid: [ids[0], ids[1], ids[2]],
             gid: [ids[3], ids[4], ids[5]],
             groups,
             umask,
             flags,
+            env,
         })
     }
 
@@ -172,6 +220,9 @@ impl Adopt {
         // The fork server ignores `SIGINT`, and so does a worker it forked, unless told.
         if self.flags & INTERRUPT != 0 {
             crate::sys::set_ignored(Signal::SIGINT, false);
+        }
+        if let Some(env) = &self.env {
+            crate::sys::replace_environment(env);
         }
         if let Some(dir) = cwd {
             nix::unistd::fchdir(&dir)

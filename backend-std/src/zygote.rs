@@ -35,6 +35,8 @@ const RELEASE: u8 = 6;
 struct Zygote {
     conn: RawConn,
     pid: Pid,
+    /// A digest of the environment the server started with (its workers start with it).
+    env: u64,
 }
 
 /// This process's fork server. A fork child (a `Process`) gets its own slot: it never talks
@@ -53,6 +55,21 @@ pub(crate) fn start_before_main() {
     if let Ok(z) = Zygote::start() {
         *slot() = Some(z);
     }
+}
+
+/// A digest of this process's environment now (names and values, in order).
+pub(crate) fn env_digest() -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    for (k, v) in std::env::vars_os() {
+        (k, v).hash(&mut h);
+    }
+    h.finish()
+}
+
+/// The digest of the environment the fork server started with, if it is running.
+pub(crate) fn server_env() -> Option<u64> {
+    slot().as_ref().map(|z| z.env)
 }
 
 /// The fork server's pid, if it is running.
@@ -175,7 +192,11 @@ impl Zygote {
                 }
                 become_server(&theirs)
             }
-            Forked::Parent(pid) => Ok(Self { conn: ours, pid }),
+            Forked::Parent(pid) => Ok(Self {
+                conn: ours,
+                pid,
+                env: env_digest(),
+            }),
         }
     }
 
@@ -195,7 +216,11 @@ impl Zygote {
                 }
                 become_server(&theirs)
             }
-            Forked::Parent(pid) => Ok(Self { conn: ours, pid }),
+            Forked::Parent(pid) => Ok(Self {
+                conn: ours,
+                pid,
+                env: env_digest(),
+            }),
         }
     }
 }

@@ -50,8 +50,25 @@ impl PoolBuilder {
         self
     }
 
-    /// Runs `f(args...)` in every worker when it starts. If it panics, `build` fails with
-    /// [`Error::InitializerFailed`].
+    /// Runs `f(args...)` in every worker when it starts (and in each replacement). If it
+    /// panics, `build` fails with [`Error::InitializerFailed`].
+    ///
+    /// This is where per-worker state goes: workers see the program as it was before
+    /// `main`, so a static set in `main` (a `OnceLock`, an atomic) is not set there, and a
+    /// `get_or_init` in a task would silently build a value of its own. Set it here
+    /// instead, from the arguments:
+    ///
+    /// ```
+    /// use std::sync::OnceLock;
+    /// static GREETING: OnceLock<String> = OnceLock::new();
+    ///
+    /// fn init(word: String) { GREETING.set(word).unwrap(); }
+    /// fn greet(name: String) -> String { format!("{}, {name}", GREETING.get().unwrap()) }
+    ///
+    /// let pool = forkpool::Pool::builder().processes(1).initializer(init, ("hello".into(),)).build()?;
+    /// assert_eq!(pool.apply(greet, ("world".into(),))?, "hello, world");
+    /// # Ok::<(), forkpool::Error>(())
+    /// ```
     pub fn initializer<F, A>(mut self, f: F, args: A) -> Self
     where
         F: TaskFn<A, ()>,

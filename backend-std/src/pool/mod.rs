@@ -55,8 +55,8 @@ use std::thread::JoinHandle;
 /// Workers are forked from a fork server that started before `main`, so they see the
 /// program as it was then (statics set later are not there: use
 /// [`PoolBuilder::initializer`]). They do take your process's credentials (uid, gid,
-/// supplementary groups), working directory and umask as they are when each worker starts,
-/// so dropping root in `main` reaches the tasks; not the environment, resource limits,
+/// supplementary groups), environment, working directory and umask as they are when each
+/// worker starts, so dropping root in `main` reaches the tasks; not resource limits,
 /// seccomp/Landlock filters or namespaces set after the fork server started. They ignore
 /// the terminal's Ctrl-C unless [`PoolBuilder::terminate_on_interrupt`] says otherwise.
 /// A pool belongs to the process that made it: in a fork of it (a [`crate::Process`] child

@@ -56,3 +56,25 @@ pub(crate) fn exit_now(code: i32) -> ! {
     // SAFETY: _exit is async-signal-safe and takes no lock; it is always sound to call.
     unsafe { nix::libc::_exit(code) }
 }
+
+/// Makes `vars` this process's whole environment, in a pool worker (which runs one thread)
+/// before it runs anything.
+pub(crate) fn replace_environment(vars: &[(Vec<u8>, Vec<u8>)]) {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let old: Vec<_> = std::env::vars_os().map(|(k, _)| k).collect();
+    for k in old {
+        // SAFETY: a pool worker runs a single thread (forked from the single-threaded fork
+        // server), and nothing of the task has run yet: no other thread reads the
+        // environment.
+        unsafe { std::env::remove_var(k) };
+    }
+    for (k, v) in vars {
+        let (k, v) = (OsStr::from_bytes(k), OsStr::from_bytes(v));
+        if k.is_empty() || k.as_bytes().contains(&b'=') || k.as_bytes().contains(&0) || v.as_bytes().contains(&0) {
+            continue; // not a name set_var accepts
+        }
+        // SAFETY: as above, the worker's only thread.
+        unsafe { std::env::set_var(k, v) };
+    }
+}

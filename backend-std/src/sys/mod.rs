@@ -2,7 +2,7 @@
 //!
 //! | file | what is unsafe there |
 //! |---|---|
-//! | `fork.rs` | `fork()`, and setting `SIGPIPE` to ignored in a fresh process |
+//! | `fork.rs` | `fork()`, signal dispositions and the environment of a fresh process |
 //! | `fnptr.rs` | sending a task function to a forked worker as an address |
 //! | `exec.rs` | executing this program afresh as a fork server, and taking its socket there |
 //! | `groups.rs` | reading the supplementary groups with `getgroups(2)` directly |
@@ -25,7 +25,7 @@ mod start;
 pub(crate) use exec::{Image, take_server_fd};
 pub(crate) use fd::{close_inherited, owned_from_received};
 pub(crate) use fnptr::{addr_of_call, call_erased, conjure_zst};
-pub(crate) use fork::{Forked, exit_now, fork, ignore_sigpipe, set_ignored};
+pub(crate) use fork::{Forked, exit_now, fork, ignore_sigpipe, replace_environment, set_ignored};
 pub(crate) use groups::groups;
 pub(crate) use memory::{PageBuf, advise_huge, try_zeroed};
 pub(crate) use per_process::PerProcess;
