@@ -102,7 +102,7 @@ fn fork_failing_while_building_kills_the_started_workers() {
             faults::tasks_of_user(nix::unistd::getuid().as_raw()) + 1
         };
         faults::prlimit(server, Resource::RLIMIT_NPROC, allowed);
-        let err = Pool::new(3).err().expect("the pool cannot be built");
+        let err = Pool::new(3).expect_err("the pool cannot be built");
         (
             broken_errno(&err),
             err.to_string(),
@@ -119,7 +119,7 @@ fn descriptors_running_out_while_building_is_a_typed_error() {
         drop(Pool::new(1).unwrap());
         let server = forkpool::fork_server_pid().unwrap();
         faults::prlimit(server, Resource::RLIMIT_NOFILE, 0);
-        let err = Pool::new(2).err().expect("the pool cannot be built");
+        let err = Pool::new(2).expect_err("the pool cannot be built");
         (
             broken_errno(&err),
             err.to_string(),
