@@ -13,5 +13,14 @@ fn forkpool_start_fork_server() {
     if let Some(fd) = super::take_server_fd() {
         crate::zygote::serve_executed(fd);
     }
-    crate::zygote::start_before_main();
+    if !lazy() {
+        crate::zygote::start_before_main();
+    }
+}
+
+/// Whether the fork server waits for the first pool: the `lazy-fork-server` feature, or
+/// `FORKPOOL_FORK_SERVER=lazy` in the environment.
+fn lazy() -> bool {
+    cfg!(feature = "lazy-fork-server")
+        || std::env::var_os("FORKPOOL_FORK_SERVER").is_some_and(|v| v == "lazy")
 }
