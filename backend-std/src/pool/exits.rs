@@ -143,6 +143,7 @@ impl State {
             self.terminate_process(slot);
             ExitCause::Unknown
         };
+        super::events::lost(pid, i, &format!("{loss:?}"), cause);
         self.lost.insert(i, (loss, pid, cause));
         let _ = self.sched.handle_worker_lost(WorkerId(i as u16));
         let interrupted =

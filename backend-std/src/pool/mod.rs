@@ -7,6 +7,7 @@ mod builder;
 mod deliveries;
 mod driver;
 mod encode;
+mod events;
 mod exits;
 mod imap;
 mod imap_order;

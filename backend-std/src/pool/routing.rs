@@ -35,12 +35,17 @@ impl State {
             Outcome::Done(result) => {
                 match &result {
                     Ok(raw) => self.counts.completed += raw.len() as u64,
-                    Err(_) => self.counts.failed += 1,
+                    Err(e) => {
+                        self.counts.failed += 1;
+                        super::events::failed(1, e);
+                    }
                 }
                 out.push(to.sink, to.index, result)
             }
             failed => {
                 self.counts.failed += r.len as u64;
+                #[cfg(feature = "tracing")]
+                super::events::failed(r.len, &self.failure(&failed));
                 for k in 0..r.len {
                     out.push(
                         Arc::clone(&to.sink),

@@ -311,6 +311,11 @@ impl State {
             match introduced {
                 Ok(slot) => {
                     self.generation += 1;
+                    super::events::spawned(
+                        slot.pid.as_raw(),
+                        w.index(),
+                        self.counts.started >= self.slots.len() as u64,
+                    );
                     self.slots[w.index()] = Some(slot);
                     self.counts.started += 1;
                 }
