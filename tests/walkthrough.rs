@@ -1,5 +1,9 @@
 //! The seed's schedule, asserted as the order of events (with a small step), not wall times.
 
+#[path = "../examples/walkthrough/timeline.rs"]
+#[allow(dead_code)]
+mod timeline;
+
 #[path = "../examples/walkthrough/seed.rs"]
 #[allow(dead_code)]
 mod seed;

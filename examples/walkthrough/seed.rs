@@ -45,9 +45,28 @@ pub fn f(x: u64, conn: Connection<String>, t0: f64, step_ms: u64) -> u64 {
     ans
 }
 
-/// `f` with its arguments packed in one tuple, for `map`, `map_async`, `imap`.
-pub fn f_packed(args: (u64, Connection<String>, f64, u64)) -> u64 {
-    f(args.0, args.1, args.2, args.3)
+/// When one task ran: the process that ran it, its input, and its start and end in
+/// seconds from `t0`.
+pub type Span = (u32, u64, f64, f64);
+
+/// `f`, also telling `spans` which process ran it and when (for the timeline; the seed's
+/// own output is unchanged).
+pub fn f_timed(
+    x: u64,
+    conn: Connection<String>,
+    t0: f64,
+    step_ms: u64,
+    spans: Connection<Span>,
+) -> u64 {
+    let start = now() - t0;
+    let ans = f(x, conn, t0, step_ms);
+    let _ = spans.send(&(std::process::id(), x, start, now() - t0));
+    ans
+}
+
+/// `f_timed` with its arguments packed in one tuple, for `map`, `map_async`, `imap`.
+pub fn f_packed(args: (u64, Connection<String>, f64, u64, Connection<Span>)) -> u64 {
+    f_timed(args.0, args.1, args.2, args.3, args.4)
 }
 
 /// What one variant printed: the pipe's lines, the results, the total time.
@@ -58,6 +77,8 @@ pub struct Report {
     pub results: Vec<u64>,
     /// Seconds from `t0` to the end.
     pub total: f64,
+    /// When each task ran, and in which process.
+    pub spans: Vec<Span>,
 }
 
 /// Runs variant `name` on a 4-process pool with `step_ms` per multiplication.
@@ -68,15 +89,19 @@ pub fn run(name: &str, step_ms: u64) -> forkpool::Result<Report> {
         Some(Pool::new(4)?)
     };
     let (p_conn, c_conn) = pipe::<String>()?;
+    let (span_rx, span_tx) = pipe::<Span>()?;
     let t0 = now();
-    let params = || VAR.iter().map(|&x| (x, c_conn.clone(), t0, step_ms));
+    let params = || {
+        VAR.iter()
+            .map(|&x| (x, c_conn.clone(), t0, step_ms, span_tx.clone()))
+    };
     let results: Vec<u64> = match (name, &pool) {
         ("process", _) => {
             let procs = VAR
                 .iter()
                 .map(|&x| {
-                    let conn = c_conn.clone();
-                    Process::spawn(move || f(x, conn, t0, step_ms))
+                    let (conn, spans) = (c_conn.clone(), span_tx.clone());
+                    Process::spawn(move || f_timed(x, conn, t0, step_ms, spans))
                 })
                 .collect::<forkpool::Result<Vec<_>>>()?;
             procs
@@ -85,11 +110,11 @@ pub fn run(name: &str, step_ms: u64) -> forkpool::Result<Report> {
                 .collect::<forkpool::Result<_>>()?
         }
         ("apply", Some(p)) => params()
-            .map(|a| p.apply(f, a))
+            .map(|a| p.apply(f_timed, a))
             .collect::<forkpool::Result<_>>()?,
         ("apply_async", Some(p)) => {
             let pending = params()
-                .map(|a| p.apply_async(f, a))
+                .map(|a| p.apply_async(f_timed, a))
                 .collect::<forkpool::Result<Vec<_>>>()?;
             pending
                 .into_iter()
@@ -104,8 +129,8 @@ pub fn run(name: &str, step_ms: u64) -> forkpool::Result<Report> {
         ("imap_unordered", Some(p)) => p
             .imap_unordered(f_packed, params())?
             .collect::<forkpool::Result<_>>()?,
-        ("starmap", Some(p)) => p.starmap(f, params())?,
-        ("starmap_async", Some(p)) => p.starmap_async(f, params())?.get()?,
+        ("starmap", Some(p)) => p.starmap(f_timed, params())?,
+        ("starmap_async", Some(p)) => p.starmap_async(f_timed, params())?.get()?,
         _ => return Err(forkpool::Error::InvalidArgument("unknown variant")),
     };
     if let Some(p) = &pool {
@@ -116,9 +141,14 @@ pub fn run(name: &str, step_ms: u64) -> forkpool::Result<Report> {
     while p_conn.poll(Duration::ZERO)? {
         lines.push(p_conn.recv()?);
     }
+    let mut spans = Vec::new();
+    while span_rx.poll(Duration::ZERO)? {
+        spans.push(span_rx.recv()?);
+    }
     Ok(Report {
         lines,
         results,
         total: now() - t0,
+        spans,
     })
 }
