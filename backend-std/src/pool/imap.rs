@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use std::task::{Poll, Waker};
 
 /// Most tasks an `imap` keeps submitted or finished-but-not-yielded.
 pub const WINDOW: usize = 1024;
@@ -206,12 +207,29 @@ where
     }
 
     fn next(&mut self) -> Option<Result<R>> {
+        match self.advance(None) {
+            Poll::Ready(item) => item,
+            Poll::Pending => None, // only with a waker
+        }
+    }
+}
+
+impl<I, A, R, O> IMap<I, A, R, O>
+where
+    I: Iterator<Item = A>,
+    A: Serialize,
+    R: DeserializeOwned,
+    O: IMapOrder,
+{
+    /// The next item: waits for it (`waker` is `None`, the iterator), or registers `waker`
+    /// to be woken when a result arrives and returns `Pending` (the `Stream`).
+    pub(super) fn advance(&mut self, waker: Option<&Waker>) -> Poll<Option<Result<R>>> {
         if self.stopped {
-            return None;
+            return Poll::Ready(None);
         }
         if let Err(e) = self.home.check() {
             self.stopped = true;
-            return Some(Err(e));
+            return Poll::Ready(Some(Err(e)));
         }
         loop {
             if let Err(e) = self.top_up() {
@@ -221,7 +239,7 @@ where
                 self.seal();
             }
             if let Some(value) = self.ready.pop_front() {
-                return Some(value);
+                return Poll::Ready(Some(value));
             }
             if let Some((_, _, result)) = self.window.pop() {
                 match result {
@@ -232,9 +250,16 @@ where
             }
             if self.input_done && self.outstanding() == 0 {
                 self.stopped = true;
-                return self.failed.take().map(Err);
+                return Poll::Ready(self.failed.take().map(Err));
             }
-            for (index, result) in self.stream.take_all() {
+            let arrived = match waker {
+                None => self.stream.take_all(),
+                Some(w) => match self.stream.try_take_all(w) {
+                    Some(arrived) => arrived,
+                    None => return Poll::Pending,
+                },
+            };
+            for (index, result) in arrived {
                 let count = result.as_ref().map_or(1, Raw::len);
                 let _ = self.window.insert_run(index as u64, count, result);
             }

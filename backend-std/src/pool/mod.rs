@@ -11,6 +11,8 @@ mod events;
 mod exits;
 mod imap;
 mod imap_order;
+#[cfg(feature = "stream")]
+mod imap_stream;
 mod ledger;
 mod messages;
 mod options;

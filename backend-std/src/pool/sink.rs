@@ -215,16 +215,23 @@ impl<R: DeserializeOwned + Send> Sink for Shared<R> {
     }
 }
 
-/// The queue between the driver and one `imap` iterator.
+/// The queue between the driver and one `imap` iterator (or stream).
 pub(crate) struct Stream {
-    queue: Mutex<VecDeque<(usize, Result<Raw>)>>,
+    queue: Mutex<Queued>,
     ready: Condvar,
+}
+
+/// Results not yet taken, and the async task to wake when more come (a `Stream`'s).
+#[derive(Default)]
+struct Queued {
+    results: VecDeque<(usize, Result<Raw>)>,
+    waker: Option<std::task::Waker>,
 }
 
 impl Stream {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self {
-            queue: Mutex::new(VecDeque::new()),
+            queue: Mutex::new(Queued::default()),
             ready: Condvar::new(),
         })
     }
@@ -232,21 +239,46 @@ impl Stream {
     /// Waits until at least one result is queued, then takes all of them.
     pub(crate) fn take_all(&self) -> VecDeque<(usize, Result<Raw>)> {
         let mut q = lock(&self.queue);
-        while q.is_empty() {
+        while q.results.is_empty() {
             q = self.ready.wait(q).unwrap_or_else(|p| p.into_inner());
         }
-        std::mem::take(&mut *q)
+        std::mem::take(&mut q.results)
+    }
+
+    /// Takes every queued result, or (none queued) leaves `waker` to be woken when one
+    /// comes and returns `None`.
+    pub(crate) fn try_take_all(
+        &self,
+        waker: &std::task::Waker,
+    ) -> Option<VecDeque<(usize, Result<Raw>)>> {
+        let mut q = lock(&self.queue);
+        if q.results.is_empty() {
+            q.waker = Some(waker.clone());
+            return None;
+        }
+        Some(std::mem::take(&mut q.results))
+    }
+
+    /// Queues results and wakes whoever waits for them.
+    fn push(&self, results: &mut dyn Iterator<Item = (usize, Result<Raw>)>) {
+        let waker = {
+            let mut q = lock(&self.queue);
+            q.results.extend(results);
+            q.waker.take()
+        };
+        self.ready.notify_all();
+        if let Some(w) = waker {
+            w.wake();
+        }
     }
 }
 
 impl Sink for Stream {
     fn deliver(&self, index: usize, result: Result<Raw>) {
-        lock(&self.queue).push_back((index, result));
-        self.ready.notify_all();
+        self.push(&mut std::iter::once((index, result)));
     }
 
     fn deliver_many(&self, results: &mut dyn Iterator<Item = (usize, Result<Raw>)>) {
-        lock(&self.queue).extend(results);
-        self.ready.notify_all();
+        self.push(results);
     }
 }
