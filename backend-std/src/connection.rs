@@ -12,7 +12,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-const VALUE: u8 = 1;
+pub(crate) const VALUE: u8 = 1;
 const BYTES: u8 = 2;
 
 /// One end of a [`pipe`]: sends and receives whole messages of type `T`.
@@ -53,6 +53,11 @@ pub fn pipe_oneway<T>() -> Result<(Connection<T>, Connection<T>)> {
 }
 
 impl<T> Connection<T> {
+    /// The socket end underneath.
+    pub(crate) fn raw(&self) -> &RawConn {
+        &self.raw
+    }
+
     fn from_raw(raw: RawConn) -> Self {
         Self {
             raw: Arc::new(raw),

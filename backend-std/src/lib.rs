@@ -24,6 +24,7 @@ macro_rules! linux_only {
 linux_only! {
     mod codec;
     mod connection;
+    mod connection_traits;
     mod error;
     #[cfg(any(test, feature = "fuzzing"))]
     #[doc(hidden)]

@@ -6,18 +6,23 @@ use core::fmt;
 /// Why [`crate::TrySend::try_send`] handed the message back.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum TrySendError<T> {
     /// The channel is full; try again after the receiver has taken a message.
     Full(T),
     /// The receiver is gone; the message can never be delivered.
     Disconnected(T),
+    /// This message can never be sent on this channel, whatever the receiver does: a
+    /// channel between processes could not encode it, or it is larger than the channel
+    /// carries. (An in-process channel never says this.)
+    Unsendable(T),
 }
 
 impl<T> TrySendError<T> {
     /// The message that was not sent.
     pub fn into_inner(self) -> T {
         match self {
-            Self::Full(t) | Self::Disconnected(t) => t,
+            Self::Full(t) | Self::Disconnected(t) | Self::Unsendable(t) => t,
         }
     }
 
@@ -37,6 +42,7 @@ impl<T> fmt::Display for TrySendError<T> {
         f.write_str(match self {
             Self::Full(_) => "sending on a full channel",
             Self::Disconnected(_) => "sending on a channel whose receiver is gone",
+            Self::Unsendable(_) => "this message cannot be sent on this channel",
         })
     }
 }
@@ -46,11 +52,16 @@ impl<T: fmt::Debug> core::error::Error for TrySendError<T> {}
 /// Why [`crate::TryRecv::try_recv`] returned no message.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum TryRecvError {
     /// No message now; one may come later.
     Empty,
     /// No message now, and every sender is gone.
     Disconnected,
+    /// A message arrived that could not be read (a channel between processes could not
+    /// decode it, or it broke the framing); it was dropped, and later messages still come.
+    /// (An in-process channel never says this.)
+    Malformed,
 }
 
 impl fmt::Display for TryRecvError {
@@ -58,6 +69,7 @@ impl fmt::Display for TryRecvError {
         f.write_str(match self {
             Self::Empty => "receiving on an empty channel",
             Self::Disconnected => "receiving on an empty channel whose senders are gone",
+            Self::Malformed => "a message arrived that could not be read; it was dropped",
         })
     }
 }

@@ -35,6 +35,38 @@ impl RawConn {
     /// Appends a message to the send queue, as packets, for [`flush`](Self::flush); never
     /// blocks.
     pub(crate) fn enqueue(&self, kind: u8, bytes: &[u8], fds: Vec<OwnedFd>) -> Result<()> {
+        let packets = self.packets(kind, bytes, fds)?;
+        lock(&self.send_queue).packets.extend(packets);
+        Ok(())
+    }
+
+    /// Sends a message without ever blocking, or not at all: `Ok(false)` (nothing sent)
+    /// when the socket is full or packets of earlier messages still wait. Once its first
+    /// packet is in the socket the message is committed: the rest, if it is longer than a
+    /// packet, wait in the send queue and go out with the next send or flush on this end.
+    pub(crate) fn try_send_message(&self, kind: u8, bytes: &[u8], fds: Vec<OwnedFd>) -> Result<bool> {
+        if !self.flush()? {
+            return Ok(false);
+        }
+        let mut packets = self.packets(kind, bytes, fds)?.into_iter();
+        let Some(first) = packets.next() else {
+            return Ok(true);
+        };
+        {
+            let mut queue = lock(&self.send_queue);
+            if queue.flushing || !queue.packets.is_empty() {
+                return Ok(false);
+            }
+            if !self.send_one(&first, MsgFlags::MSG_DONTWAIT)? {
+                return Ok(false);
+            }
+            queue.packets.extend(packets);
+        }
+        self.flush().map(|_| true)
+    }
+
+    /// A message as the packets it travels in.
+    fn packets(&self, kind: u8, bytes: &[u8], fds: Vec<OwnedFd>) -> Result<Vec<Packet>> {
         let header = self.header(kind, bytes, fds.len())?;
         let wid = self.writer_id().to_le_bytes();
         let first = bytes.len().min(PACKET - WID - HEADER_LEN);
@@ -42,20 +74,17 @@ impl RawConn {
         head.extend_from_slice(&wid);
         head.extend_from_slice(&header);
         head.extend_from_slice(&bytes[..first]);
-        let mut rest = Vec::new();
+        let mut packets = vec![Packet { bytes: head, fds }];
         for chunk in bytes[first..].chunks(PACKET - WID) {
             let mut p = Vec::with_capacity(WID + chunk.len());
             p.extend_from_slice(&wid);
             p.extend_from_slice(chunk);
-            rest.push(Packet {
+            packets.push(Packet {
                 bytes: p,
                 fds: Vec::new(),
             });
         }
-        let mut queue = lock(&self.send_queue);
-        queue.packets.push_back(Packet { bytes: head, fds });
-        queue.packets.extend(rest);
-        Ok(())
+        Ok(packets)
     }
 
     /// Sends queued packets until the socket is full or the queue is empty; never blocks.
