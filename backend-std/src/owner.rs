@@ -295,12 +295,12 @@ pub(crate) struct Home(u32);
 impl Home {
     /// The calling process.
     pub(crate) fn here() -> Self {
-        Self(std::process::id())
+        Self(crate::sys::current_pid())
     }
 
     /// Whether the calling process is the owner.
     pub(crate) fn is_here(self) -> bool {
-        self.0 == std::process::id()
+        self.0 == crate::sys::current_pid()
     }
 
     /// `Err(NotOwner)` outside the owner.
@@ -310,7 +310,7 @@ impl Home {
         }
         Err(Error::NotOwner {
             owner: self.0,
-            caller: std::process::id(),
+            caller: crate::sys::current_pid(),
         })
     }
 }

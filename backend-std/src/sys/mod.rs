@@ -9,6 +9,7 @@
 //! | `fd.rs` | taking ownership of descriptors received with `SCM_RIGHTS` |
 //! | `start.rs` | the constructor that starts the fork server before `main` |
 //! | `pidfd.rs` | `pidfd_open`: a process as a descriptor that is readable once it exits |
+//! | `pid.rs` | a `pthread_atfork` handler that keeps a cached process id right across forks |
 //! | `per_process.rs` | a per-process value that a fork child does not inherit |
 //! | `memory.rs` | zero-filled allocation of message buffers, `madvise` for huge pages, mapped receive buffers |
 
@@ -19,6 +20,7 @@ mod fork;
 mod groups;
 mod memory;
 mod per_process;
+mod pid;
 mod pidfd;
 mod start;
 
@@ -29,4 +31,5 @@ pub(crate) use fork::{Forked, exit_now, fork, ignore_sigpipe, replace_environmen
 pub(crate) use groups::groups;
 pub(crate) use memory::{PageBuf, advise_huge, try_zeroed};
 pub(crate) use per_process::PerProcess;
+pub(crate) use pid::current_pid;
 pub(crate) use pidfd::{pidfd_open, wait_readable};

@@ -18,7 +18,7 @@ impl<T: 'static> PerProcess<T> {
 
     /// This process's value, created with `init` on first use in this process.
     pub(crate) fn get(&self, init: impl Fn() -> T) -> &'static T {
-        let me = std::process::id();
+        let me = super::current_pid();
         loop {
             let current = self.cell.load(Ordering::Acquire);
             if !current.is_null() {
