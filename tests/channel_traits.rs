@@ -67,36 +67,40 @@ fn the_same_generic_code_runs_in_process_and_across_processes() {
     );
 }
 
+/// In a child process of its own: a test running alongside that forks would hold copies of
+/// this test's sockets, and a closed end would not read as disconnected.
 #[test]
 fn disconnected_and_unsendable_are_told_apart() {
-    let (a, b) = pipe::<Vec<u8>>().unwrap();
-    a.set_max_message(1024);
-    match TrySend::try_send(&a, vec![0; 4096]) {
-        Err(TrySendError::Unsendable(v)) => assert_eq!(v.len(), 4096),
-        other => panic!("expected Unsendable, got {other:?}"),
-    }
-    assert_eq!(TryRecv::try_recv(&b), Err(TryRecvError::Empty));
-    // A message longer than one packet (64 KiB) goes whole.
-    a.set_max_message(1 << 20);
-    TrySend::try_send(&a, vec![7; 200_000]).unwrap();
-    let got = bounded(LIMIT, move || {
-        let got = loop {
+    let seen = common::in_child(LIMIT, || {
+        let (a, b) = pipe::<Vec<u8>>().unwrap();
+        a.set_max_message(1024);
+        let unsendable = matches!(
+            TrySend::try_send(&a, vec![0; 4096]),
+            Err(TrySendError::Unsendable(v)) if v.len() == 4096
+        );
+        let empty = TryRecv::try_recv(&b) == Err(TryRecvError::Empty);
+        // A message longer than one packet (64 KiB) goes whole.
+        a.set_max_message(1 << 20);
+        b.set_max_message(1 << 20);
+        TrySend::try_send(&a, vec![7; 200_000]).unwrap();
+        let long = loop {
             match TryRecv::try_recv(&b) {
                 Err(TryRecvError::Empty) => std::thread::yield_now(),
                 other => break other.map(|v| v.len()),
             }
-        };
-        (got, b)
+        } == Ok(200_000);
+        drop(b);
+        let disconnected = matches!(
+            TrySend::try_send(&a, vec![1]),
+            Err(TrySendError::Disconnected(_))
+        );
+        let (c, d) = pipe::<u8>().unwrap();
+        drop(c);
+        let gone = TryRecv::try_recv(&d) == Err(TryRecvError::Disconnected);
+        [unsendable, empty, long, disconnected, gone]
     });
-    let (got, b) = got;
-    assert_eq!(got, Ok(200_000));
-    drop(b);
-    assert!(matches!(
-        TrySend::try_send(&a, vec![1]),
-        Err(TrySendError::Disconnected(_))
-    ));
-    drop(a);
-    let (c, d) = pipe::<u8>().unwrap();
-    drop(c);
-    assert_eq!(TryRecv::try_recv(&d), Err(TryRecvError::Disconnected));
+    assert_eq!(
+        seen, [true; 5],
+        "unsendable, empty, long, disconnected, gone"
+    );
 }
