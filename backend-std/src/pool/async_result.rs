@@ -110,7 +110,7 @@ impl<T> Shared<T> {
         }
         // Outside the lock: a waker may run its task at once, on this thread.
         for w in wakers {
-            w.wake();
+            wake(w);
         }
     }
 
@@ -220,6 +220,16 @@ impl<T> AsyncResult<T> {
             Some(Some(r)) => Some(r.is_ok()),
             Some(None) => Some(true),
         }
+    }
+}
+
+/// Wakes an async task. Its executor's waker is user code, run here on the pool's driver
+/// thread: a panic in it must not take the driver down (every other call would hang), so
+/// it is caught and reported.
+pub(crate) fn wake(w: std::task::Waker) {
+    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake())) {
+        let message = crate::task::panic_message(p.as_ref());
+        eprintln!("forkpool: an async task's waker panicked: {message}");
     }
 }
 

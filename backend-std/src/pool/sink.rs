@@ -268,7 +268,7 @@ impl Stream {
         };
         self.ready.notify_all();
         if let Some(w) = waker {
-            w.wake();
+            super::async_result::wake(w);
         }
     }
 }
