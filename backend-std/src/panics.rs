@@ -1,8 +1,8 @@
 //! Where a panic happened: a panic hook that notes the location (and, when asked, a
 //! backtrace) of the last panic on each thread, so a task's panic comes back to its caller
-//! with `file.rs:LINE` and not only its message. Installed in pool workers and `Process`
-//! children (processes forkpool owns), chained to the hook that was there, which still
-//! prints as usual.
+//! with `file.rs:LINE` and not only its message. Installed in pool workers, and in a
+//! process that spawns a `Process` (before it forks, so the child inherits it without
+//! taking a lock), chained to the hook that was there, which still prints as usual.
 //!
 //! A panic travels as `[len: u32][message][len: u32][location][backtrace]` (an empty
 //! location or backtrace: unknown / not captured).

@@ -72,6 +72,10 @@ impl ProcessBuilder {
         R: Serialize + DeserializeOwned,
     {
         let (ours, theirs) = raw_pair()?;
+        // The panic hook that notes where a panic happened is installed here, in the parent:
+        // the child must not take the hook's or the environment's locks, which another
+        // thread of the parent may have held at the fork.
+        crate::panics::install(crate::panics::backtrace_wanted());
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
         let parent = nix::unistd::getpid();
@@ -87,7 +91,6 @@ impl ProcessBuilder {
                 // Everything the child runs is under this guard: a panic anywhere (the
                 // closure, the value's `Serialize` or `Drop`) is reported, and the child
                 // never unwinds into the parent's frames that the fork copied.
-                crate::panics::install(crate::panics::backtrace_wanted());
                 let sent = catch_unwind(AssertUnwindSafe(|| {
                     let sent = match catch_unwind(AssertUnwindSafe(f)) {
                         Ok(value) => match codec::encode(&value) {

@@ -124,6 +124,9 @@ impl PoolBuilder {
     /// Ctrl-C also kills the workers: the tasks they were running fail with
     /// [`Error::WorkerDied`] naming `SIGINT`, and the pool is terminated (pending work
     /// fails with [`Error::Terminated`]).
+    ///
+    /// An ignored signal stays ignored across `exec`: programs a task starts (with
+    /// `std::process::Command`) ignore Ctrl-C too unless this is set, or they restore it.
     pub fn terminate_on_interrupt(mut self, yes: bool) -> Self {
         self.terminate_on_interrupt = yes;
         self
