@@ -130,6 +130,41 @@ fn descriptors_running_out_while_building_is_a_typed_error() {
     assert!(clean);
 }
 
+/// Leaves this process no room for one more descriptor: the soft limit just above what is
+/// open, the rest filled. Dropping what it returns gives them back, limit included.
+fn take_every_descriptor() -> Filler {
+    let (soft, hard) = nix::sys::resource::getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    let open = common::open_fds().len() as u64;
+    nix::sys::resource::setrlimit(Resource::RLIMIT_NOFILE, open + 8, hard).unwrap();
+    let mut files = Vec::new();
+    while let Ok(f) = std::fs::File::open("/dev/null") {
+        files.push(f);
+    }
+    Filler { files, soft, hard }
+}
+
+/// Descriptors taken by [`take_every_descriptor`].
+struct Filler {
+    files: Vec<std::fs::File>,
+    soft: u64,
+    hard: u64,
+}
+
+impl Drop for Filler {
+    fn drop(&mut self) {
+        self.files.clear();
+        nix::sys::resource::setrlimit(Resource::RLIMIT_NOFILE, self.soft, self.hard).unwrap();
+    }
+}
+
+fn kill(pid: u32) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+}
+
 /// Issue 16, item 8: the owner (not the fork server) runs out of descriptors while a worker
 /// is replaced, so the new worker's socket cannot be received (`MSG_CTRUNC`). That start
 /// fails with `EMFILE`; the fork server is not taken for broken (it keeps its pid and its
@@ -146,25 +181,13 @@ fn the_owner_running_out_of_descriptors_fails_only_that_start() {
         let [victim, other] = pool.pids()[..] else {
             panic!("two workers")
         };
-        // No room for one more descriptor in this process.
-        let (_, hard) = nix::sys::resource::getrlimit(Resource::RLIMIT_NOFILE).unwrap();
-        let open = common::open_fds().len() as u64;
-        nix::sys::resource::setrlimit(Resource::RLIMIT_NOFILE, open + 8, hard).unwrap();
-        let mut filler = Vec::new();
-        while let Ok(f) = std::fs::File::open("/dev/null") {
-            filler.push(f);
-        }
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(victim as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        )
-        .unwrap();
+        let filler = take_every_descriptor();
+        kill(victim);
         // Replacements fail (and are retried) while the descriptors are taken.
         std::thread::sleep(Duration::from_millis(300));
         let server_kept = forkpool::fork_server_pid() == Some(server)
             && nix::sys::signal::kill(nix::unistd::Pid::from_raw(server as i32), None).is_ok();
         drop(filler);
-        nix::sys::resource::setrlimit(Resource::RLIMIT_NOFILE, hard, hard).unwrap();
         let after = pool.map(sleepy, [1, 1, 1, 1]).map_err(|e| e.to_string());
         (server_kept, after, pool.pids().contains(&other))
     });
@@ -187,22 +210,11 @@ fn the_owner_out_of_descriptors_breaks_a_pool_with_emfile() {
         let victim = pool.pids()[0];
         let running = pool.apply_async(sleepy, (60_000,)).unwrap();
         let queued = pool.apply_async(sleepy, (1,)).unwrap();
-        let (_, hard) = nix::sys::resource::getrlimit(Resource::RLIMIT_NOFILE).unwrap();
-        let open = common::open_fds().len() as u64;
-        nix::sys::resource::setrlimit(Resource::RLIMIT_NOFILE, open + 8, hard).unwrap();
-        let mut filler = Vec::new();
-        while let Ok(f) = std::fs::File::open("/dev/null") {
-            filler.push(f);
-        }
-        nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(victim as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        )
-        .unwrap();
+        let filler = take_every_descriptor();
+        kill(victim);
         assert!(matches!(running.get(), Err(Error::WorkerDied { .. })));
         let err = queued.get().unwrap_err();
         drop(filler);
-        nix::sys::resource::setrlimit(Resource::RLIMIT_NOFILE, hard, hard).unwrap();
         let server_kept = forkpool::fork_server_pid() == Some(server);
         drop(pool);
         (

@@ -154,15 +154,20 @@ where
             out.fds.truncate(fds_before);
             let (location, backtrace) = crate::panics::take();
             let message = panic_message(payload.as_ref());
-            crate::panics::encode(
-                &message,
-                location.as_deref(),
-                backtrace.as_deref(),
-                out.bytes,
-            );
-            Status::Panicked
+            report(out, &message, location, backtrace)
         }
     }
+}
+
+/// Writes a panic's report as the task's body.
+fn report(
+    out: &mut Output<'_>,
+    message: &str,
+    location: Option<String>,
+    backtrace: Option<String>,
+) -> Status {
+    crate::panics::encode(message, location.as_deref(), backtrace.as_deref(), out.bytes);
+    Status::Panicked
 }
 
 /// Writes why a task failed as its body: `status`, or [`Status::Panicked`] when the error
@@ -174,15 +179,7 @@ fn failed(out: &mut Output<'_>, e: crate::error::Error, status: Status) -> Statu
             location,
             backtrace,
             ..
-        } => {
-            crate::panics::encode(
-                &message,
-                location.as_deref(),
-                backtrace.as_deref(),
-                out.bytes,
-            );
-            Status::Panicked
-        }
+        } => report(out, &message, location, backtrace),
         e => {
             out.bytes.extend_from_slice(e.to_string().as_bytes());
             status

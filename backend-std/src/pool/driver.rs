@@ -303,8 +303,8 @@ pub(crate) fn run(inner: Arc<Inner>) {
                 false => None,
             };
             let read = match (readable, gone) {
-                (_, true) => read_left(conn, messages).or(Some(Error::Disconnected)),
-                (true, false) => read_some(conn, messages),
+                (_, true) => read_some(conn, messages, MAX_LEFT).or(Some(Error::Disconnected)),
+                (true, false) => read_some(conn, messages, MAX_READ),
                 (false, false) => None,
             };
             *error = read.or(sent);
@@ -316,10 +316,11 @@ pub(crate) fn run(inner: Arc<Inner>) {
 /// keep the others waiting.
 const MAX_READ: usize = 64;
 
-/// Appends what a worker's socket holds now (up to [`MAX_READ`] messages) to `messages`;
-/// the error that ended reading, if one did.
-fn read_some(conn: &RawConn, messages: &mut Vec<Message>) -> Option<Error> {
-    for _ in 0..MAX_READ {
+/// Appends what a worker's socket holds now (up to `most` messages: [`MAX_READ`], or
+/// [`MAX_LEFT`] for a worker that exited) to `messages`; the error that ended reading, if
+/// one did.
+fn read_some(conn: &RawConn, messages: &mut Vec<Message>, most: usize) -> Option<Error> {
+    for _ in 0..most {
         match conn.try_recv() {
             Ok(Some(m)) => messages.push(m),
             Ok(None) => break,
@@ -333,15 +334,3 @@ fn read_some(conn: &RawConn, messages: &mut Vec<Message>) -> Option<Error> {
 /// died, but not an endless stream from a process it forked that still holds the socket.
 const MAX_LEFT: usize = 1 << 16;
 
-/// Appends what an exited worker's socket still holds to `messages`; the error that ended
-/// reading, if one did.
-fn read_left(conn: &RawConn, messages: &mut Vec<Message>) -> Option<Error> {
-    for _ in 0..MAX_LEFT {
-        match conn.try_recv() {
-            Ok(Some(m)) => messages.push(m),
-            Ok(None) => break,
-            Err(e) => return Some(e),
-        }
-    }
-    None
-}
