@@ -92,6 +92,14 @@
 //!   should compute and talk through [`Connection`]s, not take locks other threads may hold.
 //!   A pool it captured from its parent refuses to work there ([`Error::NotOwner`]).
 //!
+//! # Features
+//!
+//! - `stream`: the `imap` iterators are `futures_core::Stream`s.
+//! - `tracing`: `tracing` events for workers spawned, replaced and lost, and tasks failed.
+//! - `lazy-fork-server`: start the fork server with the first pool instead of before
+//!   `main` (also `FORKPOOL_FORK_SERVER=lazy` at run time): runs that build no pool pay
+//!   nothing; the first pool pays for starting the program afresh.
+//!
 //! # More
 //!
 //! [`Pool::stats`] for live numbers, [`AsyncOptions::timeout`] and [`IMap::timeout`] for
