@@ -93,9 +93,14 @@ fn pipelined() -> Pool {
         .unwrap()
 }
 
-/// Tasks per second of `x + 1` with chunk size 1 through `how`.
-pub fn trivial_rate(how: &str, n: u64) -> f64 {
-    let pool = pipelined();
+/// Tasks per second of `x + 1` with chunk size 1 through `how`: with the pool's default
+/// settings (`Pool::new(4)`, what a user gets), or `tuned` (`pipeline_depth(64)`).
+pub fn trivial_rate(how: &str, n: u64, tuned: bool) -> f64 {
+    let pool = if tuned {
+        pipelined()
+    } else {
+        Pool::new(4).unwrap()
+    };
     let t = Instant::now();
     let done = match how {
         "map" => pool.map_chunked(inc, 0..n, 1).unwrap().len(),
@@ -127,6 +132,23 @@ pub fn map_rate(n: u64, chunk: usize) -> f64 {
     };
     assert_eq!(r.unwrap().len() as u64, n);
     n as f64 / t.elapsed().as_secs_f64()
+}
+
+/// Bytes per second of the first task returning `len` bytes in a fresh pool (nothing
+/// grown or warm yet, as a program that does this once sees it): the median of three fresh
+/// pools, as `mp_compare.py` does.
+pub fn big_result_first_rate(len: usize) -> f64 {
+    let mut rates: Vec<f64> = (0..3)
+        .map(|_| {
+            let pool = Pool::new(1).unwrap();
+            let t = Instant::now();
+            let v = pool.apply(big, (len,)).unwrap();
+            assert_eq!(v.len(), len);
+            len as f64 / t.elapsed().as_secs_f64()
+        })
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    rates[1]
 }
 
 /// Bytes per second of one task returning `len` bytes (as `serde_bytes::ByteBuf`, Rust's
