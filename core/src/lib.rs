@@ -1,4 +1,4 @@
-//! The `no_std`, allocation-free heart of forkpool.
+//! The `no_std` heart of forkpool, allocation-free unless the `alloc` feature asks.
 //!
 //! Everything here is plain data and decisions; nothing reads a clock, touches a file
 //! descriptor or allocates. The std backend (`forkpool-std`) drives these types with forked
@@ -14,12 +14,20 @@
 //! | [`frame`] | the length-prefixed frame codec the std backend puts on its sockets |
 //! | [`scheduler`] | the sans-IO [`Scheduler`] state machine |
 //! | [`error`] | every error type of the crate |
+//! | `growable` | with the `alloc` feature: [`VecQueue`], [`GrowableUnordered`], [`HeapSlots`] for drivers with an allocator |
+//!
+//! Without the `alloc` feature nothing here allocates.
 #![no_std]
 #![forbid(unsafe_code)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
 
 pub mod channel;
 pub mod error;
 pub mod frame;
+#[cfg(feature = "alloc")]
+pub mod growable;
 pub mod lock;
 pub mod order;
 pub mod queue;
@@ -31,6 +39,8 @@ pub use error::{
     ConfigError, FrameError, InsertError, SchedulerError, SubmitError, TryRecvError, TrySendError,
 };
 pub use frame::{FrameBuf, FrameDecoder, FrameHeader, Progress};
+#[cfg(feature = "alloc")]
+pub use growable::{GrowableUnordered, HeapSlots, VecQueue};
 pub use lock::Lock;
 pub use order::{Ordered, ResultOrder, Unordered};
 pub use queue::{FifoQueue, JobQueue};

@@ -17,7 +17,6 @@ mod ledger;
 mod messages;
 mod options;
 mod outbox;
-mod queue;
 mod routing;
 mod sink;
 mod startup;

@@ -5,7 +5,7 @@ use super::deliveries::Deliveries;
 use super::exits::{Dying, Loss, StartFailure};
 use super::ledger::{BatchId, Ledger};
 use super::outbox::Jobs;
-use super::queue::{CompletionOrder, HeapSlots, VecQueue};
+use forkpool_core::{GrowableUnordered, HeapSlots, VecQueue};
 use super::sink::{Raw, Sink};
 use crate::error::{Error, ExitCause, Result};
 use crate::owner::Owner;
@@ -50,7 +50,7 @@ type Sched = Scheduler<
     Result<Raw>,
     u64,
     VecQueue<Job<TaskJob, u64>>,
-    CompletionOrder<Outcome<Result<Raw>>>,
+    GrowableUnordered<u64, Outcome<Result<Raw>>>,
     MAX_PROCESSES,
     HeapSlots<u64>,
 >;
@@ -124,7 +124,7 @@ impl State {
         kill_grace: std::time::Duration,
         interrupt: bool,
     ) -> Result<Self> {
-        let sched = Sched::new(config, VecQueue::new(), CompletionOrder::new(), 0)
+        let sched = Sched::new(config, VecQueue::new(), GrowableUnordered::new(), 0)
             .map_err(|_| Error::InvalidArgument("processes must be between 1 and 256"))?;
         Ok(Self {
             sched,
