@@ -202,6 +202,7 @@ impl core::error::Error for FrameError {}
 /// A [`crate::scheduler::Config`] the scheduler cannot run with.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum ConfigError {
     /// `workers` is 0 or more than the scheduler's capacity `W`.
     Workers {
@@ -214,6 +215,11 @@ pub enum ConfigError {
     Depth(usize),
     /// The result window is larger than half the sequence number space.
     WindowTooLarge,
+    /// `max_jobs_per_worker` is `Some(0)`: a worker could never take a job.
+    NoJobsPerWorker,
+    /// `max_spawn_failures` is 0: the first failed start would break the pool before it
+    /// was tried.
+    NoSpawnFailures,
 }
 
 impl fmt::Display for ConfigError {
@@ -230,6 +236,8 @@ impl fmt::Display for ConfigError {
             Self::WindowTooLarge => {
                 f.write_str("result window larger than half the sequence number space")
             }
+            Self::NoJobsPerWorker => f.write_str("maxtasksperchild must be at least 1"),
+            Self::NoSpawnFailures => f.write_str("max_restarts needs at least 1"),
         }
     }
 }

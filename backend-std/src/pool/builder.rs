@@ -4,7 +4,7 @@
 use super::Pool;
 use super::state::Init;
 use crate::codec;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::task::{TaskFn, erase};
 use forkpool_core::Config;
 use serde::Serialize;
@@ -51,7 +51,7 @@ impl PoolBuilder {
     }
 
     /// Runs `f(args...)` in every worker when it starts (and in each replacement). If it
-    /// panics, `build` fails with [`Error::InitializerFailed`].
+    /// panics, `build` fails with [`Error::InitializerFailed`](crate::Error::InitializerFailed).
     ///
     /// This is where per-worker state goes: workers see the program as it was before
     /// `main`, so a static set in `main` (a `OnceLock`, an atomic) is not set there, and a
@@ -100,7 +100,7 @@ impl PoolBuilder {
     /// Gives up after `n` failed worker starts in a row (the process could not be created,
     /// or died or failed its initializer before it was ready), the first at most `within`
     /// before the last: the pool is then broken and every pending task fails with
-    /// [`Error::PoolBroken`], which names the cause. Failed starts are retried after 10 ms,
+    /// [`Error::PoolBroken`](crate::Error::PoolBroken), which names the cause. Failed starts are retried after 10 ms,
     /// doubled for each further failure. Default: 5 within 10 s.
     pub fn max_restarts(mut self, n: u32, within: Duration) -> Self {
         self.restarts = Some((n, within));
@@ -122,8 +122,8 @@ impl PoolBuilder {
     /// handles Ctrl-C keeps its pool and its tasks running; one that does not handle it dies,
     /// and its workers die with it). With `true`, as a command-line tool usually wants, a
     /// Ctrl-C also kills the workers: the tasks they were running fail with
-    /// [`Error::WorkerDied`] naming `SIGINT`, and the pool is terminated (pending work
-    /// fails with [`Error::Terminated`]).
+    /// [`Error::WorkerDied`](crate::Error::WorkerDied) naming `SIGINT`, and the pool is terminated (pending work
+    /// fails with [`Error::Terminated`](crate::Error::Terminated)).
     ///
     /// An ignored signal stays ignored across `exec`: programs a task starts (with
     /// `std::process::Command`) ignore Ctrl-C too unless this is set, or they restore it.
@@ -138,27 +138,11 @@ impl PoolBuilder {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
-        if processes == 0 {
-            return Err(Error::InvalidArgument("a pool needs at least one process"));
-        }
+        // The core's scheduler checks the configuration (see `State::new`): one place.
         let mut config = Config::new(processes);
         config.max_jobs_per_worker = self.maxtasksperchild;
         config.depth = self.depth.unwrap_or(1);
-        if config.depth == 0 || config.depth > forkpool_core::scheduler::MAX_DEPTH {
-            const { assert!(forkpool_core::scheduler::MAX_DEPTH == 64) };
-            return Err(Error::InvalidArgument(
-                "pipeline depth must be between 1 and 64",
-            ));
-        }
-        if self.maxtasksperchild == Some(0) {
-            return Err(Error::InvalidArgument(
-                "maxtasksperchild must be at least 1",
-            ));
-        }
         let (max, window) = self.restarts.unwrap_or((MAX_RESTARTS, RESTART_WINDOW));
-        if max == 0 {
-            return Err(Error::InvalidArgument("max_restarts needs at least 1"));
-        }
         config.max_spawn_failures = max;
         config.restart_window = Some(window.as_millis().try_into().unwrap_or(u64::MAX));
         config.restart_backoff = RESTART_BACKOFF.as_millis() as u64;

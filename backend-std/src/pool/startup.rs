@@ -6,7 +6,7 @@ use super::deliveries::Deliveries;
 use super::driver::{self, Inner};
 use super::exits::Loss;
 use super::sink::lock;
-use super::state::{Init, MAX_PROCESSES, State};
+use super::state::{Init, State};
 use crate::error::{Error, Result};
 use crate::protocol::READY;
 use forkpool_core::Config;
@@ -20,9 +20,6 @@ impl Pool {
         kill_grace: Duration,
         interrupt: bool,
     ) -> Result<Self> {
-        if config.workers > MAX_PROCESSES {
-            return Err(Error::InvalidArgument("at most 256 processes per pool"));
-        }
         let inner = Arc::new(Inner::new(State::new(
             config, init, kill_grace, interrupt,
         )?)?);

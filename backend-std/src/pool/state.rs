@@ -12,7 +12,7 @@ use crate::owner::Owner;
 use crate::protocol::{self, INIT};
 use crate::wire::RawConn;
 use crate::zygote;
-use forkpool_core::{Config, Job, Outcome, Scheduler, WorkerCommand, WorkerId};
+use forkpool_core::{Config, ConfigError, Job, Outcome, Scheduler, WorkerCommand, WorkerId};
 use nix::unistd::Pid;
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
@@ -117,6 +117,18 @@ pub(crate) struct State {
     pub(super) interrupt: bool,
 }
 
+/// The error a configuration the core refuses gives: `InvalidArgument`, saying which limit.
+fn invalid(e: ConfigError) -> Error {
+    const { assert!(MAX_PROCESSES == 256 && forkpool_core::scheduler::MAX_DEPTH == 64) };
+    Error::InvalidArgument(match e {
+        ConfigError::Workers { .. } => "a pool needs between 1 and 256 processes",
+        ConfigError::Depth(_) => "pipeline depth must be between 1 and 64",
+        ConfigError::NoJobsPerWorker => "maxtasksperchild must be at least 1",
+        ConfigError::NoSpawnFailures => "max_restarts needs at least 1",
+        _ => "the scheduler refused this configuration",
+    })
+}
+
 impl State {
     pub(crate) fn new(
         config: Config,
@@ -125,7 +137,7 @@ impl State {
         interrupt: bool,
     ) -> Result<Self> {
         let sched = Sched::new(config, VecQueue::new(), GrowableUnordered::new(), 0)
-            .map_err(|_| Error::InvalidArgument("processes must be between 1 and 256"))?;
+            .map_err(invalid)?;
         Ok(Self {
             sched,
             slots: (0..config.workers).map(|_| None).collect(),

@@ -85,6 +85,12 @@ where
         if order.capacity() > S::half_range() {
             return Err(ConfigError::WindowTooLarge);
         }
+        if config.max_jobs_per_worker == Some(0) {
+            return Err(ConfigError::NoJobsPerWorker);
+        }
+        if config.max_spawn_failures == 0 {
+            return Err(ConfigError::NoSpawnFailures);
+        }
         let mut workers = T::default();
         for _ in 0..config.workers {
             if workers.push_slot(WorkerSlot::starting()).is_err() {

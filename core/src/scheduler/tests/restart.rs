@@ -70,3 +70,16 @@ fn a_successful_start_ends_the_run() {
         assert!(!sched.is_broken());
     }
 }
+
+/// A budget of no jobs per worker, or no allowed failed start, is refused up front.
+#[test]
+fn configurations_that_could_never_run_are_refused() {
+    let mut c = Config::new(1);
+    c.max_jobs_per_worker = Some(0);
+    let refused = Sched::<UnorderedW>::new(c, FifoQueue::new(), UnorderedW::new(), 0).err();
+    assert_eq!(refused, Some(ConfigError::NoJobsPerWorker));
+    let mut c = Config::new(1);
+    c.max_spawn_failures = 0;
+    let refused = Sched::<UnorderedW>::new(c, FifoQueue::new(), UnorderedW::new(), 0).err();
+    assert_eq!(refused, Some(ConfigError::NoSpawnFailures));
+}
