@@ -103,6 +103,9 @@ pub enum Error {
     Decode(String),
     /// A peer sent bytes that break the wire protocol (corrupt or truncated frame).
     Protocol(String),
+    /// One of forkpool's own invariants did not hold: a bug in forkpool, not in your code
+    /// or its input. The text says which.
+    Internal(&'static str),
     /// An argument is out of range.
     InvalidArgument(&'static str),
     /// `join` was called on a pool that is still running: call `close` or `terminate` first.
@@ -178,6 +181,10 @@ impl fmt::Display for Error {
             Self::Encode(m) => write!(f, "could not serialize value: {m}"),
             Self::Decode(m) => write!(f, "could not deserialize value: {m}"),
             Self::Protocol(m) => write!(f, "peer broke the wire protocol: {m}"),
+            Self::Internal(what) => write!(
+                f,
+                "forkpool broke one of its own rules ({what}); this is a bug in forkpool"
+            ),
             Self::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
             Self::StillRunning => f.write_str("join() needs close() or terminate() first"),
             Self::NotOwner { owner, caller } => write!(

@@ -164,7 +164,7 @@ impl Pool {
         fn single<R>(v: Vec<R>) -> Result<R> {
             v.into_iter()
                 .next()
-                .ok_or(Error::Protocol("no result for apply".into()))
+                .ok_or(Error::Internal("no result for apply"))
         }
         let call = erase::<F, A, R>(f);
         self.home.check()?;
@@ -331,7 +331,7 @@ impl Pool {
         match self.inner.wait_end() {
             driver::End::Finished => Ok(()),
             driver::End::Panicked => {
-                Err(Error::Protocol("the pool's driver thread panicked".into()))
+                Err(Error::Internal("the pool's driver thread panicked"))
             }
         }
     }

@@ -209,7 +209,7 @@ impl<R: DeserializeOwned + Send> Sink for Shared<R> {
             raw.decode_each(|v| {
                 one.get_or_insert(v);
             });
-            one.unwrap_or_else(|| Err(Error::Protocol("an empty result".into())))
+            one.unwrap_or_else(|| Err(Error::Internal("an empty result")))
         });
         self.set(value);
     }

@@ -103,7 +103,7 @@ impl Pool {
         R: DeserializeOwned + Send + 'static,
     {
         let Some(mut job) = next_chunk(&mut std::iter::once(args), call, 0, 1)? else {
-            return Err(Error::Protocol("no task to submit".into()));
+            return Err(Error::Internal("no task to submit"));
         };
         job.timeout_ms = timeout.map(|t| t.as_millis().max(1) as u64);
         let shared = Shared::<R>::new();
