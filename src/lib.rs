@@ -45,6 +45,8 @@
 //! | `a, b = Pipe()` / `Pipe(duplex=False)` | [`let (a, b) = pipe::<T>()?;`](pipe) / [`pipe_oneway::<T>()?`](pipe_oneway) |
 //! | `c.send(x)`, `c.recv()`, `c.poll(t)` | [`c.send(&x)?`](Connection::send), [`c.recv()?`](Connection::recv), [`c.poll(t)?`](Connection::poll) |
 //! | `c.send_bytes(b)`, `c.recv_bytes()` | [`c.send_bytes(b)?`](Connection::send_bytes), [`c.recv_bytes()?`](Connection::recv_bytes) |
+//! | `connection.wait([c, p.sentinel], timeout)` | [`wait(&[&c, &p], Some(timeout))?`](wait) (indices of the ready ones) |
+//! | `c.fileno()`, `p.sentinel` | `c.as_fd()`, `p.as_fd()` ([`std::os::fd::AsFd`]) |
 //! | raising in a task | panicking ([`Error::Panicked`], with `file.rs:LINE`), or returning `Result<T, `[`TaskError`]`>` |
 //!
 //! # The fork rules
@@ -112,6 +114,6 @@ pub use forkpool_core as core;
 pub use forkpool_std::{
     AsCompleted, AsyncOptions, AsyncResult, Completions, Connection, Error, ExitCause, IMAP_WINDOW,
     IMap, IMapOrder, IMapOrdered, IMapUnordered, InOrder, MAX_PROCESSES, OneArg, Pool, PoolBuilder,
-    PoolStats, Process, ProcessBuilder, Result, ResultFuture, Signal, TaskError, TaskFn,
-    as_completed, fork_server_pid, pipe, pipe_oneway,
+    PoolStats, Process, ProcessBuilder, Result, ResultFuture, Signal, TaskError, TaskFn, Waitable,
+    as_completed, fork_server_pid, pipe, pipe_oneway, wait,
 };

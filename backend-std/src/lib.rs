@@ -33,6 +33,7 @@ linux_only! {
     mod panics;
     mod pool;
     mod process;
+    mod wait;
     mod protocol;
     mod sys;
     mod task;
@@ -50,6 +51,7 @@ linux_only! {
         as_completed,
     };
     pub use process::{Process, ProcessBuilder};
+    pub use wait::{Waitable, wait};
     pub use task::TaskFn;
     pub use task_error::TaskError;
     pub use zygote::fork_server_pid;

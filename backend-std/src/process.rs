@@ -330,6 +330,17 @@ impl<R: DeserializeOwned> Process<R> {
     }
 }
 
+impl<R> AsFd for Process<R> {
+    /// A descriptor that becomes readable when the child ends (Python's `sentinel`): its
+    /// pidfd, or on kernels without pidfds its end of the result socket.
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match &self.exited {
+            Some(fd) => fd.as_fd(),
+            None => self.conn.as_fd(),
+        }
+    }
+}
+
 impl<R> std::fmt::Debug for Process<R> {
     /// The child's pid, and how it ended once that is known.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

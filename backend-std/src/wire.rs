@@ -286,6 +286,13 @@ impl RawConn {
         self.readable(timeout)
     }
 
+    /// Whether a whole message or the end of the stream was already read into this end (so
+    /// `poll(2)` on the socket would not show it).
+    pub(crate) fn buffered(&self) -> bool {
+        let st = lock(&self.recv);
+        !st.ready.is_empty() || st.eof
+    }
+
     fn readable(&self, timeout: Duration) -> Result<bool> {
         let deadline = Instant::now() + timeout;
         loop {
