@@ -47,6 +47,7 @@
 //! | `c.send_bytes(b)`, `c.recv_bytes()` | [`c.send_bytes(b)?`](Connection::send_bytes), [`c.recv_bytes()?`](Connection::recv_bytes) |
 //! | `connection.wait([c, p.sentinel], timeout)` | [`wait(&[&c, &p], Some(timeout))?`](wait) (indices of the ready ones) |
 //! | `c.fileno()`, `p.sentinel` | `c.as_fd()`, `p.as_fd()` ([`std::os::fd::AsFd`]) |
+//! | `cpu_count()`, `current_process()`, `parent_process()`, `active_children()` | [`cpu_count()`], [`current_process()`], [`parent_process()`], [`active_children()`] |
 //! | raising in a task | panicking ([`Error::Panicked`], with `file.rs:LINE`), or returning `Result<T, `[`TaskError`]`>` |
 //!
 //! # The fork rules
@@ -114,6 +115,7 @@ pub use forkpool_core as core;
 pub use forkpool_std::{
     AsCompleted, AsyncOptions, AsyncResult, Completions, Connection, Error, ExitCause, IMAP_WINDOW,
     IMap, IMapOrder, IMapOrdered, IMapUnordered, InOrder, MAX_PROCESSES, OneArg, Pool, PoolBuilder,
-    PoolStats, Process, ProcessBuilder, Result, ResultFuture, Signal, TaskError, TaskFn, Waitable,
-    as_completed, fork_server_pid, pipe, pipe_oneway, wait,
+    PoolStats, Process, ProcessBuilder, ProcessInfo, Result, ResultFuture, Signal, TaskError,
+    TaskFn, Waitable, active_children, as_completed, cpu_count, current_process, fork_server_pid,
+    parent_process, pipe, pipe_oneway, wait,
 };

@@ -89,8 +89,8 @@ mod tests {
 
     #[test]
     fn a_well_formed_message_decodes() {
-        // call, key, tag, six ids, umask, flags, no groups, an empty environment.
-        let p = packet(super::INIT, &[0; 8 + 8 + 8 + 24 + 4 + 1 + 4 + 4]);
+        // call, key, tag, six ids, umask, flags, no groups, an empty environment, owner.
+        let p = packet(super::INIT, &[0; 8 + 8 + 8 + 24 + 4 + 1 + 4 + 4 + 4]);
         let mut input = (p.len() as u16).to_le_bytes().to_vec();
         input.extend_from_slice(&p);
         assert_eq!(super::receive(&input), 1);
@@ -100,7 +100,7 @@ mod tests {
     /// declare), as the driver does.
     #[test]
     fn reading_goes_on_past_an_error() {
-        let good = packet(super::INIT, &[0; 8 + 8 + 8 + 24 + 4 + 1 + 4 + 4]);
+        let good = packet(super::INIT, &[0; 8 + 8 + 8 + 24 + 4 + 1 + 4 + 4 + 4]);
         let liar = packet(super::INIT, &[0; 4]);
         let mut input = ((liar.len() as u16) | 0x8000).to_le_bytes().to_vec();
         input.extend_from_slice(&liar);

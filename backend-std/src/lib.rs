@@ -38,6 +38,7 @@ linux_only! {
     mod sys;
     mod task;
     mod task_error;
+    mod utilities;
     mod wire;
     mod worker;
     mod zygote;
@@ -54,5 +55,6 @@ linux_only! {
     pub use wait::{Waitable, wait};
     pub use task::TaskFn;
     pub use task_error::TaskError;
+    pub use utilities::{ProcessInfo, active_children, cpu_count, current_process, parent_process};
     pub use zygote::fork_server_pid;
 }

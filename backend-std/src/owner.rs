@@ -37,6 +37,8 @@ pub(crate) struct Owner {
     backtrace: bool,
     /// The environment, when it differs from the one the fork server started with.
     env: Option<Vec<(Vec<u8>, Vec<u8>)>>,
+    /// The owner's pid (a worker's parent in Python's terms).
+    pid: u32,
     /// The working directory, opened as a path descriptor.
     pub cwd: Option<OwnedFd>,
 }
@@ -76,6 +78,7 @@ impl Owner {
             dumpable: nix::sys::prctl::get_dumpable().unwrap_or(true),
             backtrace: crate::panics::backtrace_wanted(),
             env: environment_if_changed(),
+            pid: crate::sys::current_pid(),
             cwd,
         })
     }
@@ -107,6 +110,7 @@ impl Owner {
                 }
             }
         }
+        out.extend_from_slice(&self.pid.to_le_bytes());
     }
 }
 
@@ -150,6 +154,7 @@ pub(crate) struct Adopt {
     umask: u32,
     flags: u8,
     env: Option<Vec<(Vec<u8>, Vec<u8>)>>,
+    owner: u32,
 }
 
 impl Adopt {
@@ -188,6 +193,7 @@ impl Adopt {
             }
             Some(list)
         };
+        let owner = u32_at(b)?;
         Some(Self {
             uid: [ids[0], ids[1], ids[2]],
             gid: [ids[3], ids[4], ids[5]],
@@ -195,7 +201,13 @@ impl Adopt {
             umask,
             flags,
             env,
+            owner,
         })
+    }
+
+    /// The owner's pid.
+    pub(crate) fn owner(&self) -> u32 {
+        self.owner
     }
 
     /// Whether panics should capture a backtrace (the owner has `RUST_BACKTRACE` set).

@@ -82,6 +82,7 @@ impl ProcessBuilder {
         match sys::fork().map_err(|e| Error::io("fork", e))? {
             Forked::Child => {
                 drop(ours);
+                crate::utilities::became_child();
                 if let Some(sig) = self.parent_death_signal {
                     let _ = nix::sys::prctl::set_pdeathsig(sig);
                     if nix::unistd::getppid() != parent {
@@ -113,16 +114,24 @@ impl ProcessBuilder {
                 }));
                 sys::exit_now(if matches!(sent, Ok(true)) { 0 } else { 1 })
             }
-            Forked::Parent(pid) => Ok(Process {
+            Forked::Parent(pid) => Ok(Process::started(pid, ours)),
+        }
+    }
+}
+
+impl<R> Process<R> {
+    /// The parent's handle on a child just forked.
+    fn started(pid: Pid, conn: RawConn) -> Self {
+        crate::utilities::child_spawned(pid.as_raw() as u32);
+        Process {
                 pid,
-                conn: ours,
+                conn,
                 result: None,
                 exit: None,
                 exited: sys::pidfd_open(pid),
                 joined: false,
                 _r: PhantomData,
-            }),
-        }
+            }
     }
 }
 
@@ -161,6 +170,7 @@ impl<R> Process<R> {
             Ok(status) => match cause_of(status) {
                 Some(c) => {
                     self.exit = Some(c);
+                    crate::utilities::child_reaped(self.pid());
                     false
                 }
                 None => true,
@@ -207,6 +217,7 @@ impl<R> Process<R> {
             }
         };
         self.exit = Some(cause);
+        crate::utilities::child_reaped(self.pid());
         cause
     }
 }

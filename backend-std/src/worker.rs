@@ -66,6 +66,7 @@ fn init(conn: &RawConn, m: Message, server: Pid) -> Result<u64, ()> {
         None
     };
     crate::panics::install(msg.adopt.backtrace());
+    crate::utilities::became_worker(msg.adopt.owner());
     if let Err(why) = msg.adopt.apply(cwd, server) {
         let _ = conn.send(INIT_FAILED, why.as_bytes(), &[]);
         sys::exit_now(1);
