@@ -62,3 +62,29 @@ fn active_children_lists_running_children_until_they_end() {
         assert!(forkpool::active_children().is_empty());
     });
 }
+
+/// Mirrors `_TestProcess.test_process` (names): a `Process` can be given a name; it reads
+/// the same in the parent (`name`, `active_children`) and in the child (`current_process`).
+#[test]
+fn a_named_process_knows_its_name() {
+    let seen = common::in_child(LIMIT, || {
+        let (go, wait) = forkpool::pipe::<u8>().unwrap();
+        let child = Process::<String>::builder()
+            .name("hasher")
+            .spawn(move || {
+                wait.recv().unwrap();
+                forkpool::current_process().name
+            })
+            .unwrap();
+        let listed: Vec<String> = forkpool::active_children()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        let named = child.name();
+        go.send(&1).unwrap();
+        (named, listed, child.join().unwrap())
+    });
+    assert_eq!(seen.0, "hasher");
+    assert_eq!(seen.1, ["hasher"]);
+    assert_eq!(seen.2, "hasher");
+}

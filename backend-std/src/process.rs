@@ -48,6 +48,8 @@ pub struct Process<R> {
     exited: Option<OwnedFd>,
     /// Whether `join` has given its answer (a further join is refused).
     joined: bool,
+    /// The name it was given (`ProcessBuilder::name`).
+    name: Option<&'static str>,
     _r: PhantomData<fn() -> R>,
 }
 
@@ -55,9 +57,17 @@ pub struct Process<R> {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ProcessBuilder {
     parent_death_signal: Option<Signal>,
+    name: Option<&'static str>,
 }
 
 impl ProcessBuilder {
+    /// The child's name, as [`current_process`](crate::current_process) reports it there
+    /// (Python's `Process(name=...)`); by default `Process-PID`.
+    pub fn name(mut self, name: &'static str) -> Self {
+        self.name = Some(name);
+        self
+    }
+
     /// Sends the child `signal` (e.g. `SIGKILL`) if the thread that spawned it exits or the
     /// parent dies (Linux `PR_SET_PDEATHSIG`), so the child does not outlive a killed parent.
     pub fn parent_death_signal(mut self, signal: Signal) -> Self {
@@ -82,7 +92,7 @@ impl ProcessBuilder {
         match sys::fork().map_err(|e| Error::io("fork", e))? {
             Forked::Child => {
                 drop(ours);
-                crate::utilities::became_child();
+                crate::utilities::became_child(self.name);
                 if let Some(sig) = self.parent_death_signal {
                     let _ = nix::sys::prctl::set_pdeathsig(sig);
                     if nix::unistd::getppid() != parent {
@@ -114,15 +124,15 @@ impl ProcessBuilder {
                 }));
                 sys::exit_now(if matches!(sent, Ok(true)) { 0 } else { 1 })
             }
-            Forked::Parent(pid) => Ok(Process::started(pid, ours)),
+            Forked::Parent(pid) => Ok(Process::started(pid, ours, self.name)),
         }
     }
 }
 
 impl<R> Process<R> {
     /// The parent's handle on a child just forked.
-    fn started(pid: Pid, conn: RawConn) -> Self {
-        crate::utilities::child_spawned(pid.as_raw() as u32);
+    fn started(pid: Pid, conn: RawConn, name: Option<&'static str>) -> Self {
+        crate::utilities::child_spawned(pid.as_raw() as u32, name);
         Process {
                 pid,
                 conn,
@@ -130,6 +140,7 @@ impl<R> Process<R> {
                 exit: None,
                 exited: sys::pidfd_open(pid),
                 joined: false,
+                name,
                 _r: PhantomData,
             }
     }
@@ -158,6 +169,13 @@ impl<R> Process<R> {
     /// The child's pid.
     pub fn pid(&self) -> u32 {
         self.pid.as_raw() as u32
+    }
+
+    /// The child's name: the one given with [`ProcessBuilder::name`], else `Process-PID`
+    /// (Python's `Process.name`); the same as [`current_process`](crate::current_process)
+    /// reports in the child.
+    pub fn name(&self) -> String {
+        crate::utilities::child_name(self.pid(), self.name)
     }
 
     /// Whether the child is still running.

@@ -2,7 +2,7 @@
 //! [`parent_process`], [`active_children`].
 
 use crate::sys;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 
 /// The number of CPUs online, as Python's `multiprocessing.cpu_count()` (all of the
@@ -24,8 +24,9 @@ pub fn cpu_count() -> usize {
 pub struct ProcessInfo {
     /// Its pid.
     pub pid: u32,
-    /// `MainProcess`, `PoolWorker-PID` (a pool worker) or `Process-PID` (a `Process`
-    /// child), as Python names them (with pids where Python counts).
+    /// `MainProcess`, `PoolWorker-PID` (a pool worker), or a `Process` child's name
+    /// (`ProcessBuilder::name`, by default `Process-PID`), as Python names them (with pids
+    /// where Python counts).
     pub name: String,
 }
 
@@ -47,8 +48,16 @@ pub(crate) fn became_worker(owner: u32) {
     ROLE_PID.store(sys::current_pid(), Ordering::Relaxed);
 }
 
-/// Marks this process as a `Process` child (only atomics: it runs right after fork).
-pub(crate) fn became_child() {
+/// A `Process` child's name, if it was given one: per process, so a child's own children
+/// do not inherit it, and never a lock another thread of the parent held.
+static CHILD_NAME: sys::PerProcess<OnceLock<&'static str>> = sys::PerProcess::new();
+
+/// Marks this process as a `Process` child, named `name` (right after fork: no lock of the
+/// parent's is taken).
+pub(crate) fn became_child(name: Option<&'static str>) {
+    if let Some(name) = name {
+        let _ = CHILD_NAME.get(OnceLock::new).set(name);
+    }
     ROLE.store(CHILD, Ordering::Relaxed);
     ROLE_PID.store(sys::current_pid(), Ordering::Relaxed);
 }
@@ -74,7 +83,7 @@ pub fn current_process() -> ProcessInfo {
     let pid = sys::current_pid();
     let name = match role() {
         WORKER => format!("PoolWorker-{pid}"),
-        CHILD => format!("Process-{pid}"),
+        CHILD => child_name(pid, CHILD_NAME.get(OnceLock::new).get().copied()),
         _ => "MainProcess".to_string(),
     };
     ProcessInfo { pid, name }
@@ -95,34 +104,44 @@ pub fn parent_process() -> Option<ProcessInfo> {
     })
 }
 
-/// This process's `Process` children, by pid, from spawn until joined or dropped.
-static CHILDREN: sys::PerProcess<Mutex<Vec<u32>>> = sys::PerProcess::new();
+/// A `Process` child's name.
+pub(crate) fn child_name(pid: u32, name: Option<&'static str>) -> String {
+    name.map_or_else(|| format!("Process-{pid}"), str::to_string)
+}
 
-fn children() -> std::sync::MutexGuard<'static, Vec<u32>> {
+/// This process's `Process` children, by pid (and name), from spawn until joined or
+/// dropped.
+static CHILDREN: sys::PerProcess<Mutex<Vec<Child>>> = sys::PerProcess::new();
+
+/// A child's pid and the name it was given.
+type Child = (u32, Option<&'static str>);
+
+fn children() -> std::sync::MutexGuard<'static, Vec<Child>> {
     CHILDREN
         .get(|| Mutex::new(Vec::new()))
         .lock()
         .unwrap_or_else(|p| p.into_inner())
 }
 
-pub(crate) fn child_spawned(pid: u32) {
-    children().push(pid);
+pub(crate) fn child_spawned(pid: u32, name: Option<&'static str>) {
+    children().push((pid, name));
 }
 
 pub(crate) fn child_reaped(pid: u32) {
-    children().retain(|&p| p != pid);
+    children().retain(|&(p, _)| p != pid);
 }
 
 /// The `Process` children of this process that are still running: Python's
 /// `multiprocessing.active_children()` (ended children are left out, though they are only
 /// reaped when joined or dropped).
 pub fn active_children() -> Vec<ProcessInfo> {
-    let pids = children().clone();
-    pids.into_iter()
-        .filter(|&pid| running(pid))
-        .map(|pid| ProcessInfo {
+    let known = children().clone();
+    known
+        .into_iter()
+        .filter(|&(pid, _)| running(pid))
+        .map(|(pid, name)| ProcessInfo {
             pid,
-            name: format!("Process-{pid}"),
+            name: child_name(pid, name),
         })
         .collect()
 }
