@@ -138,17 +138,7 @@ pub fn map_rate(n: u64, chunk: usize) -> f64 {
 /// grown or warm yet, as a program that does this once sees it): the median of three fresh
 /// pools, as `mp_compare.py` does.
 pub fn big_result_first_rate(len: usize) -> f64 {
-    let mut rates: Vec<f64> = (0..3)
-        .map(|_| {
-            let pool = Pool::new(1).unwrap();
-            let t = Instant::now();
-            let v = pool.apply(big, (len,)).unwrap();
-            assert_eq!(v.len(), len);
-            len as f64 / t.elapsed().as_secs_f64()
-        })
-        .collect();
-    rates.sort_by(f64::total_cmp);
-    rates[1]
+    median_of_three(|| transfer_rate(&Pool::new(1).unwrap(), len))
 }
 
 /// Bytes per second of one task returning `len` bytes (as `serde_bytes::ByteBuf`, Rust's
@@ -157,16 +147,22 @@ pub fn big_result_first_rate(len: usize) -> f64 {
 pub fn big_result_rate(len: usize) -> f64 {
     let pool = Pool::new(1).unwrap();
     pool.apply(big, (len,)).unwrap();
-    let mut rates: Vec<f64> = (0..3)
-        .map(|_| {
-            let t = Instant::now();
-            let v = pool.apply(big, (len,)).unwrap();
-            assert_eq!(v.len(), len);
-            len as f64 / t.elapsed().as_secs_f64()
-        })
-        .collect();
-    rates.sort_by(f64::total_cmp);
-    rates[1]
+    median_of_three(|| transfer_rate(&pool, len))
+}
+
+/// Bytes per second of one task on `pool` returning `len` bytes.
+fn transfer_rate(pool: &Pool, len: usize) -> f64 {
+    let t = Instant::now();
+    let v = pool.apply(big, (len,)).unwrap();
+    assert_eq!(v.len(), len);
+    len as f64 / t.elapsed().as_secs_f64()
+}
+
+/// The median of three samples of `sample`.
+fn median_of_three(mut sample: impl FnMut() -> f64) -> f64 {
+    let mut v = [sample(), sample(), sample()];
+    v.sort_by(f64::total_cmp);
+    v[1]
 }
 
 /// Peak RSS (MiB) of a fresh process (this binary, re-run) that runs `imap` over `n`

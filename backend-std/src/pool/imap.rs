@@ -8,6 +8,7 @@
 use super::Pool;
 use super::driver::Inner;
 use super::encode::next_chunk;
+use super::imap_order::WINDOW;
 use super::imap_order::{AsCompleted, IMapOrder, InOrder, OneArg};
 use super::ledger::BatchId;
 use super::sink::{Raw, Stream, lock};
@@ -23,8 +24,6 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 
-/// Most tasks an `imap` keeps submitted or finished-but-not-yielded.
-pub const WINDOW: usize = 1024;
 
 /// The iterator `imap` (`O` = [`InOrder`]) and `imap_unordered` (`O` = [`AsCompleted`])
 /// return. Yields each
@@ -178,49 +177,7 @@ where
                 .ok();
         }
     }
-}
 
-impl<I, A, R, O> Iterator for IMap<I, A, R, O>
-where
-    I: Iterator<Item = A>,
-    A: Serialize,
-    R: DeserializeOwned,
-    O: IMapOrder,
-{
-    type Item = Result<R>;
-
-    /// Exact while the input's length is known: one item per input item still to come
-    /// (an item that cannot be encoded ends the iterator early, with its error).
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        if self.stopped {
-            return (0, Some(0));
-        }
-        let here = self.ready.len() + self.outstanding() + usize::from(self.failed.is_some());
-        if self.input_done {
-            return (here, Some(here));
-        }
-        let (low, high) = self.input.size_hint();
-        (
-            here.saturating_add(low),
-            high.and_then(|h| h.checked_add(here)),
-        )
-    }
-
-    fn next(&mut self) -> Option<Result<R>> {
-        match self.advance(None) {
-            Poll::Ready(item) => item,
-            Poll::Pending => None, // only with a waker
-        }
-    }
-}
-
-impl<I, A, R, O> IMap<I, A, R, O>
-where
-    I: Iterator<Item = A>,
-    A: Serialize,
-    R: DeserializeOwned,
-    O: IMapOrder,
-{
     /// The next item: waits for it (`waker` is `None`, the iterator), or registers `waker`
     /// to be woken when a result arrives and returns `Pending` (the `Stream`).
     pub(super) fn advance(&mut self, waker: Option<&Waker>) -> Poll<Option<Result<R>>> {
@@ -263,6 +220,40 @@ where
                 let count = result.as_ref().map_or(1, Raw::len);
                 let _ = self.window.insert_run(index as u64, count, result);
             }
+        }
+    }
+}
+
+impl<I, A, R, O> Iterator for IMap<I, A, R, O>
+where
+    I: Iterator<Item = A>,
+    A: Serialize,
+    R: DeserializeOwned,
+    O: IMapOrder,
+{
+    type Item = Result<R>;
+
+    /// Exact while the input's length is known: one item per input item still to come
+    /// (an item that cannot be encoded ends the iterator early, with its error).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        if self.stopped {
+            return (0, Some(0));
+        }
+        let here = self.ready.len() + self.outstanding() + usize::from(self.failed.is_some());
+        if self.input_done {
+            return (here, Some(here));
+        }
+        let (low, high) = self.input.size_hint();
+        (
+            here.saturating_add(low),
+            high.and_then(|h| h.checked_add(here)),
+        )
+    }
+
+    fn next(&mut self) -> Option<Result<R>> {
+        match self.advance(None) {
+            Poll::Ready(item) => item,
+            Poll::Pending => None, // only with a waker
         }
     }
 }

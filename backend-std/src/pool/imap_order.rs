@@ -2,10 +2,13 @@
 //! order ([`InOrder`]) or as they complete ([`AsCompleted`]), hiding the core's result
 //! windows behind them; and [`OneArg`], the input of a one-argument `imap`.
 
-use super::imap::WINDOW;
 use super::sink::Raw;
 use crate::error::Result;
 use forkpool_core::{Ordered, ResultOrder, Unordered};
+
+/// Most tasks an `imap` keeps submitted or finished-but-not-yielded: the size of the
+/// windows behind [`InOrder`] and [`AsCompleted`].
+pub const WINDOW: usize = 1024;
 
 /// An `imap` iterator's order: results in input order.
 #[derive(Clone, Copy, Debug, Default)]
@@ -21,7 +24,7 @@ mod sealed {
     impl Sealed for super::AsCompleted {}
 }
 
-/// How an [`IMap`](super::IMap) orders its results: [`InOrder`] or [`AsCompleted`].
+/// How an [`IMap`](crate::IMap) orders its results: [`InOrder`] or [`AsCompleted`].
 /// Sealed: implemented by those two only.
 pub trait IMapOrder: sealed::Sealed + Send + 'static {
     /// The core's result window behind the order (an implementation detail).

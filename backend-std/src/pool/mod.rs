@@ -26,8 +26,8 @@ mod submit;
 
 pub use await_result::{Completions, ResultFuture, as_completed};
 pub use builder::PoolBuilder;
-pub use imap::{IMap, IMapOrdered, IMapUnordered, WINDOW as IMAP_WINDOW};
-pub use imap_order::{AsCompleted, IMapOrder, InOrder, OneArg};
+pub use imap::{IMap, IMapOrdered, IMapUnordered};
+pub use imap_order::{AsCompleted, IMapOrder, InOrder, OneArg, WINDOW as IMAP_WINDOW};
 pub use options::AsyncOptions;
 pub use sink::AsyncResult;
 pub use state::MAX_PROCESSES;

@@ -377,6 +377,16 @@ impl State {
         Ok(slot)
     }
 
+    /// What the pool is doing and has done (`Pool::stats`).
+    pub(crate) fn stats(&self) -> super::stats::PoolStats {
+        let running = (0..self.slots.len())
+            .flat_map(|i| self.sched.held_by(WorkerId(i as u16)))
+            .map(|(_, left)| left)
+            .sum();
+        let workers = self.slots.iter().flatten().count();
+        self.counts.snapshot(running, workers, self.slots.len())
+    }
+
     /// Why the last worker start failed (for an initializer error or a broken pool).
     pub(crate) fn last_spawn_error(&self) -> Option<&StartFailure> {
         self.last_spawn_error.as_ref()

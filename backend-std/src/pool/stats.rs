@@ -1,9 +1,7 @@
 //! `Pool::stats`: a snapshot of what the pool is doing and has done.
 
-use super::state::State;
-use forkpool_core::WorkerId;
 
-/// A snapshot of a pool ([`Pool::stats`](super::Pool::stats)). Counts are tasks, not
+/// A snapshot of a pool ([`Pool::stats`](crate::Pool::stats)). Counts are tasks, not
 /// chunks: a `map` of 1000 items in chunks of 100 is 1000 tasks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -37,23 +35,18 @@ pub(crate) struct Counts {
     pub started: u64,
 }
 
-impl State {
-    /// The snapshot [`PoolStats`] describes.
-    pub(crate) fn stats(&self) -> PoolStats {
-        let c = &self.counts;
-        let running: usize = (0..self.slots.len())
-            .flat_map(|i| self.sched.held_by(WorkerId(i as u16)))
-            .map(|(_, left)| left)
-            .sum();
-        let outstanding = c.submitted.saturating_sub(c.completed + c.failed) as usize;
-        let workers = self.slots.iter().flatten().count();
+impl Counts {
+    /// The snapshot [`PoolStats`] describes, given the tasks workers hold now (`running`),
+    /// the workers running now, and the pool's size.
+    pub(crate) fn snapshot(&self, running: usize, workers: usize, size: usize) -> PoolStats {
+        let outstanding = self.submitted.saturating_sub(self.completed + self.failed) as usize;
         PoolStats {
             queued: outstanding.saturating_sub(running),
             running,
-            completed: c.completed,
-            failed: c.failed,
+            completed: self.completed,
+            failed: self.failed,
             workers,
-            restarts: c.started.saturating_sub(self.slots.len() as u64),
+            restarts: self.started.saturating_sub(size as u64),
         }
     }
 }
