@@ -116,6 +116,7 @@ pub use forkpool_std::{
     AsCompleted, AsyncOptions, AsyncResult, Completions, Connection, Error, ExitCause, IMAP_WINDOW,
     IMap, IMapOrder, IMapOrdered, IMapUnordered, InOrder, MAX_PROCESSES, OneArg, Pool, PoolBuilder,
     PoolStats, Process, ProcessBuilder, ProcessInfo, Result, ResultFuture, Signal, TaskError,
-    TaskFn, Waitable, active_children, as_completed, cpu_count, current_process, fork_server_pid,
-    parent_process, pipe, pipe_oneway, wait,
+    TaskFn, ThreadIMap, ThreadIMapOrdered, ThreadIMapUnordered, ThreadPool, ThreadPoolBuilder,
+    ThreadTaskFn, Waitable, active_children, as_completed, cpu_count, current_process,
+    fork_server_pid, parent_process, pipe, pipe_oneway, wait,
 };

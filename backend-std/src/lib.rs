@@ -1,4 +1,5 @@
-//! forkpool's std backend: `Process`, `Pipe` and `Pool` on `fork()`ed worker processes.
+//! forkpool's std backend: `Process`, `Pipe` and `Pool` on `fork()`ed worker processes, and
+//! `ThreadPool` on threads.
 //!
 //! Everything here is re-exported by the `forkpool` facade crate; see its documentation.
 
@@ -38,6 +39,7 @@ linux_only! {
     mod sys;
     mod task;
     mod task_error;
+    mod thread_pool;
     mod utilities;
     mod wire;
     mod worker;
@@ -55,6 +57,10 @@ linux_only! {
     pub use wait::{Waitable, wait};
     pub use task::TaskFn;
     pub use task_error::TaskError;
+    pub use thread_pool::{
+        ThreadIMap, ThreadIMapOrdered, ThreadIMapUnordered, ThreadPool, ThreadPoolBuilder,
+        ThreadTaskFn,
+    };
     pub use utilities::{ProcessInfo, active_children, cpu_count, current_process, parent_process};
     pub use zygote::fork_server_pid;
 }

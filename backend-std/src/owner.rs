@@ -83,6 +83,23 @@ impl Owner {
         })
     }
 
+    /// An identity that is not adopted: what `INIT` carries to a worker thread, which
+    /// shares its owner's process and so everything this would carry.
+    pub(crate) fn shared() -> Self {
+        Self {
+            uid: [0; 3],
+            gid: [0; 3],
+            groups: Vec::new(),
+            umask: 0,
+            interrupt: false,
+            dumpable: true,
+            backtrace: false,
+            env: None,
+            pid: crate::sys::current_pid(),
+            cwd: None,
+        }
+    }
+
     /// Appends this to an `INIT` payload.
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         for id in self.uid.iter().chain(&self.gid) {

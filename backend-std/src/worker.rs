@@ -1,4 +1,6 @@
-//! The loop a pool worker runs, in its own process, until told to exit.
+//! The loop a pool worker runs until told to exit: in a process of its own (`Pool`), or
+//! on a thread of the owner's (`ThreadPool`), which skips what only a process does (taking
+//! over the owner's identity, ending with `_exit`).
 //!
 //! Results are batched: they are sent when the worker is about to wait for more input,
 //! when 64 KiB have piled up, or 1 ms after the oldest unsent one, so tiny tasks share
@@ -30,22 +32,48 @@ fn coarse_now() -> Duration {
         .unwrap_or_default()
 }
 
+/// Where a worker runs.
+#[derive(Clone, Copy)]
+enum Host {
+    /// A process of its own, forked by the fork server (pid given).
+    Process(Pid),
+    /// A thread of the owner's process.
+    Thread,
+}
+
+/// How a worker that ends without being asked ends: its process's exit code.
+type Exit = i32;
+/// The worker could not run its initializer (or take over its owner's identity).
+const INIT_FAILED_EXIT: Exit = 1;
+/// The owner broke the protocol, or the socket failed.
+const BROKEN: Exit = 2;
+
+fn broken<E>(_: E) -> Exit {
+    BROKEN
+}
+
 /// Serves tasks on `conn` and never returns: the process ends with `_exit`.
 pub(crate) fn run(conn: RawConn, server: Pid) -> ! {
     // Task code runs under its own guard (`task::trampoline`); this one is for everything
     // else, so nothing ever unwinds into the fork server's frames this process was forked in.
-    let code = match catch_unwind(AssertUnwindSafe(|| serve(&conn, server))) {
+    let code = match catch_unwind(AssertUnwindSafe(|| serve(&conn, Host::Process(server)))) {
         Ok(Ok(())) => 0,
-        Ok(Err(())) => 2,
+        Ok(Err(code)) => code,
         Err(_) => 3,
     };
     sys::exit_now(code)
 }
 
-fn flush(conn: &RawConn, batch: &mut ResultBatch) -> Result<(), ()> {
+/// Serves tasks on `conn` on this thread, until told to exit or the pool's end closes;
+/// returns (dropping `conn`, which the pool sees as this worker's end).
+pub(crate) fn run_on_thread(conn: RawConn) {
+    let _ = catch_unwind(AssertUnwindSafe(|| serve(&conn, Host::Thread)));
+}
+
+fn flush(conn: &RawConn, batch: &mut ResultBatch) -> Result<(), Exit> {
     batch.end_run();
     if !batch.is_empty() {
-        conn.send(DONE, &batch.bytes, &batch.fds).map_err(drop)?;
+        conn.send(DONE, &batch.bytes, &batch.fds).map_err(broken)?;
         batch.bytes.clear();
         if batch.bytes.capacity() > RETAIN {
             batch.bytes = Vec::new();
@@ -55,25 +83,28 @@ fn flush(conn: &RawConn, batch: &mut ResultBatch) -> Result<(), ()> {
     Ok(())
 }
 
-/// Takes `INIT`: adopts the owner's identity, then runs the initializer. Returns the
-/// pool's key for call tags; ends the process if the worker cannot start.
-fn init(conn: &RawConn, m: Message, server: Pid) -> Result<u64, ()> {
-    let msg = protocol::decode_init(&m.bytes).map_err(drop)?;
+/// Takes `INIT`: a process adopts the owner's identity; then the initializer runs.
+/// Returns the pool's key for call tags; `Err` (after saying why) if the worker cannot
+/// start.
+fn init(conn: &RawConn, m: Message, host: Host) -> Result<u64, Exit> {
+    let msg = protocol::decode_init(&m.bytes).map_err(broken)?;
     let mut fds = m.fds.into_iter();
     let cwd = if msg.adopt.has_cwd() {
         fds.next()
     } else {
         None
     };
-    crate::panics::install(msg.adopt.backtrace());
-    crate::utilities::became_worker(msg.adopt.owner());
-    if let Err(why) = msg.adopt.apply(cwd, server) {
-        let _ = conn.send(INIT_FAILED, why.as_bytes(), &[]);
-        sys::exit_now(1);
+    if let Host::Process(server) = host {
+        crate::panics::install(msg.adopt.backtrace());
+        crate::utilities::became_worker(msg.adopt.owner());
+        if let Err(why) = msg.adopt.apply(cwd, server) {
+            let _ = conn.send(INIT_FAILED, why.as_bytes(), &[]);
+            return Err(INIT_FAILED_EXIT);
+        }
     }
     if msg.call != 0 {
         if call_tag(msg.key, msg.call) != msg.tag {
-            return Err(());
+            return Err(BROKEN);
         }
         let (mut body, mut out_fds) = (Vec::new(), Vec::new());
         let mut out = Output {
@@ -90,10 +121,10 @@ fn init(conn: &RawConn, m: Message, server: Pid) -> Result<u64, ()> {
                 _ => String::from_utf8_lossy(&body).into_owned(),
             };
             let _ = conn.send(INIT_FAILED, msg.as_bytes(), &[]);
-            sys::exit_now(1);
+            return Err(INIT_FAILED_EXIT);
         }
     }
-    conn.send(READY, &[], &[]).map_err(drop)?;
+    conn.send(READY, &[], &[]).map_err(broken)?;
     Ok(msg.key)
 }
 
@@ -106,7 +137,7 @@ fn refuse(out: &mut Output<'_>) -> Status {
     Status::Refused
 }
 
-fn serve(conn: &RawConn, server: Pid) -> Result<(), ()> {
+fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
     let mut batch = ResultBatch::default();
     let mut oldest: Option<Duration> = None;
     // Until `INIT` comes, no tag matches.
@@ -125,9 +156,9 @@ fn serve(conn: &RawConn, server: Pid) -> Result<(), ()> {
             return Ok(()); // the driver is gone
         };
         match m.kind {
-            INIT if key.is_none() => key = Some(init(conn, m, server)?),
+            INIT if key.is_none() => key = Some(init(conn, m, host)?),
             RUN => {
-                let jobs = protocol::decode_run(&m.bytes).map_err(drop)?;
+                let jobs = protocol::decode_run(&m.bytes).map_err(broken)?;
                 let mut fds = m.fds.into_iter();
                 for job in jobs {
                     let trusted = checked == Some((job.call, job.tag))
@@ -154,7 +185,7 @@ fn serve(conn: &RawConn, server: Pid) -> Result<(), ()> {
                 }
             }
             EXIT => return flush(conn, &mut batch),
-            _ => return Err(()),
+            _ => return Err(BROKEN),
         }
     }
 }

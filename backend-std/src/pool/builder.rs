@@ -3,6 +3,7 @@
 
 use super::Pool;
 use super::state::Init;
+use super::transport::Transport;
 use crate::codec;
 use crate::error::Result;
 use crate::task::{TaskFn, erase};
@@ -134,6 +135,19 @@ impl PoolBuilder {
 
     /// Starts the workers and waits until each has run the initializer.
     pub fn build(self) -> Result<Pool> {
+        let interrupt = self.terminate_on_interrupt;
+        self.build_on(Box::new(super::processes::Processes { interrupt }))
+    }
+
+    /// Sets an initializer already encoded (a `ThreadPool`'s).
+    pub(crate) fn encoded_initializer(mut self, init: Init) -> Self {
+        self.init = Some(Ok(init));
+        self
+    }
+
+
+    /// Builds the pool with workers of the kind `transport` starts.
+    pub(crate) fn build_on(self, transport: Box<dyn Transport>) -> Result<Pool> {
         let processes = match self.processes {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -148,7 +162,7 @@ impl PoolBuilder {
         config.restart_backoff = RESTART_BACKOFF.as_millis() as u64;
         let init = self.init.transpose()?;
         let grace = self.kill_grace.unwrap_or(KILL_GRACE);
-        Pool::start(config, init, grace, self.terminate_on_interrupt)
+        Pool::start(config, init, grace, self.terminate_on_interrupt, transport)
     }
 }
 

@@ -1,7 +1,7 @@
-//! How worker processes leave the pool: asked to exit, or stopped with `SIGTERM` (with
-//! `SIGCONT`, so a stopped process sees it) and `SIGKILL` after a grace period; and reaped,
-//! always, so no zombie is left: by the fork server, which the driver waits on only when it
-//! needs a dead worker's exit cause. A leaving process is kept in [`State::dying`] until it is
+//! How workers leave the pool: asked to exit, or stopped at once (a process gets `SIGTERM`
+//! and `SIGKILL` after a grace period, see the `Transport`); and collected, always, so no
+//! zombie is left (a process is reaped by the fork server, which the driver waits on only
+//! when it needs a dead worker's exit cause). A leaving process is kept in [`State::dying`] until it is
 //! gone: the driver watches its socket for the hang-up and kills it when the grace runs out,
 //! so a slow exit never holds up the rest of the pool.
 
@@ -9,9 +9,8 @@ use super::state::{Phase, Slot, State};
 use crate::error::{Error, ExitCause};
 use crate::protocol::EXIT;
 use crate::wire::RawConn;
-use crate::zygote;
 use forkpool_core::WorkerId;
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
@@ -132,7 +131,7 @@ impl State {
         };
         let pid = slot.pid.as_raw() as u32;
         let cause = if let Loss::Died = loss {
-            let cause = zygote::reap(slot.pid, false).unwrap_or(ExitCause::Unknown);
+            let cause = self.transport.exit_cause(slot.pid);
             self.last_spawn_error = Some(StartFailure::new(&loss.error(pid, cause)));
             cause
         } else {
@@ -156,9 +155,7 @@ impl State {
 
     /// `SIGTERM` now (and `SIGCONT`, in case it is stopped), `SIGKILL` after the grace.
     fn terminate_process(&mut self, slot: Slot) {
-        // The pid is still our fork server's unreaped child, so it names this process.
-        let _ = kill(slot.pid, Signal::SIGTERM);
-        let _ = kill(slot.pid, Signal::SIGCONT);
+        self.transport.stop_now(slot.pid);
         self.dying.push(Dying {
             pid: slot.pid,
             conn: slot.conn,
@@ -182,9 +179,7 @@ impl State {
                 reap.push((pid, !exited));
             }
         }
-        if !reap.is_empty() {
-            let _ = zygote::release_many(&reap);
-        }
+        self.transport.release(&reap);
     }
 
     /// Kills and reaps every dying process whose grace has run out.
@@ -195,9 +190,7 @@ impl State {
             .partition(|d| d.kill_at <= now);
         self.dying = alive;
         let reap: Vec<(Pid, bool)> = overdue.iter().map(|d: &Dying| (d.pid, true)).collect();
-        if !reap.is_empty() {
-            let _ = zygote::release_many(&reap);
-        }
+        self.transport.release(&reap);
     }
 
     /// Terminates every worker and reaps it, waiting out the grace here: for when no driver
@@ -219,7 +212,7 @@ impl State {
                         && matches!(drain(&d.conn), Err(Error::Disconnected))
                 }
             };
-            let _ = zygote::release_many(&[(d.pid, !exited)]);
+            self.transport.release(&[(d.pid, !exited)]);
         }
     }
 }

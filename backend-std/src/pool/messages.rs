@@ -4,7 +4,6 @@ use super::exits::{Loss, StartFailure};
 use super::state::State;
 use crate::protocol::{self, DONE, INIT_FAILED, READY};
 use crate::wire::Message;
-use crate::zygote;
 use forkpool_core::WorkerId;
 
 impl State {
@@ -21,7 +20,7 @@ impl State {
             INIT_FAILED => {
                 let message = String::from_utf8_lossy(&m.bytes).into_owned();
                 if let Some(slot) = self.take_slot(i) {
-                    let _ = zygote::release_many(&[(slot.pid, false)]);
+                    self.transport.release(&[(slot.pid, false)]);
                 }
                 self.last_spawn_error = Some(StartFailure {
                     message,

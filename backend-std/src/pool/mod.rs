@@ -17,12 +17,15 @@ mod ledger;
 mod messages;
 mod options;
 mod outbox;
+mod processes;
 mod routing;
 mod sink;
 mod startup;
 mod state;
 mod stats;
 mod submit;
+mod threads;
+mod transport;
 
 pub use await_result::{Completions, ResultFuture, as_completed};
 pub use builder::PoolBuilder;
@@ -31,6 +34,8 @@ pub use imap_order::{AsCompleted, IMapOrder, InOrder, OneArg, WINDOW as IMAP_WIN
 pub use options::AsyncOptions;
 pub use sink::AsyncResult;
 pub use state::MAX_PROCESSES;
+pub(crate) use state::Init;
+pub(crate) use threads::Threads;
 pub use stats::PoolStats;
 
 use crate::error::{Error, Result};
@@ -333,6 +338,40 @@ impl Pool {
             driver::End::Panicked => {
                 Err(Error::Internal("the pool's driver thread panicked"))
             }
+        }
+    }
+}
+
+impl Pool {
+    /// `Err(NotOwner)` outside the pool's owner process.
+    pub(crate) fn check_home(&self) -> Result<()> {
+        self.home.check()
+    }
+
+    /// An `imap` iterator over an input already made of argument tuples, for the task at
+    /// erased address `call`.
+    pub(crate) fn imap_erased<I, A, R, O>(
+        &self,
+        input: I,
+        call: usize,
+        chunksize: usize,
+    ) -> Result<IMap<I, A, R, O>>
+    where
+        I: Iterator<Item = A>,
+        A: Serialize,
+        R: DeserializeOwned,
+        O: IMapOrder,
+    {
+        self.home.check()?;
+        IMap::new(Arc::clone(&self.inner), input, call, chunksize)
+    }
+
+    /// The phase, for a `ThreadPool`'s `Debug`.
+    pub(crate) fn phase_name(&self) -> &'static str {
+        match lock(&self.inner.state).phase {
+            Phase::Running => "Running",
+            Phase::Closed => "Closed",
+            Phase::Terminated => "Terminated",
         }
     }
 }

@@ -7,6 +7,7 @@ use super::driver::{self, Inner};
 use super::exits::Loss;
 use super::sink::lock;
 use super::state::{Init, State};
+use super::transport::Transport;
 use crate::error::{Error, Result};
 use crate::protocol::READY;
 use forkpool_core::Config;
@@ -14,14 +15,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 impl Pool {
-    pub(super) fn start(
+    pub(crate) fn start(
         config: Config,
         init: Option<Init>,
         kill_grace: Duration,
         interrupt: bool,
+        transport: Box<dyn Transport>,
     ) -> Result<Self> {
         let inner = Arc::new(Inner::new(State::new(
-            config, init, kill_grace, interrupt,
+            config, init, kill_grace, interrupt, transport,
         )?)?);
         // The lock is taken before the driver thread starts, so the driver waits until
         // every first worker is ready (or the start failed) before it touches a socket;

@@ -8,10 +8,8 @@ use super::outbox::Jobs;
 use forkpool_core::{GrowableUnordered, HeapSlots, VecQueue};
 use super::sink::{Raw, Sink};
 use crate::error::{Error, ExitCause, Result};
-use crate::owner::Owner;
-use crate::protocol::{self, INIT};
+use super::transport::{Intro, Transport};
 use crate::wire::RawConn;
-use crate::zygote;
 use forkpool_core::{Config, ConfigError, Job, Outcome, Scheduler, WorkerCommand, WorkerId};
 use nix::unistd::Pid;
 use std::collections::HashMap;
@@ -64,6 +62,7 @@ pub(crate) enum Phase {
 }
 
 pub(crate) struct Slot {
+    /// The worker's id: a pid, or a thread id (see `Transport`).
     pub pid: Pid,
     /// The worker's socket, with its queue of packets not yet sent.
     pub conn: Arc<RawConn>,
@@ -108,6 +107,8 @@ pub(crate) struct State {
     unflushed: Vec<Arc<RawConn>>,
     /// The jobs of one dispatch round, by slot (kept between rounds, empty outside one).
     pub(super) outbox: Vec<Jobs>,
+    /// How workers are started, reached and stopped (processes or threads).
+    pub(super) transport: Box<dyn Transport>,
     /// This pool's key for the tags its function addresses travel with.
     pub(super) key: u64,
     /// Tasks and workers counted since the pool started (for `Pool::stats`).
@@ -135,6 +136,7 @@ impl State {
         init: Option<Init>,
         kill_grace: std::time::Duration,
         interrupt: bool,
+        transport: Box<dyn Transport>,
     ) -> Result<Self> {
         let sched = Sched::new(config, VecQueue::new(), GrowableUnordered::new(), 0)
             .map_err(invalid)?;
@@ -153,6 +155,7 @@ impl State {
             driver_awake: Arc::new(AtomicBool::new(false)),
             unflushed: Vec::new(),
             outbox: (0..config.workers).map(|_| Jobs::default()).collect(),
+            transport,
             key: crate::owner::new_key(),
             counts: Default::default(),
             interrupt,
@@ -296,39 +299,36 @@ impl State {
         std::mem::take(&mut self.unflushed)
     }
 
-    /// Starts a process for each slot (all forks requested at once) and sends each its
-    /// initializer; a slot whose start failed is reported to the scheduler.
+    /// Starts a worker for each slot (all requested at once) and sends each its `INIT`; a
+    /// slot whose start failed is reported to the scheduler.
     fn spawn(&mut self, ws: &[WorkerId]) {
-        // What the new workers take over from this process, as it is now.
-        let owner = match Owner::now(self.interrupt) {
-            Ok(owner) => owner,
-            Err(e) => {
-                self.last_spawn_error = Some(StartFailure::new(&e));
-                for &w in ws {
-                    let _ = self.sched.handle_spawn_failed(w);
-                }
-                return;
-            }
-        };
         let mut next = ws.iter();
-        // Workers that could not be sent their initializer, reaped once the fork server's
-        // channel is free again.
-        let mut unsent = Vec::new();
-        let asked = zygote::spawn_workers(ws.len(), |started| {
-            let Some(&w) = next.next() else { return };
-            let introduced = started.and_then(|(pid, conn)| {
-                self.introduce(pid, conn, &owner)
-                    .inspect_err(|_| unsent.push((pid, true)))
-            });
-            match introduced {
-                Ok(slot) => {
+        let intro = Intro {
+            key: self.key,
+            init: self.init.as_ref(),
+        };
+        let mut started = Vec::with_capacity(ws.len());
+        let asked = self.transport.start(ws.len(), intro, &mut |s| {
+            if let Some(&w) = next.next() {
+                started.push((w, s));
+            }
+        });
+        let unanswered: Vec<WorkerId> = next.copied().collect();
+        for (w, s) in started {
+            match s {
+                Ok(s) => {
                     self.generation += 1;
                     super::events::spawned(
-                        slot.pid.as_raw(),
+                        s.id.as_raw(),
                         w.index(),
                         self.counts.started >= self.slots.len() as u64,
                     );
-                    self.slots[w.index()] = Some(slot);
+                    self.slots[w.index()] = Some(Slot {
+                        pid: s.id,
+                        conn: Arc::new(s.conn),
+                        held: Jobs::default(),
+                        exit: s.exit.map(Arc::new),
+                    });
                     self.counts.started += 1;
                 }
                 Err(e) => {
@@ -336,45 +336,14 @@ impl State {
                     let _ = self.sched.handle_spawn_failed(w);
                 }
             }
-        });
-        if !unsent.is_empty() {
-            let _ = zygote::release_many(&unsent);
         }
         if let Err(e) = asked {
-            // The server could not be reached: every slot not answered for failed.
+            // No more could be started: every slot not answered for failed.
             self.last_spawn_error = Some(StartFailure::new(&e));
-            for &w in next {
+            for w in unanswered {
                 let _ = self.sched.handle_spawn_failed(w);
             }
         }
-    }
-
-    /// Sends a new worker its initializer (the caller reaps it if that fails).
-    fn introduce(&self, pid: Pid, conn: RawConn, owner: &Owner) -> Result<Slot> {
-        let (call, args, init_fds) = match &self.init {
-            Some(i) => (i.call, i.args.as_slice(), &i.fds[..]),
-            None => (0, &[][..], &[][..]),
-        };
-        // The working directory first, then the initializer's descriptors.
-        let fds = owner
-            .cwd
-            .iter()
-            .chain(init_fds)
-            .map(|f| f.try_clone())
-            .collect::<std::io::Result<Vec<_>>>()
-            .map_err(|source| Error::Io { op: "dup", source })?;
-        let slot = Slot {
-            pid,
-            conn: Arc::new(conn),
-            held: Jobs::default(),
-            exit: crate::sys::pidfd_open(pid).map(Arc::new),
-        };
-        slot.conn.send(
-            INIT,
-            &protocol::encode_init(call, self.key, owner, args),
-            &fds,
-        )?;
-        Ok(slot)
     }
 
     /// What the pool is doing and has done (`Pool::stats`).

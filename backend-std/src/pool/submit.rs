@@ -21,7 +21,7 @@ use std::time::Duration;
 const GROUP_ITEMS: usize = 4096;
 
 impl Pool {
-    pub(super) fn submit_all<A, R, T>(
+    pub(crate) fn submit_all<A, R, T>(
         &self,
         call: usize,
         items: impl IntoIterator<Item = A>,

@@ -1,0 +1,95 @@
+//! The worker threads of a [`ThreadPool`](crate::ThreadPool): each serves the worker
+//! protocol (`worker::run_on_thread`) on its end of a socket pair, so the engine drives it
+//! exactly as it drives a process. A thread cannot be killed: one that must stop at once
+//! (its task was cancelled or ran past its deadline, or the pool was terminated) is let go
+//! once its grace runs out; its socket is closed, so it ends when its task returns.
+
+use super::transport::{Intro, Started, Transport};
+use crate::error::{Error, ExitCause, Result};
+use crate::owner::Owner;
+use crate::protocol::{self, INIT};
+use crate::wire::raw_pair;
+use nix::unistd::Pid;
+
+/// Worker threads in the owner's process.
+pub(crate) struct Threads {
+    /// What `INIT` carries as the owner's identity (not adopted: a thread shares it).
+    owner: Owner,
+}
+
+impl Threads {
+    pub(crate) fn new() -> Self {
+        // A panicking task's location comes back as it does from a worker process.
+        crate::panics::install(crate::panics::backtrace_wanted());
+        Self {
+            owner: Owner::shared(),
+        }
+    }
+
+    fn start_one(&self, intro: &Intro<'_>) -> Result<Started> {
+        let (ours, theirs) = raw_pair()?;
+        let (tell, told) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("forkpool-worker".into())
+            .spawn(move || {
+                let _ = tell.send(nix::unistd::gettid());
+                drop(tell);
+                crate::worker::run_on_thread(theirs);
+            })
+            .map_err(|source| Error::Io {
+                op: "spawn a worker thread",
+                source,
+            })?;
+        // The thread's first act: bounded, it waits for nothing.
+        let id = told
+            .recv()
+            .map_err(|_| Error::Internal("a worker thread ended before it started"))?;
+        let (call, args, fds) = match intro.init {
+            Some(i) => (i.call, i.args.as_slice(), &i.fds[..]),
+            None => (0, &[][..], &[][..]),
+        };
+        let fds = fds
+            .iter()
+            .map(|f| f.try_clone())
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|source| Error::Io { op: "dup", source })?;
+        // If this fails, `ours` closes and the thread ends on its own.
+        ours.send(
+            INIT,
+            &protocol::encode_init(call, intro.key, &self.owner, args),
+            &fds,
+        )?;
+        Ok(Started {
+            id,
+            conn: ours,
+            exit: None,
+        })
+    }
+}
+
+impl Transport for Threads {
+    fn start(
+        &self,
+        n: usize,
+        intro: Intro<'_>,
+        each: &mut dyn FnMut(Result<Started>),
+    ) -> Result<()> {
+        for _ in 0..n {
+            each(self.start_one(&intro));
+        }
+        Ok(())
+    }
+
+    /// Nothing can stop a thread: it is let go when released (see the module docs).
+    fn stop_now(&self, _id: Pid) {}
+
+    /// Threads are detached: one that hung up has returned; one let go ends when its task
+    /// does (its socket is closed by then, so it takes no more work).
+    fn release(&self, _gone: &[(Pid, bool)]) {}
+
+    /// A thread that ended on its own broke off serving (its task panicked outside the
+    /// task's guard, or the protocol broke): there is no exit status to read.
+    fn exit_cause(&self, _id: Pid) -> ExitCause {
+        ExitCause::Unknown
+    }
+}
