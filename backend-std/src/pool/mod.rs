@@ -9,6 +9,8 @@ mod driver;
 mod encode;
 mod events;
 mod exits;
+#[cfg(test)]
+mod fake_workers;
 mod imap;
 mod imap_order;
 #[cfg(feature = "stream")]

@@ -1,0 +1,303 @@
+//! A harness of fake workers, in the manner of the core's simulation: the whole pool
+//! engine (scheduler, outbox, driver, sinks, calls in flight) runs against workers that are
+//! threads answering the worker protocol by a script, through the same [`Transport`] a
+//! real kind of worker plugs into. Nothing forks; every failure is staged on purpose.
+//!
+//! A fake answers a task whose argument is `x` with `2 * x`, except for the scripted
+//! arguments: [`DIE`] (it hangs up mid-task, as a crashed worker does), [`HANG`] (it never
+//! answers) and [`GARBAGE`] (it sends a message the protocol does not have).
+
+use super::Pool;
+use super::transport::{Intro, Started, Transport};
+use crate::error::{Error, ExitCause, Result};
+use crate::owner::Owner;
+use crate::protocol::{self, DONE, EXIT, INIT, READY, RUN, ResultBatch};
+use crate::task::Status;
+use crate::wire::{RawConn, raw_pair};
+use forkpool_core::Config;
+use nix::unistd::Pid;
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const DIE: u64 = 1_000_001;
+const HANG: u64 = 1_000_002;
+const GARBAGE: u64 = 1_000_003;
+
+/// What the test sees of its fakes.
+#[derive(Default)]
+struct Log {
+    started: AtomicUsize,
+    /// Fakes whose thread is still running.
+    alive: AtomicUsize,
+    /// Starts still to fail (before any succeeds).
+    fail_starts: AtomicUsize,
+    stopped_now: Mutex<Vec<Pid>>,
+    released: Mutex<Vec<(Pid, bool)>>,
+}
+
+struct Fakes {
+    log: Arc<Log>,
+    next: AtomicI32,
+}
+
+impl Transport for Fakes {
+    fn start(&self, n: usize, intro: Intro<'_>, each: &mut dyn FnMut(Result<Started>)) -> Result<()> {
+        for _ in 0..n {
+            if self.log.fail_starts.load(Ordering::SeqCst) > 0 {
+                self.log.fail_starts.fetch_sub(1, Ordering::SeqCst);
+                each(Err(Error::Internal("a fake that will not start")));
+                continue;
+            }
+            let (ours, theirs) = raw_pair()?;
+            let log = Arc::clone(&self.log);
+            log.started.fetch_add(1, Ordering::SeqCst);
+            log.alive.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                fake(&theirs);
+                drop(theirs);
+                log.alive.fetch_sub(1, Ordering::SeqCst);
+            });
+            let init = protocol::encode_init(0, intro.key, &Owner::shared(), &[]);
+            ours.send(INIT, &init, &[])?;
+            let id = Pid::from_raw(self.next.fetch_add(1, Ordering::SeqCst));
+            each(Ok(Started {
+                id,
+                conn: ours,
+                exit: None,
+            }));
+        }
+        Ok(())
+    }
+
+    fn stop_now(&self, id: Pid) {
+        self.log.stopped_now.lock().unwrap().push(id);
+    }
+
+    fn release(&self, gone: &[(Pid, bool)]) {
+        self.log.released.lock().unwrap().extend_from_slice(gone);
+    }
+
+    fn exit_cause(&self, _: Pid) -> ExitCause {
+        ExitCause::Exited(7)
+    }
+}
+
+/// A fake worker's life: `INIT`, then tasks by the script, until `EXIT` or hang-up.
+fn fake(conn: &RawConn) {
+    match conn.recv(None) {
+        Ok(m) if m.kind == INIT => {}
+        _ => return,
+    }
+    if conn.send(READY, &[], &[]).is_err() {
+        return;
+    }
+    while let Ok(m) = conn.recv(None) {
+        if m.kind == EXIT {
+            return;
+        }
+        assert_eq!(m.kind, RUN);
+        let mut batch = ResultBatch::default();
+        for job in protocol::decode_run(&m.bytes).unwrap() {
+            for (k, item) in job.items.iter().enumerate() {
+                let (x,): (u64,) = postcard::from_bytes(item.args).unwrap();
+                match x {
+                    DIE => return,
+                    HANG => {
+                        while conn.recv(None).is_ok() {}
+                        return;
+                    }
+                    GARBAGE => {
+                        let _ = conn.send(0xEE, b"??", &[]);
+                        continue;
+                    }
+                    _ => {}
+                }
+                batch.push(job.first + k as u64, usize::MAX, |out| {
+                    out.bytes
+                        .extend_from_slice(&postcard::to_allocvec(&(2 * x)).unwrap());
+                    Status::Ok
+                });
+            }
+            batch.end_run();
+        }
+        if !batch.is_empty() && conn.send(DONE, &batch.bytes, &[]).is_err() {
+            return;
+        }
+    }
+}
+
+/// Never called: a fake reads the argument and answers by its script.
+fn double(x: u64) -> u64 {
+    2 * x
+}
+
+fn pool_of(workers: usize, log: &Arc<Log>) -> Result<Pool> {
+    let fakes = Fakes {
+        log: Arc::clone(log),
+        next: AtomicI32::new(1),
+    };
+    Pool::start(
+        Config::new(workers),
+        None,
+        Duration::from_millis(20),
+        false,
+        Box::new(fakes),
+    )
+}
+
+/// Runs a test's body on a thread of its own and fails it after 30 s: an engine bug shows
+/// as a failure, never as a hung run.
+fn bounded(body: impl FnOnce() + Send + 'static) {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        body();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(Duration::from_secs(30)) {
+        Ok(()) => {}
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("did not finish within 30 s"),
+        Err(_) => panic!("the test's body failed (see its panic above)"),
+    }
+}
+
+/// Waits until `cond` holds, at most 10 s.
+fn eventually(mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    false
+}
+
+#[test]
+fn submitted_tasks_come_back_in_order_once_each() {
+    bounded(|| {
+        let log = Arc::new(Log::default());
+        let pool = pool_of(3, &log).unwrap();
+        assert_eq!(
+            pool.map_chunked(double, 0..500, 7).unwrap(),
+            (0..500).map(|x| 2 * x).collect::<Vec<_>>()
+        );
+        let got: Vec<u64> = pool.imap(double, 0..100).unwrap().map(|r| r.unwrap()).collect();
+        assert_eq!(got, (0..100).map(|x| 2 * x).collect::<Vec<_>>());
+        let s = pool.stats();
+        assert_eq!((s.completed, s.failed, s.restarts), (600, 0, 0));
+        pool.close();
+        pool.join().unwrap();
+        assert!(eventually(|| log.alive.load(Ordering::SeqCst) == 0));
+        // Each fake was asked to exit and hung up: released without a kill.
+        assert!(log.released.lock().unwrap().iter().all(|&(_, kill)| !kill));
+        assert!(log.stopped_now.lock().unwrap().is_empty());
+    });
+}
+
+#[test]
+fn a_lost_worker_fails_only_its_task_and_is_replaced() {
+    bounded(|| {
+        let log = Arc::new(Log::default());
+        let pool = pool_of(2, &log).unwrap();
+        let got: Vec<_> = pool.imap(double, [1, 2, DIE, 3, 4]).unwrap().collect();
+        for (i, r) in got.iter().enumerate() {
+            match (i, r) {
+                (2, Err(Error::WorkerDied { cause, .. })) => assert_eq!(*cause, ExitCause::Exited(7)),
+                (2, other) => panic!("unexpected {other:?}"),
+                (_, r) => assert_eq!(*r.as_ref().unwrap(), [1, 2, 0, 3, 4][i] * 2),
+            }
+        }
+        // A whole call fails with its lost task's error; the pool carries on.
+        let map = pool.map_chunked(double, [5, DIE, 6], 1);
+        assert!(matches!(map, Err(Error::WorkerDied { .. })), "{map:?}");
+        assert_eq!(pool.map(double, [7]).unwrap(), [14]);
+        let s = pool.stats();
+        assert_eq!((s.workers, s.restarts, s.failed), (2, 2, 2));
+        assert_eq!(log.started.load(Ordering::SeqCst), 4);
+    });
+}
+
+#[test]
+fn a_worker_that_breaks_the_protocol_fails_its_tasks_with_a_protocol_error() {
+    bounded(|| {
+        let log = Arc::new(Log::default());
+        let pool = pool_of(1, &log).unwrap();
+        let r = pool.apply(double, (GARBAGE,));
+        assert!(matches!(r, Err(Error::Protocol(ref m)) if m.contains("unknown message kind")), "{r:?}");
+        assert_eq!(pool.apply(double, (8,)).unwrap(), 16);
+        // The one that broke was stopped at once and collected.
+        assert_eq!(log.stopped_now.lock().unwrap().len(), 1);
+    });
+}
+
+#[test]
+fn a_task_past_its_deadline_times_out_and_its_worker_is_stopped() {
+    bounded(|| {
+        let log = Arc::new(Log::default());
+        let pool = pool_of(2, &log).unwrap();
+        let opts = super::AsyncOptions::new().timeout(Duration::from_millis(30));
+        let stuck = pool.apply_async_with(double, (HANG,), opts).unwrap();
+        let fine = pool.apply_async(double, (1,)).unwrap();
+        assert!(matches!(stuck.get(), Err(Error::TimedOut { .. })));
+        assert_eq!(fine.get().unwrap(), 2);
+        assert_eq!(log.stopped_now.lock().unwrap().len(), 1);
+        // Its socket closes once the grace is out: the fake ends and is collected.
+        assert!(eventually(|| log.alive.load(Ordering::SeqCst) == 2));
+        assert!(eventually(|| log.released.lock().unwrap().len() == 1));
+        assert_eq!(pool.stats().workers, 2);
+    });
+}
+
+#[test]
+fn a_cancelled_call_stops_its_running_task_and_drops_the_queued_ones() {
+    bounded(|| {
+        let log = Arc::new(Log::default());
+        let pool = pool_of(1, &log).unwrap();
+        let call = pool.map_async_with(double, [HANG, 1, 2], super::AsyncOptions::new().chunksize(1)).unwrap();
+        assert!(eventually(|| pool.stats().running == 1));
+        assert!(call.cancel());
+        assert!(matches!(call.get(), Err(Error::Cancelled)));
+        assert_eq!(log.stopped_now.lock().unwrap().len(), 1);
+        assert_eq!(pool.apply(double, (3,)).unwrap(), 6);
+        let s = pool.stats();
+        assert_eq!((s.queued, s.running, s.completed), (0, 0, 1));
+    });
+}
+
+#[test]
+fn terminate_fails_everything_pending_and_collects_every_worker() {
+    bounded(|| {
+        let log = Arc::new(Log::default());
+        let pool = pool_of(2, &log).unwrap();
+        let running: Vec<_> = (0..2).map(|_| pool.apply_async(double, (HANG,)).unwrap()).collect();
+        let queued = pool.map_async(double, 0..10).unwrap();
+        assert!(eventually(|| pool.stats().running == 2));
+        pool.terminate();
+        pool.join().unwrap();
+        for r in running {
+            assert!(matches!(r.get(), Err(Error::Terminated)));
+        }
+        assert!(matches!(queued.get(), Err(Error::Terminated)));
+        assert_eq!(log.stopped_now.lock().unwrap().len(), 2);
+        assert_eq!(log.released.lock().unwrap().len(), 2);
+        assert!(eventually(|| log.alive.load(Ordering::SeqCst) == 0));
+    });
+}
+
+#[test]
+fn starts_that_keep_failing_break_the_pool_with_the_cause() {
+    bounded(|| {
+        let log = Arc::new(Log::default());
+        log.fail_starts.store(100, Ordering::SeqCst);
+        match pool_of(1, &log) {
+            Err(Error::PoolBroken { message, .. }) => assert!(message.contains("will not start"), "{message}"),
+            other => panic!("unexpected {other:?}"),
+        }
+        // One failed start, then a good one: the pool starts.
+        let log = Arc::new(Log::default());
+        log.fail_starts.store(1, Ordering::SeqCst);
+        let pool = pool_of(1, &log).unwrap();
+        assert_eq!(pool.apply(double, (4,)).unwrap(), 8);
+    });
+}
