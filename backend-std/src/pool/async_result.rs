@@ -7,13 +7,11 @@
 //! these VMs is most of a round trip: the `apply` round trip goes from about 50 µs to about
 //! 17 µs. The spin is bounded, so a long task costs at most that much CPU per wait.
 
-use super::driver::Inner;
-use super::ledger::BatchId;
-use super::sink::lock;
+use super::lock::lock;
 use crate::error::{Error, Result};
 use crate::owner::Home;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The end of an asynchronous call: Python's `AsyncResult`.
@@ -36,27 +34,17 @@ pub struct AsyncResult<T> {
     _sink: Option<Arc<dyn Send + Sync>>,
 }
 
-/// How a call is cancelled: its batch, in its pool (if the pool is still there).
-pub(crate) struct Cancel {
-    pool: Weak<Inner>,
-    batch: BatchId,
-}
+/// How a call is cancelled (see `driver::canceller`): the engine's business, not the
+/// result's.
+pub(crate) struct Cancel(Box<dyn Fn() + Send + Sync>);
 
 impl Cancel {
-    pub(crate) fn new(pool: &Arc<Inner>, batch: BatchId) -> Self {
-        Self {
-            pool: Arc::downgrade(pool),
-            batch,
-        }
+    pub(crate) fn new(cancel: impl Fn() + Send + Sync + 'static) -> Self {
+        Self(Box::new(cancel))
     }
 
     fn run(&self) {
-        if let Some(inner) = self.pool.upgrade() {
-            let _ = inner.hand_over(|st| {
-                st.cancel_batch(self.batch);
-                Ok(())
-            });
-        }
+        (self.0)()
     }
 }
 

@@ -6,7 +6,7 @@
 //! there; nothing polls, and no executor thread is blocked while a task runs.
 
 use super::async_result::{AsyncResult, take};
-use super::sink::lock;
+use super::lock::lock;
 use crate::error::Result;
 use std::collections::VecDeque;
 use std::future::{Future, IntoFuture};

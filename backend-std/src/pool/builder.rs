@@ -2,7 +2,7 @@
 //! limits, and the grace a terminated worker gets.
 
 use super::Pool;
-use super::state::Init;
+use super::transport::Init;
 use super::transport::Transport;
 use crate::codec;
 use crate::error::Result;

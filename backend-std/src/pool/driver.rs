@@ -2,9 +2,12 @@
 //! of quinn's endpoint driver (read, `handle_*`, drain every `poll_*`, write, loop). It
 //! never forks (the fork server does) and runs user callbacks outside the pool's lock.
 
+use super::async_result::Cancel;
 use super::deliveries::Deliveries;
-use super::exits::{Loss, drain};
-use super::sink::lock;
+use super::ledger::BatchId;
+use super::departures::Loss;
+use super::exits::drain;
+use super::lock::lock;
 use super::state::{State, send_unflushed};
 use crate::error::Error;
 use crate::wire::{Message, RawConn};
@@ -15,6 +18,20 @@ use nix::unistd::Pid;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+
+/// How a call's [`AsyncResult`](super::AsyncResult) cancels it: its batch, in its pool
+/// (if the pool is still there).
+pub(crate) fn canceller(inner: &Arc<Inner>, batch: BatchId) -> Cancel {
+    let pool = Arc::downgrade(inner);
+    Cancel::new(move || {
+        if let Some(inner) = pool.upgrade() {
+            let _ = inner.hand_over(|st| {
+                st.cancel_batch(batch);
+                Ok(())
+            });
+        }
+    })
+}
 
 /// What the driver thread and the pool's users share.
 pub(crate) struct Inner {

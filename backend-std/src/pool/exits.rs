@@ -5,6 +5,7 @@
 //! gone: the driver watches its socket for the hang-up and kills it when the grace runs out,
 //! so a slow exit never holds up the rest of the pool.
 
+use super::departures::{Dying, Loss, StartFailure};
 use super::state::{Phase, Slot, State};
 use crate::error::{Error, ExitCause};
 use crate::protocol::EXIT;
@@ -12,82 +13,7 @@ use crate::wire::RawConn;
 use forkpool_core::WorkerId;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-use std::os::fd::OwnedFd;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Why a worker leaves its slot, and so how the tasks it held fail.
-#[derive(Clone, Debug)]
-pub(crate) enum Loss {
-    /// It died or closed its socket on its own.
-    Died,
-    /// It broke the protocol (corrupt frame, answer out of turn): it is killed.
-    Broke(String),
-    /// A task it held was cancelled: it is killed.
-    Cancelled,
-    /// Its running task passed its deadline: it is killed.
-    TimedOut,
-}
-
-impl Loss {
-    /// The loss an I/O error on the worker's socket means.
-    pub(crate) fn from_io(e: Error) -> Self {
-        match e {
-            Error::Disconnected => Self::Died,
-            e => Self::Broke(e.to_string()),
-        }
-    }
-
-    /// The error a task held by worker `pid` (which ended with `cause`) fails with.
-    pub(crate) fn error(&self, pid: u32, cause: ExitCause) -> Error {
-        match self {
-            Self::Died => Error::WorkerDied { pid, cause },
-            Self::Broke(m) => Error::Protocol(format!("worker {pid}: {m}")),
-            Self::Cancelled => Error::Cancelled,
-            Self::TimedOut => Error::TimedOut { pid },
-        }
-    }
-}
-
-/// Why the last worker start failed, kept to fail pending work with once the pool breaks.
-#[derive(Clone, Debug)]
-pub(crate) struct StartFailure {
-    pub message: String,
-    /// The OS error behind it, if one was (`EAGAIN` from `fork`, `EMFILE`...).
-    pub errno: Option<i32>,
-}
-
-impl StartFailure {
-    pub(crate) fn new(e: &Error) -> Self {
-        let errno = match e {
-            Error::Io { source, .. } => source.raw_os_error(),
-            _ => None,
-        };
-        Self {
-            message: e.to_string(),
-            errno,
-        }
-    }
-
-    /// The error pending work fails with.
-    pub(crate) fn broken(&self) -> Error {
-        Error::PoolBroken {
-            message: self.message.clone(),
-            source: self.errno.map(std::io::Error::from_raw_os_error),
-        }
-    }
-}
-
-/// A process that was told to leave and is not reaped yet.
-pub(crate) struct Dying {
-    pub pid: Pid,
-    pub conn: Arc<RawConn>,
-    /// Readable once it has exited (when the kernel has pidfds): its socket may outlive it,
-    /// held by a process it forked.
-    pub exit: Option<Arc<OwnedFd>>,
-    /// When it gets `SIGKILL` if it is still there.
-    pub kill_at: Instant,
-}
 
 /// How long a process asked to exit (`EXIT`) may take before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(2);

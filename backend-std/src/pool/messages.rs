@@ -1,6 +1,6 @@
 //! What a worker says, turned into scheduler events: ready, initializer failed, results.
 
-use super::exits::{Loss, StartFailure};
+use super::departures::{Loss, StartFailure};
 use super::state::State;
 use crate::protocol::{self, DONE, INIT_FAILED, READY};
 use crate::wire::Message;

@@ -5,8 +5,10 @@ mod async_result;
 mod await_result;
 mod builder;
 mod deliveries;
+mod departures;
 mod driver;
 mod encode;
+mod erased;
 mod events;
 mod exits;
 #[cfg(test)]
@@ -15,7 +17,9 @@ mod imap;
 mod imap_order;
 #[cfg(feature = "stream")]
 mod imap_stream;
+mod jobs;
 mod ledger;
+mod lock;
 mod messages;
 mod options;
 mod outbox;
@@ -36,7 +40,7 @@ pub use imap_order::{AsCompleted, IMapOrder, InOrder, OneArg, WINDOW as IMAP_WIN
 pub use options::AsyncOptions;
 pub use sink::AsyncResult;
 pub use state::MAX_PROCESSES;
-pub(crate) use state::Init;
+pub(crate) use transport::Init;
 pub(crate) use threads::Threads;
 pub use stats::PoolStats;
 
@@ -48,7 +52,7 @@ use driver::Inner;
 use forkpool_core::default_chunksize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sink::lock;
+use lock::lock;
 use state::Phase;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -340,40 +344,6 @@ impl Pool {
             driver::End::Panicked => {
                 Err(Error::Internal("the pool's driver thread panicked"))
             }
-        }
-    }
-}
-
-impl Pool {
-    /// `Err(NotOwner)` outside the pool's owner process.
-    pub(crate) fn check_home(&self) -> Result<()> {
-        self.home.check()
-    }
-
-    /// An `imap` iterator over an input already made of argument tuples, for the task at
-    /// erased address `call`.
-    pub(crate) fn imap_erased<I, A, R, O>(
-        &self,
-        input: I,
-        call: usize,
-        chunksize: usize,
-    ) -> Result<IMap<I, A, R, O>>
-    where
-        I: Iterator<Item = A>,
-        A: Serialize,
-        R: DeserializeOwned,
-        O: IMapOrder,
-    {
-        self.home.check()?;
-        IMap::new(Arc::clone(&self.inner), input, call, chunksize)
-    }
-
-    /// The phase, for a `ThreadPool`'s `Debug`.
-    pub(crate) fn phase_name(&self) -> &'static str {
-        match lock(&self.inner.state).phase {
-            Phase::Running => "Running",
-            Phase::Closed => "Closed",
-            Phase::Terminated => "Terminated",
         }
     }
 }

@@ -9,14 +9,13 @@
 //! worker gets its work in few large messages. A worker with nothing in hand always gets
 //! its jobs at once, so holding back never delays a start.
 
-use super::exits::Loss;
+use super::departures::Loss;
+use super::jobs::Jobs;
 use super::state::State;
 use crate::error::Error;
 use crate::owner::call_tag;
 use crate::protocol::{self, RUN};
-use crate::wire::MAX_FDS;
 use forkpool_core::WorkerId;
-use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -26,31 +25,6 @@ const HOLD_BYTES: usize = 256 << 10;
 /// Most bytes of jobs merged into one `RUN` message (a single larger job goes alone; none
 /// is larger than the largest message, see `encode::next_chunk`).
 const RUN_BYTES: usize = 16 << 20;
-
-/// Jobs for one worker, encoded as one `RUN` message.
-#[derive(Default)]
-pub(crate) struct Jobs {
-    msg: Vec<u8>,
-    fds: Vec<OwnedFd>,
-    count: usize,
-}
-
-impl Jobs {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    /// Whether `more` fits in the same message.
-    fn fits(&self, msg_len: usize, fds: usize, limit: usize) -> bool {
-        self.is_empty() || (self.msg.len() + msg_len <= limit && self.fds.len() + fds <= MAX_FDS)
-    }
-
-    fn append(&mut self, more: Jobs) {
-        self.msg.extend_from_slice(&more.msg);
-        self.fds.extend(more.fds);
-        self.count += more.count;
-    }
-}
 
 impl State {
     /// Sends (or, from a caller, may hold back) every job the scheduler dispatches now;

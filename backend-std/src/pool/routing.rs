@@ -2,7 +2,7 @@
 //! and cancelling a whole batch.
 
 use super::deliveries::Deliveries;
-use super::exits::Loss;
+use super::departures::Loss;
 use super::ledger::BatchId;
 use super::sink::Raw;
 use super::state::{Phase, State};

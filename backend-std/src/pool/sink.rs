@@ -10,11 +10,8 @@ use crate::task::panic_message;
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
+use super::lock::lock;
+use std::sync::{Arc, Condvar, Mutex};
 
 /// Receives the results of one batch of tasks, by index within the batch: a result for
 /// `index` that is a run ([`Raw::len`] values) stands for `index..index + len`.

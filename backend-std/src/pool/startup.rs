@@ -4,9 +4,10 @@
 use super::Pool;
 use super::deliveries::Deliveries;
 use super::driver::{self, Inner};
-use super::exits::Loss;
-use super::sink::lock;
-use super::state::{Init, State};
+use super::departures::Loss;
+use super::lock::lock;
+use super::state::State;
+use super::transport::Init;
 use super::transport::Transport;
 use crate::error::{Error, Result};
 use crate::protocol::READY;

@@ -2,13 +2,13 @@
 //! decides. No decision is made here: every `poll_*` answer is simply performed.
 
 use super::deliveries::Deliveries;
-use super::exits::{Dying, Loss, StartFailure};
+use super::departures::{Dying, Loss, StartFailure};
 use super::ledger::{BatchId, Ledger};
-use super::outbox::Jobs;
+use super::jobs::Jobs;
 use forkpool_core::{GrowableUnordered, HeapSlots, VecQueue};
 use super::sink::{Raw, Sink};
 use crate::error::{Error, ExitCause, Result};
-use super::transport::{Intro, Transport};
+use super::transport::{Init, Intro, Transport};
 use crate::wire::RawConn;
 use forkpool_core::{Config, ConfigError, Job, Outcome, Scheduler, WorkerCommand, WorkerId};
 use nix::unistd::Pid;
@@ -71,13 +71,6 @@ pub(crate) struct Slot {
     /// The process as a descriptor, readable once it has exited (see `sys::pidfd_open`);
     /// `None` on kernels without pidfds (end-of-file on `conn` then tells alone).
     pub exit: Option<Arc<OwnedFd>>,
-}
-
-/// The initializer every new worker runs: trampoline address and encoded arguments.
-pub(crate) struct Init {
-    pub call: usize,
-    pub args: Vec<u8>,
-    pub fds: Vec<OwnedFd>,
 }
 
 pub(crate) struct State {

@@ -3,11 +3,12 @@
 //! first chunks while the caller still encodes the rest. A plain `apply_async` (one task,
 //! no callback) takes a leaner path: its result slot is its sink.
 
-use super::async_result::{Cancel, Shared};
+use super::async_result::Shared;
 use super::encode::next_chunk;
 use super::ledger::BatchId;
 use super::options::AsyncOptions;
-use super::sink::{Collect, lock};
+use super::lock::lock;
+use super::sink::Collect;
 use super::state::{Phase, TaskJob};
 use super::{Pool, sink::AsyncResult};
 use crate::error::{Error, Result};
@@ -85,7 +86,7 @@ impl Pool {
         sink.seal();
         Ok(AsyncResult::new(
             shared,
-            Cancel::new(&self.inner, batch),
+            super::driver::canceller(&self.inner, batch),
             Some(sink),
         ))
     }
@@ -117,7 +118,7 @@ impl Pool {
         })?;
         Ok(AsyncResult::new(
             shared,
-            Cancel::new(&self.inner, batch),
+            super::driver::canceller(&self.inner, batch),
             None,
         ))
     }

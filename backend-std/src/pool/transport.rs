@@ -4,7 +4,6 @@
 //! driver, the outbox, the calls in flight) is the same engine: a worker of either kind is
 //! reached through a socket that speaks the worker protocol (`protocol`, `worker.rs`).
 
-use super::state::Init;
 use crate::error::{ExitCause, Result};
 use crate::wire::RawConn;
 use nix::unistd::Pid;
@@ -17,6 +16,13 @@ pub(crate) struct Started {
     pub id: Pid,
     pub conn: RawConn,
     pub exit: Option<OwnedFd>,
+}
+
+/// The initializer every new worker runs: trampoline address and encoded arguments.
+pub(crate) struct Init {
+    pub call: usize,
+    pub args: Vec<u8>,
+    pub fds: Vec<OwnedFd>,
 }
 
 /// What every new worker is told in `INIT`: the pool's key for call tags, and the
