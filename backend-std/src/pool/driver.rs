@@ -159,6 +159,8 @@ impl Watch {
 struct Turn {
     gone: Vec<(Pid, bool)>,
     inbox: Vec<(Vec<Message>, Option<Error>)>,
+    /// Which watched workers have exited (kept from turn to turn).
+    exited: Vec<bool>,
 }
 
 impl Turn {
@@ -209,123 +211,148 @@ pub(crate) fn run(inner: Arc<Inner>) {
     let mut turn = Turn::default();
     let mut watch = Watch::default();
     let mut ready: Vec<(bool, bool)> = Vec::new();
-    let mut exited: Vec<bool> = Vec::new();
     loop {
-        let unflushed = {
-            let mut st = lock(&inner.state);
-            turn.apply(&mut st, &watch.watched);
-            st.reap_overdue();
-            st.pump(&mut out);
-            if st.finished() {
-                drop(st);
-                out.deliver();
-                // Nothing of the pool's is held past this point (no socket stays open).
-                drop(watch);
-                drop(ending);
-                return;
-            }
-            // From here on, callers send their jobs themselves.
-            inner.awake.store(false, Ordering::Relaxed);
-            watch.refresh(&st);
-            st.take_unflushed()
+        let Some(unflushed) = decide(&inner, &mut turn, &mut watch, &mut out) else {
+            out.deliver();
+            // Nothing of the pool's is held past this point (no socket stays open).
+            drop(watch);
+            drop(ending);
+            return;
         };
         send_unflushed(&unflushed);
         out.deliver();
-        let Watch {
-            watched,
-            exits,
-            dying,
-            timeout,
-        } = &watch;
-
-        // A socket with packets still queued (full, or filled by a caller since) is
-        // watched for room as well.
-        let mut fds: Vec<PollFd> = watched
-            .iter()
-            .map(|(_, c)| {
-                let flags = if c.has_queued() {
-                    PollFlags::POLLIN | PollFlags::POLLOUT
-                } else {
-                    PollFlags::POLLIN
-                };
-                PollFd::new(c.as_fd(), flags)
-            })
-            .collect();
-        fds.extend(dying.iter().map(|(_, c, exit)| match exit {
-            Some(e) => PollFd::new(e.as_fd(), PollFlags::POLLIN),
-            None => PollFd::new(c.as_fd(), PollFlags::POLLIN),
-        }));
-        fds.extend(
-            exits
-                .iter()
-                .map(|(_, e)| PollFd::new(e.as_fd(), PollFlags::POLLIN)),
-        );
-        fds.push(PollFd::new(inner.wake.as_fd(), PollFlags::POLLIN));
-        let timeout = match timeout {
-            None => PollTimeout::NONE,
-            Some(t) => PollTimeout::try_from(t.as_millis().min(60_000) as i32 + 1)
-                .unwrap_or(PollTimeout::MAX),
-        };
-        match poll(&mut fds, timeout) {
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
-        }
+        wait(&inner, &watch, &mut ready);
         // The next turn pumps under the lock: until then, callers may leave jobs to it.
         inner.awake.store(true, Ordering::Relaxed);
-        ready.clear();
-        ready.extend(fds.iter().map(|f| {
-            let r = f.revents().unwrap_or(PollFlags::POLLIN);
-            (
-                !(r - PollFlags::POLLOUT).is_empty(),
-                r.contains(PollFlags::POLLOUT),
-            )
-        }));
-        let woken = ready.last().is_some_and(|r| r.0);
-        drop(fds);
-        if woken {
-            let _ = inner.wake.read();
-        }
+        collect(&watch, &ready, &mut turn);
+    }
+}
 
-        // A dying process has exited when its exit descriptor is readable, or (without
-        // one) when its socket hangs up; what it still says is dropped. Anything else it
-        // sends that is not a message gets it killed now.
-        let (ready_dying, ready_exits) = ready[watched.len()..].split_at(dying.len());
-        turn.gone.extend(
-            dying
-                .iter()
-                .zip(ready_dying)
-                .filter(|(_, r)| r.0)
-                .filter_map(|((pid, conn, exit), _)| match (exit, drain(conn)) {
-                    (Some(_), _) | (None, Err(Error::Disconnected)) => Some((*pid, true)),
-                    (None, Ok(())) => None,
-                    (None, Err(_)) => Some((*pid, false)),
-                }),
-        );
-        // A worker that exited is lost once what it sent is read, even though its socket
-        // may stay open (held by a process it forked).
-        exited.clear();
-        exited.resize(watched.len(), false);
-        for ((k, _), r) in exits.iter().zip(ready_exits) {
-            exited[*k] |= r.0;
-        }
+/// The turn's part under the lock: applies what the last wait brought, collects overdue
+/// workers, performs what the scheduler decides. `None` once the pool is finished; else the
+/// sockets to flush, with `watch` refreshed for the next wait.
+fn decide(
+    inner: &Inner,
+    turn: &mut Turn,
+    watch: &mut Watch,
+    out: &mut Deliveries,
+) -> Option<Vec<Arc<RawConn>>> {
+    let mut st = lock(&inner.state);
+    turn.apply(&mut st, &watch.watched);
+    st.reap_overdue();
+    st.pump(out);
+    if st.finished() {
+        return None;
+    }
+    // From here on, callers send their jobs themselves.
+    inner.awake.store(false, Ordering::Relaxed);
+    watch.refresh(&st);
+    Some(st.take_unflushed())
+}
 
-        // Workers' sockets are written and read without the lock: callers keep submitting
-        // while the driver waits on the kernel.
-        turn.inbox.resize_with(watched.len(), Default::default);
-        for ((((_, conn), &(readable, writable)), (messages, error)), &gone) in
-            watched.iter().zip(&ready).zip(&mut turn.inbox).zip(&exited)
-        {
-            let sent = match writable && !gone {
-                true => conn.flush().err(),
-                false => None,
+/// Waits until a watched descriptor is ready, the driver is woken, or the next deadline or
+/// kill is due; `ready` gets each descriptor's (readable, writable), in the order of
+/// [`Watch`]: workers' sockets, the dying, workers' exit descriptors, the wake-up.
+fn wait(inner: &Inner, watch: &Watch, ready: &mut Vec<(bool, bool)>) {
+    let Watch {
+        watched,
+        exits,
+        dying,
+        timeout,
+    } = watch;
+    // A socket with packets still queued (full, or filled by a caller since) is watched
+    // for room as well.
+    let mut fds: Vec<PollFd> = watched
+        .iter()
+        .map(|(_, c)| {
+            let flags = if c.has_queued() {
+                PollFlags::POLLIN | PollFlags::POLLOUT
+            } else {
+                PollFlags::POLLIN
             };
-            let read = match (readable, gone) {
-                (_, true) => read_some(conn, messages, MAX_LEFT).or(Some(Error::Disconnected)),
-                (true, false) => read_some(conn, messages, MAX_READ),
-                (false, false) => None,
-            };
-            *error = read.or(sent);
-        }
+            PollFd::new(c.as_fd(), flags)
+        })
+        .collect();
+    fds.extend(dying.iter().map(|(_, c, exit)| match exit {
+        Some(e) => PollFd::new(e.as_fd(), PollFlags::POLLIN),
+        None => PollFd::new(c.as_fd(), PollFlags::POLLIN),
+    }));
+    fds.extend(
+        exits
+            .iter()
+            .map(|(_, e)| PollFd::new(e.as_fd(), PollFlags::POLLIN)),
+    );
+    fds.push(PollFd::new(inner.wake.as_fd(), PollFlags::POLLIN));
+    let timeout = match timeout {
+        None => PollTimeout::NONE,
+        Some(t) => PollTimeout::try_from(t.as_millis().min(60_000) as i32 + 1)
+            .unwrap_or(PollTimeout::MAX),
+    };
+    match poll(&mut fds, timeout) {
+        Ok(_) | Err(Errno::EINTR) => {}
+        Err(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
+    }
+    ready.clear();
+    ready.extend(fds.iter().map(|f| {
+        let r = f.revents().unwrap_or(PollFlags::POLLIN);
+        (
+            !(r - PollFlags::POLLOUT).is_empty(),
+            r.contains(PollFlags::POLLOUT),
+        )
+    }));
+    if ready.last().is_some_and(|r| r.0) {
+        let _ = inner.wake.read();
+    }
+}
+
+/// The turn's part without the lock: what the wait found, read into `turn` for the next
+/// [`decide`].
+fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn) {
+    let Watch {
+        watched,
+        exits,
+        dying,
+        ..
+    } = watch;
+    // A dying process has exited when its exit descriptor is readable, or (without one)
+    // when its socket hangs up; what it still says is dropped. Anything else it sends
+    // that is not a message gets it killed now.
+    let (ready_dying, ready_exits) = ready[watched.len()..].split_at(dying.len());
+    turn.gone.extend(
+        dying
+            .iter()
+            .zip(ready_dying)
+            .filter(|(_, r)| r.0)
+            .filter_map(|((pid, conn, exit), _)| match (exit, drain(conn)) {
+                (Some(_), _) | (None, Err(Error::Disconnected)) => Some((*pid, true)),
+                (None, Ok(())) => None,
+                (None, Err(_)) => Some((*pid, false)),
+            }),
+    );
+    // A worker that exited is lost once what it sent is read, even though its socket may
+    // stay open (held by a process it forked).
+    let exited = &mut turn.exited;
+    exited.clear();
+    exited.resize(watched.len(), false);
+    for ((k, _), r) in exits.iter().zip(ready_exits) {
+        exited[*k] |= r.0;
+    }
+    // Workers' sockets are written and read without the lock: callers keep submitting
+    // while the driver waits on the kernel.
+    turn.inbox.resize_with(watched.len(), Default::default);
+    for ((((_, conn), &(readable, writable)), (messages, error)), &gone) in
+        watched.iter().zip(ready).zip(&mut turn.inbox).zip(&turn.exited)
+    {
+        let sent = match writable && !gone {
+            true => conn.flush().err(),
+            false => None,
+        };
+        let read = match (readable, gone) {
+            (_, true) => read_some(conn, messages, MAX_LEFT).or(Some(Error::Disconnected)),
+            (true, false) => read_some(conn, messages, MAX_READ),
+            (false, false) => None,
+        };
+        *error = read.or(sent);
     }
 }
 
