@@ -129,9 +129,9 @@ impl<S: SeqNum, T> ResultOrder<S, T> for GrowableUnordered<S, T> {
 
 /// The scheduler's worker slots on the heap, as many as the driver has (the default table
 /// keeps room for every possible slot inside the scheduler value).
-pub struct HeapSlots<S>(Vec<WorkerSlot<S>>);
+pub struct HeapSlots<S, K = ()>(Vec<WorkerSlot<S, K>>);
 
-impl<S> core::fmt::Debug for HeapSlots<S> {
+impl<S, K> core::fmt::Debug for HeapSlots<S, K> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("HeapSlots")
             .field("slots", &self.0.len())
@@ -139,27 +139,27 @@ impl<S> core::fmt::Debug for HeapSlots<S> {
     }
 }
 
-impl<S> Default for HeapSlots<S> {
+impl<S, K> Default for HeapSlots<S, K> {
     fn default() -> Self {
         Self(Vec::new())
     }
 }
 
-impl<S> core::ops::Deref for HeapSlots<S> {
-    type Target = [WorkerSlot<S>];
+impl<S, K> core::ops::Deref for HeapSlots<S, K> {
+    type Target = [WorkerSlot<S, K>];
     fn deref(&self) -> &Self::Target {
         &self.0
     }
 }
 
-impl<S> core::ops::DerefMut for HeapSlots<S> {
+impl<S, K> core::ops::DerefMut for HeapSlots<S, K> {
     fn deref_mut(&mut self) -> &mut Self::Target {
         &mut self.0
     }
 }
 
-impl<S> SlotTable<S> for HeapSlots<S> {
-    fn push_slot(&mut self, slot: WorkerSlot<S>) -> Result<(), WorkerSlot<S>> {
+impl<S, K> SlotTable<S, K> for HeapSlots<S, K> {
+    fn push_slot(&mut self, slot: WorkerSlot<S, K>) -> Result<(), WorkerSlot<S, K>> {
         self.0.push(slot);
         Ok(())
     }

@@ -45,7 +45,7 @@ pub use lock::Lock;
 pub use order::{Ordered, ResultOrder, Unordered};
 pub use queue::{FifoQueue, JobQueue};
 pub use scheduler::{
-    Config, Dispatch, Job, Outcome, Release, Scheduler, SlotTable, WorkerCommand, WorkerId,
-    WorkerSlot, default_chunksize,
+    CancelReason, Config, Dispatch, Job, Outcome, Release, Scheduler, Settled, SlotTable,
+    WorkerCommand, WorkerId, WorkerSlot, default_chunksize,
 };
 pub use seq::{SeqNum, serial_cmp};

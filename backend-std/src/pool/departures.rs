@@ -41,6 +41,22 @@ impl Loss {
     }
 }
 
+/// Why a worker was lost, carried by the scheduler in the outcome of each task lost with
+/// it: the loss, the worker's id and how it ended.
+#[derive(Clone, Debug)]
+pub(crate) struct Lost {
+    pub loss: Loss,
+    pub pid: u32,
+    pub cause: ExitCause,
+}
+
+impl Lost {
+    /// The error each task lost with the worker fails with.
+    pub(crate) fn error(&self) -> Error {
+        self.loss.error(self.pid, self.cause)
+    }
+}
+
 /// Why the last worker start failed, kept to fail pending work with once the pool breaks.
 #[derive(Clone, Debug)]
 pub(crate) struct StartFailure {

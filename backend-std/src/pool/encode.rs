@@ -1,6 +1,5 @@
 //! Turning the user's arguments into encoded chunks of tasks.
 
-use super::ledger::BatchId;
 use super::state::TaskJob;
 use crate::codec;
 use crate::error::{Error, Result};
@@ -20,7 +19,6 @@ pub(crate) fn next_chunk<A: Serialize>(
     chunksize: usize,
 ) -> Result<Option<TaskJob>> {
     let mut job = TaskJob {
-        batch: BatchId::default(),
         index,
         call,
         n: 0,

@@ -5,7 +5,7 @@
 //! gone: the driver watches its socket for the hang-up and kills it when the grace runs out,
 //! so a slow exit never holds up the rest of the pool.
 
-use super::departures::{Dying, Loss, StartFailure};
+use super::departures::{Dying, Loss, Lost, StartFailure};
 use super::state::{Phase, Slot, State};
 use crate::error::{Error, ExitCause};
 use crate::protocol::EXIT;
@@ -69,8 +69,8 @@ impl State {
             ExitCause::Unknown
         };
         super::events::lost(pid, i, &format!("{loss:?}"), cause);
-        self.lost.insert(i, (loss, pid, cause));
-        let _ = self.sched.handle_worker_lost(WorkerId(i as u16));
+        let lost = Lost { loss, pid, cause };
+        let _ = self.sched.handle_worker_lost_because(WorkerId(i as u16), lost);
         let interrupted =
             matches!(cause, ExitCause::Signaled { signal, .. } if signal == Signal::SIGINT as i32);
         if interrupted && self.interrupt {

@@ -2,33 +2,24 @@
 //! and cancelling a whole batch.
 
 use super::deliveries::Deliveries;
-use super::departures::Loss;
-use super::ledger::BatchId;
+use super::departures::Lost;
+use super::ledger::{BatchId, Tag};
 use super::sink::Raw;
-use super::state::{Phase, State};
-use crate::error::{Error, ExitCause, Result};
-use forkpool_core::{Outcome, Release, WorkerId};
+use super::state::State;
+use crate::error::{Error, Result};
+use forkpool_core::{CancelReason, Outcome, Release};
 use std::sync::Arc;
 
 impl State {
-    /// Cancels a batch: its queued tasks are dropped, and the workers running any of its
-    /// tasks are killed (and replaced); all of them resolve to [`Error::Cancelled`].
+    /// Cancels a batch: its queued tasks are dropped, the ones workers hold are released,
+    /// and a worker running one of its tasks is killed and replaced (the scheduler decides
+    /// which); all of them resolve to [`Error::Cancelled`].
     pub(crate) fn cancel_batch(&mut self, batch: BatchId) {
-        self.sched.cancel(|job| job.batch == batch);
-        let victims: Vec<usize> = (0..self.slots.len())
-            .filter(|&i| {
-                self.sched
-                    .held_by(WorkerId(i as u16))
-                    .any(|(first, _)| self.ledger.batch_of(first) == Some(batch))
-            })
-            .collect();
-        for i in victims {
-            self.lose(i, Loss::Cancelled);
-        }
+        self.sched.cancel_tagged(|t| t.batch == batch);
     }
 
-    pub(super) fn route(&mut self, r: Release<u64, Result<Raw>>, out: &mut Deliveries) {
-        let Some(to) = self.ledger.release(r.seq, r.len) else {
+    pub(super) fn route(&mut self, r: Release<u64, Result<Raw>, Tag, Lost>, out: &mut Deliveries) {
+        let Some(to) = self.ledger.release(r.tag, r.offset, r.len) else {
             return;
         };
         match r.outcome {
@@ -56,22 +47,14 @@ impl State {
             }
         }
     }
-}
 
-impl State {
     /// The error a task released without a result fails with.
-    fn failure(&self, outcome: &Outcome<Result<Raw>>) -> Error {
+    fn failure(&self, outcome: &Outcome<Result<Raw>, Lost>) -> Error {
         match outcome {
-            Outcome::WorkerLost(w) => match self.lost.get(&w.index()) {
-                Some((loss, pid, cause)) => loss.error(*pid, *cause),
-                None => Error::WorkerDied {
-                    pid: 0,
-                    cause: ExitCause::Unknown,
-                },
-            },
-            Outcome::Cancelled if self.phase == Phase::Terminated => Error::Terminated,
-            Outcome::Cancelled if self.sched.is_broken() => self.broken_error(),
-            Outcome::Cancelled | Outcome::Done(_) => Error::Cancelled,
+            Outcome::WorkerLost(_, lost) => lost.error(),
+            Outcome::Cancelled(CancelReason::Aborted) => Error::Terminated,
+            Outcome::Cancelled(CancelReason::Broken) => self.broken_error(),
+            Outcome::Cancelled(_) | Outcome::Done(_) => Error::Cancelled,
         }
     }
 }

@@ -2,17 +2,16 @@
 //! decides. No decision is made here: every `poll_*` answer is simply performed.
 
 use super::deliveries::Deliveries;
-use super::departures::{Dying, Loss, StartFailure};
-use super::ledger::{BatchId, Ledger};
+use super::departures::{Dying, Loss, Lost, StartFailure};
+use super::ledger::{BatchId, Ledger, Tag};
 use super::jobs::Jobs;
 use forkpool_core::{GrowableUnordered, HeapSlots, VecQueue};
 use super::sink::{Raw, Sink};
-use crate::error::{Error, ExitCause, Result};
+use crate::error::{Error, Result};
 use super::transport::{Init, Intro, Transport};
 use crate::wire::RawConn;
-use forkpool_core::{Config, ConfigError, Job, Outcome, Scheduler, WorkerCommand, WorkerId};
+use forkpool_core::{Config, ConfigError, Job, Scheduler, Settled, WorkerCommand, WorkerId};
 use nix::unistd::Pid;
-use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -33,7 +32,7 @@ pub(crate) fn send_unflushed(conns: &[Arc<RawConn>]) -> bool {
 
 /// A chunk of tasks of one batch, encoded for a `RUN` message.
 pub(crate) struct TaskJob {
-    pub batch: BatchId,
+    /// The index of its first item in its call.
     pub index: usize,
     pub call: usize,
     pub n: u32,
@@ -47,10 +46,12 @@ type Sched = Scheduler<
     TaskJob,
     Result<Raw>,
     u64,
-    VecQueue<Job<TaskJob, u64>>,
-    GrowableUnordered<u64, Outcome<Result<Raw>>>,
+    VecQueue<Job<TaskJob, u64, Tag>>,
+    GrowableUnordered<u64, Settled<Result<Raw>, Tag, Lost>>,
     MAX_PROCESSES,
-    HeapSlots<u64>,
+    Tag,
+    Lost,
+    HeapSlots<u64, Tag>,
 >;
 
 /// Where the pool is in its life.
@@ -79,8 +80,6 @@ pub(crate) struct State {
     /// The calls in flight, and which task belongs to which.
     pub(super) ledger: Ledger,
     init: Option<Init>,
-    /// Why each lost slot was lost, for the tasks released as lost.
-    pub(super) lost: HashMap<usize, (Loss, u32, ExitCause)>,
     pub(super) last_spawn_error: Option<StartFailure>,
     /// Processes that left their slot and are not reaped yet.
     pub(crate) dying: Vec<Dying>,
@@ -138,7 +137,6 @@ impl State {
             slots: (0..config.workers).map(|_| None).collect(),
             ledger: Ledger::default(),
             init,
-            lost: HashMap::new(),
             last_spawn_error: None,
             dying: Vec::new(),
             kill_grace,
@@ -168,15 +166,15 @@ impl State {
         batch: BatchId,
         jobs: impl IntoIterator<Item = TaskJob>,
     ) -> Result<()> {
-        for mut job in jobs {
-            job.batch = batch;
+        for job in jobs {
             let (index, n, timeout) = (job.index, job.n as usize, job.timeout_ms);
-            let Ok(first) = self.sched.submit_with_timeout(job, n, timeout) else {
+            let tag = Tag { batch, index };
+            if self.sched.submit_tagged(job, n, tag, timeout).is_err() {
                 self.close_batch(batch);
                 return Err(Error::PoolNotRunning);
-            };
+            }
             self.counts.submitted += n as u64;
-            self.ledger.add(batch, first, index, n);
+            self.ledger.add(batch, n);
         }
         Ok(())
     }
@@ -186,9 +184,10 @@ impl State {
         self.ledger.seal(batch);
     }
 
-    /// The batch's owner is gone: cancel what is queued; forget it once nothing is pending.
+    /// The batch's owner is gone: cancel what is queued (what runs finishes unseen);
+    /// forget it once nothing is pending.
     pub(crate) fn close_batch(&mut self, batch: BatchId) {
-        self.sched.cancel(|job| job.batch == batch);
+        self.sched.withdraw_tagged(|t| t.batch == batch);
         self.ledger.seal(batch);
     }
 
@@ -231,6 +230,8 @@ impl State {
                 match cmd {
                     WorkerCommand::Spawn(w) => spawns.push(w),
                     WorkerCommand::Stop(w) => self.stop(w.index()),
+                    // The task it runs was cancelled (and released): stop it at once.
+                    WorkerCommand::Kill(w) => self.lose(w.index(), Loss::Cancelled),
                 }
             }
             if !spawns.is_empty() {

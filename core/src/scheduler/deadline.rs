@@ -2,17 +2,19 @@
 //! tells it the time (any monotonic unit, e.g. milliseconds) and asks which workers ran past
 //! a deadline; it kills those and reports them lost.
 
-use super::{Job, Outcome, Scheduler, SlotTable, WorkerId};
+use super::{Job, Scheduler, Settled, SlotTable, WorkerId};
 use crate::order::ResultOrder;
 use crate::queue::JobQueue;
 use crate::seq::SeqNum;
 
-impl<J, R, S, Q, O, const W: usize, T> Scheduler<J, R, S, Q, O, W, T>
+impl<J, R, S, Q, O, const W: usize, K, C, T> Scheduler<J, R, S, Q, O, W, K, C, T>
 where
     S: SeqNum,
-    Q: JobQueue<Job<J, S>>,
-    O: ResultOrder<S, Outcome<R>>,
-    T: SlotTable<S>,
+    K: Copy,
+    C: Clone,
+    Q: JobQueue<Job<J, S, K>>,
+    O: ResultOrder<S, Settled<R, K, C>>,
+    T: SlotTable<S, K>,
 {
     /// The driver's clock now; call before draining the `poll_*` methods.
     pub fn handle_time(&mut self, now: u64) {

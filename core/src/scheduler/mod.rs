@@ -9,7 +9,8 @@ mod types;
 mod worker;
 
 pub use types::{
-    Config, Dispatch, Job, Outcome, Release, WorkerCommand, WorkerId, default_chunksize,
+    CancelReason, Config, Dispatch, Job, Outcome, Release, Settled, WorkerCommand, WorkerId,
+    default_chunksize,
 };
 
 use crate::error::{ConfigError, SchedulerError, SubmitError};
@@ -19,6 +20,9 @@ use crate::seq::SeqNum;
 use core::marker::PhantomData;
 use worker::{InFlight, Life};
 pub use worker::{SlotTable, WorkerSlot};
+
+/// The types a scheduler carries without holding one of each (variance only).
+type Carried<J, R, K, C> = fn(J) -> (R, K, C);
 
 /// Most jobs one worker may hold at once ([`Config::depth`]).
 pub const MAX_DEPTH: usize = 64;
@@ -32,9 +36,9 @@ pub const MAX_DEPTH: usize = 64;
 /// `poll_dispatch`, then `poll_release` gives the lowest latency.
 ///
 /// ```
-/// use forkpool_core::{Config, FifoQueue, Job, Outcome, Scheduler, Unordered, WorkerCommand};
+/// use forkpool_core::{Config, FifoQueue, Job, Outcome, Scheduler, Settled, Unordered, WorkerCommand};
 /// type Sched = Scheduler<&'static str, u32, u16,
-///     FifoQueue<Job<&'static str, u16>, 8>, Unordered<u16, Outcome<u32>, 8>, 2>;
+///     FifoQueue<Job<&'static str, u16>, 8>, Unordered<u16, Settled<u32>, 8>, 2>;
 /// let mut s = Sched::new(Config::new(1), FifoQueue::new(), Unordered::new(), 0).unwrap();
 /// let Some(WorkerCommand::Spawn(w)) = s.poll_worker() else { panic!() };
 /// s.handle_worker_idle(w).unwrap();          // the driver started the process
@@ -47,8 +51,22 @@ pub const MAX_DEPTH: usize = 64;
 /// ```
 ///
 /// `W` is the most worker slots; they are kept in `T`, by default a `heapless::Vec` of `W`
-/// slots inside the scheduler (see [`SlotTable`] for keeping them elsewhere).
-pub struct Scheduler<J, R, S, Q, O, const W: usize, T = heapless::Vec<WorkerSlot<S>, W>> {
+/// slots inside the scheduler (see [`SlotTable`] for keeping them elsewhere). `K` is the
+/// caller's tag for a job ([`submit_tagged`](Self::submit_tagged)), given back with each
+/// release of its tasks; `C` is the cause a driver gives for a lost worker
+/// ([`handle_worker_lost_because`](Self::handle_worker_lost_because)), carried in the
+/// outcome of each task lost with it.
+pub struct Scheduler<
+    J,
+    R,
+    S,
+    Q,
+    O,
+    const W: usize,
+    K = (),
+    C = (),
+    T = heapless::Vec<WorkerSlot<S, K>, W>,
+> {
     queue: Q,
     order: O,
     workers: T,
@@ -60,15 +78,17 @@ pub struct Scheduler<J, R, S, Q, O, const W: usize, T = heapless::Vec<WorkerSlot
     restarts: restart::Restarts,
     /// The driver's clock, as last told by `handle_time`.
     now: u64,
-    _types: PhantomData<fn(J) -> R>,
+    _types: PhantomData<Carried<J, R, K, C>>,
 }
 
-impl<J, R, S, Q, O, const W: usize, T> Scheduler<J, R, S, Q, O, W, T>
+impl<J, R, S, Q, O, const W: usize, K, C, T> Scheduler<J, R, S, Q, O, W, K, C, T>
 where
     S: SeqNum,
-    Q: JobQueue<Job<J, S>>,
-    O: ResultOrder<S, Outcome<R>>,
-    T: SlotTable<S>,
+    K: Copy,
+    C: Clone,
+    Q: JobQueue<Job<J, S, K>>,
+    O: ResultOrder<S, Settled<R, K, C>>,
+    T: SlotTable<S, K>,
 {
     /// A scheduler numbering tasks from `first_seq` (which must be where `order` starts).
     /// Every worker slot starts out wanting a process: drain [`poll_worker`](Self::poll_worker).
@@ -118,8 +138,11 @@ where
     /// Queues a job of `len` tasks and returns the first task's sequence number; the job
     /// comes back when the queue is full, the scheduler closed, or `len` is 0 or larger
     /// than the result window (or than `u32::MAX`).
-    pub fn submit(&mut self, payload: J, len: usize) -> Result<S, SubmitError<J>> {
-        self.submit_with_timeout(payload, len, None)
+    pub fn submit(&mut self, payload: J, len: usize) -> Result<S, SubmitError<J>>
+    where
+        K: Default,
+    {
+        self.submit_tagged(payload, len, K::default(), None)
     }
 
     /// [`submit`](Self::submit) with a limit on how long the job may run once started (in
@@ -128,6 +151,22 @@ where
         &mut self,
         payload: J,
         len: usize,
+        timeout: Option<u64>,
+    ) -> Result<S, SubmitError<J>>
+    where
+        K: Default,
+    {
+        self.submit_tagged(payload, len, K::default(), timeout)
+    }
+
+    /// [`submit`](Self::submit) with the caller's `tag` for the job (every [`Release`] of
+    /// its tasks carries it, with the task's offset in the job) and an optional limit on
+    /// how long it may run once started.
+    pub fn submit_tagged(
+        &mut self,
+        payload: J,
+        len: usize,
+        tag: K,
         timeout: Option<u64>,
     ) -> Result<S, SubmitError<J>> {
         if self.closed {
@@ -144,8 +183,9 @@ where
             payload,
             first,
             len,
-            cancelled: false,
+            cancelled: None,
             timeout,
+            tag,
         };
         self.queue
             .push(job)
@@ -165,9 +205,12 @@ where
     pub fn abort(&mut self) {
         self.closed = true;
         self.aborted = true;
-        self.queue.for_each_mut(&mut |job| job.cancelled = true);
+        self.queue
+            .for_each_mut(&mut |job| job.cancelled = Some(CancelReason::Aborted));
         for i in 0..self.workers.len() {
-            self.fail_in_flight(i, None);
+            self.fail_in_flight(i, || Outcome::Cancelled(CancelReason::Aborted));
+            self.workers[i].doomed = false;
+            self.workers[i].want_kill = false;
             let w = &mut self.workers[i];
             // A process exists unless its start is still only wanted; one already due to
             // stop (a retirement not yet polled) must still be stopped.
@@ -180,13 +223,55 @@ where
     /// Cancels every queued (not yet dispatched) job whose payload matches; each of their
     /// tasks is released as [`Outcome::Cancelled`] in its turn. Returns the tasks cancelled.
     pub fn cancel(&mut self, mut matches: impl FnMut(&J) -> bool) -> usize {
+        self.cancel_queued(&mut |job| matches(&job.payload))
+    }
+
+    /// [`cancel`](Self::cancel) by tag: only queued jobs; what workers hold runs on and is
+    /// released as usual (see [`cancel_tagged`](Self::cancel_tagged) to reach it too).
+    pub fn withdraw_tagged(&mut self, mut matches: impl FnMut(&K) -> bool) -> usize {
+        self.cancel_queued(&mut |job| matches(&job.tag))
+    }
+
+    fn cancel_queued(&mut self, matches: &mut dyn FnMut(&Job<J, S, K>) -> bool) -> usize {
         let mut tasks = 0;
         self.queue.for_each_mut(&mut |job| {
-            if !job.cancelled && matches(&job.payload) {
-                job.cancelled = true;
+            if job.cancelled.is_none() && matches(job) {
+                job.cancelled = Some(CancelReason::Cancelled);
                 tasks += job.len;
             }
         });
+        tasks
+    }
+
+    /// Cancels every job whose tag matches, wherever it is: queued jobs as
+    /// [`cancel`](Self::cancel) does; a job a worker holds has its unanswered tasks released
+    /// as cancelled now (later answers for them are dropped), and a worker whose *running*
+    /// job is cancelled is to be killed ([`WorkerCommand::Kill`]) and gets no more work.
+    /// Returns the tasks cancelled.
+    pub fn cancel_tagged(&mut self, mut matches: impl FnMut(&K) -> bool) -> usize {
+        let mut tasks = self.cancel_queued(&mut |job| matches(&job.tag));
+        for w in self.workers.iter_mut() {
+            for (k, job) in w.jobs.iter_mut().enumerate() {
+                if job.cancelled || !matches(&job.tag) {
+                    continue;
+                }
+                job.cancelled = true;
+                if let Some(seq) = job.next() {
+                    tasks += job.left();
+                    let settled = Settled {
+                        outcome: Outcome::Cancelled(CancelReason::Cancelled),
+                        tag: job.tag,
+                        offset: job.done(),
+                    };
+                    // Cannot fail: the slots were reserved at dispatch and are unfilled.
+                    let _ = self.order.insert_run(seq, job.left(), settled);
+                }
+                if k == 0 && !w.doomed {
+                    w.doomed = true;
+                    w.want_kill = true;
+                }
+            }
+        }
         tasks
     }
 
@@ -206,15 +291,30 @@ where
     /// The process in slot `worker` is gone (died, killed, or spoke nonsense). Each task it
     /// held and had not answered is released as [`Outcome::WorkerLost`] exactly once, and a
     /// replacement is asked for if work remains. Reporting a slot lost twice is harmless.
-    pub fn handle_worker_lost(&mut self, worker: WorkerId) -> Result<(), SchedulerError> {
+    pub fn handle_worker_lost(&mut self, worker: WorkerId) -> Result<(), SchedulerError>
+    where
+        C: Default,
+    {
+        self.handle_worker_lost_because(worker, C::default())
+    }
+
+    /// [`handle_worker_lost`](Self::handle_worker_lost), with the cause each lost task's
+    /// outcome carries ([`Outcome::WorkerLost`]).
+    pub fn handle_worker_lost_because(
+        &mut self,
+        worker: WorkerId,
+        cause: C,
+    ) -> Result<(), SchedulerError> {
         self.slot(worker)?;
         let i = worker.index();
         if self.workers[i].life == Life::Starting && !self.workers[i].want_spawn {
             return self.handle_spawn_failed(worker);
         }
-        self.fail_in_flight(i, Some(worker));
+        self.fail_in_flight(i, || Outcome::WorkerLost(worker, cause.clone()));
         let w = &mut self.workers[i];
         w.want_stop = false;
+        w.want_kill = false;
+        w.doomed = false;
         if w.life == Life::Running {
             w.life = Life::Starting;
             w.want_spawn = true;
@@ -236,6 +336,10 @@ where
                 w.want_spawn = false;
                 w.life = Life::Vacant;
             }
+            if w.want_kill {
+                w.want_kill = false;
+                return Some(WorkerCommand::Kill(id));
+            }
             if w.want_stop {
                 w.want_stop = false;
                 return Some(WorkerCommand::Stop(id));
@@ -254,14 +358,19 @@ where
     pub fn poll_dispatch(&mut self) -> Option<Dispatch<J, S>> {
         loop {
             let job = self.queue.front()?;
-            let (first, len, cancelled) = (job.first, job.len, job.cancelled);
-            if cancelled {
+            let (first, len, cancelled, tag) = (job.first, job.len, job.cancelled, job.tag);
+            if let Some(reason) = cancelled {
                 if !self.order.try_reserve(first, len) {
                     return None;
                 }
                 let _ = self.queue.pop();
+                let settled = Settled {
+                    outcome: Outcome::Cancelled(reason),
+                    tag,
+                    offset: 0,
+                };
                 // Cannot fail: the slots were reserved just above.
-                let _ = self.order.insert_run(first, len, Outcome::Cancelled);
+                let _ = self.order.insert_run(first, len, settled);
                 continue;
             }
             let depth = self.pipeline_limit();
@@ -274,7 +383,7 @@ where
             let job = self.queue.pop()?;
             let now = self.now;
             let w = &mut self.workers[worker];
-            let held = InFlight::new(first, len, job.timeout);
+            let held = InFlight::new(first, len, job.timeout, job.tag);
             if w.jobs.is_empty() {
                 w.deadline = held.deadline_from(now);
             }
@@ -292,7 +401,7 @@ where
         }
     }
 
-    fn slot(&mut self, worker: WorkerId) -> Result<&mut WorkerSlot<S>, SchedulerError> {
+    fn slot(&mut self, worker: WorkerId) -> Result<&mut WorkerSlot<S, K>, SchedulerError> {
         self.workers
             .get_mut(worker.index())
             .ok_or(SchedulerError::UnknownWorker(worker))
@@ -319,7 +428,8 @@ where
     fn break_down(&mut self) {
         self.broken = true;
         self.closed = true;
-        self.queue.for_each_mut(&mut |job| job.cancelled = true);
+        self.queue
+            .for_each_mut(&mut |job| job.cancelled = Some(CancelReason::Broken));
         for w in self.workers.iter_mut() {
             if w.life == Life::Starting {
                 w.life = Life::Vacant;

@@ -1,17 +1,19 @@
 //! Read-only questions the driver may ask the [`Scheduler`] between events.
 
 use super::WorkerSlot;
-use super::{Config, Job, Outcome, Scheduler, SlotTable, WorkerId};
+use super::{Config, Job, Scheduler, Settled, SlotTable, WorkerId};
 use crate::order::ResultOrder;
 use crate::queue::JobQueue;
 use crate::seq::SeqNum;
 
-impl<J, R, S, Q, O, const W: usize, T> Scheduler<J, R, S, Q, O, W, T>
+impl<J, R, S, Q, O, const W: usize, K, C, T> Scheduler<J, R, S, Q, O, W, K, C, T>
 where
     S: SeqNum,
-    Q: JobQueue<Job<J, S>>,
-    O: ResultOrder<S, Outcome<R>>,
-    T: SlotTable<S>,
+    K: Copy,
+    C: Clone,
+    Q: JobQueue<Job<J, S, K>>,
+    O: ResultOrder<S, Settled<R, K, C>>,
+    T: SlotTable<S, K>,
 {
     /// Whether `close` (or `abort`) was called, or the scheduler broke.
     pub fn is_closed(&self) -> bool {

@@ -7,7 +7,7 @@
 //! scheduler is broken. A start that succeeds ends the run.
 
 use super::worker::Life;
-use super::{Config, Job, Outcome, Scheduler, SlotTable, WorkerId};
+use super::{Config, Job, Scheduler, Settled, SlotTable, WorkerId};
 use crate::error::SchedulerError;
 use crate::order::ResultOrder;
 use crate::queue::JobQueue;
@@ -43,12 +43,14 @@ impl Restarts {
     }
 }
 
-impl<J, R, S, Q, O, const W: usize, T> Scheduler<J, R, S, Q, O, W, T>
+impl<J, R, S, Q, O, const W: usize, K, C, T> Scheduler<J, R, S, Q, O, W, K, C, T>
 where
     S: SeqNum,
-    Q: JobQueue<Job<J, S>>,
-    O: ResultOrder<S, Outcome<R>>,
-    T: SlotTable<S>,
+    K: Copy,
+    C: Clone,
+    Q: JobQueue<Job<J, S, K>>,
+    O: ResultOrder<S, Settled<R, K, C>>,
+    T: SlotTable<S, K>,
 {
     /// Starting a process for slot `worker` failed. It is retried (after the back-off of
     /// [`Config::restart_backoff`], see [`next_deadline`](Self::next_deadline)) until

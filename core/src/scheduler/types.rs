@@ -49,18 +49,25 @@ impl Config {
 }
 
 /// A submitted job: `len` consecutive tasks numbered from `first`, carried by `payload`
-/// (a chunk of items when `len > 1`).
+/// (a chunk of items when `len > 1`), with the caller's `tag` (given back in every
+/// [`Release`] of its tasks).
 #[derive(Debug)]
-pub struct Job<J, S> {
+pub struct Job<J, S, K = ()> {
     pub(crate) payload: J,
     pub(crate) first: S,
     pub(crate) len: usize,
-    pub(crate) cancelled: bool,
+    /// Why it will not run, once it will not.
+    pub(crate) cancelled: Option<CancelReason>,
     /// Longest the job may run once started, in the driver's time unit.
     pub(crate) timeout: Option<u64>,
+    pub(crate) tag: K,
 }
 
-impl<J, S: Copy> Job<J, S> {
+impl<J, S: Copy, K: Copy> Job<J, S, K> {
+    /// The caller's tag for the job.
+    pub fn tag(&self) -> K {
+        self.tag
+    }
     /// The job's payload.
     pub fn payload(&self) -> &J {
         &self.payload
@@ -96,27 +103,59 @@ pub struct Dispatch<J, S> {
 /// A task's end, as released to the user.
 #[derive(Debug, PartialEq, Eq, Clone)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Outcome<R> {
+pub enum Outcome<R, C = ()> {
     /// The worker answered with this result.
     Done(R),
-    /// The worker holding the task was lost before answering for it.
-    WorkerLost(WorkerId),
-    /// The task was cancelled, aborted, or could not run because the pool broke.
+    /// The worker holding the task was lost before answering for it, for the cause the
+    /// driver gave ([`super::Scheduler::handle_worker_lost_because`]).
+    WorkerLost(WorkerId, C),
+    /// The task will not run (or its answer will not be used), for this reason.
+    Cancelled(CancelReason),
+}
+
+/// Why a task was released without running to its end.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CancelReason {
+    /// Its caller cancelled it ([`super::Scheduler::cancel`] or
+    /// [`super::Scheduler::cancel_tagged`]).
     Cancelled,
+    /// The scheduler was aborted ([`super::Scheduler::abort`]).
+    Aborted,
+    /// Too many worker starts failed in a row: the scheduler broke.
+    Broken,
+}
+
+/// What the result order holds for a run of tasks: how they ended, their job's tag, and
+/// how far into the job the run starts.
+#[derive(Debug, PartialEq, Eq, Clone)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Settled<R, K = (), C = ()> {
+    /// How they ended.
+    pub outcome: Outcome<R, C>,
+    /// The tag their job was submitted with.
+    pub tag: K,
+    /// The run's first task's place in its job (0 for the job's first task).
+    pub offset: usize,
 }
 
 /// Tasks `seq..seq + len` ended with `outcome`: one task (`len == 1`), or a run of tasks a
 /// worker answered together ([`super::Scheduler::handle_results`]) or that were lost or
-/// cancelled together.
+/// cancelled together. A run never spans two jobs: `tag` is its job's, and `offset` says
+/// where in that job it starts, so a driver maps it back to its call without a table.
 #[derive(Debug, PartialEq, Eq, Clone)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Release<S, R> {
+pub struct Release<S, R, K = (), C = ()> {
     /// The (first) task's sequence number.
     pub seq: S,
     /// How many consecutive tasks the outcome stands for (at least 1).
     pub len: usize,
     /// How they ended.
-    pub outcome: Outcome<R>,
+    pub outcome: Outcome<R, C>,
+    /// The tag their job was submitted with.
+    pub tag: K,
+    /// The first task's place in its job.
+    pub offset: usize,
 }
 
 /// Something the driver must do to a worker process.
@@ -128,6 +167,11 @@ pub enum WorkerCommand {
     Spawn(WorkerId),
     /// Stop and reap the process in this slot; it holds no task. Do not report it lost.
     Stop(WorkerId),
+    /// Stop the process in this slot at once: the task it runs was cancelled (and is
+    /// released already). Then report it with
+    /// [`handle_worker_lost_because`](super::Scheduler::handle_worker_lost_because), which
+    /// releases what else it held and asks for a replacement.
+    Kill(WorkerId),
 }
 
 /// Python's default chunk size for `map`: `ceil(len / (4 * workers))`, at least 1.

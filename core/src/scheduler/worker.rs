@@ -19,25 +19,36 @@ pub(crate) enum Life {
 /// A job a worker holds: tasks `first + done .. first + len` are still unanswered. Kept
 /// small: every slot has room for [`MAX_DEPTH`] of them.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct InFlight<S> {
+pub(crate) struct InFlight<S, K> {
     pub first: S,
     len: u32,
     done: u32,
     /// Longest it may run once started; `NO_LIMIT` for none.
     timeout: u64,
+    pub tag: K,
+    /// Whether it was cancelled while held: its tasks were released, and answers for
+    /// them are taken and dropped.
+    pub cancelled: bool,
 }
 
 const NO_LIMIT: u64 = u64::MAX;
 
-impl<S: SeqNum> InFlight<S> {
+impl<S: SeqNum, K> InFlight<S, K> {
     /// A job of `len` tasks (at most `u32::MAX`, checked at submission).
-    pub fn new(first: S, len: usize, timeout: Option<u64>) -> Self {
+    pub fn new(first: S, len: usize, timeout: Option<u64>, tag: K) -> Self {
         Self {
             first,
             len: len as u32,
             done: 0,
             timeout: timeout.unwrap_or(NO_LIMIT),
+            tag,
+            cancelled: false,
         }
+    }
+
+    /// Tasks answered so far: where the unanswered ones start in the job.
+    pub fn done(&self) -> usize {
+        self.done as usize
     }
 
     /// The first unanswered task.
@@ -63,20 +74,24 @@ impl<S: SeqNum> InFlight<S> {
 
 /// One worker slot's state inside the [`super::Scheduler`] (opaque): its process's life
 /// and the jobs it holds, with room for [`MAX_DEPTH`] of them.
-pub struct WorkerSlot<S> {
+pub struct WorkerSlot<S, K = ()> {
     pub(crate) life: Life,
-    pub(crate) jobs: Deque<InFlight<S>, MAX_DEPTH>,
+    pub(crate) jobs: Deque<InFlight<S, K>, MAX_DEPTH>,
     /// When the front job (the one running) must be done by; `None` without jobs.
     pub(crate) deadline: Option<u64>,
     /// Jobs this process may still take; `None` for unlimited.
     pub(crate) budget: Option<u32>,
     pub(crate) want_spawn: bool,
     pub(crate) want_stop: bool,
+    /// Whether its running job was cancelled: it is to be killed (`want_kill` until the
+    /// command is polled) and gets no more work until it is reported lost.
+    pub(crate) want_kill: bool,
+    pub(crate) doomed: bool,
     /// When a wanted start may happen (after a failed one: the back-off).
     pub(crate) spawn_at: u64,
 }
 
-impl<S> WorkerSlot<S> {
+impl<S, K> WorkerSlot<S, K> {
     pub(crate) const fn starting() -> Self {
         Self {
             life: Life::Starting,
@@ -85,13 +100,18 @@ impl<S> WorkerSlot<S> {
             budget: None,
             want_spawn: true,
             want_stop: false,
+            want_kill: false,
+            doomed: false,
             spawn_at: 0,
         }
     }
 
     /// Whether the worker can take another job at pipeline depth `depth`.
     pub(crate) fn has_room(&self, depth: usize) -> bool {
-        self.life == Life::Running && self.jobs.len() < depth && self.budget != Some(0)
+        self.life == Life::Running
+            && !self.doomed
+            && self.jobs.len() < depth
+            && self.budget != Some(0)
     }
 
     /// Whether the worker holds no job.
@@ -103,13 +123,13 @@ impl<S> WorkerSlot<S> {
 /// Where a [`super::Scheduler`] keeps its worker slots: a fixed-capacity `heapless::Vec`
 /// (the default, no allocator), or any growable list the driver has (a `Vec` behind a
 /// newtype, say), so a scheduler for many slots need not be one large value.
-pub trait SlotTable<S>: DerefMut<Target = [WorkerSlot<S>]> + Default {
+pub trait SlotTable<S, K = ()>: DerefMut<Target = [WorkerSlot<S, K>]> + Default {
     /// Adds a slot at the end; gives it back when the table is full.
-    fn push_slot(&mut self, slot: WorkerSlot<S>) -> Result<(), WorkerSlot<S>>;
+    fn push_slot(&mut self, slot: WorkerSlot<S, K>) -> Result<(), WorkerSlot<S, K>>;
 }
 
-impl<S, const N: usize> SlotTable<S> for heapless::Vec<WorkerSlot<S>, N> {
-    fn push_slot(&mut self, slot: WorkerSlot<S>) -> Result<(), WorkerSlot<S>> {
+impl<S, K, const N: usize> SlotTable<S, K> for heapless::Vec<WorkerSlot<S, K>, N> {
+    fn push_slot(&mut self, slot: WorkerSlot<S, K>) -> Result<(), WorkerSlot<S, K>> {
         self.push(slot)
     }
 }

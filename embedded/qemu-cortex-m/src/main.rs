@@ -14,8 +14,8 @@ use core::cell::RefCell;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use forkpool_core::{
-    Channel, ChannelState, Config, FifoQueue, Job, Ordered, Outcome, Scheduler, TryRecv, TrySend,
-    WorkerCommand, WorkerId,
+    Channel, ChannelState, Config, FifoQueue, Job, Ordered, Outcome, Scheduler, Settled, TryRecv,
+    TrySend, WorkerCommand, WorkerId,
 };
 
 /// Cooperative tasks (the scheduler's workers).
@@ -25,7 +25,7 @@ const INPUTS: [u32; 7] = [4, 8, 12, 20, 16, 5, 10];
 
 /// Sequence numbers are `u16`: the core orders them with wrap-around arithmetic.
 type Sched =
-    Scheduler<u32, u64, u16, FifoQueue<Job<u32, u16>, 8>, Ordered<u16, Outcome<u64>, 8>, TASKS>;
+    Scheduler<u32, u64, u16, FifoQueue<Job<u32, u16>, 8>, Ordered<u16, Settled<u64>, 8>, TASKS>;
 
 /// What a task sends the driver when it finishes a job: (task, sequence number, value).
 type Done = (usize, u16, u64);
@@ -81,6 +81,11 @@ fn main() -> ! {
                     let _ = sched.handle_worker_idle(w);
                 }
                 WorkerCommand::Stop(w) => hprintln!("tick {}: task {} stops", tick, w.index()),
+                // Nothing is cancelled here; a cooperative task would drop its job.
+                WorkerCommand::Kill(w) => {
+                    tasks[w.index()].job = None;
+                    let _ = sched.handle_worker_lost(w);
+                }
             }
         }
         while let Some(d) = sched.poll_dispatch() {

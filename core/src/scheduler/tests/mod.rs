@@ -39,7 +39,7 @@ fn apply_one_at_a_time_is_serial() {
     }
 }
 
-impl<O: ResultOrder<Seq, Outcome<Seq>>> Sim<O> {
+impl<O: ResultOrder<Seq, Settled<Seq, Tag, Cause>>> Sim<O> {
     fn drive_once(&mut self) {
         self.pump();
         while self.step(0) {}
@@ -84,7 +84,7 @@ fn lost_worker_fails_exactly_its_tasks_and_is_replaced() {
     sim.pump();
     let lost: Vec<_> = sim.released[before..]
         .iter()
-        .filter(|r| r.outcome == Outcome::WorkerLost(WorkerId(victim)))
+        .filter(|r| matches!(r.outcome, Outcome::WorkerLost(v, _) if v == WorkerId(victim)))
         .map(|r| r.seq)
         .collect();
     let answered_by_victim: Vec<_> = held.iter().filter(|s| sim.answered.contains(s)).collect();
@@ -125,7 +125,11 @@ fn spawn_failures_break_the_scheduler_and_cancel_pending() {
     let outcomes: Vec<_> = core::iter::from_fn(|| sched.poll_release()).collect();
     assert_eq!(outcomes.len(), 1, "the queued job is cancelled as one run");
     assert_eq!((outcomes[0].seq, outcomes[0].len), (0, 2));
-    assert!(outcomes.iter().all(|r| r.outcome == Outcome::Cancelled));
+    assert!(
+        outcomes
+            .iter()
+            .all(|r| matches!(r.outcome, Outcome::Cancelled(_)))
+    );
     assert!(sched.is_finished());
     assert!(matches!(sched.submit(8, 1), Err(SubmitError::Closed(8))));
 }
@@ -219,7 +223,7 @@ fn a_job_past_its_deadline_expires_its_worker_only() {
     assert!(
         sim.released
             .iter()
-            .any(|r| r.seq == 0 && r.outcome == Outcome::WorkerLost(w))
+            .any(|r| r.seq == 0 && matches!(r.outcome, Outcome::WorkerLost(v, _) if v == w))
     );
     assert!(
         sim.released
@@ -297,9 +301,83 @@ fn a_run_stays_within_its_job_and_releases_whole() {
 
 #[test]
 fn a_slot_table_that_is_full_is_a_config_error() {
-    type Small = heapless::Vec<WorkerSlot<Seq>, 2>;
-    type S = Scheduler<u32, Seq, Seq, FifoQueue<Job<u32, Seq>, 4>, UnorderedW, 6, Small>;
+    type Small = heapless::Vec<WorkerSlot<Seq, Tag>, 2>;
+    type S = Scheduler<
+        u32,
+        Seq,
+        Seq,
+        FifoQueue<Job<u32, Seq, Tag>, 4>,
+        UnorderedW,
+        6,
+        Tag,
+        Cause,
+        Small,
+    >;
     let err = S::new(Config::new(3), FifoQueue::new(), UnorderedW::new(), 0).err();
     assert_eq!(err, Some(ConfigError::Workers { asked: 3, max: 2 }));
     assert!(S::new(Config::new(2), FifoQueue::new(), UnorderedW::new(), 0).is_ok());
+}
+
+/// Cancelling by tag reaches work already dispatched: a job held behind the running one is
+/// released as cancelled at once and its answer dropped; a cancelled *running* job gets its
+/// worker killed, and what else that worker held comes back lost with the driver's cause.
+#[test]
+fn cancel_tagged_releases_held_work_and_kills_only_for_a_running_job() {
+    let mut c = Config::new(1);
+    c.depth = 2;
+    let mut sim = Sim::new(c, UnorderedW::new(), 0);
+    assert!(sim.submit(1) && sim.submit(1)); // jobs 0 and 1, both on the one worker
+    sim.pump();
+    assert_eq!(sim.procs[&0].pending, [0, 1]);
+    sim.cancel_tagged(1); // job 1: held, not running
+    assert!(sim.kills.is_empty());
+    let r = sim.released.last().unwrap();
+    assert_eq!(
+        (r.seq, r.tag, &r.outcome),
+        (1, 1, &Outcome::Cancelled(CancelReason::Cancelled))
+    );
+    assert!(sim.step(0) && sim.step(0)); // job 0 answered, job 1's answer dropped
+    assert_eq!(sim.answered, [0]);
+    assert_eq!(sim.released.len(), 2);
+
+    assert!(sim.submit(2) && sim.submit(1)); // jobs 2 (tasks 2, 3) and 3 (task 4)
+    sim.pump();
+    assert!(sim.step(0)); // task 2 done: job 2 runs on
+    sim.cancel_tagged(2); // job 2 is running: its worker is killed
+    assert_eq!(sim.kills, [WorkerId(0)]);
+    let outcome = |seq: Seq| {
+        sim.released
+            .iter()
+            .find(|r| r.seq == seq)
+            .map(|r| r.outcome.clone())
+    };
+    assert_eq!(outcome(2), Some(Outcome::Done(2)));
+    assert_eq!(
+        outcome(3),
+        Some(Outcome::Cancelled(CancelReason::Cancelled))
+    );
+    // Job 3 was held behind it: lost, with the cause given for this loss (the first).
+    assert_eq!(outcome(4), Some(Outcome::WorkerLost(WorkerId(0), 0)));
+    let r = sim.released.iter().find(|r| r.seq == 3).unwrap();
+    assert_eq!((r.tag, r.offset), (2, 1));
+    sim.drive_bounded(100);
+    assert_eq!(sim.released.len(), sim.submitted.len());
+}
+
+#[test]
+fn abort_says_why_tasks_were_cancelled() {
+    let mut sim = Sim::new(Config::new(1), UnorderedW::new(), 0);
+    sim.submit(1);
+    sim.submit(1);
+    sim.pump();
+    sim.sched.abort();
+    // The driver stops its processes whatever they hold.
+    sim.procs.values_mut().for_each(|p| p.pending.clear());
+    sim.pump();
+    assert_eq!(sim.released.len(), 2);
+    assert!(
+        sim.released
+            .iter()
+            .all(|r| r.outcome == Outcome::Cancelled(CancelReason::Aborted))
+    );
 }

@@ -15,6 +15,7 @@ enum Event {
     Run(usize, usize),
     Kill(usize),
     Cancel(u32),
+    CancelTagged(u32),
 }
 
 fn event() -> impl Strategy<Value = Event> {
@@ -24,6 +25,7 @@ fn event() -> impl Strategy<Value = Event> {
         2 => (any::<usize>(), 1usize..=4).prop_map(|(p, n)| Event::Run(p, n)),
         1 => any::<usize>().prop_map(Event::Kill),
         1 => (0u32..3).prop_map(Event::Cancel),
+        1 => (0u32..3).prop_map(Event::CancelTagged),
     ]
 }
 
@@ -36,7 +38,7 @@ fn config() -> impl Strategy<Value = Config> {
     })
 }
 
-fn run<O: ResultOrder<Seq, Outcome<Seq>>>(sim: &mut Sim<O>, events: &[Event]) {
+fn run<O: ResultOrder<Seq, Settled<Seq, Tag, Cause>>>(sim: &mut Sim<O>, events: &[Event]) {
     for e in events {
         match *e {
             Event::Submit(len) => {
@@ -54,13 +56,16 @@ fn run<O: ResultOrder<Seq, Outcome<Seq>>>(sim: &mut Sim<O>, events: &[Event]) {
                 sim.sched.cancel(|job| job % 3 == k);
                 sim.pump();
             }
+            Event::CancelTagged(k) => sim.cancel_tagged(k),
         }
     }
     sim.drive_bounded(10_000);
 }
 
 /// The checks shared by both orders: exactly once, correct values, exact loss accounting.
-fn check_common<O: ResultOrder<Seq, Outcome<Seq>>>(sim: &Sim<O>) -> Result<(), TestCaseError> {
+fn check_common<O: ResultOrder<Seq, Settled<Seq, Tag, Cause>>>(
+    sim: &Sim<O>,
+) -> Result<(), TestCaseError> {
     let mut released: Vec<Seq> = sim.released.iter().map(|r| r.seq).collect();
     let mut submitted = sim.submitted.clone();
     released.sort_unstable();
@@ -74,16 +79,36 @@ fn check_common<O: ResultOrder<Seq, Outcome<Seq>>>(sim: &Sim<O>) -> Result<(), T
     let lost: usize = sim
         .released
         .iter()
-        .filter(|r| matches!(r.outcome, Outcome::WorkerLost(_)))
+        .filter(|r| matches!(r.outcome, Outcome::WorkerLost(..)))
         .count();
     let held: usize = sim.killed_with.iter().map(|(_, h)| h.len()).sum();
     prop_assert_eq!(lost, held, "a lost worker fails exactly the tasks it held");
-    for (w, held) in &sim.killed_with {
+    for (n, (w, held)) in sim.killed_with.iter().enumerate() {
         for seq in held {
             let r = sim.released.iter().find(|r| r.seq == *seq).unwrap();
-            prop_assert_eq!(&r.outcome, &Outcome::WorkerLost(*w));
+            prop_assert_eq!(&r.outcome, &Outcome::WorkerLost(*w, n as Cause));
         }
     }
+    for r in &sim.released {
+        // The tag and offset name the task's job and place, with no table on the side.
+        let first = sim.first_of[&r.tag];
+        prop_assert_eq!(
+            r.seq,
+            first.wrapping_add(r.offset as Seq),
+            "offset into its job"
+        );
+        if sim.cancelled.contains(&r.tag) {
+            prop_assert!(
+                matches!(
+                    r.outcome,
+                    Outcome::Done(_) | Outcome::Cancelled(_) | Outcome::WorkerLost(..)
+                ),
+                "a cancelled job's tasks end done (before), cancelled or lost (before)"
+            );
+        }
+    }
+    // A task of a job cancelled by tag is never answered after its cancel: it is released
+    // once, as cancelled (checked by exactly-once above and the answered list).
     if let Some(budget) = sim.sched.config().max_jobs_per_worker {
         prop_assert!(sim.max_jobs_per_proc <= budget);
     }

@@ -10,9 +10,14 @@ use std::vec::Vec;
 
 pub type Seq = u16;
 pub const WINDOW: usize = 16;
-pub type Sched<O> = Scheduler<u32, Seq, Seq, FifoQueue<Job<u32, Seq>, 64>, O, 6>;
-pub type OrderedW = Ordered<Seq, Outcome<Seq>, WINDOW>;
-pub type UnorderedW = Unordered<Seq, Outcome<Seq>, WINDOW>;
+/// A job's tag: its number.
+pub type Tag = u32;
+/// A loss's cause: which kill it was (the n-th).
+pub type Cause = u8;
+pub type Sched<O> = Scheduler<u32, Seq, Seq, FifoQueue<Job<u32, Seq, Tag>, 64>, O, 6, Tag, Cause>;
+pub type OrderedW = Ordered<Seq, Settled<Seq, Tag, Cause>, WINDOW>;
+pub type UnorderedW = Unordered<Seq, Settled<Seq, Tag, Cause>, WINDOW>;
+pub type Rel = Release<Seq, Seq, Tag, Cause>;
 
 /// One fake worker process: the tasks it was sent and has not answered, oldest first.
 #[derive(Default, Debug)]
@@ -28,11 +33,17 @@ pub struct Sim<O> {
     /// Every task submitted, in submission order.
     pub submitted: Vec<Seq>,
     /// Every release, one per task (runs expanded), in release order.
-    pub released: Vec<Release<Seq, Seq>>,
+    pub released: Vec<Rel>,
     /// Releases as the scheduler made them (runs whole), in release order.
-    pub releases: Vec<Release<Seq, Seq>>,
+    pub releases: Vec<Rel>,
     /// The job (payload) each dispatched task belongs to.
     pub job_of: BTreeMap<Seq, u32>,
+    /// Each job's first task, from its submission.
+    pub first_of: BTreeMap<Tag, Seq>,
+    /// Jobs cancelled by tag (`cancel_tagged`): answers for their held tasks are dropped.
+    pub cancelled: std::collections::BTreeSet<Tag>,
+    /// Workers killed because their running job was cancelled.
+    pub kills: Vec<WorkerId>,
     /// Tasks answered by workers, in the order they were answered.
     pub answered: Vec<Seq>,
     /// For each kill: the tasks the killed process still held.
@@ -42,7 +53,7 @@ pub struct Sim<O> {
     pub next_job: u32,
 }
 
-impl<O: ResultOrder<Seq, Outcome<Seq>>> Sim<O> {
+impl<O: ResultOrder<Seq, Settled<Seq, Tag, Cause>>> Sim<O> {
     pub fn new(config: Config, order: O, first: Seq) -> Self {
         let sched = Sched::new(config, FifoQueue::new(), order, first).expect("valid config");
         let mut sim = Self {
@@ -52,6 +63,9 @@ impl<O: ResultOrder<Seq, Outcome<Seq>>> Sim<O> {
             released: Vec::new(),
             releases: Vec::new(),
             job_of: BTreeMap::new(),
+            first_of: BTreeMap::new(),
+            cancelled: Default::default(),
+            kills: Vec::new(),
             answered: Vec::new(),
             killed_with: Vec::new(),
             max_jobs_per_proc: 0,
@@ -64,9 +78,10 @@ impl<O: ResultOrder<Seq, Outcome<Seq>>> Sim<O> {
     /// Submits a job of `len` tasks; returns whether it was accepted.
     pub fn submit(&mut self, len: usize) -> bool {
         let job = self.next_job;
-        match self.sched.submit(job, len) {
+        match self.sched.submit_tagged(job, len, job, None) {
             Ok(first) => {
                 self.next_job += 1;
+                self.first_of.insert(job, first);
                 for k in 0..len {
                     self.submitted.push(first.wrapping_add(k as Seq));
                 }
@@ -92,6 +107,16 @@ impl<O: ResultOrder<Seq, Outcome<Seq>>> Sim<O> {
                         let p = self.procs.remove(&w.0).expect("stop of a missing process");
                         assert!(p.pending.is_empty(), "stopped a worker holding tasks");
                     }
+                    WorkerCommand::Kill(w) => {
+                        let front = self.procs[&w.0].pending.first().copied();
+                        let front = front.expect("kill of a worker running nothing");
+                        assert!(
+                            self.cancelled.contains(&self.job_of[&front]),
+                            "killed a worker whose running job was not cancelled"
+                        );
+                        self.kills.push(w);
+                        self.lose(w);
+                    }
                 }
             }
             while let Some(d) = self.sched.poll_dispatch() {
@@ -116,6 +141,8 @@ impl<O: ResultOrder<Seq, Outcome<Seq>>> Sim<O> {
                         seq: r.seq.wrapping_add(k as Seq),
                         len: 1,
                         outcome: r.outcome.clone(),
+                        tag: r.tag,
+                        offset: r.offset + k,
                     });
                 }
                 self.releases.push(r);
@@ -149,7 +176,9 @@ impl<O: ResultOrder<Seq, Outcome<Seq>>> Sim<O> {
         };
         let seq = self.procs.get_mut(&w).unwrap().pending.remove(0);
         self.sched.handle_result(WorkerId(w), seq, seq).unwrap();
-        self.answered.push(seq);
+        if !self.cancelled.contains(&self.job_of[&seq]) {
+            self.answered.push(seq);
+        }
         self.pump();
         true
     }
@@ -172,8 +201,10 @@ impl<O: ResultOrder<Seq, Outcome<Seq>>> Sim<O> {
         self.sched
             .handle_results(WorkerId(w), first, len, first)
             .unwrap();
-        for k in 0..len {
-            self.answered.push(first.wrapping_add(k as Seq));
+        if !self.cancelled.contains(&job) {
+            for k in 0..len {
+                self.answered.push(first.wrapping_add(k as Seq));
+            }
         }
         self.pump();
         true
@@ -184,10 +215,35 @@ impl<O: ResultOrder<Seq, Outcome<Seq>>> Sim<O> {
         let Some(&w) = self.procs.keys().nth(pick % self.procs.len().max(1)) else {
             return;
         };
-        let p = self.procs.remove(&w).unwrap();
-        self.killed_with.push((WorkerId(w), p.pending));
-        self.sched.handle_worker_lost(WorkerId(w)).unwrap();
+        self.lose(WorkerId(w));
         self.pump();
+    }
+
+    /// Cancels every job whose number is `k` modulo 3, wherever it is.
+    pub fn cancel_tagged(&mut self, k: u32) {
+        let hit: Vec<Tag> = self
+            .first_of
+            .keys()
+            .copied()
+            .filter(|t| t % 3 == k)
+            .collect();
+        self.cancelled.extend(hit);
+        self.sched.cancel_tagged(|t| t % 3 == k);
+        self.pump();
+    }
+
+    /// Process `w` is gone: it is reported lost with the number of this loss as the cause;
+    /// what it held, but for the tasks of cancelled jobs, must come back lost.
+    fn lose(&mut self, w: WorkerId) {
+        let p = self.procs.remove(&w.0).unwrap();
+        let held = p
+            .pending
+            .into_iter()
+            .filter(|s| !self.cancelled.contains(&self.job_of[s]))
+            .collect();
+        self.killed_with.push((w, held));
+        let cause = (self.killed_with.len() - 1) as Cause;
+        self.sched.handle_worker_lost_because(w, cause).unwrap();
     }
 
     /// Closes the scheduler and runs every worker until all is released; panics after
