@@ -11,8 +11,9 @@ use std::time::Instant;
 /// Why a worker leaves its slot, and so how the tasks it held fail.
 #[derive(Clone, Debug)]
 pub(crate) enum Loss {
-    /// It died or closed its socket on its own.
-    Died,
+    /// It died or closed its socket on its own; collected already by whoever saw it go,
+    /// with how it ended.
+    Died(ExitCause),
     /// It broke the protocol (corrupt frame, answer out of turn): it is killed.
     Broke(String),
     /// A task it held was cancelled: it is killed.
@@ -22,18 +23,23 @@ pub(crate) enum Loss {
 }
 
 impl Loss {
-    /// The loss an I/O error on the worker's socket means.
-    pub(crate) fn from_io(e: Error) -> Self {
-        match e {
-            Error::Disconnected => Self::Died,
-            e => Self::Broke(e.to_string()),
+    /// The loss an error in talking to the worker (not its hanging up) means.
+    pub(crate) fn broke(e: Error) -> Self {
+        Self::Broke(e.to_string())
+    }
+
+    /// How the worker ended, where that is known.
+    pub(crate) fn cause(&self) -> ExitCause {
+        match self {
+            Self::Died(cause) => *cause,
+            _ => ExitCause::Unknown,
         }
     }
 
-    /// The error a task held by worker `pid` (which ended with `cause`) fails with.
-    pub(crate) fn error(&self, pid: u32, cause: ExitCause) -> Error {
+    /// The error a task held by worker `pid` fails with.
+    pub(crate) fn error(&self, pid: u32) -> Error {
         match self {
-            Self::Died => Error::WorkerDied { pid, cause },
+            Self::Died(cause) => Error::WorkerDied { pid, cause: *cause },
             Self::Broke(m) => Error::Protocol(format!("worker {pid}: {m}")),
             Self::Cancelled => Error::Cancelled,
             Self::TimedOut => Error::TimedOut { pid },
@@ -42,18 +48,17 @@ impl Loss {
 }
 
 /// Why a worker was lost, carried by the scheduler in the outcome of each task lost with
-/// it: the loss, the worker's id and how it ended.
+/// it: the loss and the worker's id.
 #[derive(Clone, Debug)]
 pub(crate) struct Lost {
     pub loss: Loss,
     pub pid: u32,
-    pub cause: ExitCause,
 }
 
 impl Lost {
     /// The error each task lost with the worker fails with.
     pub(crate) fn error(&self) -> Error {
-        self.loss.error(self.pid, self.cause)
+        self.loss.error(self.pid)
     }
 }
 

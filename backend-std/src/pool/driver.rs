@@ -5,7 +5,9 @@
 use super::async_result::Cancel;
 use super::deliveries::Deliveries;
 use super::ledger::BatchId;
-use super::departures::Loss;
+use super::starts::Starts;
+use super::turn::{Turn, Watch};
+use super::transport::Transport;
 use super::exits::drain;
 use super::lock::lock;
 use super::state::{State, send_unflushed};
@@ -15,7 +17,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::unistd::Pid;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -107,87 +109,6 @@ impl Inner {
     }
 }
 
-/// What the driver waits on: worker sockets, the sockets of dying processes (for their
-/// hang-up), and how long it may wait. Kept from turn to turn (refilled, not reallocated).
-#[derive(Default)]
-struct Watch {
-    watched: Vec<(usize, Arc<RawConn>)>,
-    /// The exit descriptors of watched workers, by their place in `watched`.
-    exits: Vec<(usize, Arc<OwnedFd>)>,
-    /// Dying processes: the exit descriptor is watched when there is one, else the socket.
-    dying: Vec<(Pid, Arc<RawConn>, Option<Arc<OwnedFd>>)>,
-    timeout: Option<std::time::Duration>,
-}
-
-impl Watch {
-    fn refresh(&mut self, st: &State) {
-        self.watched.clear();
-        self.watched.extend(
-            st.slots
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| s.as_ref().map(|s| (i, Arc::clone(&s.conn)))),
-        );
-        self.exits.clear();
-        self.exits.extend(
-            st.slots
-                .iter()
-                .flatten()
-                .enumerate()
-                .filter_map(|(k, s)| s.exit.as_ref().map(|e| (k, Arc::clone(e)))),
-        );
-        self.dying.clear();
-        self.dying.extend(
-            st.dying
-                .iter()
-                .map(|d| (d.pid, Arc::clone(&d.conn), d.exit.clone())),
-        );
-        let kill = st
-            .next_kill()
-            .map(|at| at.saturating_duration_since(std::time::Instant::now()));
-        self.timeout = match (st.until_next_deadline(), kill) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-    }
-}
-
-/// What one wait brought: processes that exited, and each watched socket's messages and
-/// error (in the order of [`Watch::watched`]); applied under the lock at the start of the
-/// next turn, which leaves the buffers empty for the next wait.
-#[derive(Default)]
-struct Turn {
-    gone: Vec<(Pid, bool)>,
-    inbox: Vec<(Vec<Message>, Option<Error>)>,
-    /// Which watched workers have exited (kept from turn to turn).
-    exited: Vec<bool>,
-}
-
-impl Turn {
-    fn apply(&mut self, st: &mut State, watched: &[(usize, Arc<RawConn>)]) {
-        st.reap_dying(&self.gone);
-        self.gone.clear();
-        let same = |st: &State, i: usize, conn: &Arc<RawConn>| {
-            st.slots[i]
-                .as_ref()
-                .is_some_and(|s| Arc::ptr_eq(&s.conn, conn))
-        };
-        for ((i, conn), (messages, error)) in watched.iter().zip(&mut self.inbox) {
-            for m in messages.drain(..) {
-                if !same(st, *i, conn) {
-                    continue; // dropped: the slot has a new process
-                }
-                st.on_message(*i, m);
-            }
-            if let Some(e) = error.take()
-                && same(st, *i, conn)
-            {
-                st.lose(*i, Loss::from_io(e));
-            }
-        }
-    }
-}
-
 /// Tells [`Inner::wait_end`] how the loop ended, when it ends (by returning or panicking).
 struct Ending<'a>(&'a Inner);
 
@@ -212,15 +133,23 @@ pub(crate) fn run(inner: Arc<Inner>) {
     let mut watch = Watch::default();
     let mut ready: Vec<(bool, bool)> = Vec::new();
     loop {
-        let Some(unflushed) = decide(&inner, &mut turn, &mut watch, &mut out) else {
+        let turned = decide(&inner, &mut turn, &mut watch, &mut out);
+        let (transport, released) = turned.releases;
+        if !released.is_empty() {
+            transport.release(&released);
+        }
+        if turned.finished {
             out.deliver();
             // Nothing of the pool's is held past this point (no socket stays open).
             drop(watch);
             drop(ending);
             return;
-        };
-        send_unflushed(&unflushed);
+        }
+        send_unflushed(&turned.unflushed);
         out.deliver();
+        if let Some(starts) = turned.starts {
+            start_aside(&inner, starts);
+        }
         wait(&inner, &watch, &mut ready);
         // The next turn pumps under the lock: until then, callers may leave jobs to it.
         inner.awake.store(true, Ordering::Relaxed);
@@ -228,26 +157,63 @@ pub(crate) fn run(inner: Arc<Inner>) {
     }
 }
 
+/// Starts workers on a thread of their own, which installs them and wakes the driver: a
+/// start (a fork server's round trip) holds up neither callers nor the driver. Without a
+/// thread to be had, the driver starts them itself.
+fn start_aside(inner: &Arc<Inner>, starts: Starts) {
+    let starts = Arc::new(Mutex::new(Some(starts)));
+    let run = {
+        let (inner, starts) = (Arc::clone(inner), Arc::clone(&starts));
+        move || {
+            if let Some(s) = lock(&starts).take() {
+                let started = s.run();
+                lock(&inner.state).install(started);
+                inner.wake();
+            }
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name("forkpool-starter".into())
+        .spawn(run);
+    if spawned.is_err()
+        && let Some(s) = lock(&starts).take()
+    {
+        let started = s.run();
+        lock(&inner.state).install(started);
+    }
+}
+
+/// What a turn decided, to carry out without the lock.
+struct Decided {
+    /// Every worker is gone: the loop ends.
+    finished: bool,
+    /// Sockets with packets to send.
+    unflushed: Vec<Arc<RawConn>>,
+    /// Workers to start.
+    starts: Option<Starts>,
+    /// Workers to collect, and who collects them.
+    releases: (Arc<dyn Transport>, Vec<(Pid, bool)>),
+}
+
 /// The turn's part under the lock: applies what the last wait brought, collects overdue
-/// workers, performs what the scheduler decides. `None` once the pool is finished; else the
-/// sockets to flush, with `watch` refreshed for the next wait.
-fn decide(
-    inner: &Inner,
-    turn: &mut Turn,
-    watch: &mut Watch,
-    out: &mut Deliveries,
-) -> Option<Vec<Arc<RawConn>>> {
+/// workers, performs what the scheduler decides; `watch` is refreshed for the next wait.
+fn decide(inner: &Inner, turn: &mut Turn, watch: &mut Watch, out: &mut Deliveries) -> Decided {
     let mut st = lock(&inner.state);
-    turn.apply(&mut st, &watch.watched);
+    turn.apply(&mut st, watch);
     st.reap_overdue();
     st.pump(out);
-    if st.finished() {
-        return None;
+    let finished = st.finished();
+    if !finished {
+        // From here on, callers send their jobs themselves.
+        inner.awake.store(false, Ordering::Relaxed);
+        watch.refresh(&st);
     }
-    // From here on, callers send their jobs themselves.
-    inner.awake.store(false, Ordering::Relaxed);
-    watch.refresh(&st);
-    Some(st.take_unflushed())
+    Decided {
+        finished,
+        unflushed: st.take_unflushed(),
+        starts: st.take_starts(),
+        releases: st.take_releases(),
+    }
 }
 
 /// Waits until a watched descriptor is ready, the driver is woken, or the next deadline or
@@ -259,6 +225,7 @@ fn wait(inner: &Inner, watch: &Watch, ready: &mut Vec<(bool, bool)>) {
         exits,
         dying,
         timeout,
+        ..
     } = watch;
     // A socket with packets still queued (full, or filled by a caller since) is watched
     // for room as well.
@@ -310,6 +277,8 @@ fn wait(inner: &Inner, watch: &Watch, ready: &mut Vec<(bool, bool)>) {
 fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn) {
     let Watch {
         watched,
+        pids,
+        transport,
         exits,
         dying,
         ..
@@ -340,8 +309,8 @@ fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn) {
     // Workers' sockets are written and read without the lock: callers keep submitting
     // while the driver waits on the kernel.
     turn.inbox.resize_with(watched.len(), Default::default);
-    for ((((_, conn), &(readable, writable)), (messages, error)), &gone) in
-        watched.iter().zip(ready).zip(&mut turn.inbox).zip(&turn.exited)
+    for (((((_, conn), &(readable, writable)), (messages, error, cause)), &gone), &pid) in
+        watched.iter().zip(ready).zip(&mut turn.inbox).zip(&turn.exited).zip(pids)
     {
         let sent = match writable && !gone {
             true => conn.flush().err(),
@@ -353,6 +322,11 @@ fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn) {
             (false, false) => None,
         };
         *error = read.or(sent);
+        if matches!(error, Some(Error::Disconnected)) {
+            // It hung up or exited: collected here, without the lock (a process's reap
+            // waits for it to be gone).
+            *cause = transport.as_ref().map(|t| t.exit_cause(pid));
+        }
     }
 }
 

@@ -38,7 +38,11 @@ impl State {
         if self.phase == Phase::Terminated {
             self.terminate_process(slot);
         } else {
-            let _ = slot.conn.send(EXIT, &[], &[]);
+            // Sent once the lock is released, like jobs; a worker that does not take it
+            // is killed when its grace runs out.
+            if slot.conn.enqueue(EXIT, &[], Vec::new()).is_ok() {
+                self.mark_unflushed(&slot.conn);
+            }
             self.dying.push(Dying {
                 pid: slot.pid,
                 conn: slot.conn,
@@ -48,28 +52,24 @@ impl State {
         }
     }
 
-    /// Slot `i`'s process is gone, broke the protocol, or must be stopped: tell the
+    /// Slot `i`'s worker is gone, broke the protocol, or must be stopped: tell the
     /// scheduler, which releases its tasks (failing with `loss`'s error) and asks for a
-    /// replacement.
+    /// replacement. A worker that died was collected by whoever saw it die (outside the
+    /// lock, see `driver::collect`); any other is stopped, and collected later.
     pub(crate) fn lose(&mut self, i: usize, loss: Loss) {
         let Some(slot) = self.take_slot(i) else {
             return;
         };
         let pid = slot.pid.as_raw() as u32;
-        let cause = if let Loss::Died = loss {
-            let cause = self.transport.exit_cause(slot.pid);
-            self.last_spawn_error = Some(StartFailure::new(&loss.error(pid, cause)));
-            cause
-        } else {
-            if let Loss::Broke(_) = loss {
-                self.last_spawn_error =
-                    Some(StartFailure::new(&loss.error(pid, ExitCause::Unknown)));
-            }
+        if matches!(loss, Loss::Died(_) | Loss::Broke(_)) {
+            self.last_spawn_error = Some(StartFailure::new(&loss.error(pid)));
+        }
+        if !matches!(loss, Loss::Died(_)) {
             self.terminate_process(slot);
-            ExitCause::Unknown
-        };
+        }
+        let cause = loss.cause();
         super::events::lost(pid, i, &format!("{loss:?}"), cause);
-        let lost = Lost { loss, pid, cause };
+        let lost = Lost { loss, pid };
         let _ = self.sched.handle_worker_lost_because(WorkerId(i as u16), lost);
         let interrupted =
             matches!(cause, ExitCause::Signaled { signal, .. } if signal == Signal::SIGINT as i32);
@@ -90,6 +90,12 @@ impl State {
         });
     }
 
+    /// Worker `pid` was collected (its exit cause read) after it left its slot by another
+    /// way: it is not collected again.
+    pub(crate) fn collected(&mut self, pid: Pid) {
+        self.dying.retain(|d| d.pid != pid);
+    }
+
     /// When the next dying process must be killed.
     pub(crate) fn next_kill(&self) -> Option<Instant> {
         self.dying.iter().map(|d| d.kill_at).min()
@@ -105,7 +111,7 @@ impl State {
                 reap.push((pid, !exited));
             }
         }
-        self.transport.release(&reap);
+        self.releases.extend(reap);
     }
 
     /// Kills and reaps every dying process whose grace has run out.
@@ -115,8 +121,8 @@ impl State {
             .into_iter()
             .partition(|d| d.kill_at <= now);
         self.dying = alive;
-        let reap: Vec<(Pid, bool)> = overdue.iter().map(|d: &Dying| (d.pid, true)).collect();
-        self.transport.release(&reap);
+        self.releases
+            .extend(overdue.iter().map(|d: &Dying| (d.pid, true)));
     }
 
     /// Terminates every worker and reaps it, waiting out the grace here: for when no driver
@@ -129,6 +135,8 @@ impl State {
 
     /// Waits for every dying process to exit or its grace to run out, and has it reaped.
     fn reap_all_dying(&mut self) {
+        let released = std::mem::take(&mut self.releases);
+        self.transport.release(&released);
         while let Some(d) = self.dying.pop() {
             let left = d.kill_at.saturating_duration_since(Instant::now());
             let exited = match &d.exit {

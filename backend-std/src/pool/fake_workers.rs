@@ -33,6 +33,9 @@ struct Log {
     /// Starts still to fail (before any succeeds).
     fail_starts: AtomicUsize,
     stopped_now: Mutex<Vec<Pid>>,
+    /// Starts after this many wait for `gate` (held by the test) before they start.
+    gate_after: AtomicUsize,
+    gate: Mutex<()>,
     released: Mutex<Vec<(Pid, bool)>>,
 }
 
@@ -48,6 +51,10 @@ impl Transport for Fakes {
                 self.log.fail_starts.fetch_sub(1, Ordering::SeqCst);
                 each(Err(Error::Internal("a fake that will not start")));
                 continue;
+            }
+            if self.log.started.load(Ordering::SeqCst) >= self.log.gate_after.load(Ordering::SeqCst)
+            {
+                drop(self.log.gate.lock().unwrap());
             }
             let (ours, theirs) = raw_pair()?;
             let log = Arc::clone(&self.log);
@@ -132,6 +139,13 @@ fn double(x: u64) -> u64 {
     2 * x
 }
 
+fn new_log() -> Arc<Log> {
+    Arc::new(Log {
+        gate_after: AtomicUsize::new(usize::MAX),
+        ..Log::default()
+    })
+}
+
 fn pool_of(workers: usize, log: &Arc<Log>) -> Result<Pool> {
     let fakes = Fakes {
         log: Arc::clone(log),
@@ -176,7 +190,7 @@ fn eventually(mut cond: impl FnMut() -> bool) -> bool {
 #[test]
 fn submitted_tasks_come_back_in_order_once_each() {
     bounded(|| {
-        let log = Arc::new(Log::default());
+        let log = new_log();
         let pool = pool_of(3, &log).unwrap();
         assert_eq!(
             pool.map_chunked(double, 0..500, 7).unwrap(),
@@ -198,7 +212,7 @@ fn submitted_tasks_come_back_in_order_once_each() {
 #[test]
 fn a_lost_worker_fails_only_its_task_and_is_replaced() {
     bounded(|| {
-        let log = Arc::new(Log::default());
+        let log = new_log();
         let pool = pool_of(2, &log).unwrap();
         let got: Vec<_> = pool.imap(double, [1, 2, DIE, 3, 4]).unwrap().collect();
         for (i, r) in got.iter().enumerate() {
@@ -221,7 +235,7 @@ fn a_lost_worker_fails_only_its_task_and_is_replaced() {
 #[test]
 fn a_worker_that_breaks_the_protocol_fails_its_tasks_with_a_protocol_error() {
     bounded(|| {
-        let log = Arc::new(Log::default());
+        let log = new_log();
         let pool = pool_of(1, &log).unwrap();
         let r = pool.apply(double, (GARBAGE,));
         assert!(matches!(r, Err(Error::Protocol(ref m)) if m.contains("unknown message kind")), "{r:?}");
@@ -234,7 +248,7 @@ fn a_worker_that_breaks_the_protocol_fails_its_tasks_with_a_protocol_error() {
 #[test]
 fn a_task_past_its_deadline_times_out_and_its_worker_is_stopped() {
     bounded(|| {
-        let log = Arc::new(Log::default());
+        let log = new_log();
         let pool = pool_of(2, &log).unwrap();
         let opts = super::AsyncOptions::new().timeout(Duration::from_millis(30));
         let stuck = pool.apply_async_with(double, (HANG,), opts).unwrap();
@@ -252,7 +266,7 @@ fn a_task_past_its_deadline_times_out_and_its_worker_is_stopped() {
 #[test]
 fn a_cancelled_call_stops_its_running_task_and_drops_the_queued_ones() {
     bounded(|| {
-        let log = Arc::new(Log::default());
+        let log = new_log();
         let pool = pool_of(1, &log).unwrap();
         let call = pool.map_async_with(double, [HANG, 1, 2], super::AsyncOptions::new().chunksize(1)).unwrap();
         assert!(eventually(|| pool.stats().running == 1));
@@ -268,7 +282,7 @@ fn a_cancelled_call_stops_its_running_task_and_drops_the_queued_ones() {
 #[test]
 fn terminate_fails_everything_pending_and_collects_every_worker() {
     bounded(|| {
-        let log = Arc::new(Log::default());
+        let log = new_log();
         let pool = pool_of(2, &log).unwrap();
         let running: Vec<_> = (0..2).map(|_| pool.apply_async(double, (HANG,)).unwrap()).collect();
         let queued = pool.map_async(double, 0..10).unwrap();
@@ -288,16 +302,42 @@ fn terminate_fails_everything_pending_and_collects_every_worker() {
 #[test]
 fn starts_that_keep_failing_break_the_pool_with_the_cause() {
     bounded(|| {
-        let log = Arc::new(Log::default());
+        let log = Arc::new(Log {
+            gate_after: AtomicUsize::new(usize::MAX),
+            ..Log::default()
+        });
         log.fail_starts.store(100, Ordering::SeqCst);
         match pool_of(1, &log) {
             Err(Error::PoolBroken { message, .. }) => assert!(message.contains("will not start"), "{message}"),
             other => panic!("unexpected {other:?}"),
         }
         // One failed start, then a good one: the pool starts.
-        let log = Arc::new(Log::default());
+        let log = new_log();
         log.fail_starts.store(1, Ordering::SeqCst);
         let pool = pool_of(1, &log).unwrap();
         assert_eq!(pool.apply(double, (4,)).unwrap(), 8);
+    });
+}
+
+/// A replacement starts without the pool's lock: while its start blocks, callers use the
+/// pool; and a start that finishes after `terminate` is stopped, not installed for good.
+#[test]
+fn worker_starts_never_hold_the_pool_lock() {
+    bounded(|| {
+        let log = new_log();
+        let pool = pool_of(2, &log).unwrap();
+        let gate = log.gate.lock().unwrap();
+        log.gate_after.store(2, Ordering::SeqCst);
+        // A worker dies: its replacement's start blocks on the gate.
+        assert!(matches!(pool.apply(double, (DIE,)), Err(Error::WorkerDied { .. })));
+        // The other worker serves callers meanwhile.
+        assert_eq!(pool.map(double, 0..50).unwrap().len(), 50);
+        assert_eq!(pool.stats().workers, 1);
+        pool.terminate();
+        drop(gate);
+        pool.join().unwrap();
+        // The late worker was started, then stopped and collected.
+        assert!(eventually(|| log.alive.load(Ordering::SeqCst) == 0));
+        assert_eq!(log.started.load(Ordering::SeqCst), 3);
     });
 }

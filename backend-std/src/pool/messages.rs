@@ -20,7 +20,7 @@ impl State {
             INIT_FAILED => {
                 let message = String::from_utf8_lossy(&m.bytes).into_owned();
                 if let Some(slot) = self.take_slot(i) {
-                    self.transport.release(&[(slot.pid, false)]);
+                    self.releases.push((slot.pid, false));
                 }
                 self.last_spawn_error = Some(StartFailure {
                     message,
@@ -45,7 +45,7 @@ impl State {
                         }
                     }
                 }
-                Err(e) => self.lose(i, Loss::from_io(e)),
+                Err(e) => self.lose(i, Loss::broke(e)),
             },
             _ => self.lose(i, Loss::Broke(format!("unknown message kind {}", m.kind))),
         }

@@ -26,12 +26,14 @@ mod outbox;
 mod processes;
 mod routing;
 mod sink;
+mod starts;
 mod startup;
 mod state;
 mod stats;
 mod submit;
 mod threads;
 mod transport;
+mod turn;
 
 pub use await_result::{Completions, ResultFuture, as_completed};
 pub use builder::PoolBuilder;

@@ -104,11 +104,13 @@ impl State {
             return;
         }
         let Some(conn) = self.slots[i].as_ref().map(|s| Arc::clone(&s.conn)) else {
-            return self.lose(i, Loss::from_io(Error::Disconnected));
+            return; // the scheduler dispatches only to workers in place
         };
         match conn.enqueue(RUN, &jobs.msg, jobs.fds) {
             Ok(()) => self.mark_unflushed(&conn),
-            Err(e) => self.lose(i, Loss::from_io(e)),
+            // It hung up: the driver sees it go, collects it and reports it.
+            Err(Error::Disconnected) => self.look = true,
+            Err(e) => self.lose(i, Loss::broke(e)),
         }
     }
 }

@@ -74,6 +74,7 @@ impl Pool {
         };
         let mut out = Deliveries::new();
         st.pump(&mut out);
+        st.start_here(&mut out);
         for i in 0..st.slots.len() {
             loop {
                 let Some(conn) = st.slots[i].as_ref().map(|s| Arc::clone(&s.conn)) else {
@@ -81,6 +82,7 @@ impl Pool {
                         Some(wait) if !st.sched.is_broken() => {
                             std::thread::sleep(wait);
                             st.pump(&mut out);
+                            st.start_here(&mut out);
                             continue;
                         }
                         _ => return Err(st.broken_error()),
@@ -96,7 +98,13 @@ impl Pool {
                         return Err(failed(st, "unknown"));
                     }
                     Err(e) => {
-                        st.lose(i, Loss::from_io(e));
+                        // Starting up, nobody else waits on the lock: the worker is
+                        // collected here.
+                        let loss = match e {
+                            Error::Disconnected => Loss::Died(st.exit_cause_of(i)),
+                            e => Loss::broke(e),
+                        };
+                        st.lose(i, loss);
                         return Err(failed(st, "worker died"));
                     }
                 }

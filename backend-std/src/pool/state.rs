@@ -8,7 +8,7 @@ use super::jobs::Jobs;
 use forkpool_core::{GrowableUnordered, HeapSlots, VecQueue};
 use super::sink::{Raw, Sink};
 use crate::error::{Error, Result};
-use super::transport::{Init, Intro, Transport};
+use super::transport::{Init, Transport};
 use crate::wire::RawConn;
 use forkpool_core::{Config, ConfigError, Job, Scheduler, Settled, WorkerCommand, WorkerId};
 use nix::unistd::Pid;
@@ -79,7 +79,7 @@ pub(crate) struct State {
     pub slots: Vec<Option<Slot>>,
     /// The calls in flight, and which task belongs to which.
     pub(super) ledger: Ledger,
-    init: Option<Init>,
+    pub(super) init: Option<Arc<Init>>,
     pub(super) last_spawn_error: Option<StartFailure>,
     /// Processes that left their slot and are not reaped yet.
     pub(crate) dying: Vec<Dying>,
@@ -90,7 +90,7 @@ pub(crate) struct State {
     epoch: std::time::Instant,
     /// Bumped whenever a slot's process changes, so a caller that pumped knows whether the
     /// driver must look at the sockets again.
-    generation: u64,
+    pub(super) generation: u64,
     /// Whether the driver thread is between two waits: it pumps under the lock before it
     /// waits again, so a caller may leave jobs to it (see `outbox`). Set by the driver
     /// without the lock when its wait ends, cleared under the lock after its pump.
@@ -100,7 +100,17 @@ pub(crate) struct State {
     /// The jobs of one dispatch round, by slot (kept between rounds, empty outside one).
     pub(super) outbox: Vec<Jobs>,
     /// How workers are started, reached and stopped (processes or threads).
-    pub(super) transport: Box<dyn Transport>,
+    pub(super) transport: Arc<dyn Transport>,
+    /// Slots the scheduler wants a worker started for, not yet handed to a starter (the
+    /// driver starts them outside the lock: see [`take_starts`](Self::take_starts)).
+    pub(super) starts: Vec<WorkerId>,
+    /// Workers being started outside the lock (taken, not installed yet).
+    pub(super) starting: usize,
+    /// Workers the pool is done with, to hand to the transport once the lock is released
+    /// (see [`take_releases`](Self::take_releases)).
+    pub(super) releases: Vec<(Pid, bool)>,
+    /// Whether the driver must look at the sockets (a caller found one hung up).
+    pub(super) look: bool,
     /// This pool's key for the tags its function addresses travel with.
     pub(super) key: u64,
     /// Tasks and workers counted since the pool started (for `Pool::stats`).
@@ -130,13 +140,14 @@ impl State {
         interrupt: bool,
         transport: Box<dyn Transport>,
     ) -> Result<Self> {
+        let transport: Arc<dyn Transport> = Arc::from(transport);
         let sched = Sched::new(config, VecQueue::new(), GrowableUnordered::new(), 0)
             .map_err(invalid)?;
         Ok(Self {
             sched,
             slots: (0..config.workers).map(|_| None).collect(),
             ledger: Ledger::default(),
-            init,
+            init: init.map(Arc::new),
             last_spawn_error: None,
             dying: Vec::new(),
             kill_grace,
@@ -147,6 +158,10 @@ impl State {
             unflushed: Vec::new(),
             outbox: (0..config.workers).map(|_| Jobs::default()).collect(),
             transport,
+            starts: Vec::new(),
+            starting: 0,
+            releases: Vec::new(),
+            look: false,
             key: crate::owner::new_key(),
             counts: Default::default(),
             interrupt,
@@ -200,11 +215,15 @@ impl State {
     pub(crate) fn terminate(&mut self) {
         self.phase = Phase::Terminated;
         self.sched.abort();
+        self.starts.clear();
     }
 
     /// Whether the driver has nothing left to do.
     pub(crate) fn finished(&self) -> bool {
-        self.sched.is_finished() && self.slots.iter().all(Option::is_none) && self.dying.is_empty()
+        self.sched.is_finished()
+            && self.slots.iter().all(Option::is_none)
+            && self.dying.is_empty()
+            && self.starting == 0
     }
 
     /// Performs every command, dispatch and release the scheduler has, until none is left;
@@ -224,18 +243,14 @@ impl State {
                 moved = true;
                 self.lose(w.index(), Loss::TimedOut);
             }
-            let mut spawns = Vec::new();
             while let Some(cmd) = self.sched.poll_worker() {
                 moved = true;
                 match cmd {
-                    WorkerCommand::Spawn(w) => spawns.push(w),
+                    WorkerCommand::Spawn(w) => self.starts.push(w),
                     WorkerCommand::Stop(w) => self.stop(w.index()),
                     // The task it runs was cancelled (and released): stop it at once.
                     WorkerCommand::Kill(w) => self.lose(w.index(), Loss::Cancelled),
                 }
-            }
-            if !spawns.is_empty() {
-                self.spawn(&spawns);
             }
             moved |= self.dispatch(from_caller);
             while let Some(r) = self.sched.poll_release() {
@@ -278,7 +293,8 @@ impl State {
             (None, Some(_)) => true,
             (Some(before), Some(now)) => now < before,
         };
-        self.generation != generation || sooner
+        let look = std::mem::take(&mut self.look) || !self.starts.is_empty();
+        self.generation != generation || sooner || look
     }
 
     /// Marks a worker's socket as holding packets to send once the lock is released.
@@ -293,50 +309,21 @@ impl State {
         std::mem::take(&mut self.unflushed)
     }
 
-    /// Starts a worker for each slot (all requested at once) and sends each its `INIT`; a
-    /// slot whose start failed is reported to the scheduler.
-    fn spawn(&mut self, ws: &[WorkerId]) {
-        let mut next = ws.iter();
-        let intro = Intro {
-            key: self.key,
-            init: self.init.as_ref(),
-        };
-        let mut started = Vec::with_capacity(ws.len());
-        let asked = self.transport.start(ws.len(), intro, &mut |s| {
-            if let Some(&w) = next.next() {
-                started.push((w, s));
-            }
-        });
-        let unanswered: Vec<WorkerId> = next.copied().collect();
-        for (w, s) in started {
-            match s {
-                Ok(s) => {
-                    self.generation += 1;
-                    super::events::spawned(
-                        s.id.as_raw(),
-                        w.index(),
-                        self.counts.started >= self.slots.len() as u64,
-                    );
-                    self.slots[w.index()] = Some(Slot {
-                        pid: s.id,
-                        conn: Arc::new(s.conn),
-                        held: Jobs::default(),
-                        exit: s.exit.map(Arc::new),
-                    });
-                    self.counts.started += 1;
-                }
-                Err(e) => {
-                    self.last_spawn_error = Some(StartFailure::new(&e));
-                    let _ = self.sched.handle_spawn_failed(w);
-                }
-            }
-        }
-        if let Err(e) = asked {
-            // No more could be started: every slot not answered for failed.
-            self.last_spawn_error = Some(StartFailure::new(&e));
-            for w in unanswered {
-                let _ = self.sched.handle_spawn_failed(w);
-            }
+    /// The workers to collect, to hand to the transport without the lock
+    /// ([`Transport::release`]).
+    pub(crate) fn take_releases(&mut self) -> (Arc<dyn Transport>, Vec<(Pid, bool)>) {
+        (
+            Arc::clone(&self.transport),
+            std::mem::take(&mut self.releases),
+        )
+    }
+
+    /// Collects the worker in slot `i` and says how it ended (it died; while the pool
+    /// starts only, see [`start_here`](Self::start_here)).
+    pub(crate) fn exit_cause_of(&self, i: usize) -> crate::error::ExitCause {
+        match &self.slots[i] {
+            Some(slot) => self.transport.exit_cause(slot.pid),
+            None => crate::error::ExitCause::Unknown,
         }
     }
 

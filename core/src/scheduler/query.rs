@@ -1,6 +1,7 @@
 //! Read-only questions the driver may ask the [`Scheduler`] between events.
 
 use super::WorkerSlot;
+use super::worker::Life;
 use super::{Config, Job, Scheduler, Settled, SlotTable, WorkerId};
 use crate::order::ResultOrder;
 use crate::queue::JobQueue;
@@ -51,6 +52,18 @@ where
             .into_iter()
             .flat_map(|worker| worker.jobs.iter())
             .filter_map(|j| j.next().map(|s| (s, j.left())))
+    }
+
+    /// Whether slot `w` waits for the process it asked for ([`WorkerCommand::Spawn`]
+    /// polled, not yet reported ready or failed). A driver that starts processes outside
+    /// its lock asks this before it installs one: a start that is no longer wanted (the
+    /// scheduler was aborted meanwhile) is stopped instead.
+    ///
+    /// [`WorkerCommand::Spawn`]: super::WorkerCommand::Spawn
+    pub fn awaits_start(&self, w: WorkerId) -> bool {
+        self.workers
+            .get(w.index())
+            .is_some_and(|s| s.life == Life::Starting && !s.want_spawn)
     }
 
     /// The configuration in force.

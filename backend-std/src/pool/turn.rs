@@ -1,0 +1,112 @@
+//! A turn of the driver: what it waits on ([`Watch`], refreshed under the lock) and what
+//! a wait brought ([`Turn`], read without the lock and applied under it at the start of
+//! the next turn).
+
+use super::departures::Loss;
+use super::state::State;
+use super::transport::Transport;
+use crate::error::{Error, ExitCause};
+use crate::wire::{Message, RawConn};
+use nix::unistd::Pid;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+/// What the driver waits on: worker sockets, the sockets of dying processes (for their
+/// hang-up), and how long it may wait. Kept from turn to turn (refilled, not reallocated).
+#[derive(Default)]
+pub(super) struct Watch {
+    pub(super) watched: Vec<(usize, Arc<RawConn>)>,
+    /// The id of each watched worker, by its place in `watched`.
+    pub(super) pids: Vec<Pid>,
+    /// How workers are collected (the state's transport; `None` before the first turn).
+    pub(super) transport: Option<Arc<dyn Transport>>,
+    /// The exit descriptors of watched workers, by their place in `watched`.
+    pub(super) exits: Vec<(usize, Arc<OwnedFd>)>,
+    /// Dying processes: the exit descriptor is watched when there is one, else the socket.
+    pub(super) dying: Vec<(Pid, Arc<RawConn>, Option<Arc<OwnedFd>>)>,
+    pub(super) timeout: Option<std::time::Duration>,
+}
+
+impl Watch {
+    pub(super) fn refresh(&mut self, st: &State) {
+        self.watched.clear();
+        self.watched.extend(
+            st.slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.as_ref().map(|s| (i, Arc::clone(&s.conn)))),
+        );
+        self.pids.clear();
+        self.pids.extend(st.slots.iter().flatten().map(|s| s.pid));
+        if self.transport.is_none() {
+            self.transport = Some(Arc::clone(&st.transport));
+        }
+        self.exits.clear();
+        self.exits.extend(
+            st.slots
+                .iter()
+                .flatten()
+                .enumerate()
+                .filter_map(|(k, s)| s.exit.as_ref().map(|e| (k, Arc::clone(e)))),
+        );
+        self.dying.clear();
+        self.dying.extend(
+            st.dying
+                .iter()
+                .map(|d| (d.pid, Arc::clone(&d.conn), d.exit.clone())),
+        );
+        let kill = st
+            .next_kill()
+            .map(|at| at.saturating_duration_since(std::time::Instant::now()));
+        self.timeout = match (st.until_next_deadline(), kill) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
+/// What one wait brought: processes that exited, each watched socket's messages and error
+/// (in the order of [`Watch::watched`]) with, for a worker that hung up, how it ended (it
+/// was collected without the lock). Applied under
+/// the lock at the start of the next turn, which leaves the buffers empty for the next wait.
+#[derive(Default)]
+pub(super) struct Turn {
+    pub(super) gone: Vec<(Pid, bool)>,
+    pub(super) inbox: Vec<Inbox>,
+    /// Which watched workers have exited (kept from turn to turn).
+    pub(super) exited: Vec<bool>,
+}
+
+/// One watched worker's messages, the error that ended reading, and (it hung up) how it
+/// ended.
+pub(super) type Inbox = (Vec<Message>, Option<Error>, Option<ExitCause>);
+
+impl Turn {
+    pub(super) fn apply(&mut self, st: &mut State, watch: &Watch) {
+        st.reap_dying(&self.gone);
+        self.gone.clear();
+        let same = |st: &State, i: usize, conn: &Arc<RawConn>| {
+            st.slots[i]
+                .as_ref()
+                .is_some_and(|s| Arc::ptr_eq(&s.conn, conn))
+        };
+        let watched = watch.watched.iter().zip(&watch.pids);
+        for (((i, conn), &pid), (messages, error, cause)) in watched.zip(&mut self.inbox) {
+            for m in messages.drain(..) {
+                if !same(st, *i, conn) {
+                    continue; // dropped: the slot has a new process
+                }
+                st.on_message(*i, m);
+            }
+            match (error.take(), cause.take()) {
+                (Some(Error::Disconnected), Some(c)) if same(st, *i, conn) => {
+                    st.lose(*i, Loss::Died(c))
+                }
+                (Some(e), _) if same(st, *i, conn) => st.lose(*i, Loss::broke(e)),
+                // It left its slot by another way meanwhile, and was collected here.
+                (_, Some(_)) => st.collected(pid),
+                _ => {}
+            }
+        }
+    }
+}
