@@ -37,6 +37,7 @@
 //! | `p.close()`, `p.terminate()`, `p.join()` | [`p.close()`](Pool::close), [`p.terminate()`](Pool::terminate), [`p.join()?`](Pool::join) |
 //! | `r.get()` / `r.get(timeout=5)` | [`r.get()?`](AsyncResult::get) / [`r.get_timeout(Duration::from_secs(5))?`](AsyncResult::get_timeout) |
 //! | `r.wait()`, `r.wait(t)`, `r.ready()`, `r.successful()` | [`r.wait()`](AsyncResult::wait), [`r.wait_timeout(t)`](AsyncResult::wait_timeout), [`r.ready()`](AsyncResult::ready), [`r.successful()`](AsyncResult::successful) |
+//! | `multiprocessing.pool.ThreadPool(4)` | [`ThreadPool::new(4)?`](ThreadPool::new): the same methods, on threads; closures may capture, values need no serde |
 //! | `concurrent.futures.as_completed(fs)` | [`as_completed(results)`](as_completed) |
 //! | `await loop.run_in_executor(...)` | [`p.apply_async(f, args)?.await`](ResultFuture) |
 //! | `Process(target=f, args=(a,)).start()` | [`Process::spawn(move \|\| f(a))?`](Process::spawn) (the closure may capture) |
