@@ -114,10 +114,11 @@
 pub use forkpool_core as core;
 #[cfg(target_os = "linux")]
 pub use forkpool_std::{
-    AsCompleted, AsyncOptions, AsyncResult, Completions, Connection, Error, ExitCause, IMAP_WINDOW,
-    IMap, IMapOrder, IMapOrdered, IMapUnordered, InOrder, MAX_PROCESSES, OneArg, Pool, PoolBuilder,
-    PoolStats, Process, ProcessBuilder, ProcessInfo, Result, ResultFuture, Signal, TaskError,
-    TaskFn, ThreadIMap, ThreadIMapOrdered, ThreadIMapUnordered, ThreadPool, ThreadPoolBuilder,
-    ThreadTaskFn, Waitable, active_children, as_completed, cpu_count, current_process,
-    fork_server_pid, parent_process, pipe, pipe_oneway, wait,
+    Array, AsCompleted, AsyncOptions, AsyncResult, BoundedSemaphore, Completions, Connection,
+    Error, Event, ExitCause, IMAP_WINDOW, IMap, IMapOrder, IMapOrdered, IMapUnordered, InOrder,
+    Lock, LockGuard, MAX_PROCESSES, OneArg, Pod, Pool, PoolBuilder, PoolStats, Process,
+    ProcessBuilder, ProcessInfo, RLock, RLockGuard, Result, ResultFuture, Semaphore, SharedMemory,
+    Signal, TaskError, TaskFn, ThreadIMap, ThreadIMapOrdered, ThreadIMapUnordered, ThreadPool,
+    ThreadPoolBuilder, ThreadTaskFn, Value, Waitable, active_children, as_completed, cpu_count,
+    current_process, fork_server_pid, parent_process, pipe, pipe_oneway, wait,
 };

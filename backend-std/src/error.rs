@@ -119,6 +119,23 @@ pub enum Error {
         /// The process that tried to use it.
         caller: u32,
     },
+    /// The process that held a lock died holding it. The lock was made usable again and
+    /// released; what it guarded may be half-updated. Acquire it again to go on.
+    OwnerDied {
+        /// The process that held it, when known (0 if not).
+        pid: u32,
+    },
+    /// A queue was full (`try_put`); the value was not sent and is still the caller's.
+    Full,
+    /// A queue was empty (`try_get`).
+    Empty,
+    /// The queue was closed: no more values can be put, and none are left to get.
+    Closed,
+    /// A barrier was broken (a party died, or it was aborted) before every party arrived.
+    BrokenBarrier {
+        /// The party that died, when one did.
+        pid: Option<u32>,
+    },
     /// A system call failed.
     Io {
         /// What forkpool was doing.
@@ -192,6 +209,22 @@ impl fmt::Display for Error {
                 "this pool belongs to process {owner}; process {caller}, a fork of it, cannot \
                  use it (make a pool in the child instead)"
             ),
+            Self::OwnerDied { pid: 0 } => f.write_str(
+                "the process that held this lock died holding it; the lock is released, what \
+                 it guarded may be half-updated",
+            ),
+            Self::OwnerDied { pid } => write!(
+                f,
+                "process {pid} died holding this lock; the lock is released, what it guarded \
+                 may be half-updated"
+            ),
+            Self::Full => f.write_str("the queue is full; the value was not put"),
+            Self::Empty => f.write_str("the queue is empty"),
+            Self::Closed => f.write_str("the queue was closed"),
+            Self::BrokenBarrier { pid: Some(pid) } => {
+                write!(f, "the barrier is broken: party process {pid} died")
+            }
+            Self::BrokenBarrier { pid: None } => f.write_str("the barrier is broken"),
             Self::Io { op, source } => write!(f, "{op} failed: {source}"),
         }
     }

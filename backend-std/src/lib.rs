@@ -36,6 +36,7 @@ linux_only! {
     mod process;
     mod wait;
     mod protocol;
+    mod shared;
     mod sys;
     mod task;
     mod task_error;
@@ -54,6 +55,11 @@ linux_only! {
         as_completed,
     };
     pub use process::{Process, ProcessBuilder};
+    pub use shared::{
+        Array, BoundedSemaphore, Event, Lock, LockGuard, RLock, RLockGuard, Semaphore, SharedMemory,
+        Value,
+    };
+    pub use bytemuck::Pod;
     pub use wait::{Waitable, wait};
     pub use task::TaskFn;
     pub use task_error::TaskError;

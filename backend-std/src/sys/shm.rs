@@ -109,6 +109,20 @@ impl Mapping {
         unsafe { &*self.ptr().add(offset).cast::<std::sync::atomic::AtomicU32>() }
     }
 
+    /// The mapping as bytes. Other processes may write them at any time: callers
+    /// synchronise (a lock in the same memory) or accept torn reads of plain bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: `len <= mapped` bytes are mapped readable for the life of `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The mapping as mutable bytes (see [`bytes`](Self::bytes)); `&mut self` keeps this
+    /// process to one such view.
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as above, writable, and `&mut self` makes this the only view here.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }

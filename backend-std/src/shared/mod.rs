@@ -1,0 +1,19 @@
+//! Python's `multiprocessing` beyond pools: locks, events, semaphores, conditions,
+//! barriers, shared values and arrays, shared memory and queues, all shared between
+//! processes (pool workers, `Process` children, the owner) through shared memory
+//! (`sys/shm.rs`) and passed inside arguments like a `Connection`.
+
+mod event;
+mod lock;
+mod memory;
+mod object;
+mod rlock;
+mod semaphore;
+mod value;
+
+pub use event::Event;
+pub use lock::{Lock, LockGuard};
+pub use memory::SharedMemory;
+pub use rlock::{RLock, RLockGuard};
+pub use semaphore::{BoundedSemaphore, Semaphore};
+pub use value::{Array, Value};
