@@ -114,11 +114,12 @@
 pub use forkpool_core as core;
 #[cfg(target_os = "linux")]
 pub use forkpool_std::{
-    Array, AsCompleted, AsyncOptions, AsyncResult, BoundedSemaphore, Completions, Connection,
-    Error, Event, ExitCause, IMAP_WINDOW, IMap, IMapOrder, IMapOrdered, IMapUnordered, InOrder,
-    Lock, LockGuard, MAX_PROCESSES, OneArg, Pod, Pool, PoolBuilder, PoolStats, Process,
-    ProcessBuilder, ProcessInfo, RLock, RLockGuard, Result, ResultFuture, Semaphore, SharedMemory,
-    Signal, TaskError, TaskFn, ThreadIMap, ThreadIMapOrdered, ThreadIMapUnordered, ThreadPool,
-    ThreadPoolBuilder, ThreadTaskFn, Value, Waitable, active_children, as_completed, cpu_count,
-    current_process, fork_server_pid, parent_process, pipe, pipe_oneway, wait,
+    Array, AsCompleted, AsyncOptions, AsyncResult, Barrier, BoundedSemaphore, Completions,
+    Condition, Connection, Error, Event, ExitCause, IMAP_WINDOW, IMap, IMapOrder, IMapOrdered,
+    IMapUnordered, InOrder, JoinableQueue, Lock, LockGuard, MAX_PROCESSES, OneArg, Pod, Pool,
+    PoolBuilder, PoolStats, Process, ProcessBuilder, ProcessInfo, Queue, RLock, RLockGuard, Result,
+    ResultFuture, Semaphore, SharedMemory, Signal, SimpleQueue, TaskError, TaskFn, ThreadIMap,
+    ThreadIMapOrdered, ThreadIMapUnordered, ThreadPool, ThreadPoolBuilder, ThreadTaskFn, Value,
+    Waitable, active_children, as_completed, cpu_count, current_process, fork_server_pid,
+    parent_process, pipe, pipe_oneway, wait,
 };

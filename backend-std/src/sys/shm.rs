@@ -103,7 +103,7 @@ impl Mapping {
 
     /// The `u32` at byte `offset` (aligned), shared with every process that maps this file.
     pub(crate) fn word(&self, offset: usize) -> &std::sync::atomic::AtomicU32 {
-        assert!(offset + 4 <= self.mapped && offset % 4 == 0);
+        assert!(offset + 4 <= self.mapped && offset.is_multiple_of(4));
         // SAFETY: in bounds and aligned (checked above); the memory lives as long as
         // `&self`, and an atomic may be shared between threads and processes.
         unsafe { &*self.ptr().add(offset).cast::<std::sync::atomic::AtomicU32>() }
@@ -227,7 +227,7 @@ impl RawMutex {
     /// The mutex at byte `offset` of `map`, initialised now (`init`) or by whoever made the
     /// mapping.
     pub(crate) fn at(map: &Arc<Mapping>, offset: usize, init: Option<bool>) -> io::Result<Self> {
-        assert!(offset + MUTEX_BYTES <= map.mapped && offset % 8 == 0);
+        assert!(offset + MUTEX_BYTES <= map.mapped && offset.is_multiple_of(8));
         // SAFETY: in bounds (checked above) and aligned for a pthread_mutex_t (8).
         let m = unsafe { map.ptr().add(offset) }.cast::<libc::pthread_mutex_t>();
         if let Some(recursive) = init {
@@ -313,7 +313,7 @@ impl RawMutex {
 impl RawCond {
     /// The condition variable at byte `offset` of `map`, initialised now if `init`.
     pub(crate) fn at(map: &Arc<Mapping>, offset: usize, init: bool) -> io::Result<Self> {
-        assert!(offset + COND_BYTES <= map.mapped && offset % 8 == 0);
+        assert!(offset + COND_BYTES <= map.mapped && offset.is_multiple_of(8));
         // SAFETY: in bounds (checked above) and aligned for a pthread_cond_t (8).
         let c = unsafe { map.ptr().add(offset) }.cast::<libc::pthread_cond_t>();
         if init {
