@@ -118,8 +118,8 @@ pub use forkpool_std::{
     Condition, Connection, Error, Event, ExitCause, IMAP_WINDOW, IMap, IMapOrder, IMapOrdered,
     IMapUnordered, InOrder, JoinableQueue, Lock, LockGuard, MAX_PROCESSES, OneArg, Pod, Pool,
     PoolBuilder, PoolStats, Process, ProcessBuilder, ProcessInfo, Queue, RLock, RLockGuard, Result,
-    ResultFuture, Semaphore, SharedMemory, Signal, SimpleQueue, TaskError, TaskFn, ThreadIMap,
-    ThreadIMapOrdered, ThreadIMapUnordered, ThreadPool, ThreadPoolBuilder, ThreadTaskFn, Value,
-    Waitable, active_children, as_completed, cpu_count, current_process, fork_server_pid,
-    parent_process, pipe, pipe_oneway, wait,
+    ResultFuture, Semaphore, SharedBytes, SharedMemory, Signal, SimpleQueue, TaskError, TaskFn,
+    ThreadIMap, ThreadIMapOrdered, ThreadIMapUnordered, ThreadPool, ThreadPoolBuilder,
+    ThreadTaskFn, Value, Waitable, active_children, as_completed, cpu_count, current_process,
+    fork_server_pid, parent_process, pipe, pipe_oneway, wait,
 };

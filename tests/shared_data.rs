@@ -204,3 +204,38 @@ fn test_shared_memory_basics() {
         assert!(empty.is_empty() && empty.as_slice().is_empty());
     });
 }
+
+/// Read-only data for every pool worker without a copy: a 32 MiB `SharedBytes` handed to
+/// each task reaches it as a descriptor; the worker reads every byte of it and its private
+/// memory hardly grows (the pages are the shared file's). It cannot be written anywhere.
+#[test]
+fn shared_bytes_reach_every_worker_without_a_copy() {
+    bounded(LIMIT, || {
+        fn anon_kib() -> u64 {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap();
+            let line = status.lines().find(|l| l.starts_with("RssAnon:")).unwrap();
+            line.split_whitespace().nth(1).unwrap().parse().unwrap()
+        }
+        fn read_all(data: forkpool::SharedBytes) -> (u64, u64) {
+            let before = anon_kib();
+            let sum = data.iter().step_by(4096).map(|&b| u64::from(b)).sum::<u64>()
+                + u64::from(data[data.len() - 1]);
+            (sum, anon_kib().saturating_sub(before))
+        }
+        let len = 32 << 20;
+        let bytes: Vec<u8> = (0..len).map(|i| (i / 4096) as u8).collect();
+        let expected = bytes.iter().step_by(4096).map(|&b| u64::from(b)).sum::<u64>()
+            + u64::from(bytes[len - 1]);
+        let shared = forkpool::SharedBytes::new(&bytes).unwrap();
+        drop(bytes);
+        let pool = Pool::new(2).unwrap();
+        let got = pool
+            .map(read_all, (0..4).map(|_| shared.clone()))
+            .unwrap();
+        for (sum, grew_kib) in got {
+            assert_eq!(sum, expected);
+            assert!(grew_kib < 4 << 10, "the worker's private memory grew {grew_kib} KiB");
+        }
+        assert_eq!(shared.as_pod::<u32>().map(<[u32]>::len), Some(len / 4));
+    });
+}

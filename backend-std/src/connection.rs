@@ -87,6 +87,34 @@ impl<T> Connection<T> {
         }
     }
 
+    /// Receives one message sent with [`send_bytes`](Self::send_bytes) into `buf` and
+    /// returns its length (Python's `recv_bytes_into`). A message longer than `buf` fails
+    /// with [`Error::BufferTooShort`], which carries the whole message: nothing is lost.
+    ///
+    /// ```
+    /// let (a, b) = forkpool::pipe::<()>()?;
+    /// a.send_bytes(b"abc")?;
+    /// let mut buf = [0u8; 8];
+    /// assert_eq!(b.recv_bytes_into(&mut buf)?, 3);
+    /// assert_eq!(&buf[..3], b"abc");
+    /// a.send_bytes(b"too long for it")?;
+    /// match b.recv_bytes_into(&mut buf[..4]) {
+    ///     Err(forkpool::Error::BufferTooShort { message }) => assert_eq!(message, b"too long for it"),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), forkpool::Error>(())
+    /// ```
+    pub fn recv_bytes_into(&self, buf: &mut [u8]) -> Result<usize> {
+        let message = self.recv_bytes()?;
+        match buf.get_mut(..message.len()) {
+            Some(into) => {
+                into.copy_from_slice(&message);
+                Ok(message.len())
+            }
+            None => Err(Error::BufferTooShort { message }),
+        }
+    }
+
     /// Whether a message is waiting (or the peer is gone), after waiting at most `timeout`.
     /// `Duration::ZERO` only looks.
     pub fn poll(&self, timeout: Duration) -> Result<bool> {

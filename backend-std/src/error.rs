@@ -125,6 +125,11 @@ pub enum Error {
         /// The process that held it, when known (0 if not).
         pid: u32,
     },
+    /// A message did not fit the buffer given to `recv_bytes_into`; here it is, whole.
+    BufferTooShort {
+        /// The message received.
+        message: Vec<u8>,
+    },
     /// A queue was full (`try_put`); the value was not sent and is still the caller's.
     Full,
     /// A queue was empty (`try_get`).
@@ -217,6 +222,11 @@ impl fmt::Display for Error {
                 f,
                 "process {pid} died holding this lock; the lock is released, what it guarded \
                  may be half-updated"
+            ),
+            Self::BufferTooShort { message } => write!(
+                f,
+                "a message of {} bytes did not fit the buffer (the error carries it)",
+                message.len()
             ),
             Self::Full => f.write_str("the queue is full; the value was not put"),
             Self::Empty => f.write_str("the queue is empty"),

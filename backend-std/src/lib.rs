@@ -56,7 +56,7 @@ linux_only! {
     };
     pub use process::{Process, ProcessBuilder};
     pub use shared::{
-        Barrier, Condition, JoinableQueue, Queue, SimpleQueue,
+        Barrier, Condition, JoinableQueue, Queue, SharedBytes, SimpleQueue,
         Array, BoundedSemaphore, Event, Lock, LockGuard, RLock, RLockGuard, Semaphore, SharedMemory,
         Value,
     };

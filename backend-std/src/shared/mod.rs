@@ -4,6 +4,7 @@
 //! (`sys/shm.rs`) and passed inside arguments like a `Connection`.
 
 mod barrier;
+mod bytes;
 mod condition;
 mod event;
 mod joinable;
@@ -16,6 +17,7 @@ mod semaphore;
 mod value;
 
 pub use barrier::Barrier;
+pub use bytes::SharedBytes;
 pub use condition::Condition;
 pub use event::Event;
 pub use joinable::JoinableQueue;

@@ -19,6 +19,8 @@ pub(crate) struct Mapping {
     /// The length asked for.
     len: usize,
     fd: OwnedFd,
+    /// Whether it is mapped writable (a frozen file is not).
+    writable: bool,
 }
 
 // SAFETY: the mapping is plain memory owned by this value until it is dropped; what is
@@ -50,31 +52,82 @@ impl Mapping {
         Self::map(fd, len, mapped)
     }
 
-    /// Maps a shared file received from another process. It must be sealed against
-    /// shrinking (as [`new`](Self::new) makes it), so no process can cut the mapping short
-    /// under this one.
+    /// A shared file holding a copy of `data`, sealed against any change (so every view of
+    /// it, here and in other processes, is read-only and can never change), mapped here.
+    pub(crate) fn frozen(data: &[u8]) -> io::Result<Self> {
+        let name = c"forkpool-bytes";
+        // SAFETY: as in `new`.
+        let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: as in `new`.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let mut written = 0;
+        while written < data.len() {
+            written += nix::unistd::write(&fd, &data[written..]).map_err(io::Error::from)?;
+        }
+        if data.is_empty() {
+            nix::unistd::ftruncate(&fd, 1).map_err(io::Error::from)?;
+        }
+        let seals = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL;
+        // SAFETY: fcntl on a descriptor we own, with an integer argument; no mapping of
+        // it exists yet, so the write seal takes.
+        if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Self::map_as(fd, data.len(), data.len().max(1), false)
+    }
+
+    /// Maps a shared file received from another process: writable (made by
+    /// [`new`](Self::new)) or read-only (made by [`frozen`](Self::frozen)), as asked. It
+    /// must be sealed against shrinking, so no process can cut the mapping short under
+    /// this one; a read-only one must be sealed against writes too.
     pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<Self> {
+        Self::open(fd, true)
+    }
+
+    /// [`from_fd`](Self::from_fd) for a read-only (frozen) file.
+    pub(crate) fn from_frozen_fd(fd: OwnedFd) -> io::Result<Self> {
+        Self::open(fd, false)
+    }
+
+    fn open(fd: OwnedFd, writable: bool) -> io::Result<Self> {
         // SAFETY: fcntl on a descriptor we own, no argument.
         let seals = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
-        if seals < 0 || seals & libc::F_SEAL_SHRINK == 0 {
+        let frozen = seals >= 0 && seals & libc::F_SEAL_WRITE != 0;
+        if seals < 0 || seals & libc::F_SEAL_SHRINK == 0 || frozen == writable {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                "not a sealed forkpool shared-memory file",
+                if writable {
+                    "not a forkpool shared-memory file (a read-only one is SharedBytes)"
+                } else {
+                    "not a forkpool read-only shared file"
+                },
             ));
         }
         let size = nix::sys::stat::fstat(&fd).map_err(io::Error::from)?.st_size;
         let mapped = usize::try_from(size).unwrap_or(0).max(1);
-        Self::map(fd, mapped, mapped)
+        Self::map_as(fd, mapped, mapped, writable)
     }
 
     fn map(fd: OwnedFd, len: usize, mapped: usize) -> io::Result<Self> {
+        Self::map_as(fd, len, mapped, true)
+    }
+
+    fn map_as(fd: OwnedFd, len: usize, mapped: usize, writable: bool) -> io::Result<Self> {
+        let prot = if writable {
+            libc::PROT_READ | libc::PROT_WRITE
+        } else {
+            libc::PROT_READ
+        };
         // SAFETY: a fresh shared mapping of `mapped` bytes of a file that is at least that
         // long and sealed against shrinking; no existing memory is affected.
         let ptr = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 mapped,
-                libc::PROT_READ | libc::PROT_WRITE,
+                prot,
                 libc::MAP_SHARED,
                 fd.as_raw_fd(),
                 0,
@@ -89,6 +142,7 @@ impl Mapping {
             mapped,
             len,
             fd,
+            writable,
         })
     }
 
@@ -103,7 +157,7 @@ impl Mapping {
 
     /// The `u32` at byte `offset` (aligned), shared with every process that maps this file.
     pub(crate) fn word(&self, offset: usize) -> &std::sync::atomic::AtomicU32 {
-        assert!(offset + 4 <= self.mapped && offset.is_multiple_of(4));
+        assert!(self.writable && offset + 4 <= self.mapped && offset.is_multiple_of(4));
         // SAFETY: in bounds and aligned (checked above); the memory lives as long as
         // `&self`, and an atomic may be shared between threads and processes.
         unsafe { &*self.ptr().add(offset).cast::<std::sync::atomic::AtomicU32>() }
@@ -119,6 +173,9 @@ impl Mapping {
     /// The mapping as mutable bytes (see [`bytes`](Self::bytes)); `&mut self` keeps this
     /// process to one such view.
     pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        if !self.writable {
+            return &mut [];
+        }
         // SAFETY: as above, writable, and `&mut self` makes this the only view here.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
