@@ -199,6 +199,50 @@ def cpu_per_task_us(n):
     return (after - before) * 1e6 / n
 
 
+def _echo(a, b, n):
+    for _ in range(n):
+        b.put(a.get())
+
+
+def queue_rtt_us(n=2000):
+    a, b = mp.Queue(8), mp.Queue(8)
+    p = mp.Process(target=_echo, args=(a, b, n + 100))
+    p.start()
+    for i in range(100):
+        a.put(i)
+        b.get()
+    v = []
+    for i in range(n):
+        t = time.perf_counter()
+        a.put(i)
+        b.get()
+        v.append((time.perf_counter() - t) * 1e6)
+    p.join()
+    v.sort()
+    return v[n // 2]
+
+
+def _bump(lock, count, start, n, out):
+    start.wait()
+    t = time.perf_counter()
+    for _ in range(n):
+        with lock:
+            count.value += 1
+    out.put(time.perf_counter() - t)
+
+
+def lock_handoff_us(n=20_000):
+    lock, count = mp.Lock(), mp.Value("q", 0, lock=False)
+    start, out = mp.Barrier(2), mp.Queue()
+    p = mp.Process(target=_bump, args=(lock, count, start, n, out))
+    p.start()
+    _bump(lock, count, start, n, out)
+    times = [out.get(), out.get()]
+    p.join()
+    assert count.value == 2 * n
+    return max(times) * 1e6 / (2 * n)
+
+
 def seed_fresh():
     """Each variant's seed(name), run in order in a fresh interpreter: the walk-through is a
     program of its own, and this process grows with the other figures (the Rust side runs
@@ -232,6 +276,8 @@ def main():
         add("imap_rss_mib", lambda: imap_peak_rss_mib(2_000_000))
         add("cpu_speedup", lambda: cpu_bound_secs(1) / cpu_bound_secs(2))
         add("cpu_per_task_us", lambda: cpu_per_task_us(50_000))
+        add("queue_rtt_us", queue_rtt_us)
+        add("lock_handoff_us", lock_handoff_us)
         for chunk in [1, 4, 16, 64, 256, 1024]:
             add("sweep_%d" % chunk, lambda chunk=chunk: map_rate(200_000, chunk))
     json.dump(out, sys.stdout)

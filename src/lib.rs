@@ -49,6 +49,15 @@
 //! | `connection.wait([c, p.sentinel], timeout)` | [`wait(&[&c, &p], Some(timeout))?`](wait) (indices of the ready ones) |
 //! | `c.fileno()`, `p.sentinel` | `c.as_fd()`, `p.as_fd()` ([`std::os::fd::AsFd`]) |
 //! | `cpu_count()`, `current_process()`, `parent_process()`, `active_children()` | [`cpu_count()`], [`current_process()`], [`parent_process()`], [`active_children()`] |
+//! | `Queue(8)`, `q.put(x)`, `q.get()`, `q.put_nowait(x)`, `q.get(timeout=t)`, `q.qsize()`, `q.close()` | [`Queue::new(8)?`](Queue::new), [`q.put(&x)?`](Queue::put), [`q.get()?`](Queue::get), [`q.try_put(&x)?`](Queue::try_put) ([`Error::Full`]), [`q.get_timeout(t)?`](Queue::get_timeout), [`q.len()`](Queue::len), [`q.close()`](Queue::close) |
+//! | `JoinableQueue()`, `q.task_done()`, `q.join()` / `SimpleQueue()` | [`JoinableQueue::new(n)?`](JoinableQueue::new), [`q.task_done()?`](JoinableQueue::task_done), [`q.join()?`](JoinableQueue::join) / [`SimpleQueue::new()?`](SimpleQueue::new) |
+//! | `Lock()`, `with lock:`, `lock.acquire(timeout=t)` / `RLock()` | [`Lock::new()?`](Lock::new), [`let _g = lock.lock()?;`](Lock::lock), [`lock.lock_timeout(t)?`](Lock::lock_timeout) / [`RLock::new()?`](RLock::new) (a dead holder: [`Error::OwnerDied`]) |
+//! | `Semaphore(n)`, `BoundedSemaphore(n)`, `s.acquire()`, `s.release()` | [`Semaphore::new(n)?`](Semaphore::new), [`BoundedSemaphore::new(n)?`](BoundedSemaphore::new), [`s.acquire()?`](Semaphore::acquire), [`s.release()?`](Semaphore::release) |
+//! | `Event()`, `e.set()`, `e.wait(t)` / `Condition(lock)`, `c.wait_for(pred, t)` | [`Event::new()?`](Event::new), [`e.set()?`](Event::set), [`e.wait_timeout(t)`](Event::wait_timeout) / [`Condition::new(lock)?`](Condition::new), [`c.wait_for(guard, pred, Some(t))?`](Condition::wait_for) |
+//! | `Barrier(n)`, `b.wait()` | [`Barrier::new(n)?`](Barrier::new), [`b.wait()?`](Barrier::wait) (a dead party: [`Error::BrokenBarrier`]) |
+//! | `Value('d', 0.0)`, `with v.get_lock(): v.value += 1` / `Array('i', 10)` | [`Value::new(0.0f64)?`](Value::new), [`v.update(\|x\| *x += 1.0)`](Value::update) / [`Array::<i32>::new(10)?`](Array::new), [`a.with(\|s\| ..)`](Array::with) |
+//! | `shared_memory.SharedMemory(create=True, size=n)`, `m.buf` | [`SharedMemory::new(n)?`](SharedMemory::new), [`m.as_slice()`](SharedMemory::as_slice) / [`as_mut_slice()`](SharedMemory::as_mut_slice); read-only data for every worker: [`SharedBytes`] |
+//! | `c.recv_bytes_into(buf)` | [`c.recv_bytes_into(&mut buf)?`](Connection::recv_bytes_into) |
 //! | raising in a task | panicking ([`Error::Panicked`], with `file.rs:LINE`), or returning `Result<T, `[`TaskError`]`>` |
 //!
 //! # The fork rules

@@ -218,23 +218,32 @@ fn shared_bytes_reach_every_worker_without_a_copy() {
         }
         fn read_all(data: forkpool::SharedBytes) -> (u64, u64) {
             let before = anon_kib();
-            let sum = data.iter().step_by(4096).map(|&b| u64::from(b)).sum::<u64>()
+            let sum = data
+                .iter()
+                .step_by(4096)
+                .map(|&b| u64::from(b))
+                .sum::<u64>()
                 + u64::from(data[data.len() - 1]);
             (sum, anon_kib().saturating_sub(before))
         }
         let len = 32 << 20;
         let bytes: Vec<u8> = (0..len).map(|i| (i / 4096) as u8).collect();
-        let expected = bytes.iter().step_by(4096).map(|&b| u64::from(b)).sum::<u64>()
+        let expected = bytes
+            .iter()
+            .step_by(4096)
+            .map(|&b| u64::from(b))
+            .sum::<u64>()
             + u64::from(bytes[len - 1]);
         let shared = forkpool::SharedBytes::new(&bytes).unwrap();
         drop(bytes);
         let pool = Pool::new(2).unwrap();
-        let got = pool
-            .map(read_all, (0..4).map(|_| shared.clone()))
-            .unwrap();
+        let got = pool.map(read_all, (0..4).map(|_| shared.clone())).unwrap();
         for (sum, grew_kib) in got {
             assert_eq!(sum, expected);
-            assert!(grew_kib < 4 << 10, "the worker's private memory grew {grew_kib} KiB");
+            assert!(
+                grew_kib < 4 << 10,
+                "the worker's private memory grew {grew_kib} KiB"
+            );
         }
         assert_eq!(shared.as_pod::<u32>().map(<[u32]>::len), Some(len / 4));
     });

@@ -6,6 +6,7 @@
 mod figures;
 mod floor;
 mod plot;
+mod sync_figures;
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -162,6 +163,8 @@ fn main() {
             figures::cpu_bound_secs(1) / figures::cpu_bound_secs(2),
         );
         add("cpu_per_task_us", figures::cpu_per_task_us(200_000));
+        add("queue_rtt_us", sync_figures::queue_rtt_us(2000));
+        add("lock_handoff_us", sync_figures::lock_handoff_us(20_000));
         for chunk in plot::CHUNKS {
             add(&format!("sweep_{chunk}"), figures::map_rate(200_000, chunk));
         }
@@ -314,6 +317,25 @@ fn report(ours: &Samples, py: &Samples) {
             ms("cpu_per_task_us") / pyv("cpu_per_task_us")
         ),
         "<= 10 µs",
+    );
+    row(
+        "Queue round trip between two processes, median (µs)",
+        "queue_rtt_us",
+        format!(
+            "{:.2}x Python; {:.2}x pipe RTT",
+            ms("queue_rtt_us") / pyv("queue_rtt_us"),
+            ms("queue_rtt_us") / rtt
+        ),
+        "",
+    );
+    row(
+        "Lock hand-off, 2 processes contending, per acquire + release (µs)",
+        "lock_handoff_us",
+        format!(
+            "{:.2}x Python",
+            ms("lock_handoff_us") / pyv("lock_handoff_us")
+        ),
+        "",
     );
     println!(
         "\nRows marked pipeline_depth(64), the default-chunk `map` row and the chunk-size sweep use pipeline_depth(64); every other row uses the defaults (`Pool::new(4)`). Python runs 50k tasks for chunk 1, with its defaults."
