@@ -257,3 +257,40 @@ fn test_event() {
         assert!(!e.is_set());
     });
 }
+
+/// Every synchronisation type reaches a pool task inside its arguments and a running
+/// `Process` child over a `Connection`, and works there.
+#[test]
+fn every_type_travels_to_pool_tasks_and_over_a_connection() {
+    bounded(LIMIT, || {
+        type Kit = (RLock, Semaphore, BoundedSemaphore, Condition, Event);
+        fn use_kit((r, s, b, c, e): Kit) -> bool {
+            let _a = r.lock().unwrap();
+            let _b = r.lock().unwrap();
+            s.release().unwrap();
+            b.acquire().unwrap();
+            b.release().unwrap();
+            let g = c.lock().unwrap();
+            c.notify_all();
+            drop(g);
+            e.set().is_ok()
+        }
+        let kit: Kit = (
+            RLock::new().unwrap(),
+            Semaphore::new(0).unwrap(),
+            BoundedSemaphore::new(1).unwrap(),
+            Condition::new(Lock::new().unwrap()).unwrap(),
+            Event::new().unwrap(),
+        );
+        let pool = Pool::new(1).unwrap();
+        assert!(pool.apply(use_kit, (kit.clone(),)).unwrap());
+        assert_eq!((kit.1.value(), kit.4.is_set()), (1, true));
+        kit.4.clear().unwrap();
+
+        let (mine, theirs) = forkpool::pipe::<Kit>().unwrap();
+        let child = Process::spawn(move || use_kit(theirs.recv().unwrap())).unwrap();
+        mine.send(&kit).unwrap();
+        assert!(child.join().unwrap());
+        assert_eq!((kit.1.value(), kit.4.is_set()), (2, true));
+    });
+}
