@@ -34,8 +34,12 @@ fn cancel_a_running_task_kills_its_worker_only() {
             1,
             "the pool is still usable"
         );
+        // The replacement starts off the pool's lock: it is up shortly after.
+        assert!(common::eventually(Duration::from_secs(10), || pool
+            .pids()
+            .len()
+            == 2));
         let after = pool.pids();
-        assert_eq!(after.len(), 2);
         assert_eq!(
             before.iter().filter(|p| after.contains(p)).count(),
             1,

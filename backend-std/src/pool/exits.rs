@@ -111,7 +111,7 @@ impl State {
                 reap.push((pid, !exited));
             }
         }
-        self.releases.extend(reap);
+        self.effects.release(reap);
     }
 
     /// Kills and reaps every dying process whose grace has run out.
@@ -121,8 +121,8 @@ impl State {
             .into_iter()
             .partition(|d| d.kill_at <= now);
         self.dying = alive;
-        self.releases
-            .extend(overdue.iter().map(|d: &Dying| (d.pid, true)));
+        self.effects
+            .release(            overdue.iter().map(|d: &Dying| (d.pid, true)));
     }
 
     /// Terminates every worker and reaps it, waiting out the grace here: for when no driver
@@ -135,7 +135,7 @@ impl State {
 
     /// Waits for every dying process to exit or its grace to run out, and has it reaped.
     fn reap_all_dying(&mut self) {
-        let released = std::mem::take(&mut self.releases);
+        let released = self.effects.take_releases();
         self.transport.release(&released);
         while let Some(d) = self.dying.pop() {
             let left = d.kill_at.saturating_duration_since(Instant::now());

@@ -20,7 +20,7 @@ impl State {
             INIT_FAILED => {
                 let message = String::from_utf8_lossy(&m.bytes).into_owned();
                 if let Some(slot) = self.take_slot(i) {
-                    self.releases.push((slot.pid, false));
+                    self.effects.release([(slot.pid, false)]);
                 }
                 self.last_spawn_error = Some(StartFailure {
                     message,

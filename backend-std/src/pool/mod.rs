@@ -7,6 +7,7 @@ mod builder;
 mod deliveries;
 mod departures;
 mod driver;
+mod effects;
 mod encode;
 mod erased;
 mod events;

@@ -109,7 +109,7 @@ impl State {
         match conn.enqueue(RUN, &jobs.msg, jobs.fds) {
             Ok(()) => self.mark_unflushed(&conn),
             // It hung up: the driver sees it go, collects it and reports it.
-            Err(Error::Disconnected) => self.look = true,
+            Err(Error::Disconnected) => self.effects.look(),
             Err(e) => self.lose(i, Loss::broke(e)),
         }
     }

@@ -53,12 +53,13 @@ impl State {
     /// The starts the scheduler asked for, to run outside the lock ([`Starts::run`]),
     /// then [`install`](Self::install).
     pub(crate) fn take_starts(&mut self) -> Option<Starts> {
-        if self.starts.is_empty() {
+        let workers = self.effects.take_starts();
+        if workers.is_empty() {
             return None;
         }
-        self.starting += self.starts.len();
+        self.starting += workers.len();
         Some(Starts {
-            workers: std::mem::take(&mut self.starts),
+            workers,
             transport: Arc::clone(&self.transport),
             key: self.key,
             init: self.init.clone(),

@@ -2,6 +2,7 @@
 //! decides. No decision is made here: every `poll_*` answer is simply performed.
 
 use super::deliveries::Deliveries;
+use super::effects::Effects;
 use super::departures::{Dying, Loss, Lost, StartFailure};
 use super::ledger::{BatchId, Ledger, Tag};
 use super::jobs::Jobs;
@@ -95,22 +96,14 @@ pub(crate) struct State {
     /// waits again, so a caller may leave jobs to it (see `outbox`). Set by the driver
     /// without the lock when its wait ends, cleared under the lock after its pump.
     pub(crate) driver_awake: Arc<AtomicBool>,
-    /// Sockets with packets queued under the lock, to be sent once it is released.
-    unflushed: Vec<Arc<RawConn>>,
     /// The jobs of one dispatch round, by slot (kept between rounds, empty outside one).
     pub(super) outbox: Vec<Jobs>,
     /// How workers are started, reached and stopped (processes or threads).
     pub(super) transport: Arc<dyn Transport>,
-    /// Slots the scheduler wants a worker started for, not yet handed to a starter (the
-    /// driver starts them outside the lock: see [`take_starts`](Self::take_starts)).
-    pub(super) starts: Vec<WorkerId>,
+    /// What to do once the lock is released (sends, starts, collections).
+    pub(super) effects: Effects,
     /// Workers being started outside the lock (taken, not installed yet).
     pub(super) starting: usize,
-    /// Workers the pool is done with, to hand to the transport once the lock is released
-    /// (see [`take_releases`](Self::take_releases)).
-    pub(super) releases: Vec<(Pid, bool)>,
-    /// Whether the driver must look at the sockets (a caller found one hung up).
-    pub(super) look: bool,
     /// This pool's key for the tags its function addresses travel with.
     pub(super) key: u64,
     /// Tasks and workers counted since the pool started (for `Pool::stats`).
@@ -155,13 +148,10 @@ impl State {
             epoch: std::time::Instant::now(),
             generation: 0,
             driver_awake: Arc::new(AtomicBool::new(false)),
-            unflushed: Vec::new(),
             outbox: (0..config.workers).map(|_| Jobs::default()).collect(),
             transport,
-            starts: Vec::new(),
+            effects: Effects::default(),
             starting: 0,
-            releases: Vec::new(),
-            look: false,
             key: crate::owner::new_key(),
             counts: Default::default(),
             interrupt,
@@ -215,7 +205,7 @@ impl State {
     pub(crate) fn terminate(&mut self) {
         self.phase = Phase::Terminated;
         self.sched.abort();
-        self.starts.clear();
+        self.effects.cancel_starts();
     }
 
     /// Whether the driver has nothing left to do.
@@ -246,7 +236,7 @@ impl State {
             while let Some(cmd) = self.sched.poll_worker() {
                 moved = true;
                 match cmd {
-                    WorkerCommand::Spawn(w) => self.starts.push(w),
+                    WorkerCommand::Spawn(w) => self.effects.start(w),
                     WorkerCommand::Stop(w) => self.stop(w.index()),
                     // The task it runs was cancelled (and released): stop it at once.
                     WorkerCommand::Kill(w) => self.lose(w.index(), Loss::Cancelled),
@@ -293,20 +283,18 @@ impl State {
             (None, Some(_)) => true,
             (Some(before), Some(now)) => now < before,
         };
-        let look = std::mem::take(&mut self.look) || !self.starts.is_empty();
+        let look = self.effects.need_driver();
         self.generation != generation || sooner || look
     }
 
     /// Marks a worker's socket as holding packets to send once the lock is released.
     pub(super) fn mark_unflushed(&mut self, conn: &Arc<RawConn>) {
-        if !self.unflushed.iter().any(|c| Arc::ptr_eq(c, conn)) {
-            self.unflushed.push(Arc::clone(conn));
-        }
+        self.effects.send(conn);
     }
 
     /// The sockets with packets queued since the last call, for [`send_unflushed`].
     pub(crate) fn take_unflushed(&mut self) -> Vec<Arc<RawConn>> {
-        std::mem::take(&mut self.unflushed)
+        self.effects.take_sends()
     }
 
     /// The workers to collect, to hand to the transport without the lock
@@ -314,7 +302,7 @@ impl State {
     pub(crate) fn take_releases(&mut self) -> (Arc<dyn Transport>, Vec<(Pid, bool)>) {
         (
             Arc::clone(&self.transport),
-            std::mem::take(&mut self.releases),
+            self.effects.take_releases(),
         )
     }
 
