@@ -126,6 +126,18 @@ def trivial_rate(how, n):
         return n / (time.perf_counter() - t)
 
 
+def imap_rate_with(workers, n):
+    with mp.Pool(workers) as pool:
+        t = time.perf_counter()
+        list(pool.imap(inc, range(n)))
+        return n / (time.perf_counter() - t)
+
+
+def sweep_workers():
+    cpus = os.cpu_count() or 1
+    return [1, 2, 4] + ([cpus] if cpus > 4 else [])
+
+
 def map_rate(n, chunk):
     with mp.Pool(4) as pool:
         t = time.perf_counter()
@@ -276,6 +288,8 @@ def main():
         add("imap_rss_mib", lambda: imap_peak_rss_mib(2_000_000))
         add("cpu_speedup", lambda: cpu_bound_secs(1) / cpu_bound_secs(2))
         add("cpu_per_task_us", lambda: cpu_per_task_us(50_000))
+        for w in sweep_workers():
+            add("workers_%d" % w, lambda w=w: imap_rate_with(w, 50_000))
         add("queue_rtt_us", queue_rtt_us)
         add("lock_handoff_us", lock_handoff_us)
         for chunk in [1, 4, 16, 64, 256, 1024]:

@@ -121,6 +121,25 @@ pub fn trivial_rate(how: &str, n: u64, tuned: bool) -> f64 {
     n as f64 / t.elapsed().as_secs_f64()
 }
 
+/// Tasks per second of `x + 1` through `imap` with chunk size 1 on a pool of `workers`
+/// at default settings (the worker-count sweep).
+pub fn imap_rate_with(workers: usize, n: u64) -> f64 {
+    let pool = Pool::new(workers).unwrap();
+    let t = Instant::now();
+    assert_eq!(pool.imap(inc, 0..n).unwrap().count() as u64, n);
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+/// The worker counts of the sweep: 1, 2, 4 and this machine's CPUs (if more).
+pub fn sweep_workers() -> Vec<usize> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut w = vec![1, 2, 4];
+    if cpus > 4 {
+        w.push(cpus);
+    }
+    w
+}
+
 /// Tasks per second of `map` with the given chunk size (0: the default).
 pub fn map_rate(n: u64, chunk: usize) -> f64 {
     let pool = pipelined();

@@ -163,6 +163,9 @@ fn main() {
             figures::cpu_bound_secs(1) / figures::cpu_bound_secs(2),
         );
         add("cpu_per_task_us", figures::cpu_per_task_us(200_000));
+        for w in figures::sweep_workers() {
+            add(&format!("workers_{w}"), figures::imap_rate_with(w, 100_000));
+        }
         add("queue_rtt_us", sync_figures::queue_rtt_us(2000));
         add("lock_handoff_us", sync_figures::lock_handoff_us(20_000));
         for chunk in plot::CHUNKS {
@@ -172,8 +175,9 @@ fn main() {
     eprintln!("python side ({rounds} rounds)...");
     let py = python(rounds);
     report(&ours, &py);
-    let svg = plot::write(&ours, &py);
-    println!("\nplot: {svg}");
+    for svg in plot::write(&ours, &py, &figures::sweep_workers()) {
+        println!("\nplot: {svg}");
+    }
 }
 
 fn report(ours: &Samples, py: &Samples) {
@@ -318,6 +322,19 @@ fn report(ours: &Samples, py: &Samples) {
         ),
         "<= 10 µs",
     );
+    for w in figures::sweep_workers() {
+        let k = format!("workers_{w}");
+        row(
+            &format!("x+1, chunk 1, imap, default settings, {w} workers (tasks/s)"),
+            &k,
+            format!(
+                "{:.1}x Python; {:.2}x forkpool's 1 worker",
+                ms(&k) / pyv(&k),
+                ms(&k) / ms("workers_1")
+            ),
+            "grows to 8 workers",
+        );
+    }
     row(
         "Queue round trip between two processes, median (µs)",
         "queue_rtt_us",
