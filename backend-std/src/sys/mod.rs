@@ -12,7 +12,8 @@
 //! | `pid.rs` | a `pthread_atfork` handler that keeps a cached process id right across forks |
 //! | `per_process.rs` | a per-process value that a fork child does not inherit |
 //! | `memory.rs` | zero-filled allocation of message buffers, `madvise` for huge pages, mapped receive buffers |
-//! | `shm.rs` | shared memory (`memfd_create`, `mmap`) and the robust process-shared pthread mutexes and condition variables in it |
+//! | `shm.rs` | shared memory: `memfd_create`, seals, `mmap`, and views of the mapping |
+//! | `pshared.rs` | robust process-shared pthread mutexes and condition variables in shared memory |
 
 mod exec;
 mod fd;
@@ -23,6 +24,7 @@ mod memory;
 mod per_process;
 mod pid;
 mod pidfd;
+mod pshared;
 mod shm;
 mod start;
 
@@ -35,4 +37,5 @@ pub(crate) use memory::{PageBuf, advise_huge, try_zeroed};
 pub(crate) use per_process::PerProcess;
 pub(crate) use pid::current_pid;
 pub(crate) use pidfd::{pidfd_open, wait_readable};
-pub(crate) use shm::{COND_BYTES, Held, MUTEX_BYTES, Mapping, RawCond, RawMutex};
+pub(crate) use pshared::{COND_BYTES, Held, MUTEX_BYTES, RawCond, RawMutex};
+pub(crate) use shm::Mapping;
