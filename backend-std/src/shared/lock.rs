@@ -21,7 +21,7 @@ pub(crate) const DEPTH: usize = 1;
 /// arguments (or over a [`Connection`](crate::Connection)) and works there. If a process
 /// dies holding it, the next [`lock`](Self::lock) anywhere fails once with
 /// [`Error::OwnerDied`] naming that process (and releases it): never a silent deadlock.
-/// Taking it twice on one thread is an error, not a deadlock (see [`RLock`]).
+/// Taking it twice on one thread is an error, not a deadlock (see [`RLock`](crate::RLock)).
 ///
 /// ```
 /// let lock = forkpool::Lock::new()?;
