@@ -1,8 +1,7 @@
 //! `Event`: Python's `multiprocessing.Event`, a flag processes wait for.
 
-use super::object::{Kind, Object, deserialize_fd, serialize_fd};
+use super::object::{Kind, Object, by_descriptor};
 use crate::error::Result;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -82,16 +81,4 @@ impl fmt::Debug for Event {
     }
 }
 
-impl Serialize for Event {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        serialize_fd(self.obj.fd(), s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Event {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let obj =
-            Object::open(deserialize_fd(d)?, Kind::Event).map_err(serde::de::Error::custom)?;
-        Ok(Self { obj: Arc::new(obj) })
-    }
-}
+by_descriptor!(Event, Kind::Event);

@@ -1,10 +1,9 @@
 //! `Lock` and `RLock`: Python's `multiprocessing.Lock` and `RLock`, shared between processes,
 //! robust: a holder that dies is reported to the next acquirer.
 
-use super::object::{Kind, Object, deserialize_fd, serialize_fd};
+use super::object::{Kind, Object, by_descriptor};
 use crate::error::{Error, Result};
 use crate::sys::Held;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -142,15 +141,4 @@ impl fmt::Debug for LockGuard<'_> {
     }
 }
 
-impl Serialize for Lock {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        serialize_fd(self.obj.fd(), s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Lock {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let obj = Object::open(deserialize_fd(d)?, Kind::Lock).map_err(serde::de::Error::custom)?;
-        Ok(Self { obj: Arc::new(obj) })
-    }
-}
+by_descriptor!(Lock, Kind::Lock);

@@ -82,15 +82,28 @@ impl Object {
         for (i, w) in header.into_iter().enumerate() {
             map.word(i * 4).store(w, Ordering::Relaxed);
         }
+        Self::assemble(map, (mutexes, conds), Some(recursive), data)
+    }
+
+    /// The object's parts in `map`: `counts` mutexes and condition variables, initialised
+    /// now (`init`: whether the mutexes are recursive) or by whoever made the mapping.
+    fn assemble(
+        map: Arc<Mapping>,
+        (mutexes, conds): (usize, usize),
+        init: Option<bool>,
+        data: usize,
+    ) -> Result<Self> {
+        let words_at = HEADER + (mutexes + conds) * SLOT;
+        let data_at = (words_at + WORDS * 4).next_multiple_of(64);
         let mutexes = (0..mutexes)
-            .map(|i| RawMutex::at(&map, HEADER + i * SLOT, Some(recursive)))
+            .map(|i| RawMutex::at(&map, HEADER + i * SLOT, init))
             .collect::<std::io::Result<Vec<_>>>()
-            .map_err(io("init a shared mutex"))?;
+            .map_err(io("set up a shared mutex"))?;
         let base = HEADER + mutexes.len() * SLOT;
         let conds = (0..conds)
-            .map(|i| RawCond::at(&map, base + i * SLOT, true))
+            .map(|i| RawCond::at(&map, base + i * SLOT, init.is_some()))
             .collect::<std::io::Result<Vec<_>>>()
-            .map_err(io("init a shared condition variable"))?;
+            .map_err(io("set up a shared condition variable"))?;
         Ok(Self {
             map,
             mutexes,
@@ -113,28 +126,11 @@ impl Object {
             return Err(bad());
         }
         let (mutexes, conds, data) = (word(2), word(3), word(4));
-        let words_at = HEADER + (mutexes + conds) * SLOT;
-        let data_at = (words_at + WORDS * 4).next_multiple_of(64);
+        let data_at = (HEADER + (mutexes + conds) * SLOT + WORDS * 4).next_multiple_of(64);
         if mutexes > 4 || conds > 4 || data_at + data > map.len() {
             return Err(bad());
         }
-        let mutexes = (0..mutexes)
-            .map(|i| RawMutex::at(&map, HEADER + i * SLOT, None))
-            .collect::<std::io::Result<Vec<_>>>()
-            .map_err(io("map a shared mutex"))?;
-        let base = HEADER + mutexes.len() * SLOT;
-        let conds = (0..conds)
-            .map(|i| RawCond::at(&map, base + i * SLOT, false))
-            .collect::<std::io::Result<Vec<_>>>()
-            .map_err(io("map a shared condition variable"))?;
-        Ok(Self {
-            map,
-            mutexes,
-            conds,
-            words_at,
-            data_at,
-            data_len: data,
-        })
+        Self::assemble(map, (mutexes, conds), None, data)
     }
 
     /// Counter or flag `i` (of [`WORDS`]).
@@ -195,6 +191,30 @@ pub(crate) fn serialize_fd<S: Serializer>(fd: BorrowedFd<'_>, s: S) -> Result<S:
 pub(crate) fn fd_from_index<E: serde::de::Error>(index: u32) -> Result<OwnedFd, E> {
     codec::take_incoming(index).map_err(E::custom)
 }
+
+/// `Serialize` and `Deserialize` for a shared type that is one object (`obj: Arc<Object>`)
+/// of `kind`: it travels as its descriptor.
+macro_rules! by_descriptor {
+    ($ty:ident, $kind:expr) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                super::object::serialize_fd(self.obj.fd(), s)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let fd = super::object::deserialize_fd(d)?;
+                let obj = super::object::Object::open(fd, $kind)
+                    .map_err(serde::de::Error::custom)?;
+                Ok(Self {
+                    obj: std::sync::Arc::new(obj),
+                })
+            }
+        }
+    };
+}
+pub(crate) use by_descriptor;
 
 /// Reads a descriptor's index from a value being received, and takes the descriptor.
 pub(crate) fn deserialize_fd<'de, D: Deserializer<'de>>(d: D) -> Result<OwnedFd, D::Error> {

@@ -1,10 +1,9 @@
 //! `RLock`: Python's `multiprocessing.RLock`, a lock its holder may take again.
 
 use super::lock::{DEPTH, OWNER, owner_died};
-use super::object::{Kind, Object, deserialize_fd, serialize_fd};
+use super::object::{Kind, Object, by_descriptor};
 use crate::error::{Error, Result};
 use crate::sys::Held;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -105,16 +104,4 @@ impl fmt::Debug for RLockGuard<'_> {
     }
 }
 
-impl Serialize for RLock {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        serialize_fd(self.obj.fd(), s)
-    }
-}
-
-impl<'de> Deserialize<'de> for RLock {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let obj =
-            Object::open(deserialize_fd(d)?, Kind::RLock).map_err(serde::de::Error::custom)?;
-        Ok(Self { obj: Arc::new(obj) })
-    }
-}
+by_descriptor!(RLock, Kind::RLock);

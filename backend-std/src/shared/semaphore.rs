@@ -1,7 +1,7 @@
 //! `Semaphore` and `BoundedSemaphore`: Python's `multiprocessing.Semaphore` and
 //! `BoundedSemaphore`, shared between processes.
 
-use super::object::{Kind, Object, deserialize_fd, serialize_fd};
+use super::object::{Kind, Object, by_descriptor};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -157,19 +157,7 @@ impl fmt::Debug for BoundedSemaphore {
     }
 }
 
-impl Serialize for Semaphore {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        serialize_fd(self.obj.fd(), s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Semaphore {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let obj = Object::open(deserialize_fd(d)?, Kind::Semaphore)
-            .map_err(serde::de::Error::custom)?;
-        Ok(Self { obj: Arc::new(obj) })
-    }
-}
+by_descriptor!(Semaphore, Kind::Semaphore);
 
 impl Serialize for BoundedSemaphore {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
