@@ -211,6 +211,14 @@ def cpu_per_task_us(n):
     return (after - before) * 1e6 / n
 
 
+def thread_pool_rate(n):
+    from multiprocessing.pool import ThreadPool
+    with ThreadPool(4) as pool:
+        t = time.perf_counter()
+        list(pool.imap(inc, range(n)))
+        return n / (time.perf_counter() - t)
+
+
 def _echo(a, b, n):
     for _ in range(n):
         b.put(a.get())
@@ -290,6 +298,7 @@ def main():
         add("cpu_per_task_us", lambda: cpu_per_task_us(50_000))
         for w in sweep_workers():
             add("workers_%d" % w, lambda w=w: imap_rate_with(w, 50_000))
+        add("thread_pool", lambda: thread_pool_rate(50_000))
         add("queue_rtt_us", queue_rtt_us)
         add("lock_handoff_us", lock_handoff_us)
         for chunk in [1, 4, 16, 64, 256, 1024]:

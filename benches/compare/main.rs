@@ -166,6 +166,11 @@ fn main() {
         for w in figures::sweep_workers() {
             add(&format!("workers_{w}"), figures::imap_rate_with(w, 100_000));
         }
+        add("thread_pool", sync_figures::thread_pool_rate(100_000, None));
+        add(
+            "thread_pool_64",
+            sync_figures::thread_pool_rate(200_000, Some(64)),
+        );
         add("queue_rtt_us", sync_figures::queue_rtt_us(2000));
         add("lock_handoff_us", sync_figures::lock_handoff_us(20_000));
         for chunk in plot::CHUNKS {
@@ -335,6 +340,25 @@ fn report(ours: &Samples, py: &Samples) {
             "grows to 8 workers",
         );
     }
+    row(
+        "x+1, chunk 1, ThreadPool imap, 4 threads, default settings (tasks/s)",
+        "thread_pool",
+        format!(
+            "{:.2}x Python's ThreadPool",
+            ms("thread_pool") / pyv("thread_pool")
+        ),
+        "",
+    );
+    row_vs(
+        "x+1, chunk 1, ThreadPool imap, 4 threads, pipeline_depth(64) (tasks/s)",
+        "thread_pool_64",
+        "thread_pool",
+        format!(
+            "{:.2}x Python's ThreadPool (default settings)",
+            ms("thread_pool_64") / pyv("thread_pool")
+        ),
+        "",
+    );
     row(
         "Queue round trip between two processes, median (µs)",
         "queue_rtt_us",

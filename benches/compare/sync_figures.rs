@@ -1,8 +1,21 @@
 //! The figures of issue 20's types, taken the same way as `mp_compare.py` takes Python's:
 //! a `Queue` round trip between two processes, and a `Lock` handed back and forth between
-//! two processes that both want it.
+//! two processes that both want it; and `ThreadPool`'s chunk-1 throughput.
 
-use forkpool::{Barrier, Lock, Process, Queue, Value};
+use forkpool::{Barrier, Lock, Process, Queue, ThreadPool, Value};
+
+/// Tasks per second of `x + 1` through `ThreadPool::imap`, 4 threads: default settings,
+/// or `pipeline_depth(depth)`.
+pub fn thread_pool_rate(n: u64, depth: Option<usize>) -> f64 {
+    let mut b = ThreadPool::builder().processes(4);
+    if let Some(d) = depth {
+        b = b.pipeline_depth(d);
+    }
+    let pool = b.build().unwrap();
+    let t = Instant::now();
+    assert_eq!(pool.imap(|x: u64| x + 1, 0..n).unwrap().count() as u64, n);
+    n as f64 / t.elapsed().as_secs_f64()
+}
 use std::time::Instant;
 
 /// Median round trip (µs) of a value put on one queue and echoed back on another by a
