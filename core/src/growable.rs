@@ -43,6 +43,10 @@ impl<T> JobQueue<T> for VecQueue<T> {
         self.0.push_back(job);
         Ok(())
     }
+    fn push_front(&mut self, job: T) -> Result<(), T> {
+        self.0.push_front(job);
+        Ok(())
+    }
     fn pop(&mut self) -> Option<T> {
         self.0.pop_front()
     }

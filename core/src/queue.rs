@@ -9,6 +9,9 @@ use heapless::Deque;
 pub trait JobQueue<T> {
     /// Appends `job` at the back, or hands it back when the queue is full.
     fn push(&mut self, job: T) -> Result<(), T>;
+    /// Puts `job` back at the front (a job returned by a lost worker, to run next), or
+    /// hands it back when the queue is full.
+    fn push_front(&mut self, job: T) -> Result<(), T>;
     /// Removes the job at the front.
     fn pop(&mut self) -> Option<T>;
     /// The job at the front, if any.
@@ -61,6 +64,10 @@ impl<T, const N: usize> Default for FifoQueue<T, N> {
 impl<T, const N: usize> JobQueue<T> for FifoQueue<T, N> {
     fn push(&mut self, job: T) -> Result<(), T> {
         self.items.push_back(job)
+    }
+
+    fn push_front(&mut self, job: T) -> Result<(), T> {
+        self.items.push_front(job)
     }
 
     fn pop(&mut self) -> Option<T> {

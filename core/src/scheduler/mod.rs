@@ -3,14 +3,15 @@
 
 mod deadline;
 mod query;
+mod requeue;
 mod restart;
 mod results;
 mod types;
 mod worker;
 
 pub use types::{
-    CancelReason, Config, Dispatch, Job, Outcome, Release, Settled, WorkerCommand, WorkerId,
-    default_chunksize,
+    CancelReason, Config, Dispatch, Job, Outcome, Release, Requeue, Settled, WorkerCommand,
+    WorkerId, default_chunksize,
 };
 
 use crate::error::{ConfigError, SchedulerError, SubmitError};
@@ -186,6 +187,7 @@ where
             cancelled: None,
             timeout,
             tag,
+            reserved: false,
         };
         self.queue
             .push(job)
@@ -325,7 +327,9 @@ where
     /// The next worker process to start or stop.
     #[must_use]
     pub fn poll_worker(&mut self) -> Option<WorkerCommand> {
-        let draining = self.closed && self.queue.is_empty();
+        // Jobs a lost worker gave back are work still to do.
+        let returned = self.workers.iter().any(|w| w.returned > 0);
+        let draining = self.closed && self.queue.is_empty() && !returned;
         for (i, w) in self.workers.iter_mut().enumerate() {
             let id = WorkerId(i as u16);
             if draining && w.life == Life::Running && w.is_idle() {
@@ -359,8 +363,9 @@ where
         loop {
             let job = self.queue.front()?;
             let (first, len, cancelled, tag) = (job.first, job.len, job.cancelled, job.tag);
+            let reserved = job.reserved;
             if let Some(reason) = cancelled {
-                if !self.order.try_reserve(first, len) {
+                if !reserved && !self.order.try_reserve(first, len) {
                     return None;
                 }
                 let _ = self.queue.pop();
@@ -377,7 +382,7 @@ where
             let worker = (0..self.workers.len())
                 .filter(|&i| self.workers[i].has_room(depth))
                 .min_by_key(|&i| self.workers[i].jobs.len())?;
-            if !self.order.try_reserve(first, len) {
+            if !reserved && !self.order.try_reserve(first, len) {
                 return None;
             }
             let job = self.queue.pop()?;

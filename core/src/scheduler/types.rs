@@ -61,6 +61,8 @@ pub struct Job<J, S, K = ()> {
     /// Longest the job may run once started, in the driver's time unit.
     pub(crate) timeout: Option<u64>,
     pub(crate) tag: K,
+    /// Whether its result slots are reserved already (a job a lost worker returned).
+    pub(crate) reserved: bool,
 }
 
 impl<J, S: Copy, K: Copy> Job<J, S, K> {
@@ -156,6 +158,24 @@ pub struct Release<S, R, K = (), C = ()> {
     pub tag: K,
     /// The first task's place in its job.
     pub offset: usize,
+}
+
+/// A job a lost worker held but never started ([`super::Scheduler::handle_worker_lost_exact`]),
+/// to run again: hand its payload back with [`super::Scheduler::resubmit`] (or, without one,
+/// [`super::Scheduler::fail_requeue`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Requeue<S, K = ()> {
+    /// The worker that held it.
+    pub worker: WorkerId,
+    /// Its first task's sequence number (kept: its results go where they would have).
+    pub first: S,
+    /// Its number of tasks.
+    pub len: usize,
+    /// Its tag.
+    pub tag: K,
+    /// Its time limit once started.
+    pub timeout: Option<u64>,
 }
 
 /// Something the driver must do to a worker process.

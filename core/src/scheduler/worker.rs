@@ -46,6 +46,16 @@ impl<S: SeqNum, K> InFlight<S, K> {
         }
     }
 
+    /// Its time limit once started.
+    pub fn timeout(&self) -> Option<u64> {
+        (self.timeout != NO_LIMIT).then_some(self.timeout)
+    }
+
+    /// Its number of tasks.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
     /// Tasks answered so far: where the unanswered ones start in the job.
     pub fn done(&self) -> usize {
         self.done as usize
@@ -87,6 +97,9 @@ pub struct WorkerSlot<S, K = ()> {
     /// command is polled) and gets no more work until it is reported lost.
     pub(crate) want_kill: bool,
     pub(crate) doomed: bool,
+    /// Jobs at the back of `jobs` that its lost process never started, waiting to be
+    /// requeued ([`super::Scheduler::poll_requeue`]); the slot takes no work meanwhile.
+    pub(crate) returned: u8,
     /// When a wanted start may happen (after a failed one: the back-off).
     pub(crate) spawn_at: u64,
 }
@@ -102,6 +115,7 @@ impl<S, K> WorkerSlot<S, K> {
             want_stop: false,
             want_kill: false,
             doomed: false,
+            returned: 0,
             spawn_at: 0,
         }
     }
@@ -110,6 +124,7 @@ impl<S, K> WorkerSlot<S, K> {
     pub(crate) fn has_room(&self, depth: usize) -> bool {
         self.life == Life::Running
             && !self.doomed
+            && self.returned == 0
             && self.jobs.len() < depth
             && self.budget != Some(0)
     }

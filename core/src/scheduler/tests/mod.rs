@@ -381,3 +381,33 @@ fn abort_says_why_tasks_were_cancelled() {
             .all(|r| r.outcome == Outcome::Cancelled(CancelReason::Aborted))
     );
 }
+
+/// An exact loss fails only the running job; the jobs behind it run again, once, in their
+/// turn, and ordered release keeps submission order.
+#[test]
+fn an_exact_loss_fails_only_the_running_job_and_requeues_the_rest() {
+    let mut c = Config::new(1);
+    c.depth = 3;
+    let mut sim = Sim::new(c, OrderedW::starting_at(0), 0);
+    for _ in 0..3 {
+        assert!(sim.submit(1));
+    }
+    sim.pump();
+    assert_eq!(sim.procs[&0].pending, [0, 1, 2]);
+    sim.lose_exact(0);
+    assert_eq!(sim.requeued, 2);
+    sim.drive_bounded(100);
+    let outcomes: Vec<_> = sim
+        .released
+        .iter()
+        .map(|r| (r.seq, r.outcome.clone()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (0, Outcome::WorkerLost(WorkerId(0), 0)),
+            (1, Outcome::Done(1)),
+            (2, Outcome::Done(2)),
+        ]
+    );
+}

@@ -16,6 +16,7 @@ enum Event {
     Kill(usize),
     Cancel(u32),
     CancelTagged(u32),
+    LoseExact(usize),
 }
 
 fn event() -> impl Strategy<Value = Event> {
@@ -26,6 +27,7 @@ fn event() -> impl Strategy<Value = Event> {
         1 => any::<usize>().prop_map(Event::Kill),
         1 => (0u32..3).prop_map(Event::Cancel),
         1 => (0u32..3).prop_map(Event::CancelTagged),
+        1 => any::<usize>().prop_map(Event::LoseExact),
     ]
 }
 
@@ -57,6 +59,7 @@ fn run<O: ResultOrder<Seq, Settled<Seq, Tag, Cause>>>(sim: &mut Sim<O>, events: 
                 sim.pump();
             }
             Event::CancelTagged(k) => sim.cancel_tagged(k),
+            Event::LoseExact(pick) => sim.lose_exact(pick),
         }
     }
     sim.drive_bounded(10_000);

@@ -44,6 +44,8 @@ pub struct Sim<O> {
     pub cancelled: std::collections::BTreeSet<Tag>,
     /// Workers killed because their running job was cancelled.
     pub kills: Vec<WorkerId>,
+    /// Tasks given back by workers lost exactly, and queued again.
+    pub requeued: usize,
     /// Tasks answered by workers, in the order they were answered.
     pub answered: Vec<Seq>,
     /// For each kill: the tasks the killed process still held.
@@ -66,6 +68,7 @@ impl<O: ResultOrder<Seq, Settled<Seq, Tag, Cause>>> Sim<O> {
             first_of: BTreeMap::new(),
             cancelled: Default::default(),
             kills: Vec::new(),
+            requeued: 0,
             answered: Vec::new(),
             killed_with: Vec::new(),
             max_jobs_per_proc: 0,
@@ -95,6 +98,11 @@ impl<O: ResultOrder<Seq, Settled<Seq, Tag, Cause>>> Sim<O> {
     pub fn pump(&mut self) {
         loop {
             let mut moved = false;
+            while let Some(r) = self.sched.poll_requeue() {
+                moved = true;
+                self.requeued += r.len;
+                self.sched.resubmit(r, r.tag).unwrap();
+            }
             while let Some(cmd) = self.sched.poll_worker() {
                 moved = true;
                 match cmd {
@@ -216,6 +224,28 @@ impl<O: ResultOrder<Seq, Settled<Seq, Tag, Cause>>> Sim<O> {
             return;
         };
         self.lose(WorkerId(w));
+        self.pump();
+    }
+
+    /// Loses the `pick`-th live process (modulo their number) exactly: it had started
+    /// nothing after its front job, so only that job's unanswered tasks may come back lost;
+    /// the jobs behind it run again elsewhere.
+    pub fn lose_exact(&mut self, pick: usize) {
+        let Some(&w) = self.procs.keys().nth(pick % self.procs.len().max(1)) else {
+            return;
+        };
+        let p = self.procs.remove(&w).unwrap();
+        let front = p.pending.first().map(|s| self.job_of[s]);
+        let held = p
+            .pending
+            .into_iter()
+            .filter(|s| Some(self.job_of[s]) == front && !self.cancelled.contains(&self.job_of[s]))
+            .collect();
+        self.killed_with.push((WorkerId(w), held));
+        let cause = (self.killed_with.len() - 1) as Cause;
+        self.sched
+            .handle_worker_lost_exact(WorkerId(w), cause)
+            .unwrap();
         self.pump();
     }
 
