@@ -45,11 +45,11 @@ where
         // Jobs cancelled while held were released already: only the others come back.
         let mut kept = 0u8;
         for _ in 0..w.jobs.len() {
-            if let Some(job) = w.jobs.pop_front() {
-                if !job.cancelled {
-                    let _ = w.jobs.push_back(job);
-                    kept += 1;
-                }
+            if let Some(job) = w.jobs.pop_front()
+                && !job.cancelled
+            {
+                let _ = w.jobs.push_back(job);
+                kept += 1;
             }
         }
         w.returned = kept;
