@@ -92,11 +92,10 @@ fn die_after(ms: u64) -> u64 {
     std::process::abort()
 }
 
-/// A worker that dies while jobs are held for it fails the tasks it was given (the
-/// scheduler gives a busy worker only part of a shallow queue; the rest go to its
-/// replacement): each task gets its value or `WorkerDied`, once; later tasks succeed.
+/// Issue 18: a worker that dies while jobs are held for it fails only the task it was
+/// running; the jobs queued behind it run once on its replacement, and later tasks succeed.
 #[test]
-fn held_jobs_of_a_worker_that_dies_fail_and_the_pool_goes_on() {
+fn held_jobs_of_a_worker_that_dies_run_elsewhere_and_only_its_task_fails() {
     let pool = Pool::builder()
         .processes(1)
         .pipeline_depth(64)
@@ -114,11 +113,7 @@ fn held_jobs_of_a_worker_that_dies_fail_and_the_pool_goes_on() {
     let (dying, held) = doomed;
     assert!(matches!(dying, Err(Error::WorkerDied { .. })), "{dying:?}");
     for (x, r) in held.iter().enumerate() {
-        assert!(
-            matches!(r, Ok(v) if *v == x as u64 + 1) || matches!(r, Err(Error::WorkerDied { .. })),
-            "task {x}: {r:?}"
-        );
+        assert!(matches!(r, Ok(v) if *v == x as u64 + 1), "task {x}: {r:?}");
     }
-    assert!(held.iter().any(Result::is_err), "{held:?}");
     assert_eq!(after.unwrap(), 42);
 }

@@ -10,7 +10,7 @@
 //! sending.
 
 use crate::owner::call_tag;
-use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, READY, RUN, ResultBatch};
+use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, READY, RUN, ResultBatch, ResultLog};
 use crate::sys;
 use crate::task::{Output, Status};
 use crate::wire::{Message, RawConn};
@@ -70,10 +70,13 @@ pub(crate) fn run_on_thread(conn: RawConn) {
     let _ = catch_unwind(AssertUnwindSafe(|| serve(&conn, Host::Thread)));
 }
 
-fn flush(conn: &RawConn, batch: &mut ResultBatch) -> Result<(), Exit> {
+fn flush(conn: &RawConn, batch: &mut ResultBatch, log: &mut Option<ResultLog>) -> Result<(), Exit> {
     batch.end_run();
     if !batch.is_empty() {
         conn.send(DONE, &batch.bytes, &batch.fds).map_err(broken)?;
+        if let Some(log) = log {
+            log.sent();
+        }
         batch.bytes.clear();
         if batch.bytes.capacity() > RETAIN {
             batch.bytes = Vec::new();
@@ -84,15 +87,22 @@ fn flush(conn: &RawConn, batch: &mut ResultBatch) -> Result<(), Exit> {
 }
 
 /// Takes `INIT`: a process adopts the owner's identity; then the initializer runs.
-/// Returns the pool's key for call tags; `Err` (after saying why) if the worker cannot
-/// start.
-fn init(conn: &RawConn, m: Message, host: Host) -> Result<u64, Exit> {
+/// Returns the pool's key for call tags and the result log, if `INIT` brought one; `Err`
+/// (after saying why) if the worker cannot start.
+fn init(conn: &RawConn, m: Message, host: Host) -> Result<(u64, Option<ResultLog>), Exit> {
     let msg = protocol::decode_init(&m.bytes).map_err(broken)?;
     let mut fds = m.fds.into_iter();
     let cwd = if msg.adopt.has_cwd() {
         fds.next()
     } else {
         None
+    };
+    let log = match msg.adopt.has_log() {
+        true => {
+            let fd = fds.next().ok_or(BROKEN)?;
+            Some(ResultLog::new(sys::Mapping::from_fd(fd).map_err(broken)?))
+        }
+        false => None,
     };
     if let Host::Process(server) = host {
         crate::panics::install(msg.adopt.backtrace());
@@ -125,7 +135,7 @@ fn init(conn: &RawConn, m: Message, host: Host) -> Result<u64, Exit> {
         }
     }
     conn.send(READY, &[], &[]).map_err(broken)?;
-    Ok(msg.key)
+    Ok((msg.key, log))
 }
 
 /// Fails a task whose function's tag does not match (see `owner::call_tag`).
@@ -139,6 +149,7 @@ fn refuse(out: &mut Output<'_>) -> Status {
 
 fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
     let mut batch = ResultBatch::default();
+    let mut log: Option<ResultLog> = None;
     let mut oldest: Option<Duration> = None;
     // Until `INIT` comes, no tag matches.
     let mut key = None;
@@ -149,14 +160,18 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
     let max_value = conn.max_message().saturating_sub(FLUSH_BYTES + 64);
     loop {
         if !batch.is_empty() && !conn.poll(Duration::ZERO).unwrap_or(true) {
-            flush(conn, &mut batch)?;
+            flush(conn, &mut batch, &mut log)?;
             oldest = None;
         }
         let Ok(m) = conn.recv(None) else {
             return Ok(()); // the driver is gone
         };
         match m.kind {
-            INIT if key.is_none() => key = Some(init(conn, m, host)?),
+            INIT if key.is_none() => {
+                let (k, l) = init(conn, m, host)?;
+                key = Some(k);
+                log = l;
+            }
             RUN => {
                 let jobs = protocol::decode_run(&m.bytes).map_err(broken)?;
                 let mut fds = m.fds.into_iter();
@@ -174,17 +189,21 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                             true => sys::call_erased(job.call, item.args, mine, out),
                             false => refuse(out),
                         });
-                        if batch.bytes.len() >= FLUSH_BYTES
+                        // A result that cannot wait in the log is sent before the next
+                        // task starts (see `protocol::log`).
+                        let kept = log.as_mut().is_none_or(|l| l.mirror(&batch));
+                        if !kept
+                            || batch.bytes.len() >= FLUSH_BYTES
                             || coarse_now().saturating_sub(started) >= FLUSH_AFTER
                         {
-                            flush(conn, &mut batch)?;
+                            flush(conn, &mut batch, &mut log)?;
                             oldest = None;
                         }
                     }
                     batch.end_run(); // a run never crosses jobs
                 }
             }
-            EXIT => return flush(conn, &mut batch),
+            EXIT => return flush(conn, &mut batch, &mut log),
             _ => return Err(BROKEN),
         }
     }

@@ -57,20 +57,34 @@ impl State {
     /// replacement. A worker that died was collected by whoever saw it die (outside the
     /// lock, see `driver::collect`); any other is stopped, and collected later.
     pub(crate) fn lose(&mut self, i: usize, loss: Loss) {
-        let Some(slot) = self.take_slot(i) else {
+        let Some(mut slot) = self.take_slot(i) else {
             return;
         };
         let pid = slot.pid.as_raw() as u32;
         if matches!(loss, Loss::Died(_) | Loss::Broke(_)) {
             self.last_spawn_error = Some(StartFailure::new(&loss.error(pid)));
         }
-        if !matches!(loss, Loss::Died(_)) {
+        // A worker that died on its own with a result log started nothing after the task
+        // it was running: the loss is exact. (One stopped on purpose may still be running
+        // a task when it is let go: everything it held fails.)
+        let exact = matches!(loss, Loss::Died(_)) && slot.log.is_some();
+        let mut sent = Default::default();
+        if exact {
+            self.salvage(i, &slot);
+            sent = std::mem::take(&mut slot.sent);
+        } else if !matches!(loss, Loss::Died(_)) {
             self.terminate_process(slot);
         }
         let cause = loss.cause();
         super::events::lost(pid, i, &format!("{loss:?}"), cause);
         let lost = Lost { loss, pid };
-        let _ = self.sched.handle_worker_lost_because(WorkerId(i as u16), lost);
+        let w = WorkerId(i as u16);
+        if exact {
+            let _ = self.sched.handle_worker_lost_exact(w, lost.clone());
+            self.requeue(sent, &lost);
+        } else {
+            let _ = self.sched.handle_worker_lost_because(w, lost);
+        }
         let interrupted =
             matches!(cause, ExitCause::Signaled { signal, .. } if signal == Signal::SIGINT as i32);
         if interrupted && self.interrupt {

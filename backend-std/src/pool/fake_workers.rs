@@ -72,6 +72,7 @@ impl Transport for Fakes {
                 id,
                 conn: ours,
                 exit: None,
+                log: None,
             }));
         }
         Ok(())

@@ -25,6 +25,7 @@ mod messages;
 mod options;
 mod outbox;
 mod processes;
+mod requeue;
 mod routing;
 mod sink;
 mod starts;

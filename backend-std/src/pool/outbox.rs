@@ -46,10 +46,12 @@ impl State {
                 let full = std::mem::take(&mut self.outbox[i]);
                 self.send_jobs(i, full);
             }
-            let jobs = &mut self.outbox[i];
             let tag = call_tag(self.key, job.call);
-            protocol::push_job(&mut jobs.msg, (d.first, job.call, tag), job.n, &job.items);
-            jobs.fds.extend(job.fds);
+            let msg = &mut self.outbox[i].msg;
+            protocol::push_job(msg, (d.first, job.call, tag), job.n, &job.items);
+            let fds = self.keep_sent(i, d.first, job);
+            let jobs = &mut self.outbox[i];
+            jobs.fds.extend(fds);
             jobs.count += 1;
         }
         for i in 0..self.outbox.len() {

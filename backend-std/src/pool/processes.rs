@@ -5,6 +5,8 @@
 use super::transport::{Intro, Started, Transport};
 use crate::error::{Error, ExitCause, Result};
 use crate::owner::Owner;
+use crate::sys::Mapping;
+use std::os::fd::AsFd;
 use crate::protocol::{self, INIT};
 use crate::wire::RawConn;
 use crate::zygote;
@@ -25,7 +27,7 @@ impl Transport for Processes {
         each: &mut dyn FnMut(Result<Started>),
     ) -> Result<()> {
         // What the new workers take over from this process, as it is now.
-        let owner = Owner::now(self.interrupt)?;
+        let owner = Owner::now(self.interrupt)?.with_log();
         // Workers that could not be sent their initializer, reaped once the fork server's
         // channel is free again.
         let mut unsent = Vec::new();
@@ -65,12 +67,18 @@ fn introduce(pid: Pid, conn: RawConn, owner: &Owner, intro: &Intro<'_>) -> Resul
         Some(i) => (i.call, i.args.as_slice(), &i.fds[..]),
         None => (0, &[][..], &[][..]),
     };
-    // The working directory first, then the initializer's descriptors.
+    let log = Mapping::new(protocol::LOG_BYTES).map_err(|source| Error::Io {
+        op: "create a worker's result log",
+        source,
+    })?;
+    // The working directory first, the result log, then the initializer's descriptors.
     let fds = owner
         .cwd
         .iter()
-        .chain(init_fds)
-        .map(|f| f.try_clone())
+        .map(|f| f.as_fd())
+        .chain([log.fd()])
+        .chain(init_fds.iter().map(|f| f.as_fd()))
+        .map(|f| f.try_clone_to_owned())
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(|source| Error::Io { op: "dup", source })?;
     let exit = crate::sys::pidfd_open(pid);
@@ -83,5 +91,6 @@ fn introduce(pid: Pid, conn: RawConn, owner: &Owner, intro: &Intro<'_>) -> Resul
         id: pid,
         conn,
         exit,
+        log: Some(log),
     })
 }

@@ -96,6 +96,8 @@ impl State {
                         conn: Arc::new(s.conn),
                         held: Jobs::default(),
                         exit: s.exit.map(Arc::new),
+                        log: s.log,
+                        sent: Default::default(),
                     });
                     self.counts.started += 1;
                     if !self.sched.awaits_start(w) {

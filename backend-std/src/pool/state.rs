@@ -73,6 +73,12 @@ pub(crate) struct Slot {
     /// The process as a descriptor, readable once it has exited (see `sys::pidfd_open`);
     /// `None` on kernels without pidfds (end-of-file on `conn` then tells alone).
     pub exit: Option<Arc<OwnedFd>>,
+    /// Its shared result log (see `protocol::log`): with it, a loss is exact.
+    pub(super) log: Option<crate::sys::Mapping>,
+    /// The jobs sent to it and not yet answered, by first sequence number, kept (with
+    /// duplicates of their descriptors) to run again elsewhere if it dies before starting
+    /// them. Only for a worker with a log.
+    pub(super) sent: std::collections::VecDeque<(u64, TaskJob)>,
 }
 
 pub(crate) struct State {

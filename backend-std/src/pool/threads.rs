@@ -75,6 +75,7 @@ impl Threads {
             id,
             conn: ours,
             exit: None,
+            log: None,
         })
     }
 }

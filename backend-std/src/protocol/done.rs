@@ -20,7 +20,7 @@ pub(crate) use super::raw::{Body, Raw};
 /// The record status of a run of values.
 pub(crate) const RUN_STATUS: u8 = 0x80;
 
-const RESULT_HEAD: usize = 14;
+pub(crate) const RESULT_HEAD: usize = 14;
 
 /// One record of a `DONE` message: a task's end, or a run of `count` values from `seq`.
 pub(crate) struct Answer {
@@ -186,6 +186,11 @@ impl ResultBatch {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.bytes.is_empty()
+    }
+
+    /// The open run, if any: where its record starts and its values so far.
+    pub(crate) fn open_run(&self) -> Option<(usize, u32)> {
+        self.run.as_ref().map(|r| (r.at, r.count))
     }
 }
 

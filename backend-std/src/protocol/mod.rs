@@ -18,9 +18,11 @@
 //! key, sent in `INIT`): a worker calls no address whose tag does not match.
 
 mod done;
+mod log;
 mod raw;
 
 pub(crate) use done::{Raw, ResultBatch, decode_done};
+pub(crate) use log::{LOG_BYTES, ResultLog, salvage};
 
 use crate::error::Result;
 use crate::owner::{Adopt, Owner, call_tag};

@@ -1,0 +1,79 @@
+//! Exact losses: what a worker with a result log (`protocol::log`) leaves when it dies.
+//! Its unsent results are read back from the log, the task it was running fails alone, and
+//! the jobs sent to it but never started run again elsewhere, from the copies kept here.
+
+use super::departures::Lost;
+use super::state::{Slot, State, TaskJob};
+use crate::protocol;
+use forkpool_core::WorkerId;
+use std::collections::VecDeque;
+use std::os::fd::OwnedFd;
+
+impl State {
+    /// Keeps job `first` sent to worker `i` (if it has a log) until it is answered, and
+    /// returns the descriptors to send with it (the kept copy has duplicates).
+    pub(super) fn keep_sent(&mut self, i: usize, first: u64, mut job: TaskJob) -> Vec<OwnedFd> {
+        let oldest = self
+            .sched
+            .held_by(WorkerId(i as u16))
+            .next()
+            .map(|(next, _)| next);
+        let Some(slot) = self.slots[i].as_mut().filter(|s| s.log.is_some()) else {
+            return job.fds;
+        };
+        // Jobs answered in full are done with.
+        while let Some((f, j)) = slot.sent.front() {
+            match oldest {
+                Some(next) if f + u64::from(j.n) > next => break,
+                _ => slot.sent.pop_front(),
+            };
+        }
+        let fds = std::mem::take(&mut job.fds);
+        let dups: std::io::Result<Vec<OwnedFd>> = fds.iter().map(|f| f.try_clone()).collect();
+        if let Ok(dups) = dups {
+            // Without duplicates it cannot run again: if lost, it fails.
+            job.fds = dups;
+            slot.sent.push_back((first, job));
+        }
+        fds
+    }
+
+    /// Feeds the scheduler the results dead worker `i` left in its log (those it had sent
+    /// already are refused as out of turn, and skipped).
+    pub(super) fn salvage(&mut self, i: usize, slot: &Slot) {
+        let Some(log) = &slot.log else {
+            return;
+        };
+        let bytes = protocol::salvage(log);
+        if bytes.is_empty() {
+            return;
+        }
+        let pid = slot.pid.as_raw() as u32;
+        if let Ok(answers) = protocol::decode_done(bytes, Vec::new()) {
+            for a in answers {
+                let (seq, count) = (a.seq, a.count);
+                let result = a.into_result(pid);
+                let _ = self
+                    .sched
+                    .handle_results(WorkerId(i as u16), seq, count, result);
+            }
+        }
+    }
+
+    /// Runs again the jobs a lost worker never started (the scheduler gives them back);
+    /// one with no kept copy fails with the loss.
+    pub(super) fn requeue(&mut self, mut sent: VecDeque<(u64, TaskJob)>, lost: &Lost) {
+        while let Some(r) = self.sched.poll_requeue() {
+            match sent.iter().position(|(f, _)| *f == r.first) {
+                Some(k) => {
+                    let (_, job) = sent.remove(k).expect("found just above");
+                    if let Err(e) = self.sched.resubmit(r, job) {
+                        drop(e);
+                        self.sched.fail_requeue(r, lost.clone());
+                    }
+                }
+                None => self.sched.fail_requeue(r, lost.clone()),
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Issue 18: deep pipelines keep crash granularity. With `pipeline_depth(64)`, a worker
+//! that dies fails only the task it was running; the results it had computed but not sent
+//! come back (read from its result log), and the jobs queued behind it run once on another
+//! worker. Each task counts its runs in shared memory, so a task run twice would show.
+
+mod common;
+
+use common::bounded;
+use forkpool::{Array, Error, Pool};
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Counts its run, then aborts its process for the doomed indices.
+fn count_then_maybe_die(runs: Array<u32>, i: usize, doomed: bool) -> usize {
+    runs.with(|r| r[i] += 1);
+    if doomed {
+        std::process::abort();
+    }
+    i * 2
+}
+
+fn run(workers: usize, chunk: usize, n: usize, doomed: &[usize]) {
+    let runs = Array::<u32>::new(n).unwrap();
+    let pool = Pool::builder()
+        .processes(workers)
+        .pipeline_depth(64)
+        .max_restarts(100, Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let args: Vec<_> = (0..n)
+        .map(|i| (runs.clone(), i, doomed.contains(&i)))
+        .collect();
+    let got: Vec<_> = pool
+        .imap_chunked(
+            |(r, i, d): (Array<u32>, usize, bool)| count_then_maybe_die(r, i, d),
+            args,
+            chunk,
+        )
+        .unwrap()
+        .collect();
+    assert_eq!(got.len(), n);
+    let runs = runs.to_vec();
+    for (i, r) in got.iter().enumerate() {
+        let chunk_of = |k: usize| k / chunk;
+        let died_in_chunk = doomed.iter().any(|&d| chunk_of(d) == chunk_of(i) && d <= i);
+        match r {
+            Ok(v) => assert_eq!(*v, i * 2, "task {i}"),
+            // A chunk is one job: the tasks of the running chunk from the crash on fail.
+            Err(Error::WorkerDied { .. }) => assert!(died_in_chunk, "task {i} failed: {r:?}"),
+            Err(e) => panic!("task {i}: {e}"),
+        }
+        let ran = runs[i];
+        if doomed.contains(&i) || !died_in_chunk {
+            assert_eq!(ran, 1, "task {i} ran {ran} times");
+        } else {
+            assert_eq!(ran, 0, "task {i} after the crash in its chunk ran");
+        }
+    }
+}
+
+#[test]
+fn a_crash_in_a_deep_pipeline_fails_only_the_running_task() {
+    bounded(LIMIT, || run(1, 1, 300, &[17, 150, 151, 299]));
+}
+
+#[test]
+fn several_workers_and_chunks_lose_only_the_running_chunk() {
+    bounded(LIMIT, || {
+        run(3, 1, 2000, &[5, 500, 1000, 1001, 1999]);
+        run(2, 4, 400, &[9, 100, 333]);
+    });
+}
