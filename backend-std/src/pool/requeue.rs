@@ -9,25 +9,37 @@ use forkpool_core::WorkerId;
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 
+/// Kept jobs a worker may have before the answered ones are dropped: twice the deepest
+/// pipeline, so pruning runs once per that many jobs.
+const PRUNE_AT: usize = 2 * forkpool_core::scheduler::MAX_DEPTH;
+
 impl State {
     /// Keeps job `first` sent to worker `i` (if it has a log) until it is answered, and
     /// returns the descriptors to send with it (the kept copy has duplicates).
     pub(super) fn keep_sent(&mut self, i: usize, first: u64, mut job: TaskJob) -> Vec<OwnedFd> {
-        let oldest = self
-            .sched
-            .held_by(WorkerId(i as u16))
-            .next()
-            .map(|(next, _)| next);
-        let Some(slot) = self.slots[i].as_mut().filter(|s| s.log.is_some()) else {
+        if self.slots[i].as_ref().is_none_or(|s| s.log.is_none()) {
+            return job.fds;
+        }
+        // Jobs answered in full are done with: dropped now and then, not on every job
+        // (a stale copy is never asked for).
+        if self.slots[i].as_ref().is_some_and(|s| s.sent.len() >= PRUNE_AT) {
+            // What the worker still holds: each job's next unanswered task (a job run again
+            // may sit behind newer ones, so every one is looked at).
+            let held: Vec<u64> = self
+                .sched
+                .held_by(WorkerId(i as u16))
+                .map(|(next, _)| next)
+                .collect();
+            if let Some(slot) = self.slots[i].as_mut() {
+                slot.sent.retain(|(f, j)| {
+                    let end = f + u64::from(j.n);
+                    held.iter().any(|next| (*f..end).contains(next))
+                });
+            }
+        }
+        let Some(slot) = self.slots[i].as_mut() else {
             return job.fds;
         };
-        // Jobs answered in full are done with.
-        while let Some((f, j)) = slot.sent.front() {
-            match oldest {
-                Some(next) if f + u64::from(j.n) > next => break,
-                _ => slot.sent.pop_front(),
-            };
-        }
         let fds = std::mem::take(&mut job.fds);
         let dups: std::io::Result<Vec<OwnedFd>> = fds.iter().map(|f| f.try_clone()).collect();
         if let Ok(dups) = dups {
