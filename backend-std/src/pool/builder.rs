@@ -91,8 +91,14 @@ impl PoolBuilder {
     /// tasks share round trips and system calls: at 64, `x + 1` with chunk size 1 runs about
     /// twice as fast as at 8 (see `BENCHMARKS.md`). The scheduler only pipelines while more
     /// chunks wait than there are workers, so a shallow queue still goes to idle workers
-    /// first. The price: a worker that dies fails every chunk it held, not only the one it
-    /// was running, and long tasks queued behind one another balance less well.
+    /// first.
+    ///
+    /// A worker that dies still fails only the chunk it was running: the results it had
+    /// computed come back (each worker keeps its unsent results in memory it shares with
+    /// the pool), and the chunks queued behind it run once on another worker. What deeper
+    /// pipelines still cost: a worker stopped on purpose (a deadline passed, a running task
+    /// cancelled) fails the chunks it held along with its own, and long tasks queued behind
+    /// one another balance less well.
     pub fn pipeline_depth(mut self, depth: usize) -> Self {
         self.depth = Some(depth);
         self
