@@ -71,3 +71,55 @@ fn several_workers_and_chunks_lose_only_the_running_chunk() {
         run(2, 4, 400, &[9, 100, 333]);
     });
 }
+
+fn count_run(runs: Array<u32>, i: usize) -> usize {
+    runs.with(|r| r[i] += 1);
+    i
+}
+
+fn stall(_: u64) -> u64 {
+    std::thread::sleep(Duration::from_secs(60));
+    0
+}
+
+/// A worker stopped on purpose (its running task passed its deadline, or was cancelled)
+/// fails only that task: the tasks held behind it run once on its replacement, once it is
+/// seen gone.
+#[test]
+fn a_deadline_or_a_cancel_in_a_deep_pipeline_fails_only_that_task() {
+    bounded(LIMIT, || {
+        for cancel in [false, true] {
+            let runs = Array::<u32>::new(20).unwrap();
+            let pool = Pool::builder()
+                .processes(1)
+                .pipeline_depth(64)
+                .build()
+                .unwrap();
+            let opts = forkpool::AsyncOptions::new();
+            let opts = if cancel {
+                opts
+            } else {
+                opts.timeout(Duration::from_millis(300))
+            };
+            let stuck = pool.apply_async_with(stall, (0,), opts).unwrap();
+            let behind: Vec<_> = (0..20)
+                .map(|i| pool.apply_async(count_run, (runs.clone(), i)).unwrap())
+                .collect();
+            assert!(
+                pool.stats().running > 1,
+                "tasks are held behind the stuck one"
+            );
+            if cancel {
+                std::thread::sleep(Duration::from_millis(100));
+                assert!(stuck.cancel());
+                assert!(matches!(stuck.get(), Err(Error::Cancelled)));
+            } else {
+                assert!(matches!(stuck.get(), Err(Error::TimedOut { .. })));
+            }
+            for (i, r) in behind.into_iter().enumerate() {
+                assert_eq!(r.get().unwrap(), i, "cancel {cancel}");
+            }
+            assert_eq!(runs.to_vec(), vec![1; 20], "cancel {cancel}: each ran once");
+        }
+    });
+}

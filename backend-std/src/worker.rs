@@ -181,6 +181,9 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                     if trusted {
                         checked = Some((job.call, job.tag));
                     }
+                    if let Some(log) = log.as_mut() {
+                        log.starting(job.first);
+                    }
                     for (k, item) in job.items.into_iter().enumerate() {
                         let mine: Vec<_> = fds.by_ref().take(item.fds).collect();
                         let seq = job.first.wrapping_add(k as u64);

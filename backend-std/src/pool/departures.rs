@@ -1,7 +1,10 @@
 //! Why workers leave: the loss that fails the tasks a worker held, the start that failed,
 //! and a worker told to leave that is not collected yet.
 
+use super::jobs::TaskJob;
 use crate::error::{Error, ExitCause};
+use forkpool_core::WorkerId;
+use std::collections::VecDeque;
 use crate::wire::RawConn;
 use nix::unistd::Pid;
 use std::os::fd::OwnedFd;
@@ -91,6 +94,15 @@ impl StartFailure {
     }
 }
 
+/// A worker stopped on purpose (deadline, cancel) whose other jobs are settled once it is
+/// seen gone: from its result log, what it started fails and the rest runs again.
+pub(crate) struct Pending {
+    pub worker: WorkerId,
+    pub lost: Lost,
+    pub log: crate::sys::Mapping,
+    pub sent: VecDeque<(u64, TaskJob)>,
+}
+
 /// A process that was told to leave and is not reaped yet.
 pub(crate) struct Dying {
     pub pid: Pid,
@@ -100,4 +112,6 @@ pub(crate) struct Dying {
     pub exit: Option<Arc<OwnedFd>>,
     /// When it gets `SIGKILL` if it is still there.
     pub kill_at: Instant,
+    /// What it held, to settle once it is gone (see [`Pending`]).
+    pub pending: Option<Pending>,
 }

@@ -1,6 +1,6 @@
 //! Turning the user's arguments into encoded chunks of tasks.
 
-use super::state::TaskJob;
+use super::jobs::TaskJob;
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::protocol;

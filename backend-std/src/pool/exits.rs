@@ -5,7 +5,7 @@
 //! gone: the driver watches its socket for the hang-up and kills it when the grace runs out,
 //! so a slow exit never holds up the rest of the pool.
 
-use super::departures::{Dying, Loss, Lost, StartFailure};
+use super::departures::{Dying, Loss, Lost, Pending, StartFailure};
 use super::state::{Phase, Slot, State};
 use crate::error::{Error, ExitCause};
 use crate::protocol::EXIT;
@@ -36,7 +36,7 @@ impl State {
             return;
         };
         if self.phase == Phase::Terminated {
-            self.terminate_process(slot);
+            self.terminate_process(slot, None);
         } else {
             // Sent once the lock is released, like jobs; a worker that does not take it
             // is killed when its grace runs out.
@@ -48,6 +48,7 @@ impl State {
                 conn: slot.conn,
                 exit: slot.exit,
                 kill_at: Instant::now() + EXIT_GRACE,
+                pending: None,
             });
         }
     }
@@ -64,26 +65,44 @@ impl State {
         if matches!(loss, Loss::Died(_) | Loss::Broke(_)) {
             self.last_spawn_error = Some(StartFailure::new(&loss.error(pid)));
         }
-        // A worker that died on its own with a result log started nothing after the task
-        // it was running: the loss is exact. (One stopped on purpose may still be running
-        // a task when it is let go: everything it held fails.)
-        let exact = matches!(loss, Loss::Died(_)) && slot.log.is_some();
-        let mut sent = Default::default();
-        if exact {
-            self.salvage(i, &slot);
-            sent = std::mem::take(&mut slot.sent);
-        } else if !matches!(loss, Loss::Died(_)) {
-            self.terminate_process(slot);
-        }
         let cause = loss.cause();
         super::events::lost(pid, i, &format!("{loss:?}"), cause);
-        let lost = Lost { loss, pid };
         let w = WorkerId(i as u16);
-        if exact {
-            let _ = self.sched.handle_worker_lost_exact(w, lost.clone());
-            self.requeue(sent, &lost);
-        } else {
-            let _ = self.sched.handle_worker_lost_because(w, lost);
+        let lost = Lost { loss, pid };
+        match (&lost.loss, slot.log.take()) {
+            // It died: its log says what it finished and what it started (the loss is
+            // exact: see `requeue.rs`).
+            (Loss::Died(_), Some(log)) => {
+                let sent = std::mem::take(&mut slot.sent);
+                self.settle(Pending {
+                    worker: w,
+                    lost,
+                    log,
+                    sent,
+                });
+            }
+            (Loss::Died(_), None) => {
+                let _ = self.sched.handle_worker_lost_because(w, lost);
+            }
+            // Stopped on purpose: its running job fails now; the rest is settled from its
+            // log once it is gone (it may start a job before the signal lands).
+            (Loss::TimedOut | Loss::Cancelled, Some(log)) => {
+                if let Loss::TimedOut = lost.loss {
+                    let _ = self.sched.expire(w, lost.clone());
+                }
+                let sent = std::mem::take(&mut slot.sent);
+                let pending = Pending {
+                    worker: w,
+                    lost,
+                    log,
+                    sent,
+                };
+                self.terminate_process(slot, Some(pending));
+            }
+            _ => {
+                self.terminate_process(slot, None);
+                let _ = self.sched.handle_worker_lost_because(w, lost);
+            }
         }
         let interrupted =
             matches!(cause, ExitCause::Signaled { signal, .. } if signal == Signal::SIGINT as i32);
@@ -93,14 +112,16 @@ impl State {
         }
     }
 
-    /// `SIGTERM` now (and `SIGCONT`, in case it is stopped), `SIGKILL` after the grace.
-    fn terminate_process(&mut self, slot: Slot) {
+    /// `SIGTERM` now (and `SIGCONT`, in case it is stopped), `SIGKILL` after the grace;
+    /// what it held is settled when it is gone, if `pending`.
+    fn terminate_process(&mut self, slot: Slot, pending: Option<Pending>) {
         self.transport.stop_now(slot.pid);
         self.dying.push(Dying {
             pid: slot.pid,
             conn: slot.conn,
             exit: slot.exit,
             kill_at: Instant::now() + self.kill_grace,
+            pending,
         });
     }
 
@@ -121,8 +142,13 @@ impl State {
         let mut reap = Vec::with_capacity(gone.len());
         for &(pid, exited) in gone {
             if let Some(at) = self.dying.iter().position(|d| d.pid == pid) {
-                self.dying.swap_remove(at);
+                let d = self.dying.swap_remove(at);
                 reap.push((pid, !exited));
+                match d.pending {
+                    Some(p) if exited => self.settle(p),
+                    Some(p) => self.settle_blind(p),
+                    None => {}
+                }
             }
         }
         self.effects.release(reap);
@@ -135,8 +161,12 @@ impl State {
             .into_iter()
             .partition(|d| d.kill_at <= now);
         self.dying = alive;
-        self.effects
-            .release(            overdue.iter().map(|d: &Dying| (d.pid, true)));
+        let overdue: Vec<Dying> = overdue;
+        self.effects.release(overdue.iter().map(|d| (d.pid, true)));
+        // Not seen gone: what it held cannot be told apart, and fails.
+        for p in overdue.into_iter().filter_map(|d| d.pending) {
+            self.settle_blind(p);
+        }
     }
 
     /// Terminates every worker and reaps it, waiting out the grace here: for when no driver
@@ -151,7 +181,10 @@ impl State {
     fn reap_all_dying(&mut self) {
         let released = self.effects.take_releases();
         self.transport.release(&released);
-        while let Some(d) = self.dying.pop() {
+        while let Some(mut d) = self.dying.pop() {
+            if let Some(p) = d.pending.take() {
+                self.settle_blind(p);
+            }
             let left = d.kill_at.saturating_duration_since(Instant::now());
             let exited = match &d.exit {
                 Some(exit) => crate::sys::wait_readable(exit, left),

@@ -27,3 +27,15 @@ impl Jobs {
         self.count += more.count;
     }
 }
+
+/// A chunk of tasks of one batch, encoded for a `RUN` message.
+pub(crate) struct TaskJob {
+    /// The index of its first item in its call.
+    pub index: usize,
+    pub call: usize,
+    pub n: u32,
+    pub items: Vec<u8>,
+    pub fds: Vec<OwnedFd>,
+    /// Longest the job may run once started, in milliseconds.
+    pub timeout_ms: Option<u64>,
+}

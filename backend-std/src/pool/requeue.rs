@@ -2,8 +2,9 @@
 //! Its unsent results are read back from the log, the task it was running fails alone, and
 //! the jobs sent to it but never started run again elsewhere, from the copies kept here.
 
-use super::departures::Lost;
-use super::state::{Slot, State, TaskJob};
+use super::departures::{Lost, Pending};
+use super::jobs::TaskJob;
+use super::state::State;
 use crate::protocol;
 use forkpool_core::WorkerId;
 use std::collections::VecDeque;
@@ -50,31 +51,43 @@ impl State {
         fds
     }
 
-    /// Feeds the scheduler the results dead worker `i` left in its log (those it had sent
-    /// already are refused as out of turn, and skipped).
-    pub(super) fn salvage(&mut self, i: usize, slot: &Slot) {
-        let Some(log) = &slot.log else {
-            return;
-        };
-        let bytes = protocol::salvage(log);
-        if bytes.is_empty() {
-            return;
-        }
-        let pid = slot.pid.as_raw() as u32;
-        if let Ok(answers) = protocol::decode_done(bytes, Vec::new()) {
+    /// Settles what a worker that is gone held, from its log: the results it left are fed
+    /// to the scheduler (those it had sent already are refused as out of turn, and
+    /// skipped); the jobs up to the last it started fail with the loss; the jobs it never
+    /// started run again from the copies kept.
+    pub(super) fn settle(&mut self, p: Pending) {
+        let Pending {
+            worker,
+            lost,
+            log,
+            sent,
+        } = p;
+        let bytes = protocol::salvage(&log);
+        if !bytes.is_empty()
+            && let Ok(answers) = protocol::decode_done(bytes, Vec::new())
+        {
             for a in answers {
                 let (seq, count) = (a.seq, a.count);
-                let result = a.into_result(pid);
-                let _ = self
-                    .sched
-                    .handle_results(WorkerId(i as u16), seq, count, result);
+                let result = a.into_result(lost.pid);
+                let _ = self.sched.handle_results(worker, seq, count, result);
             }
         }
+        let started = protocol::last_started(&log);
+        let _ = self
+            .sched
+            .handle_worker_lost_exact(worker, lost.clone(), started);
+        self.requeue(sent, &lost);
+    }
+
+    /// Settles a worker that was not seen gone (killed after its grace): whatever it held
+    /// fails with the loss, as nothing tells what it started.
+    pub(super) fn settle_blind(&mut self, p: Pending) {
+        let _ = self.sched.handle_worker_lost_because(p.worker, p.lost);
     }
 
     /// Runs again the jobs a lost worker never started (the scheduler gives them back);
     /// one with no kept copy fails with the loss.
-    pub(super) fn requeue(&mut self, mut sent: VecDeque<(u64, TaskJob)>, lost: &Lost) {
+    fn requeue(&mut self, mut sent: VecDeque<(u64, TaskJob)>, lost: &Lost) {
         while let Some(r) = self.sched.poll_requeue() {
             match sent.iter().position(|(f, _)| *f == r.first) {
                 Some(k) => {

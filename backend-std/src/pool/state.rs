@@ -5,7 +5,7 @@ use super::deliveries::Deliveries;
 use super::effects::Effects;
 use super::departures::{Dying, Loss, Lost, StartFailure};
 use super::ledger::{BatchId, Ledger, Tag};
-use super::jobs::Jobs;
+use super::jobs::{Jobs, TaskJob};
 use forkpool_core::{GrowableUnordered, HeapSlots, VecQueue};
 use super::sink::{Raw, Sink};
 use crate::error::{Error, Result};
@@ -29,18 +29,6 @@ pub(crate) fn send_unflushed(conns: &[Arc<RawConn>]) -> bool {
         wake |= !matches!(conn.flush(), Ok(true));
     }
     wake
-}
-
-/// A chunk of tasks of one batch, encoded for a `RUN` message.
-pub(crate) struct TaskJob {
-    /// The index of its first item in its call.
-    pub index: usize,
-    pub call: usize,
-    pub n: u32,
-    pub items: Vec<u8>,
-    pub fds: Vec<OwnedFd>,
-    /// Longest the job may run once started, in milliseconds.
-    pub timeout_ms: Option<u64>,
 }
 
 type Sched = Scheduler<

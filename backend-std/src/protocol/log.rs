@@ -8,8 +8,12 @@
 //! reads the log (records it had received already are refused by the scheduler as out of
 //! turn), knows which task was running, and knows the jobs behind it never started.
 //!
+//! Before it starts a job, the worker also writes the job's first sequence number there,
+//! so the driver knows which jobs a worker it stopped on purpose had started.
+//!
 //! ```text
 //! 0    committed length (u32)
+//! 8    1 + the first sequence number of the last job started (u64 as two u32; 0: none)
 //! 64   the batch's bytes, as a DONE message's body
 //! ```
 
@@ -62,11 +66,25 @@ impl ResultLog {
         true
     }
 
+    /// The worker starts the job whose first task is `first`.
+    pub(crate) fn starting(&mut self, first: u64) {
+        let v = first.wrapping_add(1);
+        self.map.word(12).store((v >> 32) as u32, Ordering::Relaxed);
+        self.map.word(8).store(v as u32, Ordering::Release);
+    }
+
     /// The batch was sent: the log starts again.
     pub(crate) fn sent(&mut self) {
         self.map.word(0).store(0, Ordering::Release);
         self.mirrored = 0;
     }
+}
+
+/// The driver's side: the first sequence number of the last job a dead worker started.
+pub(crate) fn last_started(map: &Mapping) -> Option<u64> {
+    let lo = u64::from(map.word(8).load(Ordering::Acquire));
+    let hi = u64::from(map.word(12).load(Ordering::Relaxed));
+    ((hi << 32) | lo).checked_sub(1)
 }
 
 /// The driver's side: the results a dead worker left in its log, as a `DONE` body.

@@ -22,7 +22,7 @@ mod log;
 mod raw;
 
 pub(crate) use done::{Raw, ResultBatch, decode_done};
-pub(crate) use log::{LOG_BYTES, ResultLog, salvage};
+pub(crate) use log::{LOG_BYTES, ResultLog, last_started, salvage};
 
 use crate::error::Result;
 use crate::owner::{Adopt, Owner, call_tag};

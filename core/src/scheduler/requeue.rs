@@ -24,25 +24,44 @@ where
     O: ResultOrder<S, Settled<R, K, C>>,
     T: SlotTable<S, K>,
 {
-    /// The process in slot `worker` is gone, and the driver knows it started nothing after
-    /// its front job (see the module docs): the front job's unanswered tasks are released as
-    /// [`Outcome::WorkerLost`] with `cause`; every other job it held comes back through
-    /// [`poll_requeue`](Self::poll_requeue) to run again. A replacement is asked for as with
-    /// [`handle_worker_lost_because`](Self::handle_worker_lost_because).
+    /// The process in slot `worker` is gone, and the driver knows the last job it started:
+    /// `started`, the first sequence number of that job (`None`: it started none of the
+    /// jobs it holds). Every job it holds up to that one has its unanswered tasks released
+    /// as [`Outcome::WorkerLost`] with `cause`; every job after it never started and comes
+    /// back through [`poll_requeue`](Self::poll_requeue) to run again. A replacement is
+    /// asked for as with [`handle_worker_lost_because`](Self::handle_worker_lost_because).
     pub fn handle_worker_lost_exact(
         &mut self,
         worker: WorkerId,
         cause: C,
+        started: Option<S>,
     ) -> Result<(), SchedulerError> {
         self.slot(worker)?;
         let i = worker.index();
         if self.workers[i].life == Life::Starting && !self.workers[i].want_spawn {
             return self.handle_spawn_failed(worker);
         }
+        // Held jobs up to the one that started ran (or may have): lost. Jobs cancelled while
+        // held were released already.
+        let ran = started.and_then(|s| self.workers[i].jobs.iter().position(|j| j.first == s));
+        let upto = ran.map_or(0, |k| k + 1);
+        for _ in 0..upto {
+            let Some(job) = self.workers[i].jobs.pop_front() else {
+                break;
+            };
+            if let Some(seq) = job.next().filter(|_| !job.cancelled) {
+                let settled = Settled {
+                    outcome: Outcome::WorkerLost(worker, cause.clone()),
+                    tag: job.tag,
+                    offset: job.done(),
+                };
+                // Cannot fail: the slots were reserved at dispatch and are unfilled.
+                let _ = self.order.insert_run(seq, job.left(), settled);
+            }
+        }
         let w = &mut self.workers[i];
         w.deadline = None;
-        let front = w.jobs.pop_front();
-        // Jobs cancelled while held were released already: only the others come back.
+        // The rest never started: they come back (but for those cancelled already).
         let mut kept = 0u8;
         for _ in 0..w.jobs.len() {
             if let Some(job) = w.jobs.pop_front()
@@ -60,16 +79,33 @@ where
             w.life = Life::Starting;
             w.want_spawn = true;
         }
-        if let Some(job) = front.filter(|j| !j.cancelled)
-            && let Some(seq) = job.next()
-        {
+        Ok(())
+    }
+
+    /// The running job of slot `worker` passed its deadline ([`poll_expired`]): its
+    /// unanswered tasks are released now as [`Outcome::WorkerLost`] with `cause`, and the
+    /// slot takes no more work. The driver stops the process, and reports it once it is
+    /// gone, exactly ([`handle_worker_lost_exact`]) if it can tell what it started.
+    ///
+    /// [`poll_expired`]: Self::poll_expired
+    /// [`handle_worker_lost_exact`]: Self::handle_worker_lost_exact
+    pub fn expire(&mut self, worker: WorkerId, cause: C) -> Result<(), SchedulerError> {
+        let w = self.slot(worker)?;
+        w.deadline = None;
+        w.doomed = true;
+        let Some(job) = w.jobs.front_mut().filter(|j| !j.cancelled) else {
+            return Ok(());
+        };
+        job.cancelled = true;
+        let (seq, left, tag, offset) = (job.next(), job.left(), job.tag, job.done());
+        if let Some(seq) = seq {
             let settled = Settled {
                 outcome: Outcome::WorkerLost(worker, cause),
-                tag: job.tag,
-                offset: job.done(),
+                tag,
+                offset,
             };
             // Cannot fail: the slots were reserved at dispatch and are unfilled.
-            let _ = self.order.insert_run(seq, job.left(), settled);
+            let _ = self.order.insert_run(seq, left, settled);
         }
         Ok(())
     }

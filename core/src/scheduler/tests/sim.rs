@@ -243,8 +243,12 @@ impl<O: ResultOrder<Seq, Settled<Seq, Tag, Cause>>> Sim<O> {
             .collect();
         self.killed_with.push((WorkerId(w), held));
         let cause = (self.killed_with.len() - 1) as Cause;
+        let started = self.sched.held_by(WorkerId(w)).next().map(|(s, _)| s);
+        // The running job is the front one; its first task is `started` when none of it
+        // was answered (else the front's `first` is before the next unanswered task).
+        let started = started.map(|next| self.first_of[&self.job_of[&next]]);
         self.sched
-            .handle_worker_lost_exact(WorkerId(w), cause)
+            .handle_worker_lost_exact(WorkerId(w), cause, started)
             .unwrap();
         self.pump();
     }
