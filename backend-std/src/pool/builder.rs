@@ -41,6 +41,13 @@ const MAX_RESTARTS: u32 = 5;
 const RESTART_WINDOW: Duration = Duration::from_secs(10);
 /// Wait before retrying a failed start; doubled for each further failure in a row.
 const RESTART_BACKOFF: Duration = Duration::from_millis(10);
+/// Most chunks a worker holds by default: deep queues of tiny tasks share round trips. A
+/// worker that dies, or is stopped, still fails only the chunk it was running (see
+/// `pool/requeue.rs`).
+pub(crate) const DEFAULT_DEPTH: usize = 64;
+/// Chunks waiting per worker from which workers take more than one: below it (the seed's
+/// handful of long tasks) a chunk only goes to an idle worker.
+const PIPELINE_FROM: usize = 4;
 /// Default time between `SIGTERM` and `SIGKILL` for a worker being stopped.
 const KILL_GRACE: Duration = Duration::from_millis(200);
 
@@ -86,19 +93,20 @@ impl PoolBuilder {
         self
     }
 
-    /// Most chunks a worker may hold at once: 1 (the default, as in Python) to
-    /// [`MAX_DEPTH`](forkpool_core::scheduler::MAX_DEPTH) (64). Deeper pipelines let tiny
-    /// tasks share round trips and system calls: at 64, `x + 1` with chunk size 1 runs about
-    /// twice as fast as at 8 (see `BENCHMARKS.md`). The scheduler only pipelines while more
-    /// chunks wait than there are workers, so a shallow queue still goes to idle workers
-    /// first.
+    /// Most chunks a worker may hold at once: 1 (Python's one at a time) to
+    /// [`MAX_DEPTH`](forkpool_core::scheduler::MAX_DEPTH) (64, the default). Deep
+    /// pipelines let tiny tasks share round trips and system calls: at 64, `x + 1` with
+    /// chunk size 1 runs more than ten times as fast as at 1 (see `BENCHMARKS.md`). The
+    /// scheduler pipelines only while at least 4 chunks per worker wait, so a shallow queue
+    /// (a handful of long tasks) still goes to idle workers first.
     ///
-    /// A worker that dies still fails only the chunk it was running: the results it had
-    /// computed come back (each worker keeps its unsent results in memory it shares with
-    /// the pool), and the chunks queued behind it run once on another worker. What deeper
-    /// pipelines still cost: a worker stopped on purpose (a deadline passed, a running task
-    /// cancelled) fails the chunks it held along with its own, and long tasks queued behind
-    /// one another balance less well.
+    /// Depth costs no crash granularity: a worker that dies, or is stopped (a deadline
+    /// passed, its task cancelled), fails only the chunk it was running; the results it had
+    /// computed come back (each worker keeps its unsent results in memory it shares with the
+    /// pool), and the chunks queued behind it run once on another worker. (Only a worker
+    /// that outlives its kill grace without exiting fails the chunks it held.) What depth
+    /// can still cost: long tasks queued behind one another balance less well, when more
+    /// than 4 per worker wait.
     pub fn pipeline_depth(mut self, depth: usize) -> Self {
         self.depth = Some(depth);
         self
@@ -161,7 +169,8 @@ impl PoolBuilder {
         // The core's scheduler checks the configuration (see `State::new`): one place.
         let mut config = Config::new(processes);
         config.max_jobs_per_worker = self.maxtasksperchild;
-        config.depth = self.depth.unwrap_or(1);
+        config.depth = self.depth.unwrap_or(DEFAULT_DEPTH);
+        config.pipeline_from = PIPELINE_FROM;
         let (max, window) = self.restarts.unwrap_or((MAX_RESTARTS, RESTART_WINDOW));
         config.max_spawn_failures = max;
         config.restart_window = Some(window.as_millis().try_into().unwrap_or(u64::MAX));

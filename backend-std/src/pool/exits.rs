@@ -84,9 +84,10 @@ impl State {
             (Loss::Died(_), None) => {
                 let _ = self.sched.handle_worker_lost_because(w, lost);
             }
-            // Stopped on purpose: its running job fails now; the rest is settled from its
-            // log once it is gone (it may start a job before the signal lands).
-            (Loss::TimedOut | Loss::Cancelled, Some(log)) => {
+            // Stopped on purpose (deadline, cancel, garbage on its socket): a job past its
+            // deadline fails now; the rest is settled from its log once it is gone (it may
+            // start a job before the signal lands).
+            (Loss::TimedOut | Loss::Cancelled | Loss::Broke(_), Some(log)) => {
                 if let Loss::TimedOut = lost.loss {
                     let _ = self.sched.expire(w, lost.clone());
                 }
@@ -128,7 +129,12 @@ impl State {
     /// Worker `pid` was collected (its exit cause read) after it left its slot by another
     /// way: it is not collected again.
     pub(crate) fn collected(&mut self, pid: Pid) {
-        self.dying.retain(|d| d.pid != pid);
+        if let Some(at) = self.dying.iter().position(|d| d.pid == pid) {
+            // Seen gone: what it held is settled from its log.
+            if let Some(p) = self.dying.swap_remove(at).pending {
+                self.settle(p);
+            }
+        }
     }
 
     /// When the next dying process must be killed.

@@ -413,11 +413,14 @@ where
     }
 
     /// How many jobs a worker may hold right now: one more than the queued jobs per worker,
-    /// capped by [`Config::depth`]. Deep queues are pipelined (hiding round trips for tiny
+    /// capped by [`Config::depth`], once at least [`Config::pipeline_from`] wait per worker. Deep queues are pipelined (hiding round trips for tiny
     /// tasks); when fewer jobs wait than there are workers, only idle workers get work, so
     /// a job never waits behind another on a busy worker while the queue is shallow.
     fn pipeline_limit(&self) -> usize {
         let per_worker = self.queue.len() / self.workers.len().max(1);
+        if per_worker < self.config.pipeline_from {
+            return 1;
+        }
         per_worker.saturating_add(1).min(self.config.depth)
     }
 

@@ -31,6 +31,10 @@ pub struct Config {
     pub restart_window: Option<u64>,
     /// Wait before retrying a failed start, doubled for each further failure in the row.
     pub restart_backoff: u64,
+    /// Queued jobs per worker from which workers take more than one job (up to `depth`):
+    /// below it only idle workers get work, so a job never waits behind another on a busy
+    /// worker while another may soon be free. 0 pipelines as soon as jobs wait.
+    pub pipeline_from: usize,
 }
 
 impl Config {
@@ -44,6 +48,7 @@ impl Config {
             max_spawn_failures: 5,
             restart_window: None,
             restart_backoff: 0,
+            pipeline_from: 0,
         }
     }
 }
