@@ -41,8 +41,6 @@ pub(crate) struct Owner {
     pid: u32,
     /// The working directory, opened as a path descriptor.
     pub cwd: Option<OwnedFd>,
-    /// Whether `INIT` carries a result log.
-    log: bool,
 }
 
 /// Whether `INIT` carried the working directory as its first descriptor.
@@ -52,9 +50,6 @@ const INTERRUPT: u8 = 2;
 /// Whether the owner is dumpable (`PR_GET_DUMPABLE`): a credential switch clears the flag,
 /// which the worker then sets back to its owner's.
 const DUMPABLE: u8 = 4;
-/// Whether `INIT` carries a shared result log (after the working directory): the worker
-/// keeps its unsent results there, so they outlive it (see `protocol::done::ResultBatch`).
-const HAS_LOG: u8 = 16;
 /// Whether the owner has `RUST_BACKTRACE` set: a panicking task's backtrace comes back.
 const BACKTRACE: u8 = 8;
 
@@ -85,7 +80,6 @@ impl Owner {
             env: environment_if_changed(),
             pid: crate::sys::current_pid(),
             cwd,
-            log: false,
         })
     }
 
@@ -103,14 +97,7 @@ impl Owner {
             env: None,
             pid: crate::sys::current_pid(),
             cwd: None,
-            log: false,
         }
-    }
-
-    /// Says that every `INIT` of this round carries a result log.
-    pub(crate) fn with_log(mut self) -> Self {
-        self.log = true;
-        self
     }
 
     /// Appends this to an `INIT` payload.
@@ -122,8 +109,7 @@ impl Owner {
         let flags = if self.cwd.is_some() { HAS_CWD } else { 0 }
             | if self.interrupt { INTERRUPT } else { 0 }
             | if self.dumpable { DUMPABLE } else { 0 }
-            | if self.backtrace { BACKTRACE } else { 0 }
-            | if self.log { HAS_LOG } else { 0 };
+            | if self.backtrace { BACKTRACE } else { 0 };
         out.push(flags);
         out.extend_from_slice(&(self.groups.len() as u32).to_le_bytes());
         for g in &self.groups {
@@ -251,10 +237,6 @@ impl Adopt {
         self.flags & HAS_CWD != 0
     }
 
-    /// Whether a result log follows the working directory among `INIT`'s descriptors.
-    pub(crate) fn has_log(&self) -> bool {
-        self.flags & HAS_LOG != 0
-    }
 
     /// Makes this process its owner's: `SIGINT` policy, working directory, umask, groups,
     /// group ids, user ids (in that order: the user ids last, as switching them drops the

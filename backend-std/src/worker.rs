@@ -10,7 +10,7 @@
 //! sending.
 
 use crate::owner::call_tag;
-use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, READY, RUN, ResultBatch, ResultLog};
+use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, LOG, READY, RUN, ResultBatch, ResultLog};
 use crate::sys;
 use crate::task::{Output, Status};
 use crate::wire::{Message, RawConn};
@@ -87,9 +87,9 @@ fn flush(conn: &RawConn, batch: &mut ResultBatch, log: &mut Option<ResultLog>) -
 }
 
 /// Takes `INIT`: a process adopts the owner's identity; then the initializer runs.
-/// Returns the pool's key for call tags and the result log, if `INIT` brought one; `Err`
-/// (after saying why) if the worker cannot start.
-fn init(conn: &RawConn, m: Message, host: Host) -> Result<(u64, Option<ResultLog>), Exit> {
+/// Returns the pool's key for call tags; `Err` (after saying why) if the worker cannot
+/// start.
+fn init(conn: &RawConn, m: Message, host: Host) -> Result<u64, Exit> {
     let msg = protocol::decode_init(&m.bytes).map_err(broken)?;
     let mut fds = m.fds.into_iter();
     let cwd = if msg.adopt.has_cwd() {
@@ -97,13 +97,7 @@ fn init(conn: &RawConn, m: Message, host: Host) -> Result<(u64, Option<ResultLog
     } else {
         None
     };
-    let log = match msg.adopt.has_log() {
-        true => {
-            let fd = fds.next().ok_or(BROKEN)?;
-            Some(ResultLog::new(sys::Mapping::from_fd(fd).map_err(broken)?))
-        }
-        false => None,
-    };
+
     if let Host::Process(server) = host {
         crate::panics::install(msg.adopt.backtrace());
         crate::utilities::became_worker(msg.adopt.owner());
@@ -135,7 +129,7 @@ fn init(conn: &RawConn, m: Message, host: Host) -> Result<(u64, Option<ResultLog
         }
     }
     conn.send(READY, &[], &[]).map_err(broken)?;
-    Ok((msg.key, log))
+    Ok(msg.key)
 }
 
 /// Fails a task whose function's tag does not match (see `owner::call_tag`).
@@ -167,10 +161,16 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
             return Ok(()); // the driver is gone
         };
         match m.kind {
-            INIT if key.is_none() => {
-                let (k, l) = init(conn, m, host)?;
-                key = Some(k);
-                log = l;
+            INIT if key.is_none() => key = Some(init(conn, m, host)?),
+            // The pool hands over a result log once this worker's jobs pipeline: from now
+            // on unsent results wait there (those waiting now too).
+            LOG if log.is_none() && m.fds.len() == 1 => {
+                let fd = m.fds.into_iter().next().ok_or(BROKEN)?;
+                let mut l = ResultLog::new(sys::Mapping::from_fd(fd).map_err(broken)?);
+                if !l.mirror(&batch) {
+                    flush(conn, &mut batch, &mut None)?;
+                }
+                log = Some(l);
             }
             RUN => {
                 let jobs = protocol::decode_run(&m.bytes).map_err(broken)?;

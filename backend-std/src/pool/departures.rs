@@ -99,7 +99,8 @@ impl StartFailure {
 pub(crate) struct Pending {
     pub worker: WorkerId,
     pub lost: Lost,
-    pub log: crate::sys::Mapping,
+    /// Its result log, not mapped yet.
+    pub log: std::os::fd::OwnedFd,
     pub sent: VecDeque<(u64, TaskJob)>,
 }
 

@@ -5,8 +5,6 @@
 use super::transport::{Intro, Started, Transport};
 use crate::error::{Error, ExitCause, Result};
 use crate::owner::Owner;
-use crate::sys::Mapping;
-use std::os::fd::AsFd;
 use crate::protocol::{self, INIT};
 use crate::wire::RawConn;
 use crate::zygote;
@@ -27,7 +25,7 @@ impl Transport for Processes {
         each: &mut dyn FnMut(Result<Started>),
     ) -> Result<()> {
         // What the new workers take over from this process, as it is now.
-        let owner = Owner::now(self.interrupt)?.with_log();
+        let owner = Owner::now(self.interrupt)?;
         // Workers that could not be sent their initializer, reaped once the fork server's
         // channel is free again.
         let mut unsent = Vec::new();
@@ -58,6 +56,10 @@ impl Transport for Processes {
     fn exit_cause(&self, id: Pid) -> ExitCause {
         zygote::reap(id, false).unwrap_or(ExitCause::Unknown)
     }
+
+    fn keeps_logs(&self) -> bool {
+        true
+    }
 }
 
 /// Sends a new worker its `INIT`: the owner's identity, the pool's key, the initializer
@@ -67,18 +69,13 @@ fn introduce(pid: Pid, conn: RawConn, owner: &Owner, intro: &Intro<'_>) -> Resul
         Some(i) => (i.call, i.args.as_slice(), &i.fds[..]),
         None => (0, &[][..], &[][..]),
     };
-    let log = Mapping::new(protocol::LOG_BYTES).map_err(|source| Error::Io {
-        op: "create a worker's result log",
-        source,
-    })?;
-    // The working directory first, the result log, then the initializer's descriptors.
+    // The working directory first, then the initializer's descriptors. (The worker makes
+    // its result log itself and sends it with `READY`: see `protocol::log`.)
     let fds = owner
         .cwd
         .iter()
-        .map(|f| f.as_fd())
-        .chain([log.fd()])
-        .chain(init_fds.iter().map(|f| f.as_fd()))
-        .map(|f| f.try_clone_to_owned())
+        .chain(init_fds)
+        .map(|f| f.try_clone())
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(|source| Error::Io { op: "dup", source })?;
     let exit = crate::sys::pidfd_open(pid);
@@ -91,6 +88,6 @@ fn introduce(pid: Pid, conn: RawConn, owner: &Owner, intro: &Intro<'_>) -> Resul
         id: pid,
         conn,
         exit,
-        log: Some(log),
+        log: None,
     })
 }

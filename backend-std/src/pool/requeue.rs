@@ -15,9 +15,37 @@ use std::os::fd::OwnedFd;
 const PRUNE_AT: usize = 2 * forkpool_core::scheduler::MAX_DEPTH;
 
 impl State {
+    /// Hands worker `i` a result log when it first holds more than one job (its results may
+    /// then wait while it starts the next): sent before the job just dispatched, so every job
+    /// it starts from now on runs with it. Off the start-up path: a pool that never
+    /// pipelines never makes one.
+    fn give_log(&mut self, i: usize) {
+        let needs = self.transport.keeps_logs()
+            && self.slots[i].as_ref().is_some_and(|s| s.log.is_none())
+            && self.sched.held_by(WorkerId(i as u16)).nth(1).is_some();
+        if !needs {
+            return;
+        }
+        let Ok(fd) = crate::sys::Mapping::sealed_file(protocol::LOG_BYTES) else {
+            return; // no log: its losses are not exact
+        };
+        let Some(slot) = self.slots[i].as_mut() else {
+            return;
+        };
+        let sent = fd
+            .try_clone()
+            .is_ok_and(|theirs| slot.conn.enqueue(protocol::LOG, &[], vec![theirs]).is_ok());
+        if sent {
+            slot.log = Some(fd);
+            let conn = std::sync::Arc::clone(&slot.conn);
+            self.mark_unflushed(&conn);
+        }
+    }
+
     /// Keeps job `first` sent to worker `i` (if it has a log) until it is answered, and
     /// returns the descriptors to send with it (the kept copy has duplicates).
     pub(super) fn keep_sent(&mut self, i: usize, first: u64, mut job: TaskJob) -> Vec<OwnedFd> {
+        self.give_log(i);
         if self.slots[i].as_ref().is_none_or(|s| s.log.is_none()) {
             return job.fds;
         }
@@ -62,6 +90,11 @@ impl State {
             log,
             sent,
         } = p;
+        // Mapped only now: nothing reads a live worker's log.
+        let Ok(log) = crate::sys::Mapping::from_fd(log) else {
+            let _ = self.sched.handle_worker_lost_because(worker, lost);
+            return;
+        };
         let bytes = protocol::salvage(&log);
         if !bytes.is_empty()
             && let Ok(answers) = protocol::decode_done(bytes, Vec::new())
@@ -72,7 +105,10 @@ impl State {
                 let _ = self.sched.handle_results(worker, seq, count, result);
             }
         }
-        let started = protocol::last_started(&log);
+        // Without a mark, the worker had not started a job since it took the log: the one
+        // it was running, if any, is the oldest it holds.
+        let front = self.sched.held_by(worker).next().map(|(next, _)| next);
+        let started = protocol::last_started(&log).or(front);
         let _ = self
             .sched
             .handle_worker_lost_exact(worker, lost.clone(), started);

@@ -62,7 +62,7 @@ pub(crate) struct Slot {
     /// `None` on kernels without pidfds (end-of-file on `conn` then tells alone).
     pub exit: Option<Arc<OwnedFd>>,
     /// Its shared result log (see `protocol::log`): with it, a loss is exact.
-    pub(super) log: Option<crate::sys::Mapping>,
+    pub(super) log: Option<OwnedFd>,
     /// The jobs sent to it and not yet answered, by first sequence number, kept (with
     /// duplicates of their descriptors) to run again elsewhere if it dies before starting
     /// them. Only for a worker with a log.

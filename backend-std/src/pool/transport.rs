@@ -18,7 +18,7 @@ pub(crate) struct Started {
     pub exit: Option<OwnedFd>,
     /// The worker's shared result log, where its kind keeps one: what it finished and had
     /// not sent yet outlives it, and a loss is exact (see `protocol::done::ResultBatch`).
-    pub log: Option<crate::sys::Mapping>,
+    pub log: Option<OwnedFd>,
 }
 
 /// The initializer every new worker runs: trampoline address and encoded arguments.
@@ -55,4 +55,10 @@ pub(crate) trait Transport: Send + Sync + 'static {
 
     /// Collects a worker that died on its own and says how it ended.
     fn exit_cause(&self, id: Pid) -> ExitCause;
+
+    /// Whether its workers take a result log once their jobs pipeline (worker processes:
+    /// a loss is then exact; see `protocol::log`).
+    fn keeps_logs(&self) -> bool {
+        false
+    }
 }

@@ -34,6 +34,9 @@ pub(crate) const EXIT: u8 = 3;
 pub(crate) const READY: u8 = 10;
 pub(crate) const INIT_FAILED: u8 = 11;
 pub(crate) const DONE: u8 = 12;
+/// A worker's result log (its descriptor), sent by the pool once the worker's jobs pipeline
+/// (see `log.rs`).
+pub(crate) const LOG: u8 = 13;
 
 /// One item of a job in a `RUN` message.
 pub(crate) struct RunItem<'a> {

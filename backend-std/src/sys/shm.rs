@@ -28,6 +28,13 @@ unsafe impl Sync for Mapping {}
 impl Mapping {
     /// A new zero-filled shared file of `len` bytes, sealed at that size, mapped here.
     pub(crate) fn new(len: usize) -> io::Result<Self> {
+        let fd = Self::sealed_file(len)?;
+        Self::map(fd, len, len.max(1))
+    }
+
+    /// A new zero-filled shared file of `len` bytes (at least 1), sealed at that size, not
+    /// mapped here (whoever needs its bytes maps it with [`from_fd`](Self::from_fd)).
+    pub(crate) fn sealed_file(len: usize) -> io::Result<OwnedFd> {
         let name = c"forkpool-shm";
         // SAFETY: the name is a valid C string; the flags are valid; the call only returns
         // a new descriptor or -1.
@@ -44,7 +51,7 @@ impl Mapping {
         if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
             return Err(io::Error::last_os_error());
         }
-        Self::map(fd, len, mapped)
+        Ok(fd)
     }
 
     /// A shared file holding a copy of `data`, sealed against any change (so every view of

@@ -25,8 +25,8 @@ where
     T: SlotTable<S, K>,
 {
     /// The process in slot `worker` is gone, and the driver knows the last job it started:
-    /// `started`, the first sequence number of that job (`None`: it started none of the
-    /// jobs it holds). Every job it holds up to that one has its unanswered tasks released
+    /// `started`, that job's first sequence number or its next unanswered one (`None`: it
+    /// started none of the jobs it holds). Every job it holds up to that one has its unanswered tasks released
     /// as [`Outcome::WorkerLost`] with `cause`; every job after it never started and comes
     /// back through [`poll_requeue`](Self::poll_requeue) to run again. A replacement is
     /// asked for as with [`handle_worker_lost_because`](Self::handle_worker_lost_because).
@@ -43,7 +43,13 @@ where
         }
         // Held jobs up to the one that started ran (or may have): lost. Jobs cancelled while
         // held were released already.
-        let ran = started.and_then(|s| self.workers[i].jobs.iter().position(|j| j.first == s));
+        // `started` names a job by its first task, or by its next unanswered one.
+        let ran = started.and_then(|s| {
+            self.workers[i]
+                .jobs
+                .iter()
+                .position(|j| j.first == s || j.next() == Some(s))
+        });
         let upto = ran.map_or(0, |k| k + 1);
         for _ in 0..upto {
             let Some(job) = self.workers[i].jobs.pop_front() else {
