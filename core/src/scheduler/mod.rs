@@ -1,6 +1,7 @@
 //! The sans-IO scheduler: decides which job goes to which worker, and which results go to
 //! the user. See `README.md` beside this file for its states and the exactly-once rule.
 
+mod cancel;
 mod deadline;
 mod query;
 mod requeue;
@@ -220,61 +221,6 @@ where
             w.want_spawn = false;
             w.life = Life::Vacant;
         }
-    }
-
-    /// Cancels every queued (not yet dispatched) job whose payload matches; each of their
-    /// tasks is released as [`Outcome::Cancelled`] in its turn. Returns the tasks cancelled.
-    pub fn cancel(&mut self, mut matches: impl FnMut(&J) -> bool) -> usize {
-        self.cancel_queued(&mut |job| matches(&job.payload))
-    }
-
-    /// [`cancel`](Self::cancel) by tag: only queued jobs; what workers hold runs on and is
-    /// released as usual (see [`cancel_tagged`](Self::cancel_tagged) to reach it too).
-    pub fn withdraw_tagged(&mut self, mut matches: impl FnMut(&K) -> bool) -> usize {
-        self.cancel_queued(&mut |job| matches(&job.tag))
-    }
-
-    fn cancel_queued(&mut self, matches: &mut dyn FnMut(&Job<J, S, K>) -> bool) -> usize {
-        let mut tasks = 0;
-        self.queue.for_each_mut(&mut |job| {
-            if job.cancelled.is_none() && matches(job) {
-                job.cancelled = Some(CancelReason::Cancelled);
-                tasks += job.len;
-            }
-        });
-        tasks
-    }
-
-    /// Cancels every job whose tag matches, wherever it is: queued jobs as
-    /// [`cancel`](Self::cancel) does; a job a worker holds has its unanswered tasks released
-    /// as cancelled now (later answers for them are dropped), and a worker whose *running*
-    /// job is cancelled is to be killed ([`WorkerCommand::Kill`]) and gets no more work.
-    /// Returns the tasks cancelled.
-    pub fn cancel_tagged(&mut self, mut matches: impl FnMut(&K) -> bool) -> usize {
-        let mut tasks = self.cancel_queued(&mut |job| matches(&job.tag));
-        for w in self.workers.iter_mut() {
-            for (k, job) in w.jobs.iter_mut().enumerate() {
-                if job.cancelled || !matches(&job.tag) {
-                    continue;
-                }
-                job.cancelled = true;
-                if let Some(seq) = job.next() {
-                    tasks += job.left();
-                    let settled = Settled {
-                        outcome: Outcome::Cancelled(CancelReason::Cancelled),
-                        tag: job.tag,
-                        offset: job.done(),
-                    };
-                    // Cannot fail: the slots were reserved at dispatch and are unfilled.
-                    let _ = self.order.insert_run(seq, job.left(), settled);
-                }
-                if k == 0 && !w.doomed {
-                    w.doomed = true;
-                    w.want_kill = true;
-                }
-            }
-        }
-        tasks
     }
 
     /// The process in slot `worker` is ready: new ones after a `Spawn` command. Reporting a
