@@ -41,7 +41,7 @@ where
     /// Cancels every job whose tag matches, wherever it is: queued jobs as
     /// [`cancel`](Self::cancel) does; a job a worker holds has its unanswered tasks released
     /// as cancelled now (later answers for them are dropped), and a worker whose *running*
-    /// job is cancelled is to be killed ([`WorkerCommand::Kill`]) and gets no more work.
+    /// job is cancelled is to be killed ([`WorkerCommand::Kill`](super::WorkerCommand::Kill)) and gets no more work.
     /// Returns the tasks cancelled.
     pub fn cancel_tagged(&mut self, mut matches: impl FnMut(&K) -> bool) -> usize {
         let mut tasks = self.cancel_queued(&mut |job| matches(&job.tag));
