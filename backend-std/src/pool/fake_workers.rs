@@ -72,7 +72,6 @@ impl Transport for Fakes {
                 id,
                 conn: ours,
                 exit: None,
-                log: None,
             }));
         }
         Ok(())

@@ -69,8 +69,8 @@ fn introduce(pid: Pid, conn: RawConn, owner: &Owner, intro: &Intro<'_>) -> Resul
         Some(i) => (i.call, i.args.as_slice(), &i.fds[..]),
         None => (0, &[][..], &[][..]),
     };
-    // The working directory first, then the initializer's descriptors. (The worker makes
-    // its result log itself and sends it with `READY`: see `protocol::log`.)
+    // The working directory first, then the initializer's descriptors. (A result log comes
+    // later, when the worker's jobs first pipeline: see `requeue.rs`.)
     let fds = owner
         .cwd
         .iter()
@@ -88,6 +88,5 @@ fn introduce(pid: Pid, conn: RawConn, owner: &Owner, intro: &Intro<'_>) -> Resul
         id: pid,
         conn,
         exit,
-        log: None,
     })
 }

@@ -96,7 +96,7 @@ impl State {
                         conn: Arc::new(s.conn),
                         held: Jobs::default(),
                         exit: s.exit.map(Arc::new),
-                        log: s.log,
+                        log: None,
                         sent: Default::default(),
                     });
                     self.counts.started += 1;

@@ -75,7 +75,6 @@ impl Threads {
             id,
             conn: ours,
             exit: None,
-            log: None,
         })
     }
 }

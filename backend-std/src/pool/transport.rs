@@ -16,9 +16,6 @@ pub(crate) struct Started {
     pub id: Pid,
     pub conn: RawConn,
     pub exit: Option<OwnedFd>,
-    /// The worker's shared result log, where its kind keeps one: what it finished and had
-    /// not sent yet outlives it, and a loss is exact (see `protocol::done::ResultBatch`).
-    pub log: Option<OwnedFd>,
 }
 
 /// The initializer every new worker runs: trampoline address and encoded arguments.

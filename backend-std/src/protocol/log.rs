@@ -1,5 +1,6 @@
 //! A worker's result log: its unsent results, kept in memory it shares with the driver, so
-//! they outlive the worker.
+//! they outlive the worker. The pool makes one for a worker process when its jobs first
+//! pipeline and sends it in a `LOG` message ahead of them (`pool/requeue.rs`).
 //!
 //! After each task the worker copies what its `ResultBatch` gained into the log (with the
 //! open run's header as it would be if the batch were sent now) and publishes the length;
