@@ -56,6 +56,14 @@ pub enum Error {
     },
     /// A wait with a time limit ran out; waiting again is allowed.
     Timeout,
+    /// A node of a cluster (a remote pool's agent) could not do what was asked: start a
+    /// worker (another executable, no resources), or be reached at all.
+    Node {
+        /// The node's peer number on the link (an MPI rank).
+        node: usize,
+        /// What went wrong there.
+        message: String,
+    },
     /// The pool was closed or terminated, so it takes no new work.
     PoolNotRunning,
     /// The pool was terminated (or dropped) before this task finished.
@@ -194,6 +202,7 @@ impl fmt::Display for Error {
                 write!(f, "the pool's initializer failed: {message}")
             }
             Self::Disconnected => f.write_str("the other end of the connection is gone"),
+            Self::Node { node, message } => write!(f, "node {node}: {message}"),
             Self::MessageTooLarge { len, max } => {
                 write!(
                     f,

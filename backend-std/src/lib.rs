@@ -36,6 +36,7 @@ linux_only! {
     mod process;
     mod wait;
     mod protocol;
+    pub mod remote;
     mod shared;
     mod sys;
     mod task;

@@ -23,6 +23,7 @@ use nix::unistd::{Pid, getpid, getppid};
 use std::sync::Mutex;
 
 mod server;
+pub(crate) use server::encode_cause;
 
 const SPAWN: u8 = 1;
 const REAP: u8 = 2;
@@ -279,7 +280,7 @@ fn decode_failure(b: &[u8]) -> Error {
     }
 }
 
-fn decode_cause(b: &[u8]) -> ExitCause {
+pub(crate) fn decode_cause(b: &[u8]) -> ExitCause {
     let val = i32::from_le_bytes([b[1], b[2], b[3], b[4]]);
     match b[0] {
         1 => ExitCause::Exited(val),

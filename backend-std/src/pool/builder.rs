@@ -153,6 +153,12 @@ impl PoolBuilder {
         self.build_on(Box::new(super::processes::Processes { interrupt }))
     }
 
+    /// Sets the number of workers unless [`processes`](Self::processes) did.
+    pub(crate) fn or_processes(mut self, n: usize) -> Self {
+        self.processes.get_or_insert(n);
+        self
+    }
+
     /// Sets an initializer already encoded (a `ThreadPool`'s).
     pub(crate) fn encoded_initializer(mut self, init: Init) -> Self {
         self.init = Some(Ok(init));

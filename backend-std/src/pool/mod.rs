@@ -24,7 +24,7 @@ mod lock;
 mod messages;
 mod options;
 mod outbox;
-mod processes;
+pub(crate) mod processes;
 mod requeue;
 mod routing;
 mod sink;
@@ -34,7 +34,7 @@ mod state;
 mod stats;
 mod submit;
 mod threads;
-mod transport;
+pub(crate) mod transport;
 mod turn;
 
 pub use await_result::{Completions, ResultFuture, as_completed};

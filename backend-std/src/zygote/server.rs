@@ -222,7 +222,7 @@ fn encode_failure(e: &Error) -> Vec<u8> {
     out
 }
 
-fn encode_cause(c: ExitCause) -> [u8; 9] {
+pub(crate) fn encode_cause(c: ExitCause) -> [u8; 9] {
     let (tag, val, core) = match c {
         ExitCause::Exited(code) => (1u8, code, false),
         ExitCause::Signaled {

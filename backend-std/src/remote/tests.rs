@@ -1,0 +1,151 @@
+//! The remote transport end to end, without MPI: a root and node agents in one process (the
+//! agents on threads), joined by an in-memory [`Link`]. Each agent forks its own workers.
+
+use super::{Cluster, Link, agent::serve_as, fingerprint, serve};
+use crate::error::{Error, ExitCause};
+use crate::pool::Pool;
+use std::io;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+/// One peer's end of an in-memory network.
+struct Port {
+    me: usize,
+    peers: Vec<Sender<(usize, Vec<u8>)>>,
+    inbox: Mutex<Receiver<(usize, Vec<u8>)>>,
+}
+
+impl Link for Port {
+    fn send(&self, to: usize, message: &[u8]) -> io::Result<()> {
+        self.peers[to]
+            .send((self.me, message.to_vec()))
+            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+    }
+
+    fn recv(&self) -> io::Result<(usize, Vec<u8>)> {
+        self.inbox
+            .lock()
+            .unwrap()
+            .recv()
+            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+    }
+}
+
+/// A network of `n` peers.
+fn network(n: usize) -> Vec<Arc<Port>> {
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| channel()).unzip();
+    receivers
+        .into_iter()
+        .enumerate()
+        .map(|(me, inbox)| {
+            Arc::new(Port {
+                me,
+                peers: senders.clone(),
+                inbox: Mutex::new(inbox),
+            })
+        })
+        .collect()
+}
+
+/// A root (peer 0) and `agents` agents with the given fingerprints (`None`: this
+/// executable's), each serving on its own thread.
+fn cluster(prints: &[Option<u64>]) -> (Cluster, Vec<JoinHandle<crate::Result<()>>>) {
+    let mut ports = network(prints.len() + 1).into_iter();
+    let root = ports.next().unwrap();
+    let agents = ports
+        .zip(prints)
+        .map(|(port, &print)| {
+            std::thread::spawn(move || match print {
+                None => serve(port, 0),
+                Some(p) => serve_as(port, 0, p),
+            })
+        })
+        .collect();
+    let cluster = Cluster::new(root, (1..=prints.len()).collect()).unwrap();
+    (cluster, agents)
+}
+
+fn square(x: u64) -> u64 {
+    x * x
+}
+
+fn abort_on_7(x: u64) -> u64 {
+    if x == 7 {
+        std::process::abort();
+    }
+    x + 1
+}
+
+fn ends(agents: Vec<JoinHandle<crate::Result<()>>>) {
+    for a in agents {
+        a.join().unwrap().unwrap();
+    }
+}
+
+#[test]
+fn pools_on_node_agents_run_every_kind_of_call() {
+    let (cluster, agents) = cluster(&[None, None]);
+    {
+        let pool = cluster.pool(Pool::builder()).unwrap();
+        assert_eq!(pool.processes(), 2);
+        assert_eq!(pool.apply(square, (9,)).unwrap(), 81);
+        let want: Vec<u64> = (0..500).map(|x| x * x).collect();
+        assert_eq!(pool.map(square, 0..500).unwrap(), want);
+        let got: Vec<u64> = pool.imap(square, 0..500).unwrap().map(Result::unwrap).collect();
+        assert_eq!(got, want);
+        let mut got: Vec<u64> = pool
+            .imap_unordered(square, 0..500)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, want);
+        let r = pool.apply_async(square, (12,)).unwrap();
+        assert_eq!(r.get().unwrap(), 144);
+        pool.close();
+        pool.join().unwrap();
+    }
+    cluster.shutdown().unwrap();
+    ends(agents);
+}
+
+#[test]
+fn a_task_that_kills_its_process_fails_alone_and_the_agents_carry_on() {
+    let (cluster, agents) = cluster(&[None, None]);
+    {
+        // Deep pipelines (the default): the dying worker holds queued tasks too; each runs
+        // once elsewhere, and every result computed before the crash is kept.
+        let pool = cluster.pool(Pool::builder().processes(3)).unwrap();
+        let results: Vec<_> = pool.imap(abort_on_7, 0..400).unwrap().collect();
+        for (x, r) in results.iter().enumerate() {
+            match (x, r) {
+                (7, Err(Error::WorkerDied { cause, .. })) => {
+                    assert!(
+                        matches!(cause, ExitCause::Signaled { name: "SIGABRT", .. }),
+                        "{cause}"
+                    );
+                }
+                (7, other) => panic!("task 7: {other:?}"),
+                (x, Ok(v)) => assert_eq!(*v, x as u64 + 1),
+                (x, Err(e)) => panic!("task {x} failed: {e}"),
+            }
+        }
+        // The pool replaced the worker and goes on.
+        assert_eq!(pool.map(square, 0..50).unwrap()[49], 49 * 49);
+    }
+    cluster.shutdown().unwrap();
+    ends(agents);
+}
+
+#[test]
+fn an_agent_running_another_executable_refuses_to_start_workers() {
+    let (cluster, agents) = cluster(&[Some(fingerprint() ^ 1)]);
+    let err = cluster
+        .pool(Pool::builder().processes(1).max_restarts(1, std::time::Duration::from_secs(1)))
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("another executable"), "{text}");
+    cluster.shutdown().unwrap();
+    ends(agents);
+}
