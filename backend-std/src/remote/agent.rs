@@ -37,6 +37,9 @@ struct Agent {
     root: usize,
     workers: Processes,
     locals: Mutex<HashMap<u32, Local>>,
+    /// Threads that forward workers' answers, joined before the agent leaves (none may still
+    /// be sending when the link goes).
+    forwarders: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 /// Serves as a node agent for the cluster whose root is peer `root` of `link`, until the
@@ -55,12 +58,17 @@ pub(crate) fn serve_as(link: Arc<dyn Link>, root: usize, fingerprint: u64) -> Re
         root,
         workers: Processes { interrupt: false },
         locals: Mutex::new(HashMap::new()),
+        forwarders: Mutex::new(Vec::new()),
     });
     let served = agent.serve(fingerprint);
     // Whatever is left is stopped, and the root told this agent is gone.
     let left: Vec<(u32, Pid)> = agent.locals().drain().map(|(s, l)| (s, l.pid)).collect();
     let gone: Vec<(Pid, bool)> = left.iter().map(|&(_, pid)| (pid, true)).collect();
     agent.workers.release(&gone);
+    let forwarders = std::mem::take(&mut *agent.forwarders.lock().unwrap_or_else(|p| p.into_inner()));
+    for f in forwarders {
+        let _ = f.join();
+    }
     let bye = agent.send(&Frame::Bye);
     served.and(bye)
 }
@@ -197,7 +205,7 @@ impl Agent {
             },
         );
         let agent = Arc::clone(self);
-        spawn(
+        let forwarder = spawn(
             format!("forkpool-answers-{slot}"),
             Box::new(move || agent.forward(slot, &conn)),
         )
@@ -206,6 +214,9 @@ impl Agent {
                 self.workers.release(&[(l.pid, true)]);
             }
         })?;
+        let mut forwarders = self.forwarders.lock().unwrap_or_else(|p| p.into_inner());
+        forwarders.retain(|f| !f.is_finished());
+        forwarders.push(forwarder);
         Ok(pid.as_raw() as u32)
     }
 

@@ -116,6 +116,11 @@ impl Bridge {
         let spawned = std::thread::Builder::new()
             .name(format!("forkpool-uplink-{slot}"))
             .spawn(move || uplink(&shared, slot, agent, &bridge_end));
+        let spawned = spawned.map(|handle| {
+            let mut hub = self.shared.hub();
+            hub.uplinks.retain(|u| !u.is_finished());
+            hub.uplinks.push(handle);
+        });
         if let Err(e) = spawned {
             self.forget(slot);
             let _ = self.send(agent, &Frame::Release { slot, kill_first: true });

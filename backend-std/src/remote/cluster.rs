@@ -43,6 +43,9 @@ pub(crate) struct Hub {
     pub causes: HashMap<u32, ExitCause>,
     /// Live workers per agent (by index in `agents`).
     pub load: Vec<usize>,
+    /// The forwarding threads of remote workers, joined before the agents are told to
+    /// leave (none may still be sending when the link goes).
+    pub uplinks: Vec<JoinHandle<()>>,
     byes: usize,
     /// Why the link failed, once it has: no more starts.
     pub broken: Option<String>,
@@ -153,6 +156,17 @@ impl Cluster {
         let Some(downlink) = self.downlink.take() else {
             return Ok(());
         };
+        // Pools still running lose their workers now; every forwarding thread ends.
+        let uplinks = {
+            let mut hub = self.shared.hub();
+            for remote in hub.slots.values() {
+                let _ = remote.bridge.shutdown(nix::sys::socket::Shutdown::Both);
+            }
+            std::mem::take(&mut hub.uplinks)
+        };
+        for u in uplinks {
+            let _ = u.join();
+        }
         let mut first_error = None;
         for &peer in &self.shared.agents {
             if let Err(e) = self.shared.link.send(peer, &Frame::Exit.encode()) {
