@@ -117,10 +117,14 @@
 //!
 //! [`Pool::stats`] for live numbers, [`AsyncOptions::timeout`] and [`IMap::timeout`] for
 //! per-task deadlines, [`PoolBuilder::pipeline_depth`] for throughput on tiny tasks. The
-//! `no_std` scheduling core is re-exported as [`core`]. The README and `BENCHMARKS.md`
-//! have the rest.
+//! `no_std` scheduling core is re-exported as [`core`]. Pools whose workers run on other
+//! machines (node agents reached over any message link) are in [`remote`]; on MPI, the
+//! `forkpool-mpi` crate (`backend-mpi/`) gives them as `MpiPool`. The README and
+//! `BENCHMARKS.md` have the rest.
 
 pub use forkpool_core as core;
+#[cfg(target_os = "linux")]
+pub use forkpool_std::remote;
 #[cfg(target_os = "linux")]
 pub use forkpool_std::{
     Array, AsCompleted, AsyncOptions, AsyncResult, Barrier, BoundedSemaphore, Completions,
