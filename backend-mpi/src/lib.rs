@@ -188,6 +188,10 @@ pub fn init() -> Result<Mpi, Error> {
 
 /// A [`Pool`] whose workers run on the other ranks of the MPI job: every `Pool` method,
 /// through `Deref`. It borrows the [`Mpi`] it runs on, so it ends before MPI does.
+///
+/// Its workers are processes on other nodes: [`Pool::pids`] and the `pid` in
+/// [`WorkerDied`](forkpool_std::Error::WorkerDied) are their numbers in the cluster (unique
+/// across ranks), not the operating system's pids there.
 pub struct MpiPool<'m> {
     pool: Pool,
     _mpi: &'m Mpi,
