@@ -77,6 +77,18 @@ fn abort_on_7(x: u64) -> u64 {
     x + 1
 }
 
+/// Appends `x` to the file at `path` (one `write` with `O_APPEND`: whole lines), then
+/// aborts the process if `x` is 7.
+fn record_then_abort_on_7((x, path): (u64, String)) -> u64 {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    f.write_all(format!("{x}\n").as_bytes()).unwrap();
+    if x == 7 {
+        std::process::abort();
+    }
+    x
+}
+
 fn ends(agents: Vec<JoinHandle<crate::Result<()>>>) {
     for a in agents {
         a.join().unwrap().unwrap();
@@ -136,6 +148,36 @@ fn a_task_that_kills_its_process_fails_alone_and_the_agents_carry_on() {
     }
     cluster.shutdown().unwrap();
     ends(agents);
+}
+
+#[test]
+fn a_remote_crash_in_a_deep_pipeline_runs_every_other_task_exactly_once() {
+    let dir = std::env::temp_dir().join(format!("forkpool-remote-{}", std::process::id()));
+    std::fs::write(&dir, b"").unwrap();
+    let path = dir.to_str().unwrap().to_owned();
+    let (cluster, agents) = cluster(&[None, None]);
+    {
+        let pool = cluster.pool(Pool::builder().processes(2)).unwrap();
+        let args: Vec<(u64, String)> = (0..2000).map(|x| (x, path.clone())).collect();
+        for (x, r) in pool.imap(record_then_abort_on_7, args).unwrap().enumerate() {
+            match r {
+                Err(Error::WorkerDied { .. }) if x == 7 => {}
+                Ok(v) if x != 7 => assert_eq!(v, x as u64),
+                other => panic!("task {x}: {other:?}"),
+            }
+        }
+    }
+    cluster.shutdown().unwrap();
+    ends(agents);
+    let text = std::fs::read_to_string(&dir).unwrap();
+    let _ = std::fs::remove_file(&dir);
+    let mut runs = vec![0u32; 2000];
+    for line in text.lines() {
+        runs[line.parse::<usize>().unwrap()] += 1;
+    }
+    // Every task ran once: none lost with the crashed worker, none run again.
+    let wrong: Vec<_> = runs.iter().enumerate().filter(|(_, n)| **n != 1).collect();
+    assert!(wrong.is_empty(), "tasks not run exactly once: {wrong:?}");
 }
 
 #[test]
