@@ -22,6 +22,9 @@ use std::sync::atomic::Ordering;
 /// Most bytes held back for one worker before a caller sends them itself.
 const HOLD_BYTES: usize = 256 << 10;
 
+/// Largest message buffer kept for the next round's `RUN` message to a worker.
+const REUSE_BYTES: usize = 64 << 10;
+
 /// Most bytes of jobs merged into one `RUN` message (a single larger job goes alone; none
 /// is larger than the largest message, see `encode::next_chunk`).
 const RUN_BYTES: usize = 16 << 20;
@@ -59,18 +62,25 @@ impl State {
                 continue;
             }
             let jobs = std::mem::take(&mut self.outbox[i]);
-            if from_caller {
-                self.send_or_hold(i, jobs);
+            let spare = if from_caller {
+                self.send_or_hold(i, jobs)
             } else {
-                self.send_jobs(i, jobs);
+                self.send_jobs(i, jobs)
+            };
+            // The next round's message is built in this one's buffer (no regrowing it
+            // from empty every round).
+            if let Some(mut buf) = spare.filter(|b| b.capacity() <= REUSE_BYTES) {
+                buf.clear();
+                self.outbox[i].msg = buf;
             }
         }
         moved
     }
 
     /// Holds `jobs` back if worker `i` is busy with jobs it was sent (its answer will wake
-    /// the driver, which sends them), or sends them now.
-    fn send_or_hold(&mut self, i: usize, jobs: Jobs) {
+    /// the driver, which sends them), or sends them now; returns the message buffer when
+    /// it is free again.
+    fn send_or_hold(&mut self, i: usize, jobs: Jobs) -> Option<Vec<u8>> {
         let in_hand = self.sched.held_by(WorkerId(i as u16)).count();
         let Some(slot) = self.slots[i].as_mut() else {
             return self.send_jobs(i, jobs);
@@ -84,10 +94,10 @@ impl State {
             || (!slot.conn.has_queued() && in_hand > jobs.count);
         if busy && slot.held.fits(jobs.msg.len(), jobs.fds.len(), HOLD_BYTES) {
             slot.held.append(jobs);
-            return;
+            return None;
         }
         self.send_held(i);
-        self.send_jobs(i, jobs);
+        self.send_jobs(i, jobs)
     }
 
     /// Sends the jobs held back for worker `i`, if any.
@@ -101,12 +111,13 @@ impl State {
 
     /// Queues `jobs` as one `RUN` message to worker `i`, to be sent once the lock is
     /// released.
-    fn send_jobs(&mut self, i: usize, jobs: Jobs) {
+    /// Returns the message buffer, free again.
+    fn send_jobs(&mut self, i: usize, jobs: Jobs) -> Option<Vec<u8>> {
         if jobs.is_empty() {
-            return;
+            return Some(jobs.msg);
         }
         let Some(conn) = self.slots[i].as_ref().map(|s| Arc::clone(&s.conn)) else {
-            return; // the scheduler dispatches only to workers in place
+            return Some(jobs.msg); // the scheduler dispatches only to workers in place
         };
         match conn.enqueue(RUN, &jobs.msg, jobs.fds) {
             Ok(()) => self.mark_unflushed(&conn),
@@ -114,5 +125,6 @@ impl State {
             Err(Error::Disconnected) => self.effects.look(),
             Err(e) => self.lose(i, Loss::broke(e)),
         }
+        Some(jobs.msg)
     }
 }

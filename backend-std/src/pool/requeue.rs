@@ -54,15 +54,19 @@ impl State {
         if self.slots[i].as_ref().is_some_and(|s| s.sent.len() >= PRUNE_AT) {
             // What the worker still holds: each job's next unanswered task (a job run again
             // may sit behind newer ones, so every one is looked at).
-            let held: Vec<u64> = self
+            let mut held: Vec<u64> = self
                 .sched
                 .held_by(WorkerId(i as u16))
                 .map(|(next, _)| next)
                 .collect();
+            held.sort_unstable();
             if let Some(slot) = self.slots[i].as_mut() {
+                // Kept: a job whose range holds some `next` (the first one at or after its
+                // start, by binary search).
                 slot.sent.retain(|(f, j)| {
                     let end = f + u64::from(j.n);
-                    held.iter().any(|next| (*f..end).contains(next))
+                    let at = held.partition_point(|next| next < f);
+                    held.get(at).is_some_and(|next| *next < end)
                 });
             }
         }
