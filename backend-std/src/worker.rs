@@ -141,6 +141,19 @@ fn refuse(out: &mut Output<'_>) -> Status {
     Status::Refused
 }
 
+/// The error of a task whose arguments carry descriptors that did not come with it.
+fn descriptors_missing(out: &mut Output<'_>, carried: usize, missing: usize) -> Status {
+    out.bytes.extend_from_slice(
+        format!(
+            "the task's arguments carry {carried} descriptor(s) (a Connection or shared \
+             object), {missing} of which did not reach the worker (descriptors cannot reach a \
+             worker on another machine, or one out of descriptors)"
+        )
+        .as_bytes(),
+    );
+    Status::Decode
+}
+
 fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
     let mut batch = ResultBatch::default();
     let mut log: Option<ResultLog> = None;
@@ -188,7 +201,9 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                         let mine: Vec<_> = fds.by_ref().take(item.fds).collect();
                         let seq = job.first.wrapping_add(k as u64);
                         let started = *oldest.get_or_insert_with(coarse_now);
+                        let missing = item.fds - mine.len();
                         batch.push(seq, max_value, |out| match trusted {
+                            _ if missing > 0 => descriptors_missing(out, item.fds, missing),
                             true => sys::call_erased(job.call, item.args, mine, out),
                             false => refuse(out),
                         });

@@ -18,9 +18,9 @@
 //! its executable; an agent running another one refuses the start, and the pool's error
 //! says so.
 //!
-//! What cannot cross: descriptors. A `Connection` or shared object inside a task's arguments
-//! or result, or in the initializer's arguments, does not reach the other machine, and that
-//! value fails to decode there (the task's error names the missing descriptor).
+//! What cannot cross: descriptors. A task whose arguments carry a `Connection` or shared
+//! object fails alone with [`Error::Decode`](crate::Error::Decode) saying so; one in a
+//! result, or in the initializer's arguments, fails to decode on the other side.
 //!
 //! ```text
 //! root: Pool engine ─ socket ─ bridge thread ═ Link ═ agent ─ socket ─ forked worker

@@ -89,6 +89,10 @@ fn record_then_abort_on_7((x, path): (u64, String)) -> u64 {
     x
 }
 
+fn send_hello(conn: crate::Connection<String>) -> bool {
+    conn.send(&"hello".to_owned()).is_ok()
+}
+
 fn ends(agents: Vec<JoinHandle<crate::Result<()>>>) {
     for a in agents {
         a.join().unwrap().unwrap();
@@ -178,6 +182,25 @@ fn a_remote_crash_in_a_deep_pipeline_runs_every_other_task_exactly_once() {
     // Every task ran once: none lost with the crashed worker, none run again.
     let wrong: Vec<_> = runs.iter().enumerate().filter(|(_, n)| **n != 1).collect();
     assert!(wrong.is_empty(), "tasks not run exactly once: {wrong:?}");
+}
+
+#[test]
+fn a_connection_in_a_remote_task_fails_that_task_saying_why() {
+    let (cluster, agents) = cluster(&[None]);
+    {
+        let pool = cluster.pool(Pool::builder()).unwrap();
+        let (_keep, theirs) = crate::pipe::<String>().unwrap();
+        match pool.apply(send_hello, (theirs,)) {
+            Err(Error::Decode(message)) => {
+                assert!(message.contains("another machine"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The worker is fine: the next task runs.
+        assert_eq!(pool.apply(square, (3,)).unwrap(), 9);
+    }
+    cluster.shutdown().unwrap();
+    ends(agents);
 }
 
 #[test]
