@@ -93,6 +93,11 @@ fn send_hello(conn: crate::Connection<String>) -> bool {
     conn.send(&"hello".to_owned()).is_ok()
 }
 
+fn sleepy(ms: u64) -> u64 {
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    ms
+}
+
 fn ends(agents: Vec<JoinHandle<crate::Result<()>>>) {
     for a in agents {
         a.join().unwrap().unwrap();
@@ -198,6 +203,33 @@ fn a_connection_in_a_remote_task_fails_that_task_saying_why() {
         }
         // The worker is fine: the next task runs.
         assert_eq!(pool.apply(square, (3,)).unwrap(), 9);
+    }
+    cluster.shutdown().unwrap();
+    ends(agents);
+}
+
+#[test]
+fn a_remote_task_past_its_deadline_is_stopped_on_its_node_and_fails_alone() {
+    use std::time::Duration;
+    let (cluster, agents) = cluster(&[None, None]);
+    {
+        let pool = cluster.pool(Pool::builder()).unwrap();
+        let limit = crate::AsyncOptions::new().timeout(Duration::from_millis(200));
+        let stuck = pool.apply_async_with(sleepy, (60_000,), limit).unwrap();
+        let fine = pool.apply_async(sleepy, (300,)).unwrap();
+        assert!(matches!(stuck.get(), Err(Error::TimedOut { .. })));
+        assert_eq!(fine.get().unwrap(), 300);
+        // Replaced on a node: the pool has its two workers again and runs tasks.
+        assert_eq!(pool.map(square, 0..20).unwrap()[19], 361);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while pool.pids().len() < 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(pool.pids().len(), 2);
+        // `terminate` stops what is still running on the nodes.
+        let _long = pool.apply_async(sleepy, (60_000,)).unwrap();
+        pool.terminate();
+        pool.join().unwrap();
     }
     cluster.shutdown().unwrap();
     ends(agents);
