@@ -68,6 +68,23 @@ fn drop_with_imap_half_read_leaves_nothing_behind() {
     );
 }
 
+/// A dropped pool does not wait for its workers to exit: the fork server reaps them (the
+/// running one told to stop, the idle ones leaving as their sockets close).
+#[test]
+fn drop_with_a_running_task_and_idle_workers_leaves_nothing_behind() {
+    assert_eq!(
+        no_leaks(|| {
+            let pool = Pool::new(3).unwrap();
+            assert_eq!(pool.map(sq, 0..30).unwrap().len(), 30);
+            let r = pool.apply_async(hang, (0,)).unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            drop(pool);
+            assert!(matches!(r.get(), Err(forkpool::Error::Terminated)));
+        }),
+        (true, true)
+    );
+}
+
 static USER_LOCK: Mutex<u64> = Mutex::new(0);
 
 fn take_user_lock(x: u64) -> u64 {

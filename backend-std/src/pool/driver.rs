@@ -202,6 +202,7 @@ fn decide(inner: &Inner, turn: &mut Turn, watch: &mut Watch, out: &mut Deliverie
     turn.apply(&mut st, watch);
     st.reap_overdue();
     st.pump(out);
+    st.let_dying_go();
     let finished = st.finished();
     if !finished {
         // From here on, callers send their jobs themselves.

@@ -35,7 +35,18 @@ impl State {
         let Some(slot) = self.take_slot(i) else {
             return;
         };
-        if self.phase == Phase::Terminated {
+        let idle_at_drop = self.dropped.as_ref().is_some_and(|idle| idle[i]);
+        if idle_at_drop {
+            // Idle when its pool was dropped: waiting on its socket, which closes when it is
+            // let go; it sees that and exits, with no signal sent.
+            self.dying.push(Dying {
+                pid: slot.pid,
+                conn: slot.conn,
+                exit: slot.exit,
+                kill_at: Instant::now() + self.kill_grace,
+                pending: None,
+            });
+        } else if self.phase == Phase::Terminated {
             self.terminate_process(slot, None);
         } else {
             // Sent once the lock is released, like jobs; a worker that does not take it
@@ -172,6 +183,21 @@ impl State {
         // Not seen gone: what it held cannot be told apart, and fails.
         for p in overdue.into_iter().filter_map(|d| d.pending) {
             self.settle_blind(p);
+        }
+    }
+
+    /// For a dropped pool: hands every dying worker (told to stop) to a transport that reaps
+    /// on its own (the fork server, which kills it after its grace), instead of the driver
+    /// waiting for each to exit. Nothing of its is open here afterwards.
+    pub(crate) fn let_dying_go(&mut self) {
+        if self.dropped.is_none() {
+            return;
+        }
+        for d in std::mem::take(&mut self.dying) {
+            if let Some(p) = d.pending {
+                self.settle_blind(p);
+            }
+            self.effects.release([(d.pid, false)]);
         }
     }
 

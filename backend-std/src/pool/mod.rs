@@ -66,8 +66,10 @@ use std::thread::JoinHandle;
 /// Task functions are fn items or closures that capture nothing; arguments and results
 /// cross the process boundary with serde. A worker that dies fails only the task it held
 /// (with [`Error::WorkerDied`], or [`Error::Panicked`] for a panic) and is replaced.
-/// Dropping the pool terminates it: workers are killed and reaped, and every pending result
-/// resolves to [`Error::Terminated`].
+/// Dropping the pool terminates it: every pending result resolves to
+/// [`Error::Terminated`], and the workers are told to stop (`SIGTERM`) and left to the fork
+/// server, which reaps each as it exits and kills one that has not left within 2 s; the
+/// drop does not wait for them to exit (`terminate` then `join` does).
 ///
 /// Workers are forked from a fork server that started before `main`, so they see the
 /// program as it was then (statics set later are not there: use
@@ -381,7 +383,16 @@ impl Drop for Pool {
             }
             return;
         }
-        self.terminate();
+        // As `terminate`, but the workers, told to stop, are left to the fork server to
+        // reap: nothing here waits for the kernel to tear each process down.
+        let mut out = Deliveries::new();
+        {
+            let mut st = lock(&self.inner.state);
+            st.terminate_for_drop();
+            st.pump(&mut out);
+        }
+        out.deliver();
+        self.inner.wake();
         let _ = self.join();
         // The driver has ended; its thread is gone too before the pool is.
         if let Some(h) = lock(&self.driver).take() {

@@ -60,6 +60,11 @@ impl Transport for Processes {
     fn keeps_logs(&self) -> bool {
         true
     }
+
+    /// The fork server reaps a released worker when it exits, and kills it after its grace.
+    fn reaps_on_its_own(&self) -> bool {
+        true
+    }
 }
 
 /// Sends a new worker its `INIT`: the owner's identity, the pool's key, the initializer

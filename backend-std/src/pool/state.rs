@@ -105,6 +105,10 @@ pub(crate) struct State {
     /// Whether workers die of the terminal's `SIGINT` (and such a death terminates the
     /// pool), see `PoolBuilder::terminate_on_interrupt`.
     pub(super) interrupt: bool,
+    /// Once the pool is dropped (with a transport that reaps on its own), which slots' workers
+    /// were idle then: stopped workers go to the transport to be reaped without the driver
+    /// waiting for them to exit, and idle ones are not even signalled (see `exits.rs`).
+    pub(super) dropped: Option<Vec<bool>>,
 }
 
 /// The error a configuration the core refuses gives: `InvalidArgument`, saying which limit.
@@ -149,6 +153,7 @@ impl State {
             key: crate::owner::new_key(),
             counts: Default::default(),
             interrupt,
+            dropped: None,
         })
     }
 
@@ -200,6 +205,18 @@ impl State {
         self.phase = Phase::Terminated;
         self.sched.abort();
         self.effects.cancel_starts();
+    }
+
+    /// [`terminate`](Self::terminate) for a pool being dropped: nobody will wait for its
+    /// workers to exit, so they are handed to the transport to reap once stopped.
+    pub(crate) fn terminate_for_drop(&mut self) {
+        if self.transport.reaps_on_its_own() {
+            let idle = (0..self.slots.len())
+                .map(|i| self.sched.held_by(WorkerId(i as u16)).next().is_none())
+                .collect();
+            self.dropped = Some(idle);
+        }
+        self.terminate();
     }
 
     /// Whether the driver has nothing left to do.

@@ -53,6 +53,13 @@ pub(crate) trait Transport: Send + Sync + 'static {
     /// Collects a worker that died on its own and says how it ended.
     fn exit_cause(&self, id: Pid) -> ExitCause;
 
+    /// Whether [`release`](Self::release) reaps a worker asked to stop without anyone
+    /// waiting for it (and kills it if it does not leave in time): a dropped pool then
+    /// returns without waiting for its workers to exit.
+    fn reaps_on_its_own(&self) -> bool {
+        false
+    }
+
     /// Whether its workers take a result log once their jobs pipeline (worker processes:
     /// a loss is then exact; see `protocol::log`).
     fn keeps_logs(&self) -> bool {

@@ -192,6 +192,11 @@ impl Transport for Bridge {
     fn keeps_logs(&self) -> bool {
         true
     }
+
+    /// The agent hands a released worker to its fork server.
+    fn reaps_on_its_own(&self) -> bool {
+        true
+    }
 }
 
 /// Forwards what the pool sends remote worker `slot` to its agent, until the pool closes its
