@@ -383,8 +383,7 @@ impl Drop for Pool {
             }
             return;
         }
-        // As `terminate`, but the workers, told to stop, are left to the fork server to
-        // reap: nothing here waits for the kernel to tear each process down.
+        // As `terminate`, but the workers are left to the fork server to reap.
         let mut out = Deliveries::new();
         {
             let mut st = lock(&self.inner.state);
@@ -394,7 +393,6 @@ impl Drop for Pool {
         out.deliver();
         self.inner.wake();
         let _ = self.join();
-        // The driver has ended; its thread is gone too before the pool is.
         if let Some(h) = lock(&self.driver).take() {
             let _ = h.join();
         }
