@@ -99,6 +99,18 @@ def startup_ms(n=11):
     return sorted(v)[n // 2]
 
 
+def startup_with_ms(n=11):
+    """Pool start-up, first result, and the `with` block's exit (terminate), in ms: the
+    median of n pools."""
+    v = []
+    for _ in range(n):
+        t = time.perf_counter()
+        with mp.Pool(4) as pool:
+            pool.apply(inc, (1,))
+        v.append((time.perf_counter() - t) * 1e3)
+    return sorted(v)[n // 2]
+
+
 def apply_rtt_us(n=2000):
     with mp.Pool(4) as pool:
         for _ in range(200):
@@ -287,6 +299,7 @@ def main():
         for v, over in zip(VARIANTS, seed_fresh()):
             out.setdefault("seed_" + v, []).append(over)
         add("startup_ms", startup_ms)
+        add("startup_drop_ms", startup_with_ms)
         add("apply_rtt_us", apply_rtt_us)
         for how in ["map", "imap", "imap_unordered", "apply_async"]:
             add("trivial_" + how, lambda how=how: trivial_rate(how, 50_000))

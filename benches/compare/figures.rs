@@ -68,6 +68,22 @@ pub fn startup_ms(n: usize) -> f64 {
     v[v.len() / 2]
 }
 
+/// Start-up, first result and the pool's drop, in ms (the median of `n` pools): a pool
+/// that goes out of scope, as Python's `with Pool(4) as pool:` block ends.
+pub fn startup_drop_ms(n: usize) -> f64 {
+    let mut v: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            let pool = Pool::new(4).unwrap();
+            pool.apply(inc, (1,)).unwrap();
+            drop(pool);
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 /// Median `apply` round trip, in µs.
 pub fn apply_rtt_us(n: usize) -> f64 {
     let pool = Pool::new(4).unwrap();
