@@ -41,6 +41,8 @@ pub(crate) struct Owner {
     pid: u32,
     /// The working directory, opened as a path descriptor.
     pub cwd: Option<OwnedFd>,
+    /// Whether the pool reads large result batches from the worker's memory.
+    pub far: bool,
 }
 
 /// Whether `INIT` carried the working directory as its first descriptor.
@@ -52,6 +54,9 @@ const INTERRUPT: u8 = 2;
 const DUMPABLE: u8 = 4;
 /// Whether the owner has `RUST_BACKTRACE` set: a panicking task's backtrace comes back.
 const BACKTRACE: u8 = 8;
+/// Whether the pool reads a large batch of results straight from the worker's memory
+/// (`pool/far.rs`), where the worker offers it instead of writing it to the socket.
+const FAR: u8 = 16;
 
 impl Owner {
     /// The calling process's credentials, working directory and umask, now.
@@ -80,6 +85,7 @@ impl Owner {
             env: environment_if_changed(),
             pid: crate::sys::current_pid(),
             cwd,
+            far: false,
         })
     }
 
@@ -97,6 +103,7 @@ impl Owner {
             env: None,
             pid: crate::sys::current_pid(),
             cwd: None,
+            far: false,
         }
     }
 
@@ -109,7 +116,8 @@ impl Owner {
         let flags = if self.cwd.is_some() { HAS_CWD } else { 0 }
             | if self.interrupt { INTERRUPT } else { 0 }
             | if self.dumpable { DUMPABLE } else { 0 }
-            | if self.backtrace { BACKTRACE } else { 0 };
+            | if self.backtrace { BACKTRACE } else { 0 }
+            | if self.far { FAR } else { 0 };
         out.push(flags);
         out.extend_from_slice(&(self.groups.len() as u32).to_le_bytes());
         for g in &self.groups {
@@ -230,6 +238,11 @@ impl Adopt {
     /// Whether panics should capture a backtrace (the owner has `RUST_BACKTRACE` set).
     pub(crate) fn backtrace(&self) -> bool {
         self.flags & BACKTRACE != 0
+    }
+
+    /// Whether the pool reads large result batches from this worker's memory.
+    pub(crate) fn far(&self) -> bool {
+        self.flags & FAR != 0
     }
 
     /// Whether the working directory came as the first of `INIT`'s descriptors.

@@ -10,7 +10,11 @@
 //! sending.
 
 use crate::owner::call_tag;
-use crate::protocol::{self, DONE, EXIT, INIT, INIT_FAILED, LOG, READY, RUN, ResultBatch, ResultLog};
+use crate::protocol::{
+    self, DONE, DONE_FAR, EXIT, FAR_FROM, FAR_REFUSED, FAR_TAKEN, INIT, INIT_FAILED, LOG, READY,
+    RUN, ResultBatch, ResultLog,
+};
+use std::collections::VecDeque;
 use crate::sys;
 use crate::task::{Output, Status};
 use crate::wire::{Message, RawConn};
@@ -70,26 +74,73 @@ pub(crate) fn run_on_thread(conn: RawConn) {
     let _ = catch_unwind(AssertUnwindSafe(|| serve(&conn, Host::Thread)));
 }
 
-fn flush(conn: &RawConn, batch: &mut ResultBatch, log: &mut Option<ResultLog>) -> Result<(), Exit> {
-    batch.end_run();
-    if !batch.is_empty() {
-        conn.send(DONE, &batch.bytes, &batch.fds).map_err(broken)?;
-        if let Some(log) = log {
-            log.sent();
-        }
-        batch.bytes.clear();
-        if batch.bytes.capacity() > RETAIN {
-            batch.bytes = Vec::new();
-        }
-        batch.fds.clear();
+/// How this worker's results reach the pool.
+struct Out<'a> {
+    conn: &'a RawConn,
+    /// Whether the pool reads large batches from this process's memory (`protocol::far`).
+    far: bool,
+    /// Messages that came while waiting for the answer to an offer, in order.
+    stash: VecDeque<Message>,
+}
+
+impl Out<'_> {
+    /// The next message from the pool; `None` when it is gone.
+    fn next(&mut self) -> Option<Message> {
+        self.stash.pop_front().or_else(|| self.conn.recv(None).ok())
     }
-    Ok(())
+
+    /// Whether a message is waiting.
+    fn waiting(&self) -> bool {
+        !self.stash.is_empty() || self.conn.poll(Duration::ZERO).unwrap_or(true)
+    }
+
+    /// Offers a large batch to be read from this process's memory; whether the pool took
+    /// it (else it is to be sent). Waits for the answer, keeping what else comes.
+    fn offer(&mut self, batch: &ResultBatch) -> Result<bool, Exit> {
+        if !self.far || batch.bytes.len() < FAR_FROM || !batch.fds.is_empty() {
+            return Ok(false);
+        }
+        let offer = protocol::offer(&batch.bytes);
+        self.conn.send(DONE_FAR, &offer, &[]).map_err(broken)?;
+        loop {
+            // The pool gone: nothing is waiting for this batch any more.
+            let m = self.conn.recv(None).map_err(|_| 0)?;
+            match m.kind {
+                FAR_TAKEN => return Ok(true),
+                FAR_REFUSED => return Ok(false),
+                // Told to leave first: the pool is not reading; it is sent as usual.
+                EXIT => {
+                    self.stash.push_back(m);
+                    return Ok(false);
+                }
+                _ => self.stash.push_back(m),
+            }
+        }
+    }
+
+    fn flush(&mut self, batch: &mut ResultBatch, log: &mut Option<ResultLog>) -> Result<(), Exit> {
+        batch.end_run();
+        if !batch.is_empty() {
+            if !self.offer(batch)? {
+                self.conn.send(DONE, &batch.bytes, &batch.fds).map_err(broken)?;
+            }
+            if let Some(log) = log {
+                log.sent();
+            }
+            batch.bytes.clear();
+            if batch.bytes.capacity() > RETAIN {
+                batch.bytes = Vec::new();
+            }
+            batch.fds.clear();
+        }
+        Ok(())
+    }
 }
 
 /// Takes `INIT`: a process adopts the owner's identity; then the initializer runs.
-/// Returns the pool's key for call tags; `Err` (after saying why) if the worker cannot
-/// start.
-fn init(conn: &RawConn, m: Message, host: Host) -> Result<u64, Exit> {
+/// Returns the pool's key for call tags and whether it reads large batches from this
+/// process's memory; `Err` (after saying why) if the worker cannot start.
+fn init(conn: &RawConn, m: Message, host: Host) -> Result<(u64, bool), Exit> {
     let msg = protocol::decode_init(&m.bytes).map_err(broken)?;
     let mut fds = m.fds.into_iter();
     let cwd = if msg.adopt.has_cwd() {
@@ -129,7 +180,8 @@ fn init(conn: &RawConn, m: Message, host: Host) -> Result<u64, Exit> {
         }
     }
     conn.send(READY, &[], &[]).map_err(broken)?;
-    Ok(msg.key)
+    let far = matches!(host, Host::Process(_)) && msg.adopt.far();
+    Ok((msg.key, far))
 }
 
 /// Fails a task whose function's tag does not match (see `owner::call_tag`).
@@ -165,23 +217,31 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
     // The largest value a result may have: a `DONE` message holds at most the largest
     // message, and a batch is flushed once it holds `FLUSH_BYTES`.
     let max_value = conn.max_message().saturating_sub(FLUSH_BYTES + 64);
+    let mut out = Out {
+        conn,
+        far: false,
+        stash: VecDeque::new(),
+    };
     loop {
-        if !batch.is_empty() && !conn.poll(Duration::ZERO).unwrap_or(true) {
-            flush(conn, &mut batch, &mut log)?;
+        if !batch.is_empty() && !out.waiting() {
+            out.flush(&mut batch, &mut log)?;
             oldest = None;
         }
-        let Ok(m) = conn.recv(None) else {
+        let Some(m) = out.next() else {
             return Ok(()); // the driver is gone
         };
         match m.kind {
-            INIT if key.is_none() => key = Some(init(conn, m, host)?),
+            INIT if key.is_none() => {
+                let (k, far) = init(conn, m, host)?;
+                (key, out.far) = (Some(k), far);
+            }
             // The pool hands over a result log once this worker's jobs pipeline: from now
             // on unsent results wait there (those waiting now too).
             LOG if log.is_none() && m.fds.len() == 1 => {
                 let fd = m.fds.into_iter().next().ok_or(BROKEN)?;
                 let mut l = ResultLog::new(sys::Mapping::from_fd(fd).map_err(broken)?);
                 if !l.mirror(&batch) {
-                    flush(conn, &mut batch, &mut None)?;
+                    out.flush(&mut batch, &mut None)?;
                 }
                 log = Some(l);
             }
@@ -214,14 +274,14 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                             || batch.bytes.len() >= FLUSH_BYTES
                             || coarse_now().saturating_sub(started) >= FLUSH_AFTER
                         {
-                            flush(conn, &mut batch, &mut log)?;
+                            out.flush(&mut batch, &mut log)?;
                             oldest = None;
                         }
                     }
                     batch.end_run(); // a run never crosses jobs
                 }
             }
-            EXIT => return flush(conn, &mut batch, &mut log),
+            EXIT => return out.flush(&mut batch, &mut log),
             _ => return Err(BROKEN),
         }
     }

@@ -322,6 +322,9 @@ fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn) {
             (true, false) => read_some(conn, messages, MAX_READ),
             (false, false) => None,
         };
+        if !gone && transport.as_ref().is_some_and(|t| t.reads_worker_memory()) {
+            super::far::take_offers(conn, pid, messages);
+        }
         *error = read.or(sent);
         if matches!(error, Some(Error::Disconnected)) {
             // It hung up or exited: collected here, without the lock (a process's reap

@@ -12,6 +12,7 @@ mod encode;
 mod erased;
 mod events;
 mod exits;
+mod far;
 #[cfg(test)]
 mod fake_workers;
 mod imap;
@@ -383,8 +384,7 @@ impl Drop for Pool {
             }
             return;
         }
-        // As `terminate`, but the workers are left to the fork server to reap.
-        let mut out = Deliveries::new();
+        let mut out = Deliveries::new(); // as `terminate`, the fork server reaping
         {
             let mut st = lock(&self.inner.state);
             st.terminate_for_drop();

@@ -25,7 +25,8 @@ impl Transport for Processes {
         each: &mut dyn FnMut(Result<Started>),
     ) -> Result<()> {
         // What the new workers take over from this process, as it is now.
-        let owner = Owner::now(self.interrupt)?;
+        let mut owner = Owner::now(self.interrupt)?;
+        owner.far = intro.far;
         // Workers that could not be sent their initializer, reaped once the fork server's
         // channel is free again.
         let mut unsent = Vec::new();
@@ -63,6 +64,11 @@ impl Transport for Processes {
 
     /// The fork server reaps a released worker when it exits, and kills it after its grace.
     fn reaps_on_its_own(&self) -> bool {
+        true
+    }
+
+    /// Workers are this process's descendants, with its credentials.
+    fn reads_worker_memory(&self) -> bool {
         true
     }
 }

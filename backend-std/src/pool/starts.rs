@@ -36,6 +36,7 @@ impl Starts {
         let intro = Intro {
             key: self.key,
             init: self.init.as_deref(),
+            far: self.transport.reads_worker_memory(),
         };
         let mut each = Vec::with_capacity(self.workers.len());
         let mut next = self.workers.iter();

@@ -30,6 +30,9 @@ pub(crate) struct Init {
 pub(crate) struct Intro<'a> {
     pub key: u64,
     pub init: Option<&'a Init>,
+    /// Whether the pool reads large result batches from the worker's memory (a worker
+    /// process of this machine's pool: see `pool/far.rs`).
+    pub far: bool,
 }
 
 /// Starts, stops and collects one kind of worker. Called under the pool's lock: no method
@@ -57,6 +60,12 @@ pub(crate) trait Transport: Send + Sync + 'static {
     /// waiting for it (and kills it if it does not leave in time): a dropped pool then
     /// returns without waiting for its workers to exit.
     fn reaps_on_its_own(&self) -> bool {
+        false
+    }
+
+    /// Whether its workers are processes whose memory the pool can read (a large batch of
+    /// results is then read from there instead of the socket: `pool/far.rs`).
+    fn reads_worker_memory(&self) -> bool {
         false
     }
 

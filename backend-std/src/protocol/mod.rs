@@ -10,6 +10,7 @@
 //! | `READY` | from worker | empty |
 //! | `INIT_FAILED` | from worker | UTF-8 message |
 //! | `DONE` | from worker | result records and runs of results: see [`done`] |
+//! | `DONE_FAR`, `FAR_TAKEN`, `FAR_REFUSED` | both | a large `DONE` read from the worker's memory: see [`far`] |
 //!
 //! Descriptors ride with the message, in the order of the items or results that own them
 //! (after `INIT`'s working directory, when it carries one).
@@ -18,10 +19,12 @@
 //! key, sent in `INIT`): a worker calls no address whose tag does not match.
 
 mod done;
+mod far;
 mod log;
 mod raw;
 
 pub(crate) use done::{Raw, ResultBatch, decode_done};
+pub(crate) use far::{DONE_FAR, FAR_FROM, FAR_REFUSED, FAR_TAKEN, decode_offer, offer};
 pub(crate) use log::{LOG_BYTES, ResultLog, last_started, salvage};
 
 use crate::error::Result;

@@ -152,6 +152,8 @@ impl Agent {
             Intro {
                 key,
                 init: init.as_ref(),
+                // The root reads its results from the messages this agent forwards.
+                far: false,
             },
             &mut |s| started = Some(s),
         );
