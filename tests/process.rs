@@ -16,6 +16,22 @@ fn join_returns_the_closure_value() {
     assert_eq!(bounded(LIMIT, move || p.join()).unwrap(), 6);
 }
 
+/// A large value (read by the parent straight from the child's memory) comes back whole,
+/// and so does one joined with a time limit.
+#[test]
+fn a_large_value_comes_back_whole() {
+    let text: String = (0..(6u32 << 20))
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let want = text.clone();
+    let p = Process::spawn(move || text).unwrap();
+    let got = bounded(LIMIT, move || p.join()).unwrap();
+    assert!(got == want, "the value differs");
+    let mut p = Process::spawn(|| vec![7u32; 1 << 20]).unwrap();
+    let got = bounded(LIMIT, move || p.join_timeout(Duration::from_secs(20))).unwrap();
+    assert_eq!(got, vec![7u32; 1 << 20]);
+}
+
 #[test]
 fn panic_comes_back_with_its_message() {
     let p = Process::spawn(|| -> u8 { panic!("bad input {}", 7) }).unwrap();

@@ -19,7 +19,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-const VALUE: u8 = 1;
+use crate::process_value::{self, VALUE};
 const PANIC: u8 = 2;
 const ENCODE: u8 = 3;
 
@@ -105,7 +105,7 @@ impl ProcessBuilder {
                 let sent = catch_unwind(AssertUnwindSafe(|| {
                     let sent = match catch_unwind(AssertUnwindSafe(f)) {
                         Ok(value) => match codec::encode(&value) {
-                            Ok((bytes, fds)) => theirs.send(VALUE, &bytes, &fds),
+                            Ok((bytes, fds)) => process_value::send(&theirs, &bytes, &fds),
                             Err(Error::Panicked {
                                 message,
                                 location,
@@ -265,7 +265,18 @@ impl<R: DeserializeOwned> Process<R> {
         }
         let deadline = timeout.map(|t| Instant::now() + t);
         let pid = self.pid();
-        let outcome = match self.answer(deadline) {
+        let answer = loop {
+            // A large value is read from the child's memory, or (refused) comes next.
+            match self.answer(deadline) {
+                Ok(m) => match process_value::take(&self.conn, self.pid, m) {
+                    Ok(Some(m)) => break Ok(m),
+                    Ok(None) => continue,
+                    Err(e) => break Err(e),
+                },
+                other => break other,
+            }
+        };
+        let outcome = match answer {
             Err(Error::Timeout) => return Err(Error::Timeout),
             Ok(m) => match m.kind {
                 VALUE => m.check_fds().and_then(|()| codec::decode(&m.bytes, m.fds)),

@@ -1,11 +1,9 @@
 //! The driver's side of `protocol::far`: a worker's large result batch, read straight from
 //! its memory while the driver reads its socket (without the pool's lock).
 
-use crate::protocol::{DONE, DONE_FAR, FAR_REFUSED, FAR_TAKEN, decode_offer};
+use crate::protocol::{DONE, DONE_FAR, FAR_REFUSED, FAR_TAKEN, decode_offer, read_from};
 use crate::wire::{Message, RawConn};
-use nix::sys::uio::{RemoteIoVec, process_vm_readv};
 use nix::unistd::Pid;
-use std::io::IoSliceMut;
 
 /// Turns each `DONE_FAR` among `messages` (from worker `pid` on `conn`) into the `DONE` it
 /// offers, read from the worker's memory, and answers the worker; one that cannot be read
@@ -38,31 +36,10 @@ pub(super) fn take_offers(conn: &RawConn, pid: Pid, messages: &mut Vec<Message>)
     });
 }
 
-/// `len` bytes at `addr` in process `pid`, into a new vector (huge pages where the system
-/// allows); at most `max` bytes.
-fn read_from(pid: Pid, addr: usize, len: usize, max: usize) -> nix::Result<Vec<u8>> {
-    if len == 0 || len > max {
-        return Err(nix::errno::Errno::EMSGSIZE);
-    }
-    let mut bytes = crate::sys::try_zeroed(len).ok_or(nix::errno::Errno::ENOMEM)?;
-    let mut done = 0;
-    while done < len {
-        let remote = [RemoteIoVec {
-            base: addr + done,
-            len: len - done,
-        }];
-        let n = process_vm_readv(pid, &mut [IoSliceMut::new(&mut bytes[done..])], &remote)?;
-        if n == 0 {
-            return Err(nix::errno::Errno::EFAULT);
-        }
-        done += n;
-    }
-    Ok(bytes)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{read_from, take_offers};
+    use super::take_offers;
+    use crate::protocol::read_from;
     use crate::owner::{Owner, call_tag};
     use crate::protocol::{self, DONE, DONE_FAR, EXIT, FAR_REFUSED, FAR_TAKEN, INIT, READY, RUN};
     use crate::task::erase;

@@ -14,6 +14,13 @@
 //! | `DONE_FAR` | from worker | `addr: u64`, `len: u64`: a `DONE` body in its memory |
 //! | `FAR_TAKEN` | to worker | empty: the batch was read, as if sent |
 //! | `FAR_REFUSED` | to worker | empty: send it on the socket |
+//!
+//! A `Process` child's return value travels the same way to the parent that joins it
+//! (`process_value.rs`).
+
+use nix::sys::uio::{RemoteIoVec, process_vm_readv};
+use nix::unistd::Pid;
+use std::io::IoSliceMut;
 
 /// A worker's offer of a result batch in its memory.
 pub(crate) const DONE_FAR: u8 = 14;
@@ -40,3 +47,26 @@ pub(crate) fn decode_offer(b: &[u8]) -> Option<(usize, usize)> {
     let len = u64::from_le_bytes(b.get(8..16)?.try_into().ok()?);
     (b.len() == 16).then_some((usize::try_from(addr).ok()?, usize::try_from(len).ok()?))
 }
+
+/// `len` bytes at `addr` in process `pid`, into a new vector (huge pages where the system
+/// allows); at most `max` bytes.
+pub(crate) fn read_from(pid: Pid, addr: usize, len: usize, max: usize) -> nix::Result<Vec<u8>> {
+    if len == 0 || len > max {
+        return Err(nix::errno::Errno::EMSGSIZE);
+    }
+    let mut bytes = crate::sys::try_zeroed(len).ok_or(nix::errno::Errno::ENOMEM)?;
+    let mut done = 0;
+    while done < len {
+        let remote = [RemoteIoVec {
+            base: addr + done,
+            len: len - done,
+        }];
+        let n = process_vm_readv(pid, &mut [IoSliceMut::new(&mut bytes[done..])], &remote)?;
+        if n == 0 {
+            return Err(nix::errno::Errno::EFAULT);
+        }
+        done += n;
+    }
+    Ok(bytes)
+}
+

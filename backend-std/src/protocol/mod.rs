@@ -24,7 +24,7 @@ mod log;
 mod raw;
 
 pub(crate) use done::{Raw, ResultBatch, decode_done};
-pub(crate) use far::{DONE_FAR, FAR_FROM, FAR_REFUSED, FAR_TAKEN, decode_offer, offer};
+pub(crate) use far::{DONE_FAR, FAR_FROM, FAR_REFUSED, FAR_TAKEN, decode_offer, offer, read_from};
 pub(crate) use log::{LOG_BYTES, ResultLog, last_started, salvage};
 
 use crate::error::Result;
