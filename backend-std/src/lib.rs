@@ -34,7 +34,7 @@ linux_only! {
     mod panics;
     mod pool;
     mod process;
-    mod process_value;
+    mod process_answer;
     mod wait;
     mod protocol;
     pub mod remote;

@@ -1,9 +1,8 @@
 //! `Process`: Python's `multiprocessing.Process`, whose `join` hands back the return value.
 
-use crate::codec;
+use crate::process_answer as answer;
 use crate::error::{Error, ExitCause, Result};
 use crate::sys::{self, Forked};
-use crate::task::panic_message;
 use crate::wire::{Message, RawConn, raw_pair};
 use crate::zygote::cause_of;
 use nix::errno::Errno;
@@ -18,10 +17,6 @@ use std::marker::PhantomData;
 use std::os::fd::{AsFd, OwnedFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
-
-use crate::process_value::{self, VALUE};
-const PANIC: u8 = 2;
-const ENCODE: u8 = 3;
 
 /// A child process running one closure, like Python's `Process(target=...)`.
 ///
@@ -103,24 +98,7 @@ impl ProcessBuilder {
                 // closure, the value's `Serialize` or `Drop`) is reported, and the child
                 // never unwinds into the parent's frames that the fork copied.
                 let sent = catch_unwind(AssertUnwindSafe(|| {
-                    let sent = match catch_unwind(AssertUnwindSafe(f)) {
-                        Ok(value) => match codec::encode(&value) {
-                            Ok((bytes, fds)) => process_value::send(&theirs, &bytes, &fds),
-                            Err(Error::Panicked {
-                                message,
-                                location,
-                                backtrace,
-                                ..
-                            }) => theirs.send(PANIC, &report(&message, location, backtrace), &[]),
-                            Err(e) => theirs.send(ENCODE, e.to_string().as_bytes(), &[]),
-                        },
-                        Err(p) => {
-                            let (location, backtrace) = crate::panics::take();
-                            let message = panic_message(p.as_ref());
-                            theirs.send(PANIC, &report(&message, location, backtrace), &[])
-                        }
-                    };
-                    sent.is_ok()
+                    answer::send(&theirs, catch_unwind(AssertUnwindSafe(f))).is_ok()
                 }));
                 sys::exit_now(if matches!(sent, Ok(true)) { 0 } else { 1 })
             }
@@ -144,13 +122,6 @@ impl<R> Process<R> {
                 _r: PhantomData,
             }
     }
-}
-
-/// A panic's report, as a child sends it.
-fn report(message: &str, location: Option<String>, backtrace: Option<String>) -> Vec<u8> {
-    let mut out = Vec::new();
-    crate::panics::encode(message, location.as_deref(), backtrace.as_deref(), &mut out);
-    out
 }
 
 impl<R: Serialize + DeserializeOwned> Process<R> {
@@ -268,7 +239,7 @@ impl<R: DeserializeOwned> Process<R> {
         let answer = loop {
             // A large value is read from the child's memory, or (refused) comes next.
             match self.answer(deadline) {
-                Ok(m) => match process_value::take(&self.conn, self.pid, m) {
+                Ok(m) => match answer::take(&self.conn, self.pid, m) {
                     Ok(Some(m)) => break Ok(m),
                     Ok(None) => continue,
                     Err(e) => break Err(e),
@@ -278,22 +249,7 @@ impl<R: DeserializeOwned> Process<R> {
         };
         let outcome = match answer {
             Err(Error::Timeout) => return Err(Error::Timeout),
-            Ok(m) => match m.kind {
-                VALUE => m.check_fds().and_then(|()| codec::decode(&m.bytes, m.fds)),
-                PANIC => {
-                    let (message, location, backtrace) = crate::panics::decode(&m.bytes);
-                    Err(Error::Panicked {
-                        message,
-                        pid,
-                        location,
-                        backtrace,
-                    })
-                }
-                ENCODE => Err(Error::Encode(
-                    String::from_utf8_lossy(&m.bytes).into_owned(),
-                )),
-                _ => Err(Error::Protocol("unexpected message from child".into())),
-            },
+            Ok(m) => answer::decode(m, pid),
             Err(Error::Disconnected) => {
                 // It closed its end: it is exiting, or closed it and runs on. Wait for the
                 // exit no longer than the caller allows.

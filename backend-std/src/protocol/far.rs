@@ -16,7 +16,7 @@
 //! | `FAR_REFUSED` | to worker | empty: send it on the socket |
 //!
 //! A `Process` child's return value travels the same way to the parent that joins it
-//! (`process_value.rs`).
+//! (`process_answer.rs`).
 
 use nix::sys::uio::{RemoteIoVec, process_vm_readv};
 use nix::unistd::Pid;
