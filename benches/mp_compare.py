@@ -86,27 +86,20 @@ def seed(name, step=0.05):
     return total - (2.75 if name == "apply" else 0.95)
 
 
-def startup_ms(n=11):
-    """Pool start-up, first result, close and join, in ms: the median of n pools."""
+def startup_ms(n=11, with_block=False):
+    """Pool start-up, first result and shut-down, in ms: the median of n pools. Shut down
+    with close and join, or (with_block) by a `with` block's exit, which terminates."""
     v = []
     for _ in range(n):
         t = time.perf_counter()
-        pool = mp.Pool(4)
-        pool.apply(inc, (1,))
-        pool.close()
-        pool.join()
-        v.append((time.perf_counter() - t) * 1e3)
-    return sorted(v)[n // 2]
-
-
-def startup_with_ms(n=11):
-    """Pool start-up, first result, and the `with` block's exit (terminate), in ms: the
-    median of n pools."""
-    v = []
-    for _ in range(n):
-        t = time.perf_counter()
-        with mp.Pool(4) as pool:
+        if with_block:
+            with mp.Pool(4) as pool:
+                pool.apply(inc, (1,))
+        else:
+            pool = mp.Pool(4)
             pool.apply(inc, (1,))
+            pool.close()
+            pool.join()
         v.append((time.perf_counter() - t) * 1e3)
     return sorted(v)[n // 2]
 
@@ -299,7 +292,7 @@ def main():
         for v, over in zip(VARIANTS, seed_fresh()):
             out.setdefault("seed_" + v, []).append(over)
         add("startup_ms", startup_ms)
-        add("startup_drop_ms", startup_with_ms)
+        add("startup_drop_ms", lambda: startup_ms(with_block=True))
         add("apply_rtt_us", apply_rtt_us)
         for how in ["map", "imap", "imap_unordered", "apply_async"]:
             add("trivial_" + how, lambda how=how: trivial_rate(how, 50_000))

@@ -52,30 +52,19 @@ pub fn seed_variants() -> &'static [&'static str] {
     &seed::VARIANTS
 }
 
-/// Pool start-up, first result, close and join, in ms: the median of `n` pools.
-pub fn startup_ms(n: usize) -> f64 {
+/// Pool start-up, first result and shut-down, in ms: the median of `n` pools. Shut down
+/// with `close` and `join`, or (`by_drop`) by dropping the pool, as Python's
+/// `with Pool(4) as pool:` block ends.
+pub fn startup_ms(n: usize, by_drop: bool) -> f64 {
     let mut v: Vec<f64> = (0..n)
         .map(|_| {
             let t = Instant::now();
             let pool = Pool::new(4).unwrap();
             pool.apply(inc, (1,)).unwrap();
-            pool.close();
-            pool.join().unwrap();
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// Start-up, first result and the pool's drop, in ms (the median of `n` pools): a pool
-/// that goes out of scope, as Python's `with Pool(4) as pool:` block ends.
-pub fn startup_drop_ms(n: usize) -> f64 {
-    let mut v: Vec<f64> = (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            let pool = Pool::new(4).unwrap();
-            pool.apply(inc, (1,)).unwrap();
+            if !by_drop {
+                pool.close();
+                pool.join().unwrap();
+            }
             drop(pool);
             t.elapsed().as_secs_f64() * 1e3
         })
