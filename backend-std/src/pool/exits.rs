@@ -35,18 +35,10 @@ impl State {
         let Some(slot) = self.take_slot(i) else {
             return;
         };
+        // A worker idle when its pool was dropped needs no signal: it leaves on `EXIT`, or
+        // when its socket closes as it is let go.
         let idle_at_drop = self.dropped.as_ref().is_some_and(|idle| idle[i]);
-        if idle_at_drop {
-            // Idle when its pool was dropped: waiting on its socket, which closes when it is
-            // let go; it sees that and exits, with no signal sent.
-            self.dying.push(Dying {
-                pid: slot.pid,
-                conn: slot.conn,
-                exit: slot.exit,
-                kill_at: Instant::now() + self.kill_grace,
-                pending: None,
-            });
-        } else if self.phase == Phase::Terminated {
+        if self.phase == Phase::Terminated && !idle_at_drop {
             self.terminate_process(slot, None);
         } else {
             // Sent once the lock is released, like jobs; a worker that does not take it
