@@ -163,3 +163,58 @@ impl Frame<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Frame;
+    use crate::error::ExitCause;
+    use proptest::prelude::*;
+
+    #[test]
+    fn every_frame_round_trips() {
+        let frames = [
+            Frame::Start {
+                slot: 3,
+                fingerprint: 9,
+                call: 0x40,
+                key: 7,
+                args: b"args",
+            },
+            Frame::Msg {
+                slot: 1,
+                kind: 2,
+                bytes: b"run",
+            },
+            Frame::Stop { slot: 5 },
+            Frame::Release {
+                slot: 5,
+                kill_first: true,
+            },
+            Frame::Exit,
+            Frame::Started { slot: 4, pid: 99 },
+            Frame::StartFailed {
+                slot: 4,
+                message: "no",
+            },
+            Frame::Died {
+                slot: 4,
+                cause: ExitCause::Exited(3),
+                log: b"log",
+            },
+            Frame::Bye,
+        ];
+        for f in frames {
+            assert_eq!(Frame::decode(&f.encode()).unwrap(), f);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// A peer's garbage is an error, never a panic.
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = Frame::decode(&bytes);
+        }
+    }
+}
