@@ -37,7 +37,7 @@ fn broken_errno(e: &Error) -> Option<i32> {
 fn server_has_no_children() -> bool {
     let server = forkpool::fork_server_pid().unwrap();
     eventually(Duration::from_secs(10), || {
-        common::children_of(server).is_empty()
+        common::workers_of(server).is_empty()
     })
 }
 
@@ -54,7 +54,10 @@ fn as_user(uid: u32, scenario: fn() -> Seen) -> Seen {
 fn repair_fails(what: Resource) -> Seen {
     let pool = Pool::new(1).unwrap();
     let server = forkpool::fork_server_pid().unwrap();
+    // The replacement must be forked, not taken from those forked ahead.
+    common::await_spare(server);
     faults::prlimit(server, what, 0);
+    common::kill_spares(server);
     let running = pool.apply_async(sleepy, (60_000,)).unwrap();
     let queued = pool.apply_async(sleepy, (1,)).unwrap();
     let worker = pool.pids()[0];
@@ -105,6 +108,8 @@ fn fork_failing_while_building_kills_the_started_workers() {
     let (errno, text, clean) = as_user(61003, || {
         drop(Pool::new(1).unwrap()); // starts this process's fork server
         let server = forkpool::fork_server_pid().unwrap();
+        common::await_spare(server);
+        common::kill_spares(server);
         let allowed = if nix::unistd::geteuid().is_root() {
             0 // still root: RLIMIT_NPROC does not apply, so no partial start to test
         } else {
@@ -127,6 +132,8 @@ fn descriptors_running_out_while_building_is_a_typed_error() {
     let (errno, text, clean) = as_user(61004, || {
         drop(Pool::new(1).unwrap());
         let server = forkpool::fork_server_pid().unwrap();
+        common::await_spare(server);
+        common::kill_spares(server);
         faults::prlimit(server, Resource::RLIMIT_NOFILE, 0);
         let err = Pool::new(2).expect_err("the pool cannot be built");
         (

@@ -59,8 +59,10 @@ const BACKTRACE: u8 = 8;
 const FAR: u8 = 16;
 
 impl Owner {
-    /// The calling process's credentials, working directory and umask, now.
-    pub(crate) fn now(interrupt: bool) -> Result<Self> {
+    /// The calling process's credentials, working directory and umask, now; and its
+    /// environment if it differs from `server_env`, the digest of the one the fork server
+    /// started with.
+    pub(crate) fn now(interrupt: bool, server_env: Option<u64>) -> Result<Self> {
         let u = nix::unistd::getresuid().map_err(|e| Error::io("getresuid", e))?;
         let g = nix::unistd::getresgid().map_err(|e| Error::io("getresgid", e))?;
         let groups = crate::sys::groups().map_err(|source| Error::Io {
@@ -82,7 +84,7 @@ impl Owner {
             interrupt,
             dumpable: nix::sys::prctl::get_dumpable().unwrap_or(true),
             backtrace: crate::panics::backtrace_wanted(),
-            env: environment_if_changed(),
+            env: environment_if_changed(server_env),
             pid: crate::sys::current_pid(),
             cwd,
             far: false,
@@ -141,9 +143,9 @@ impl Owner {
 
 /// This process's environment, when it is not the one the fork server started with (a
 /// program that sets variables in `main`): the workers then take it over.
-fn environment_if_changed() -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
+fn environment_if_changed(server_env: Option<u64>) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
     use std::os::unix::ffi::OsStringExt;
-    if crate::zygote::server_env() == Some(crate::zygote::env_digest()) {
+    if server_env == Some(crate::zygote::env_digest()) {
         return None;
     }
     Some(

@@ -36,11 +36,15 @@ fn coarse_now() -> Duration {
         .unwrap_or_default()
 }
 
+/// A process name as `prctl(PR_SET_NAME)` takes it: at most 15 bytes and a NUL.
+pub(crate) type Name = [u8; 16];
+
 /// Where a worker runs.
 #[derive(Clone, Copy)]
 enum Host {
-    /// A process of its own, forked by the fork server (pid given).
-    Process(Pid),
+    /// A process of its own, forked by the fork server (pid given); forked ahead of
+    /// demand, with the name it goes back to when its `INIT` comes.
+    Process(Pid, Option<Name>),
     /// A thread of the owner's process.
     Thread,
 }
@@ -56,11 +60,12 @@ fn broken<E>(_: E) -> Exit {
     BROKEN
 }
 
-/// Serves tasks on `conn` and never returns: the process ends with `_exit`.
-pub(crate) fn run(conn: RawConn, server: Pid) -> ! {
+/// Serves tasks on `conn` and never returns: the process ends with `_exit`. A worker forked
+/// ahead of demand (see `zygote/spares.rs`) takes `name` back when its `INIT` comes.
+pub(crate) fn run(conn: RawConn, server: Pid, name: Option<Name>) -> ! {
     // Task code runs under its own guard (`task::trampoline`); this one is for everything
     // else, so nothing ever unwinds into the fork server's frames this process was forked in.
-    let code = match catch_unwind(AssertUnwindSafe(|| serve(&conn, Host::Process(server)))) {
+    let code = match catch_unwind(AssertUnwindSafe(|| serve(&conn, Host::Process(server, name)))) {
         Ok(Ok(())) => 0,
         Ok(Err(code)) => code,
         Err(_) => 3,
@@ -149,7 +154,13 @@ fn init(conn: &RawConn, m: Message, host: Host) -> Result<(u64, bool), Exit> {
         None
     };
 
-    if let Host::Process(server) = host {
+    if let Host::Process(server, name) = host {
+        // A worker forked ahead takes its name back.
+        if let Some(name) = name
+            && let Ok(name) = std::ffi::CStr::from_bytes_until_nul(&name)
+        {
+            let _ = nix::sys::prctl::set_name(name);
+        }
         crate::panics::install(msg.adopt.backtrace());
         crate::utilities::became_worker(msg.adopt.owner());
         if let Err(why) = msg.adopt.apply(cwd, server) {
@@ -180,7 +191,7 @@ fn init(conn: &RawConn, m: Message, host: Host) -> Result<(u64, bool), Exit> {
         }
     }
     conn.send(READY, &[], &[]).map_err(broken)?;
-    let far = matches!(host, Host::Process(_)) && msg.adopt.far();
+    let far = matches!(host, Host::Process(..)) && msg.adopt.far();
     Ok((msg.key, far))
 }
 
@@ -303,10 +314,10 @@ mod tests {
     #[test]
     fn a_job_whose_tag_does_not_match_is_refused() {
         let mut got = None;
-        spawn_workers(1, |r| got = Some(r.unwrap())).unwrap();
+        spawn_workers(1, 1, |_| {}, |r| got = Some(r.unwrap())).unwrap();
         let (pid, conn) = got.unwrap();
         let key = 0x1234_5678_9abc_def1;
-        let owner = Owner::now(false).unwrap();
+        let owner = Owner::now(false, crate::zygote::server_env()).unwrap();
         let fds: Vec<_> = owner.cwd.iter().map(|f| f.try_clone().unwrap()).collect();
         conn.send(INIT, &protocol::encode_init(0, key, &owner, &[]), &fds)
             .unwrap();

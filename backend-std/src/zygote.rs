@@ -23,6 +23,7 @@ use nix::unistd::{Pid, getpid, getppid};
 use std::sync::Mutex;
 
 mod server;
+mod spares;
 pub(crate) use server::encode_cause;
 
 const SPAWN: u8 = 1;
@@ -69,6 +70,7 @@ pub(crate) fn env_digest() -> u64 {
 }
 
 /// The digest of the environment the fork server started with, if it is running.
+#[cfg(test)]
 pub(crate) fn server_env() -> Option<u64> {
     slot().as_ref().map(|z| z.env)
 }
@@ -98,17 +100,27 @@ fn request<T>(mut f: impl FnMut(&Zygote) -> Result<T>) -> Result<T> {
     out
 }
 
-/// Forks `n` worker processes and hands `each` every one's pid and the driver's end of its
-/// socket (or why it could not be started) as soon as the server answers. The requests go
-/// out together, so the server forks one worker while the caller introduces the previous
-/// ones and they boot.
-pub(crate) fn spawn_workers(n: usize, mut each: impl FnMut(Result<(Pid, RawConn)>)) -> Result<()> {
+/// Forks `n` worker processes for a pool of `pool_size` and hands `each` every one's pid
+/// and the driver's end of its socket (or why it could not be started) as soon as the
+/// server answers. The requests go out together, so the server forks one worker while the
+/// caller introduces the previous ones and they boot; `asked` runs once they are out,
+/// before the first answer is awaited, with the digest of the environment the server
+/// started with (the server's lock is held: it must not ask the server anything). Workers the server forked ahead
+/// (`zygote/spares.rs`) are handed out first; `pool_size` is how many it keeps ahead next.
+pub(crate) fn spawn_workers(
+    n: usize,
+    pool_size: usize,
+    mut asked: impl FnMut(u64),
+    mut each: impl FnMut(Result<(Pid, RawConn)>),
+) -> Result<()> {
+    let size = u32::try_from(pool_size).unwrap_or(u32::MAX).to_le_bytes();
     // Counted across a restart of the server, so no worker is asked for twice.
     let mut answered = 0;
     request(|z| {
         for _ in answered..n {
-            z.conn.send(SPAWN, &[], &[])?;
+            z.conn.send(SPAWN, &size, &[])?;
         }
+        asked(z.env);
         while answered < n {
             let mut m = z.conn.recv(None)?;
             let started = match m.kind {
@@ -305,7 +317,7 @@ mod tests {
 
     fn spawn_one() -> (Pid, RawConn) {
         let mut got = None;
-        spawn_workers(1, |r| got = Some(r.unwrap())).unwrap();
+        spawn_workers(1, 1, |_| {}, |r| got = Some(r.unwrap())).unwrap();
         got.unwrap()
     }
 

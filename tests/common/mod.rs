@@ -49,6 +49,54 @@ pub fn children_of(pid: u32) -> BTreeSet<u32> {
     out
 }
 
+/// The name a fork server's worker has while it waits, forked ahead of demand, for a pool
+/// to take it (`/proc/PID/comm`).
+pub const SPARE_NAME: &str = "forkpool-spare";
+
+/// Whether process `pid` is a worker forked ahead that no pool has taken.
+pub fn is_spare(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == SPARE_NAME)
+}
+
+/// The fork server's children that pools took: its workers, without those forked ahead
+/// and waiting.
+pub fn workers_of(server: u32) -> BTreeSet<u32> {
+    children_of(server)
+        .into_iter()
+        .filter(|&p| !is_spare(p))
+        .collect()
+}
+
+/// The fork server's workers forked ahead and waiting.
+pub fn spares_of(server: u32) -> Vec<u32> {
+    children_of(server)
+        .into_iter()
+        .filter(|&p| is_spare(p))
+        .collect()
+}
+
+/// Waits until the fork server has forked a worker ahead (it does shortly after a pool
+/// took its workers), so none is forked later behind a test's back.
+pub fn await_spare(server: u32) {
+    assert!(eventually(Duration::from_secs(10), || !spares_of(server).is_empty()));
+}
+
+/// Kills the fork server's workers forked ahead and waits until the server has reaped
+/// them: the next worker a pool needs is forked then, and fails to be if forks fail.
+pub fn kill_spares(server: u32) {
+    let spares = spares_of(server);
+    for &p in &spares {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(p as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    let gone = |p: u32| !std::path::Path::new(&format!("/proc/{p}")).exists();
+    assert!(eventually(Duration::from_secs(10), || spares
+        .iter()
+        .all(|&p| gone(p))));
+}
+
 /// Waits until `cond` holds, at most `limit`.
 pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + limit;
@@ -94,7 +142,7 @@ pub fn no_leaks(scenario: fn()) -> (bool, bool) {
         let (fds, kids) = (open_fds(), children_of(me));
         scenario();
         let clean = eventually(Duration::from_secs(5), || {
-            children_of(server).is_empty() && children_of(me) == kids
+            workers_of(server).is_empty() && children_of(me) == kids
         });
         (fds == open_fds(), clean)
     })

@@ -82,10 +82,10 @@ mod tests {
     #[test]
     fn a_worker_offers_a_large_batch_and_sends_it_when_refused() {
         let mut got = None;
-        spawn_workers(1, |r| got = Some(r.unwrap())).unwrap();
+        spawn_workers(1, 1, |_| {}, |r| got = Some(r.unwrap())).unwrap();
         let (pid, conn) = got.unwrap();
         let key = 0x0123_4567_89ab_cdef;
-        let mut owner = Owner::now(false).unwrap();
+        let mut owner = Owner::now(false, crate::zygote::server_env()).unwrap();
         owner.far = true;
         let fds: Vec<_> = owner.cwd.iter().map(|f| f.try_clone().unwrap()).collect();
         conn.send(INIT, &protocol::encode_init(0, key, &owner, &[]), &fds)

@@ -24,15 +24,28 @@ impl Transport for Processes {
         intro: Intro<'_>,
         each: &mut dyn FnMut(Result<Started>),
     ) -> Result<()> {
-        // What the new workers take over from this process, as it is now.
-        let mut owner = Owner::now(self.interrupt)?;
-        owner.far = intro.far;
+        // What the new workers take over from this process, as it is now: read while the
+        // fork server answers.
+        let owner = std::cell::OnceCell::new();
+        let read_owner = |server_env| {
+            owner.get_or_init(|| {
+                Owner::now(self.interrupt, Some(server_env)).map(|mut o| {
+                    o.far = intro.far;
+                    o
+                })
+            });
+        };
         // Workers that could not be sent their initializer, reaped once the fork server's
         // channel is free again.
         let mut unsent = Vec::new();
-        let asked = zygote::spawn_workers(n, |started| {
+        let asked = zygote::spawn_workers(n, intro.size, read_owner, |started| {
             each(started.and_then(|(pid, conn)| {
-                introduce(pid, conn, &owner, &intro).inspect_err(|_| unsent.push((pid, true)))
+                let introduced = match owner.get() {
+                    Some(Ok(owner)) => introduce(pid, conn, owner, &intro),
+                    Some(Err(e)) => Err(again(e)),
+                    None => Err(Error::Internal("no owner identity was read")),
+                };
+                introduced.inspect_err(|_| unsent.push((pid, true)))
             }))
         });
         if !unsent.is_empty() {
@@ -71,6 +84,15 @@ impl Transport for Processes {
     fn reads_worker_memory(&self) -> bool {
         true
     }
+}
+
+/// The error that reading the owner's identity failed with, for each worker it fails.
+fn again(e: &Error) -> Error {
+    let (op, source) = match e {
+        Error::Io { op, source } => (*op, std::io::Error::new(source.kind(), source.to_string())),
+        other => ("read the owner's identity", std::io::Error::other(other.to_string())),
+    };
+    Error::Io { op, source }
 }
 
 /// Sends a new worker its `INIT`: the owner's identity, the pool's key, the initializer

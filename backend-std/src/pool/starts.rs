@@ -20,6 +20,8 @@ pub(crate) struct Starts {
     transport: Arc<dyn Transport>,
     key: u64,
     pub(super) init: Option<Arc<Init>>,
+    /// The pool's number of workers.
+    size: usize,
 }
 
 /// How each of a round of starts went, for [`State::install`]: each slot answered for,
@@ -37,6 +39,7 @@ impl Starts {
             key: self.key,
             init: self.init.as_deref(),
             far: self.transport.reads_worker_memory(),
+            size: self.size,
         };
         let mut each = Vec::with_capacity(self.workers.len());
         let mut next = self.workers.iter();
@@ -64,6 +67,7 @@ impl State {
             transport: Arc::clone(&self.transport),
             key: self.key,
             init: self.init.clone(),
+            size: self.slots.len(),
         })
     }
 

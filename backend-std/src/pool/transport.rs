@@ -33,6 +33,8 @@ pub(crate) struct Intro<'a> {
     /// Whether the pool reads large result batches from the worker's memory (a worker
     /// process of this machine's pool: see `pool/far.rs`).
     pub far: bool,
+    /// How many workers the pool has (a fork server keeps as many forked ahead).
+    pub size: usize,
 }
 
 /// Starts, stops and collects one kind of worker. Called under the pool's lock: no method

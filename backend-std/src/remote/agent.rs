@@ -147,6 +147,8 @@ impl Agent {
             fds: Vec::new(),
         });
         let mut started = None;
+        // This node's share of the pool: its fork server keeps as many forked ahead.
+        let size = self.locals().len() + 1;
         let asked = self.workers.start(
             1,
             Intro {
@@ -154,6 +156,7 @@ impl Agent {
                 init: init.as_ref(),
                 // The root reads its results from the messages this agent forwards.
                 far: false,
+                size,
             },
             &mut |s| started = Some(s),
         );

@@ -6,7 +6,11 @@
 //! behind it, such as the next pool's forks. So the server blocks `SIGCHLD` and watches it
 //! through a `signalfd` next to its control socket: a reap request is noted, and answered
 //! when the worker is gone. A worker that does not leave within [`GRACE`] is killed.
+//!
+//! Between requests it forks workers ahead of demand (`spares.rs`), one at a time, looking
+//! for requests after each.
 
+use super::spares::{SPARE_NAME, Spares};
 use super::{FAILED, OPS, REAP, RELEASE, SPAWN, SPAWNED, STATUS, cause_of, pid_from};
 use crate::error::{Error, ExitCause, Result};
 use crate::sys::{self, Forked};
@@ -53,13 +57,16 @@ fn child_signals() -> Option<SignalFd> {
 /// The server loop: requests one at a time, until the parent goes away.
 pub(super) fn serve(ctl: &RawConn) {
     let signals = child_signals();
+    let sigfd = signals.as_ref().map(|s| s.as_fd().as_raw_fd());
     let mut reaping: Vec<Reaping> = Vec::new();
+    let mut spares = Spares::default();
     loop {
         // Messages first: one read may have brought several (releases go out together).
         loop {
             match ctl.try_recv() {
                 Ok(Some(m)) => {
-                    if handle(ctl, &signals, &mut reaping, m.kind, &m.bytes).is_err() {
+                    let to = (&mut reaping, &mut spares);
+                    if handle(ctl, sigfd, to, m.kind, &m.bytes).is_err() {
                         return;
                     }
                 }
@@ -70,7 +77,22 @@ pub(super) fn serve(ctl: &RawConn) {
         if settle(ctl, &mut reaping).is_err() {
             return;
         }
-        let timeout = next_check(&reaping, signals.is_some());
+        let now = Instant::now();
+        reaping.extend(spares.expire(now).into_iter().map(|pid| Reaping {
+            pid,
+            reply: false,
+            kill_at: Some(now + GRACE),
+        }));
+        if spares.due().is_some_and(|at| at <= now) {
+            // One worker ahead, then requests again.
+            match fork_worker(ctl, sigfd, true) {
+                Ok((pid, fd)) => spares.add(pid, fd),
+                Err(_) => spares.stall(),
+            }
+            continue;
+        }
+        let wake = spares.expires_at().into_iter().chain(spares.due()).min();
+        let timeout = next_check(&reaping, signals.is_some(), wake);
         let mut fds = vec![PollFd::new(ctl.as_fd(), PollFlags::POLLIN)];
         if let Some(s) = &signals {
             fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
@@ -81,7 +103,8 @@ pub(super) fn serve(ctl: &RawConn) {
             // lowered on this process: wait on the socket alone, or look again shortly.
             Err(_) if reaping.is_empty() => match ctl.recv(None) {
                 Ok(m) => {
-                    if handle(ctl, &signals, &mut reaping, m.kind, &m.bytes).is_err() {
+                    let to = (&mut reaping, &mut spares);
+                    if handle(ctl, sigfd, to, m.kind, &m.bytes).is_err() {
                         return;
                     }
                 }
@@ -90,7 +113,13 @@ pub(super) fn serve(ctl: &RawConn) {
             Err(_) => std::thread::sleep(RECHECK),
         }
         if let Some(s) = &signals {
-            while let Ok(Some(_)) = s.read_signal() {}
+            let mut signalled = false;
+            while let Ok(Some(_)) = s.read_signal() {
+                signalled = true;
+            }
+            if signalled {
+                spares.reap_dead();
+            }
         }
     }
 }
@@ -98,21 +127,30 @@ pub(super) fn serve(ctl: &RawConn) {
 /// Acts on one request; `Err` when the answer cannot be sent or the request is unknown.
 fn handle(
     ctl: &RawConn,
-    signals: &Option<SignalFd>,
-    reaping: &mut Vec<Reaping>,
+    sigfd: Option<RawFd>,
+    (reaping, spares): (&mut Vec<Reaping>, &mut Spares),
     kind: u8,
     bytes: &[u8],
 ) -> std::result::Result<(), ()> {
     match kind {
-        SPAWN => {
-            let sigfd = signals.as_ref().map(|s| s.as_fd().as_raw_fd());
-            match fork_worker(ctl, sigfd) {
+        // The size of the asking pool: how many workers to keep forked ahead.
+        SPAWN if bytes.len() == 4 => {
+            let pool_size = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+            let started = match spares.take(pool_size as usize) {
+                Some(ready) => Ok(ready),
+                None => fork_worker(ctl, sigfd, false),
+            };
+            match started {
                 Ok((pid, fd)) => ctl.send(SPAWNED, &pid.as_raw().to_le_bytes(), &[fd]),
-                Err(e) => ctl.send(FAILED, &encode_failure(&e), &[]),
+                Err(e) => {
+                    spares.released(Instant::now());
+                    ctl.send(FAILED, &encode_failure(&e), &[])
+                }
             }
             .map_err(drop)
         }
         REAP | RELEASE if bytes.len() == 5 => {
+            spares.released(Instant::now());
             let pid = pid_from(bytes);
             let kill_at = if bytes[4] != 0 {
                 let _ = kill(pid, Signal::SIGKILL);
@@ -160,27 +198,37 @@ fn settle(ctl: &RawConn, reaping: &mut Vec<Reaping>) -> std::result::Result<(), 
     Ok(())
 }
 
-/// How long the loop may wait for a request or a child's exit before it must look again.
-fn next_check(reaping: &[Reaping], watching: bool) -> PollTimeout {
-    if reaping.is_empty() {
-        return PollTimeout::NONE;
-    }
+/// How long the loop may wait for a request or a child's exit before it must look again
+/// (or at `wake`, when the workers forked ahead need it: see `spares.rs`).
+fn next_check(reaping: &[Reaping], watching: bool, wake: Option<Instant>) -> PollTimeout {
     let now = Instant::now();
-    let kill = reaping
+    let wake = wake.map(|at| at.saturating_duration_since(now));
+    if reaping.is_empty() {
+        return wake.map_or(PollTimeout::NONE, timeout_of);
+    }
+    let soonest = reaping
         .iter()
         .filter_map(|r| r.kill_at)
         .map(|at| at.saturating_duration_since(now))
+        .chain(wake)
         .min();
-    let wait = match (kill, watching) {
+    let wait = match (soonest, watching) {
         (k, false) => k.map_or(RECHECK, |k| k.min(RECHECK)),
         (Some(k), true) => k,
         // Every pending worker was killed: its exit arrives as a signal.
         (None, true) => return PollTimeout::NONE,
     };
+    timeout_of(wait)
+}
+
+/// `wait`, rounded up to whole milliseconds, at most a minute.
+fn timeout_of(wait: Duration) -> PollTimeout {
     PollTimeout::try_from(wait.as_millis().min(60_000) as i32 + 1).unwrap_or(PollTimeout::MAX)
 }
 
-fn fork_worker(ctl: &RawConn, sigfd: Option<RawFd>) -> Result<(Pid, OwnedFd)> {
+/// Forks a worker: on a request, or `ahead` of one (it goes by [`SPARE_NAME`] until its
+/// `INIT` comes).
+fn fork_worker(ctl: &RawConn, sigfd: Option<RawFd>, ahead: bool) -> Result<(Pid, OwnedFd)> {
     let (driver_end, worker_end) = raw_pair()?;
     let server = getpid();
     match sys::fork().map_err(|e| Error::io("fork", e))? {
@@ -198,13 +246,25 @@ fn fork_worker(ctl: &RawConn, sigfd: Option<RawFd>) -> Result<(Pid, OwnedFd)> {
             if getppid() != server {
                 sys::exit_now(0);
             }
-            worker::run(worker_end, server)
+            let name = ahead.then(spare_name).flatten();
+            worker::run(worker_end, server, name)
         }
         Forked::Parent(pid) => {
             drop(worker_end);
             Ok((pid, driver_end.into_fd()))
         }
     }
+}
+
+/// Renames this process [`SPARE_NAME`]; returns its name before, to take back.
+fn spare_name() -> Option<worker::Name> {
+    let was = nix::sys::prctl::get_name().ok()?;
+    let mut name = [0; 16];
+    let bytes = was.as_bytes();
+    let n = bytes.len().min(15);
+    name[..n].copy_from_slice(&bytes[..n]);
+    nix::sys::prctl::set_name(SPARE_NAME).ok()?;
+    Some(name)
 }
 
 /// A failed start as `[op index][errno: i32 LE]` (errno 0: no OS error), then the message.
