@@ -86,11 +86,13 @@ def seed(name, step=0.05):
     return total - (2.75 if name == "apply" else 0.95)
 
 
-def startup_ms(n=11, with_block=False):
+def startup_ms(n=11, with_block=False, pause=0.0):
     """Pool start-up, first result and shut-down, in ms: the median of n pools. Shut down
-    with close and join, or (with_block) by a `with` block's exit, which terminates."""
+    with close and join, or (with_block) by a `with` block's exit, which terminates. Each
+    pool starts `pause` seconds after the one before ended."""
     v = []
     for _ in range(n):
+        time.sleep(pause)
         t = time.perf_counter()
         if with_block:
             with mp.Pool(4) as pool:
@@ -277,10 +279,24 @@ def seed_fresh():
     return [float(x) for x in out.stdout.split()]
 
 
+def first_pool_ms(n=11):
+    """The first pool of a program (start-up, first result, close, join), in ms: the median
+    of n fresh interpreters."""
+    v = []
+    for _ in range(n):
+        out = subprocess.run([sys.executable, __file__, "--first-pool"],
+                             capture_output=True, text=True, check=True)
+        v.append(float(out.stdout.split()[0]))
+    return sorted(v)[n // 2]
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--seed":
         for v in VARIANTS:
             print(seed(v))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--first-pool":
+        print(startup_ms(n=1))
         return
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     out = {}
@@ -291,8 +307,10 @@ def main():
     for _ in range(rounds):
         for v, over in zip(VARIANTS, seed_fresh()):
             out.setdefault("seed_" + v, []).append(over)
+        add("startup_first_ms", first_pool_ms)
         add("startup_ms", startup_ms)
         add("startup_drop_ms", lambda: startup_ms(with_block=True))
+        add("startup_paused_ms", lambda: startup_ms(pause=0.02))
         add("apply_rtt_us", apply_rtt_us)
         for how in ["map", "imap", "imap_unordered", "apply_async"]:
             add("trivial_" + how, lambda how=how: trivial_rate(how, 50_000))

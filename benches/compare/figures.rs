@@ -54,10 +54,12 @@ pub fn seed_variants() -> &'static [&'static str] {
 
 /// Pool start-up, first result and shut-down, in ms: the median of `n` pools. Shut down
 /// with `close` and `join`, or (`by_drop`) by dropping the pool, as Python's
-/// `with Pool(4) as pool:` block ends.
-pub fn startup_ms(n: usize, by_drop: bool) -> f64 {
+/// `with Pool(4) as pool:` block ends. Each pool starts `pause` after the one before
+/// ended (zero: back to back).
+pub fn startup_ms(n: usize, by_drop: bool, pause: std::time::Duration) -> f64 {
     let mut v: Vec<f64> = (0..n)
         .map(|_| {
+            std::thread::sleep(pause);
             let t = Instant::now();
             let pool = Pool::new(4).unwrap();
             pool.apply(inc, (1,)).unwrap();
@@ -71,6 +73,21 @@ pub fn startup_ms(n: usize, by_drop: bool) -> f64 {
         .collect();
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+/// Start-up, first result, `close` and `join` of the first pool of a program, in ms: the
+/// median of `n` fresh processes (this bench re-run with `--first-pool`).
+pub fn first_pool_ms(n: usize) -> f64 {
+    let mut v: Vec<f64> = (0..n)
+        .map(|_| crate::rerun(&["--first-pool"]).first().copied().unwrap_or(f64::NAN))
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The re-run side of [`first_pool_ms`]: prints the figure for this process's first pool.
+pub fn first_pool_child() {
+    println!("{}", startup_ms(1, false, std::time::Duration::ZERO));
 }
 
 /// Median `apply` round trip, in µs.
@@ -160,9 +177,16 @@ pub fn map_rate(n: u64, chunk: usize) -> f64 {
 
 /// Bytes per second of the first task returning `len` bytes in a fresh pool (nothing
 /// grown or warm yet, as a program that does this once sees it): the median of three fresh
-/// pools, as `mp_compare.py` does.
+/// pools, as `mp_compare.py` does. Each pool is terminated and joined before the next
+/// starts, as Python's `with` block does, so no pool's teardown overlaps the next sample.
 pub fn big_result_first_rate(len: usize) -> f64 {
-    median_of_three(|| transfer_rate(&Pool::new(1).unwrap(), len))
+    median_of_three(|| {
+        let pool = Pool::new(1).unwrap();
+        let rate = transfer_rate(&pool, len);
+        pool.terminate();
+        pool.join().unwrap();
+        rate
+    })
 }
 
 /// Bytes per second of one task returning `len` bytes (as `serde_bytes::ByteBuf`, Rust's

@@ -10,6 +10,7 @@ mod sync_figures;
 
 use std::collections::BTreeMap;
 use std::process::Command;
+use std::time::Duration;
 
 /// Runs this bench binary again with `args` (a figure taken in a fresh process) and returns
 /// the numbers it prints, separated by white space (NaN for any that does not parse).
@@ -101,6 +102,9 @@ fn parse_json(s: &str) -> Samples {
 
 /// Pools started and stopped per round for the start-up figure (its median), on both sides.
 const STARTUPS: usize = 11;
+/// The pause before each pool in the start-up figure of a program that makes pools now and
+/// then, on both sides.
+const PAUSE: Duration = Duration::from_millis(20);
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -110,6 +114,10 @@ fn main() {
     }
     if args.iter().any(|a| a == "--floor-fork") {
         floor::process_floors_child();
+        return;
+    }
+    if args.iter().any(|a| a == "--first-pool") {
+        figures::first_pool_child();
         return;
     }
     if args.iter().any(|a| a == "--seed") {
@@ -139,8 +147,10 @@ fn main() {
             add(&format!("seed_{v}"), over);
             add(&format!("sleeps_{v}"), sleeps);
         }
-        add("startup_ms", figures::startup_ms(STARTUPS, false));
-        add("startup_drop_ms", figures::startup_ms(STARTUPS, true));
+        add("startup_first_ms", figures::first_pool_ms(STARTUPS));
+        add("startup_ms", figures::startup_ms(STARTUPS, false, Duration::ZERO));
+        add("startup_drop_ms", figures::startup_ms(STARTUPS, true, Duration::ZERO));
+        add("startup_paused_ms", figures::startup_ms(STARTUPS, false, PAUSE));
         add("apply_rtt_us", figures::apply_rtt_us(2000));
         for how in ["map", "imap", "imap_unordered", "apply_async"] {
             add(
@@ -239,10 +249,18 @@ fn report(ours: &Samples, py: &Samples) {
     let ms = |k: &str| med(&get(ours, k));
     let pyv = |k: &str| med(&get(py, k));
     for (name, key) in [
+        (
+            "start-up + first result + close + join, a program's first pool (ms)",
+            "startup_first_ms",
+        ),
         ("start-up + first result + close + join (ms)", "startup_ms"),
         (
             "start-up + first result + drop (ms; Python: a `with` block)",
             "startup_drop_ms",
+        ),
+        (
+            "start-up + first result + close + join, 20 ms after the last pool (ms)",
+            "startup_paused_ms",
         ),
     ] {
         let ratio = format!(
