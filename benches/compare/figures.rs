@@ -79,7 +79,12 @@ pub fn startup_ms(n: usize, by_drop: bool, pause: std::time::Duration) -> f64 {
 /// median of `n` fresh processes (this bench re-run with `--first-pool`).
 pub fn first_pool_ms(n: usize) -> f64 {
     let mut v: Vec<f64> = (0..n)
-        .map(|_| crate::rerun(&["--first-pool"]).first().copied().unwrap_or(f64::NAN))
+        .map(|_| {
+            crate::rerun(&["--first-pool"])
+                .first()
+                .copied()
+                .unwrap_or(f64::NAN)
+        })
         .collect();
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]

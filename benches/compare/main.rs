@@ -148,9 +148,18 @@ fn main() {
             add(&format!("sleeps_{v}"), sleeps);
         }
         add("startup_first_ms", figures::first_pool_ms(STARTUPS));
-        add("startup_ms", figures::startup_ms(STARTUPS, false, Duration::ZERO));
-        add("startup_drop_ms", figures::startup_ms(STARTUPS, true, Duration::ZERO));
-        add("startup_paused_ms", figures::startup_ms(STARTUPS, false, PAUSE));
+        add(
+            "startup_ms",
+            figures::startup_ms(STARTUPS, false, Duration::ZERO),
+        );
+        add(
+            "startup_drop_ms",
+            figures::startup_ms(STARTUPS, true, Duration::ZERO),
+        );
+        add(
+            "startup_paused_ms",
+            figures::startup_ms(STARTUPS, false, PAUSE),
+        );
         add("apply_rtt_us", figures::apply_rtt_us(2000));
         for how in ["map", "imap", "imap_unordered", "apply_async"] {
             add(

@@ -27,10 +27,13 @@ impl Pool {
             config, init, kill_grace, interrupt, transport,
         )?)?);
         // The lock is taken before the driver thread starts, so the driver waits until
-        // every first worker is ready (or the start failed) before it touches a socket;
-        // its start overlaps the forks.
+        // every first worker is ready (or the start failed) before it touches a socket.
+        // The workers are asked for first: the thread starts while they boot.
         let (handle, ready) = {
             let mut st = lock(&inner.state);
+            let mut out = Deliveries::new();
+            st.pump(&mut out);
+            st.start_here(&mut out);
             let run = Arc::clone(&inner);
             let spawned = std::thread::Builder::new()
                 .name("forkpool-driver".into())
@@ -45,7 +48,7 @@ impl Pool {
                     });
                 }
             };
-            let ready = Self::await_ready(&mut st);
+            let ready = Self::await_ready(&mut st, &mut out);
             if ready.is_err() {
                 st.abandon();
             }
@@ -64,25 +67,22 @@ impl Pool {
         })
     }
 
-    /// Starts the first workers and waits for each one's answer to its initializer. A
+    /// Waits for each first worker's answer to its initializer (they were started). A
     /// failed start is retried after its back-off, until the restart limit breaks the pool.
-    fn await_ready(st: &mut State) -> Result<()> {
+    fn await_ready(st: &mut State, out: &mut Deliveries) -> Result<()> {
         let failed = |st: &State, fallback: &str| Error::InitializerFailed {
             message: st
                 .last_spawn_error()
                 .map_or(fallback.to_owned(), |f| f.message.clone()),
         };
-        let mut out = Deliveries::new();
-        st.pump(&mut out);
-        st.start_here(&mut out);
         for i in 0..st.slots.len() {
             loop {
                 let Some(conn) = st.slots[i].as_ref().map(|s| Arc::clone(&s.conn)) else {
                     match st.until_next_deadline() {
                         Some(wait) if !st.sched.is_broken() => {
                             std::thread::sleep(wait);
-                            st.pump(&mut out);
-                            st.start_here(&mut out);
+                            st.pump(out);
+                            st.start_here(out);
                             continue;
                         }
                         _ => return Err(st.broken_error()),
