@@ -123,3 +123,44 @@ fn a_deadline_or_a_cancel_in_a_deep_pipeline_fails_only_that_task() {
         }
     });
 }
+
+/// Counts its run; returns its index and what its argument adds up to.
+fn count_and_sum(runs: Array<u32>, i: usize, arg: serde_bytes::ByteBuf) -> (usize, u64) {
+    runs.with(|r| r[i] += 1);
+    (i, arg.iter().map(|&b| u64::from(b)).sum())
+}
+
+/// `len` bytes, each `i`.
+fn payload(i: usize, len: usize) -> serde_bytes::ByteBuf {
+    serde_bytes::ByteBuf::from(vec![i as u8; len])
+}
+
+/// Large arguments travel in messages that share their bytes with the copies kept to run
+/// them again: held behind a task that passes its deadline, they still run once, whole,
+/// on the replacement (small ones among them too, in order).
+#[test]
+fn large_arguments_held_behind_a_stopped_task_run_once_whole() {
+    bounded(LIMIT, || {
+        let runs = Array::<u32>::new(12).unwrap();
+        let pool = Pool::builder()
+            .processes(1)
+            .pipeline_depth(64)
+            .build()
+            .unwrap();
+        let opts = forkpool::AsyncOptions::new().timeout(Duration::from_millis(300));
+        let stuck = pool.apply_async_with(stall, (0,), opts).unwrap();
+        let len = |i: usize| if i.is_multiple_of(3) { 10 } else { 300_000 + i };
+        let behind: Vec<_> = (0..12)
+            .map(|i| {
+                let args = (runs.clone(), i, payload(i, len(i)));
+                pool.apply_async(count_and_sum, args).unwrap()
+            })
+            .collect();
+        assert!(pool.stats().running > 1, "tasks are held behind");
+        assert!(matches!(stuck.get(), Err(Error::TimedOut { .. })));
+        for (i, r) in behind.into_iter().enumerate() {
+            assert_eq!(r.get().unwrap(), (i, (i * len(i)) as u64), "task {i}");
+        }
+        assert_eq!(runs.to_vec(), vec![1; 12], "each ran once");
+    });
+}

@@ -1,6 +1,8 @@
 //! Large results of every shape come back whole: a byte string or `String` that is the
 //! whole result is handed over in its message buffer (no copy), anything else is decoded
-//! as usual; both must give the same values, alone in a message or sharing it.
+//! as usual; both must give the same values, alone in a message or sharing it. The same
+//! for large arguments (a task's one argument may take its message buffer; a large job
+//! travels in a message that shares its bytes) and for large `Connection` messages.
 
 use forkpool::Pool;
 use serde::{Deserialize, Serialize};
@@ -90,4 +92,88 @@ fn a_worker_does_not_keep_a_large_result_buffer() {
         rss < 16 << 10,
         "worker RSS after a 48 MiB result: {rss} KiB"
     );
+}
+
+/// What a task's arguments were: each one's length and the sum of its bytes.
+fn measure_bytes(b: ByteBuf) -> (usize, u64) {
+    (b.len(), b.iter().map(|&x| u64::from(x)).sum())
+}
+
+fn measure_text(s: String) -> (usize, u64) {
+    (s.len(), s.bytes().map(u64::from).sum())
+}
+
+fn measure_tagged(t: Tagged) -> (u32, usize, u64) {
+    let (len, sum) = measure_bytes(t.body);
+    (t.tag, len, sum)
+}
+
+fn measure_two(a: ByteBuf, b: String) -> (usize, u64, usize, u64) {
+    let (a, b) = (measure_bytes(a), measure_text(b));
+    (a.0, a.1, b.0, b.1)
+}
+
+#[test]
+fn large_arguments_of_each_shape_arrive_whole() {
+    let pool = Pool::new(2).unwrap();
+    for len in [0, 1, 64 << 10, 300_000, (1 << 20) + 3, 8 << 20] {
+        let b = bytes(len);
+        let want = (len, b.iter().map(|&x| u64::from(x)).sum::<u64>());
+        assert_eq!(
+            pool.apply(measure_bytes, (b.clone(),)).unwrap(),
+            want,
+            "{len}"
+        );
+        let t = text(len);
+        let want_text = (len, t.bytes().map(u64::from).sum::<u64>());
+        assert_eq!(pool.apply(measure_text, (t.clone(),)).unwrap(), want_text);
+        let tagged = Tagged {
+            tag: 9,
+            body: b.clone(),
+        };
+        assert_eq!(
+            pool.apply(measure_tagged, (tagged,)).unwrap(),
+            (9, want.0, want.1)
+        );
+        let two = pool.apply(measure_two, (b, t)).unwrap();
+        assert_eq!(two, (want.0, want.1, want_text.0, want_text.1));
+    }
+}
+
+#[test]
+fn large_and_small_arguments_in_one_call_keep_their_order() {
+    let pool = Pool::new(2).unwrap();
+    let lens = [3usize, 400_000, 5, 1 << 20, 7, 0, 300_000, 70_000];
+    let want: Vec<_> = lens.iter().map(|&n| measure_bytes(bytes(n))).collect();
+    for chunk in [1, 3, lens.len()] {
+        let got = pool
+            .map_chunked(measure_bytes, lens.map(bytes), chunk)
+            .unwrap();
+        assert_eq!(got, want, "chunk {chunk}");
+    }
+    let got: Vec<_> = (0..3)
+        .flat_map(|_| lens.map(|n| pool.apply_async(measure_bytes, (bytes(n),)).unwrap()))
+        .map(|r| r.get().unwrap())
+        .collect();
+    assert_eq!(got, [want.clone(), want.clone(), want].concat());
+}
+
+#[test]
+fn large_messages_through_a_pipe_arrive_whole() {
+    let (a, b) = forkpool::pipe::<ByteBuf>().unwrap();
+    let big = bytes((2 << 20) + 1);
+    let sender = std::thread::spawn(move || {
+        b.send(&big).unwrap();
+        b.send(&bytes(10)).unwrap();
+        b.recv().unwrap()
+    });
+    assert_eq!(a.recv().unwrap(), bytes((2 << 20) + 1));
+    assert_eq!(a.recv().unwrap(), bytes(10));
+    a.send(&bytes(3 << 20)).unwrap();
+    assert_eq!(sender.join().unwrap(), bytes(3 << 20));
+
+    let (a, b) = forkpool::pipe::<Named>().unwrap();
+    let sender = std::thread::spawn(move || b.send(&named(5 << 20)).unwrap());
+    assert_eq!(a.recv().unwrap(), named(5 << 20));
+    sender.join().unwrap();
 }

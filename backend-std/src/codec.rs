@@ -161,6 +161,20 @@ pub(crate) fn decode_owned<T: DeserializeOwned>(
     })
 }
 
+/// Messages from this size on are decoded by [`decode_owned`] (see [`decode_message`]).
+const OWNED_FROM: usize = 1 << 20;
+
+/// Deserializes a `T` from a whole message it may consume: a large one without descriptors
+/// through [`decode_owned`] (a byte string or `String` that is the value takes the buffer),
+/// any other as [`decode`] does.
+pub(crate) fn decode_message<T: DeserializeOwned>(bytes: Vec<u8>, fds: Vec<OwnedFd>) -> Result<T> {
+    if fds.is_empty() && bytes.len() >= OWNED_FROM {
+        let len = bytes.len();
+        return decode_owned(bytes, 0..len);
+    }
+    decode(&bytes, fds)
+}
+
 /// Called by `Connection::serialize`: keeps a duplicate of `fd` for the message being
 /// encoded and returns its index.
 pub(crate) fn stash_outgoing(fd: BorrowedFd<'_>) -> std::result::Result<u32, String> {

@@ -155,7 +155,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     fn decode(m: crate::wire::Message) -> Result<T> {
         m.check_fds()?;
         match m.kind {
-            VALUE => codec::decode(&m.bytes, m.fds),
+            VALUE => codec::decode_message(m.bytes, m.fds),
             _ => Err(Error::Decode(
                 "expected a value, got a send_bytes message".into(),
             )),

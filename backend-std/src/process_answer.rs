@@ -55,7 +55,9 @@ fn report(message: &str, location: Option<String>, backtrace: Option<String>) ->
 /// The parent's side: the child's answer `m` as the closure's value or its error.
 pub(crate) fn decode<R: DeserializeOwned>(m: Message, pid: u32) -> Result<R> {
     match m.kind {
-        VALUE => m.check_fds().and_then(|()| codec::decode(&m.bytes, m.fds)),
+        VALUE => m
+            .check_fds()
+            .and_then(|()| codec::decode_message(m.bytes, m.fds)),
         PANIC => {
             let (message, location, backtrace) = crate::panics::decode(&m.bytes);
             Err(Error::Panicked {

@@ -13,6 +13,15 @@ use std::any::Any;
 use std::os::fd::OwnedFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+/// A task's encoded arguments as the worker has them.
+pub(crate) enum Args<'a> {
+    /// Within a message that holds other tasks too.
+    Borrowed(&'a [u8]),
+    /// `range` of a message buffer the task may consume: a byte string or `String` that
+    /// is the argument takes the buffer instead of a copy (see `codec/owned.rs`).
+    Owned(Vec<u8>, std::ops::Range<usize>),
+}
+
 /// How a task ended in a worker; its body (result bytes or message) is in the [`Output`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
@@ -130,13 +139,18 @@ where
     sys::addr_of_call(trampoline::<F, A, R>)
 }
 
-fn trampoline<F, A, R>(bytes: &[u8], fds: Vec<OwnedFd>, out: &mut Output<'_>) -> Status
+fn trampoline<F, A, R>(args: Args<'_>, fds: Vec<OwnedFd>, out: &mut Output<'_>) -> Status
 where
     F: TaskFn<A, R>,
     A: DeserializeOwned,
     R: Serialize,
 {
-    let args: A = match codec::decode(bytes, fds) {
+    let decoded = match args {
+        Args::Owned(buf, range) if fds.is_empty() => codec::decode_owned(buf, range),
+        Args::Owned(buf, range) => codec::decode(&buf[range], fds),
+        Args::Borrowed(bytes) => codec::decode(bytes, fds),
+    };
+    let args: A = match decoded {
         Ok(a) => a,
         Err(e) => return failed(out, e, Status::Decode),
     };

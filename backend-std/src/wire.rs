@@ -137,13 +137,10 @@ impl RawConn {
     }
 
     /// Checks a message against the limits and returns its frame header.
-    fn header(&self, kind: u8, bytes: &[u8], nfds: usize) -> Result<[u8; HEADER_LEN]> {
+    fn header(&self, kind: u8, len: usize, nfds: usize) -> Result<[u8; HEADER_LEN]> {
         let max = self.max_message();
-        if bytes.len() > max {
-            return Err(Error::MessageTooLarge {
-                len: bytes.len(),
-                max,
-            });
+        if len > max {
+            return Err(Error::MessageTooLarge { len, max });
         }
         if nfds > MAX_FDS {
             return Err(Error::InvalidArgument(
@@ -153,7 +150,7 @@ impl RawConn {
         Ok(FrameHeader {
             kind,
             aux: nfds as u8,
-            len: bytes.len() as u32,
+            len: len as u32,
         }
         .encode())
     }
@@ -161,7 +158,7 @@ impl RawConn {
     /// Sends one message; blocks while the socket is full. `Disconnected` when the peer is
     /// gone (never a `SIGPIPE`).
     pub(crate) fn send(&self, kind: u8, bytes: &[u8], fds: &[OwnedFd]) -> Result<()> {
-        let header = self.header(kind, bytes, fds.len())?;
+        let header = self.header(kind, bytes.len(), fds.len())?;
         let raw_fds: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
         let wid = self.writer_id().to_le_bytes();
         let mut queue = lock(&self.send_queue);

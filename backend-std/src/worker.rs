@@ -9,6 +9,8 @@
 //! buffer is reused, unless a large result grew it past 256 KiB: then it is freed after
 //! sending.
 
+mod run_message;
+
 use crate::owner::call_tag;
 use crate::protocol::{
     self, DONE, DONE_FAR, EXIT, FAR_FROM, FAR_REFUSED, FAR_TAKEN, INIT, INIT_FAILED, LOG, READY,
@@ -16,8 +18,9 @@ use crate::protocol::{
 };
 use std::collections::VecDeque;
 use crate::sys;
-use crate::task::{Output, Status};
+use crate::task::{Args, Output, Status};
 use crate::wire::{Message, RawConn};
+use run_message::{RunHead, lone_large};
 use nix::unistd::Pid;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
@@ -177,7 +180,8 @@ fn init(conn: &RawConn, m: Message, host: Host) -> Result<(u64, bool), Exit> {
             bytes: &mut body,
             fds: &mut out_fds,
         };
-        let status = sys::call_erased(msg.call, msg.args, fds.collect(), &mut out);
+        let args = Args::Borrowed(msg.args);
+        let status = sys::call_erased(msg.call, args, fds.collect(), &mut out);
         if status != Status::Ok {
             let msg = match status {
                 Status::Panicked => match crate::panics::decode(&body) {
@@ -257,9 +261,21 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                 log = Some(l);
             }
             RUN => {
-                let jobs = protocol::decode_run(&m.bytes).map_err(broken)?;
                 let mut fds = m.fds.into_iter();
-                for job in jobs {
+                let mut bytes = m.bytes;
+                let jobs = protocol::decode_run(&bytes).map_err(broken)?;
+                let jobs: Vec<(RunHead, Vec<(Args<'_>, usize)>)> = match lone_large(&jobs, &bytes)
+                {
+                    // A lone large argument is decoded from the message itself, which it
+                    // may take (see `codec/owned.rs`), instead of a copy of it.
+                    Some((head, range, item_fds)) => {
+                        drop(jobs);
+                        let args = Args::Owned(std::mem::take(&mut bytes), range);
+                        vec![(head, vec![(args, item_fds)])]
+                    }
+                    None => jobs.into_iter().map(RunHead::split).collect(),
+                };
+                for (job, items) in jobs {
                     let trusted = checked == Some((job.call, job.tag))
                         || key.is_some_and(|key| call_tag(key, job.call) == job.tag);
                     if trusted {
@@ -268,14 +284,14 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                     if let Some(log) = log.as_mut() {
                         log.starting(job.first);
                     }
-                    for (k, item) in job.items.into_iter().enumerate() {
-                        let mine: Vec<_> = fds.by_ref().take(item.fds).collect();
+                    for (k, (args, item_fds)) in items.into_iter().enumerate() {
+                        let mine: Vec<_> = fds.by_ref().take(item_fds).collect();
                         let seq = job.first.wrapping_add(k as u64);
                         let started = *oldest.get_or_insert_with(coarse_now);
-                        let missing = item.fds - mine.len();
+                        let missing = item_fds - mine.len();
                         batch.push(seq, max_value, |out| match trusted {
-                            _ if missing > 0 => descriptors_missing(out, item.fds, missing),
-                            true => sys::call_erased(job.call, item.args, mine, out),
+                            _ if missing > 0 => descriptors_missing(out, item_fds, missing),
+                            true => sys::call_erased(job.call, args, mine, out),
                             false => refuse(out),
                         });
                         // A result that cannot wait in the log is sent before the next

@@ -4,11 +4,12 @@
 //! postcard hands a byte string's visitor a borrowed slice, and `serde_bytes::ByteBuf` or
 //! `String` then allocates and copies it: for a 64 MiB result that is a fresh 64 MiB of
 //! page faults and a copy. [`Owned`] is a deserializer that answers `byte_buf` and
-//! `string` requests at the top of the value (or inside newtypes there) by moving the bytes
-//! to the front of the message buffer and handing the buffer over; every other request goes
-//! to postcard unchanged.
+//! `string` requests at the top of the value (or inside newtypes there, or as the one
+//! element of a 1-tuple: a task's arguments `(bytes,)`) by moving the bytes to the front of
+//! the message buffer and handing the buffer over; every other request goes to postcard
+//! unchanged.
 
-use serde::de::{Deserializer, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use std::ops::Range;
 
 /// A postcard deserializer over `buf[range]` that may give its buffer away (see the module
@@ -71,6 +72,14 @@ impl<'x> Deserializer<'x> for Owned<'x> {
         visitor.visit_newtype_struct(self)
     }
 
+    fn deserialize_tuple<V: Visitor<'x>>(self, len: usize, visitor: V) -> Result<V::Value, Error> {
+        if len == 1 {
+            // postcard writes a tuple as its elements: the one element is the whole value.
+            return visitor.visit_seq(One(Some(self)));
+        }
+        (&mut self.postcard()).deserialize_tuple(len, visitor)
+    }
+
     forward! {
         deserialize_any;
         deserialize_bool;
@@ -93,13 +102,30 @@ impl<'x> Deserializer<'x> for Owned<'x> {
         deserialize_unit;
         deserialize_unit_struct(name: &'static str);
         deserialize_seq;
-        deserialize_tuple(len: usize);
         deserialize_tuple_struct(name: &'static str, len: usize);
         deserialize_map;
         deserialize_struct(name: &'static str, fields: &'static [&'static str]);
         deserialize_enum(name: &'static str, variants: &'static [&'static str]);
         deserialize_identifier;
         deserialize_ignored_any;
+    }
+}
+
+/// The elements of a 1-tuple: the whole value, once.
+struct One<'x>(Option<Owned<'x>>);
+
+impl<'x> SeqAccess<'x> for One<'x> {
+    type Error = Error;
+
+    fn next_element_seed<S: DeserializeSeed<'x>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, Error> {
+        self.0.take().map(|owned| seed.deserialize(owned)).transpose()
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(usize::from(self.0.is_some()))
     }
 }
 
@@ -161,6 +187,21 @@ mod tests {
         let (buf, range) = message(&"inner".to_string());
         let got: Named = decode_owned(buf, range).unwrap();
         assert_eq!(got, Named("inner".into()));
+    }
+
+    #[test]
+    fn the_one_element_of_a_1_tuple_takes_the_buffer() {
+        let (buf, range) = message(&(serde_bytes_like(b"argument"),));
+        let at = buf.as_ptr();
+        let (got,): (Bytes,) = decode_owned(buf, range).unwrap();
+        assert_eq!((got.0.as_slice(), got.0.as_ptr()), (&b"argument"[..], at));
+        // Longer tuples decode as postcard does.
+        let (buf, range) = message(&(3u8, "three".to_string()));
+        let got: (u8, String) = decode_owned(buf, range).unwrap();
+        assert_eq!(got, (3, "three".into()));
+        let (buf, range) = message(&(5u64,));
+        let got: (u64,) = decode_owned(buf, range).unwrap();
+        assert_eq!(got, (5,));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Turning the user's arguments into encoded chunks of tasks.
 
-use super::jobs::TaskJob;
+use super::jobs::{Items, TaskJob};
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::protocol;
@@ -18,26 +18,27 @@ pub(crate) fn next_chunk<A: Serialize>(
     index: usize,
     chunksize: usize,
 ) -> Result<Option<TaskJob>> {
-    let mut job = TaskJob {
-        index,
-        call,
-        n: 0,
-        items: Vec::new(),
-        fds: Vec::new(),
-        timeout_ms: None,
-    };
+    let (mut bytes, mut fds, mut n) = (Vec::new(), Vec::new(), 0);
     for args in items.take(chunksize) {
-        let at = protocol::start_item(&mut job.items);
-        let fds = codec::encode_into(&args, &mut job.items)?;
-        protocol::finish_item(&mut job.items, at, fds.len());
-        job.fds.extend(fds);
-        job.n += 1;
-        if job.n == 1 {
+        let at = protocol::start_item(&mut bytes);
+        let carried = codec::encode_into(&args, &mut bytes)?;
+        protocol::finish_item(&mut bytes, at, carried.len());
+        fds.extend(carried);
+        n += 1;
+        if n == 1 {
             // Room for the rest at the first item's size: no copying while the chunk grows.
-            let rest = job.items.len().saturating_mul(chunksize - 1);
-            job.items.reserve(rest.min(MAX_RESERVE));
+            let rest = bytes.len().saturating_mul(chunksize - 1);
+            bytes.reserve(rest.min(MAX_RESERVE));
         }
     }
+    let job = TaskJob {
+        index,
+        call,
+        n,
+        items: Items::Own(bytes),
+        fds,
+        timeout_ms: None,
+    };
     // A job travels in one `RUN` message: one that could never be sent fails here, as the
     // caller's error, rather than breaking the worker it would be sent to.
     let len = job.items.len() + protocol::JOB_HEAD;

@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::owner::call_tag;
 use crate::protocol::{self, RUN};
 use forkpool_core::WorkerId;
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -28,6 +29,10 @@ const REUSE_BYTES: usize = 64 << 10;
 /// Most bytes of jobs merged into one `RUN` message (a single larger job goes alone; none
 /// is larger than the largest message, see `encode::next_chunk`).
 const RUN_BYTES: usize = 16 << 20;
+
+/// A job from this size on goes in a `RUN` message of its own that carries its encoded
+/// items as they are, shared with the copy kept to run it again, instead of copies of them.
+const SHARE_FROM: usize = 256 << 10;
 
 impl State {
     /// Sends (or, from a caller, may hold back) every job the scheduler dispatches now;
@@ -42,14 +47,25 @@ impl State {
         while let Some(d) = self.sched.poll_dispatch() {
             moved = true;
             let i = d.worker.index();
-            let job = d.payload;
+            let mut job = d.payload;
+            let tag = call_tag(self.key, job.call);
+            if job.items.len() >= SHARE_FROM {
+                // After everything dispatched to the worker before it, in order.
+                self.send_held(i);
+                let before = std::mem::take(&mut self.outbox[i]);
+                self.send_jobs(i, before);
+                let head = protocol::job_head((d.first, job.call, tag), job.n);
+                let items = job.items.share();
+                let fds = self.keep_sent(i, d.first, job);
+                self.send_shared(i, &head, items, fds);
+                continue;
+            }
             let len = job.items.len() + protocol::JOB_HEAD;
             if !self.outbox[i].fits(len, job.fds.len(), RUN_BYTES) {
                 // No more descriptors or bytes fit in this message: it goes out as it is.
                 let full = std::mem::take(&mut self.outbox[i]);
                 self.send_jobs(i, full);
             }
-            let tag = call_tag(self.key, job.call);
             let msg = &mut self.outbox[i].msg;
             protocol::push_job(msg, (d.first, job.call, tag), job.n, &job.items);
             let fds = self.keep_sent(i, d.first, job);
@@ -107,6 +123,19 @@ impl State {
             _ => return,
         };
         self.send_jobs(i, held);
+    }
+
+    /// Queues one large job (`head`, then `items`) as a `RUN` message of its own to worker
+    /// `i`, to be sent once the lock is released.
+    fn send_shared(&mut self, i: usize, head: &[u8], items: Arc<Vec<u8>>, fds: Vec<OwnedFd>) {
+        let Some(conn) = self.slots[i].as_ref().map(|s| Arc::clone(&s.conn)) else {
+            return; // the scheduler dispatches only to workers in place
+        };
+        match conn.enqueue_shared(RUN, head, items, fds) {
+            Ok(()) => self.mark_unflushed(&conn),
+            Err(Error::Disconnected) => self.effects.look(),
+            Err(e) => self.lose(i, Loss::broke(e)),
+        }
     }
 
     /// Queues `jobs` as one `RUN` message to worker `i`, to be sent once the lock is

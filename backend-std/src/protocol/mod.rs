@@ -113,17 +113,19 @@ pub(crate) fn finish_item(buf: &mut [u8], at: usize, fds: usize) {
 pub(crate) const JOB_HEAD: usize = 8 + 8 + 8 + 4;
 
 /// Appends a job (head plus its encoded items) to a `RUN` message being built.
-pub(crate) fn push_job(
-    msg: &mut Vec<u8>,
-    (first, call, tag): (u64, usize, u64),
-    n: u32,
-    items: &[u8],
-) {
-    msg.extend_from_slice(&first.to_le_bytes());
-    msg.extend_from_slice(&(call as u64).to_le_bytes());
-    msg.extend_from_slice(&tag.to_le_bytes());
-    msg.extend_from_slice(&n.to_le_bytes());
+pub(crate) fn push_job(msg: &mut Vec<u8>, head: (u64, usize, u64), n: u32, items: &[u8]) {
+    msg.extend_from_slice(&job_head(head, n));
     msg.extend_from_slice(items);
+}
+
+/// What comes before a job's items in a `RUN` message.
+pub(crate) fn job_head((first, call, tag): (u64, usize, u64), n: u32) -> [u8; JOB_HEAD] {
+    let mut head = [0; JOB_HEAD];
+    head[..8].copy_from_slice(&first.to_le_bytes());
+    head[8..16].copy_from_slice(&(call as u64).to_le_bytes());
+    head[16..24].copy_from_slice(&tag.to_le_bytes());
+    head[24..].copy_from_slice(&n.to_le_bytes());
+    head
 }
 
 pub(crate) fn decode_run(mut b: &[u8]) -> Result<Vec<RunJob<'_>>> {

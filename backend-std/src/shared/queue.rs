@@ -234,7 +234,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             self.obj.cond(NOT_FULL).notify_one();
         }
         m.check_fds()?;
-        codec::decode(&m.bytes, m.fds)
+        codec::decode_message(m.bytes, m.fds)
     }
 
     /// How many values are in the queue (approximately, as in Python: others may be

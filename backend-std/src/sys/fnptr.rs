@@ -12,7 +12,7 @@ use std::os::fd::OwnedFd;
 /// The one signature every task trampoline has: decode arguments (bytes plus received
 /// descriptors), run, and encode the result.
 pub(crate) type ErasedCall =
-    fn(&[u8], Vec<OwnedFd>, &mut crate::task::Output<'_>) -> crate::task::Status;
+    fn(crate::task::Args<'_>, Vec<OwnedFd>, &mut crate::task::Output<'_>) -> crate::task::Status;
 
 /// What function offsets count from: a static, which (unlike a small function, which the
 /// compiler may copy into each crate that uses it) has exactly one address in the
@@ -36,7 +36,7 @@ pub(crate) fn addr_of_call(f: ErasedCall) -> usize {
 /// their driver writes to, and the driver only writes addresses made by `task::erase`.
 pub(crate) fn call_erased(
     addr: usize,
-    args: &[u8],
+    args: crate::task::Args<'_>,
     fds: Vec<OwnedFd>,
     out: &mut crate::task::Output<'_>,
 ) -> crate::task::Status {

@@ -8,11 +8,15 @@ use super::{HEADER_LEN, PACKET, RawConn, WID, lock};
 use crate::error::Result;
 use nix::sys::socket::{ControlMessage, MsgFlags};
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 
-/// A piece of a message waiting in a send queue.
+/// A piece of a message waiting in a send queue: `bytes`, then (for a large message queued
+/// with [`RawConn::enqueue_shared`]) a range of its body, which no packet copies.
 pub(crate) struct Packet {
     bytes: Vec<u8>,
+    body: Option<(Arc<Vec<u8>>, Range<usize>)>,
     fds: Vec<OwnedFd>,
 }
 
@@ -65,22 +69,63 @@ impl RawConn {
         self.flush().map(|_| true)
     }
 
+    /// Appends a message made of `head` and then `body` to the send queue, like
+    /// [`enqueue`](Self::enqueue), without copying `body`: its packets send ranges of it
+    /// (they keep it alive until sent). For large messages (`head` is a few bytes).
+    pub(crate) fn enqueue_shared(
+        &self,
+        kind: u8,
+        head: &[u8],
+        body: Arc<Vec<u8>>,
+        fds: Vec<OwnedFd>,
+    ) -> Result<()> {
+        let header = self.header(kind, head.len() + body.len(), fds.len())?;
+        let wid = self.writer_id().to_le_bytes();
+        let mut first = Vec::with_capacity(WID + HEADER_LEN + head.len());
+        first.extend_from_slice(&wid);
+        first.extend_from_slice(&header);
+        first.extend_from_slice(head);
+        let room = PACKET.saturating_sub(first.len()).min(body.len());
+        let mut packets = vec![Packet {
+            bytes: first,
+            body: Some((Arc::clone(&body), 0..room)),
+            fds,
+        }];
+        let mut at = room;
+        while at < body.len() {
+            let end = body.len().min(at + PACKET - WID);
+            packets.push(Packet {
+                bytes: wid.to_vec(),
+                body: Some((Arc::clone(&body), at..end)),
+                fds: Vec::new(),
+            });
+            at = end;
+        }
+        lock(&self.send_queue).packets.extend(packets);
+        Ok(())
+    }
+
     /// A message as the packets it travels in.
     fn packets(&self, kind: u8, bytes: &[u8], fds: Vec<OwnedFd>) -> Result<Vec<Packet>> {
-        let header = self.header(kind, bytes, fds.len())?;
+        let header = self.header(kind, bytes.len(), fds.len())?;
         let wid = self.writer_id().to_le_bytes();
         let first = bytes.len().min(PACKET - WID - HEADER_LEN);
         let mut head = Vec::with_capacity(WID + HEADER_LEN + first);
         head.extend_from_slice(&wid);
         head.extend_from_slice(&header);
         head.extend_from_slice(&bytes[..first]);
-        let mut packets = vec![Packet { bytes: head, fds }];
+        let mut packets = vec![Packet {
+            bytes: head,
+            body: None,
+            fds,
+        }];
         for chunk in bytes[first..].chunks(PACKET - WID) {
             let mut p = Vec::with_capacity(WID + chunk.len());
             p.extend_from_slice(&wid);
             p.extend_from_slice(chunk);
             packets.push(Packet {
                 bytes: p,
+                body: None,
                 fds: Vec::new(),
             });
         }
@@ -151,6 +196,9 @@ impl RawConn {
         let raw_fds: Vec<RawFd> = p.fds.iter().map(AsRawFd::as_raw_fd).collect();
         let rights = [ControlMessage::ScmRights(&raw_fds)];
         let cmsgs: &[ControlMessage] = if raw_fds.is_empty() { &[] } else { &rights };
-        self.send_packet(&[&p.bytes], cmsgs, extra)
+        match &p.body {
+            Some((body, range)) => self.send_packet(&[&p.bytes, &body[range.clone()]], cmsgs, extra),
+            None => self.send_packet(&[&p.bytes], cmsgs, extra),
+        }
     }
 }

@@ -145,3 +145,29 @@ fn a_waiting_recv_does_not_hold_up_a_poll() {
     assert_eq!(polled, Ok(false), "poll answered while recv waits");
     assert_eq!(t.join().unwrap().unwrap(), b"late");
 }
+
+/// A message queued with a shared body arrives as `head` then the body, whole, with its
+/// descriptors, whether the body fills many packets, part of one, or none.
+#[test]
+fn a_message_with_a_shared_body_arrives_whole() {
+    let (a, mut b) = raw_pair().unwrap();
+    let (spare, _keep) = raw_pair().unwrap();
+    for len in [0, 10, PACKET, 3 * PACKET + 17] {
+        let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let fd = spare.as_fd().try_clone_to_owned().unwrap();
+        a.enqueue_shared(7, b"head", std::sync::Arc::new(body.clone()), vec![fd])
+            .unwrap();
+        let receiver = std::thread::spawn(move || {
+            let m = b.recv(Some(std::time::Duration::from_secs(10))).unwrap();
+            (b, m)
+        });
+        while !a.flush().unwrap() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let (back, m) = receiver.join().unwrap();
+        b = back;
+        assert_eq!((m.kind, m.fds.len()), (7, 1), "{len}");
+        assert_eq!(&m.bytes[..4], b"head");
+        assert!(m.bytes[4..] == body[..], "{len}");
+    }
+}

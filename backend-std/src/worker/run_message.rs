@@ -1,0 +1,86 @@
+//! A worker's view of a `RUN` message: each job's head and its items' arguments, and the
+//! one case where a task may consume the message (a lone large argument).
+
+use crate::protocol::RunJob;
+use crate::task::Args;
+
+/// A `RUN` message from this size on whose one job has one item hands that item its bytes
+/// (see `codec/owned.rs`).
+pub(super) const OWNED_FROM: usize = 1 << 20;
+
+/// What a worker needs of a job besides its items.
+pub(super) struct RunHead {
+    pub first: u64,
+    pub call: usize,
+    pub tag: u64,
+}
+
+impl RunHead {
+    /// A job's head and its items' arguments, borrowed from the message.
+    pub(super) fn split(job: RunJob<'_>) -> (Self, Vec<(Args<'_>, usize)>) {
+        let head = Self {
+            first: job.first,
+            call: job.call,
+            tag: job.tag,
+        };
+        let items = job.items.into_iter().map(|i| (Args::Borrowed(i.args), i.fds));
+        (head, items.collect())
+    }
+}
+
+/// The head, argument range within `bytes` and descriptor count of the one task of a
+/// large `RUN` message, if it holds just one.
+pub(super) fn lone_large(
+    jobs: &[RunJob<'_>],
+    bytes: &[u8],
+) -> Option<(RunHead, std::ops::Range<usize>, usize)> {
+    let [job] = jobs else { return None };
+    let [item] = &job.items[..] else { return None };
+    if bytes.len() < OWNED_FROM {
+        return None;
+    }
+    let start = (item.args.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
+    let head = RunHead {
+        first: job.first,
+        call: job.call,
+        tag: job.tag,
+    };
+    Some((head, start..start + item.args.len(), item.fds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol;
+
+    /// A `RUN` message of the given jobs, each with items of the given lengths.
+    fn run_message(jobs: &[&[usize]]) -> Vec<u8> {
+        let mut msg = Vec::new();
+        for (k, lens) in jobs.iter().enumerate() {
+            let mut items = Vec::new();
+            for &len in *lens {
+                let at = protocol::start_item(&mut items);
+                items.extend(std::iter::repeat_n(7u8, len));
+                protocol::finish_item(&mut items, at, 0);
+            }
+            protocol::push_job(&mut msg, (k as u64, 1, 2), lens.len() as u32, &items);
+        }
+        msg
+    }
+
+    #[test]
+    fn only_a_lone_large_task_may_consume_its_message() {
+        let msg = run_message(&[&[OWNED_FROM]]);
+        let jobs = protocol::decode_run(&msg).unwrap();
+        let (head, range, fds) = lone_large(&jobs, &msg).unwrap();
+        assert_eq!((head.first, head.call, head.tag, fds), (0, 1, 2, 0));
+        assert_eq!(range.len(), OWNED_FROM);
+        assert!(msg[range].iter().all(|&b| b == 7));
+        let shapes: [&[&[usize]]; 3] = [&[&[10]], &[&[OWNED_FROM, 1]], &[&[OWNED_FROM], &[1]]];
+        for shape in shapes {
+            let msg = run_message(shape);
+            let jobs = protocol::decode_run(&msg).unwrap();
+            assert!(lone_large(&jobs, &msg).is_none());
+        }
+    }
+}
