@@ -166,6 +166,43 @@ def big_result_first_rate(n):
     return sorted(rates)[1]
 
 
+def byte_len(b):
+    return len(b)
+
+
+def big_argument_first_rate(n):
+    # The first task taking an n-byte argument in a fresh pool, the median of three.
+    rates = []
+    for _ in range(3):
+        with mp.Pool(1) as pool:
+            arg = bytes([1]) * n
+            t = time.perf_counter()
+            assert pool.apply(byte_len, (arg,)) == n
+            rates.append(n / (time.perf_counter() - t))
+    return sorted(rates)[1]
+
+
+def _pipe_child(conn):
+    got = conn.recv()
+    conn.send(bytes([len(got) & 255]))
+
+
+def big_pipe_rate(n):
+    # n bytes sent through a Pipe to a child process, which answers with one byte.
+    rates = []
+    for _ in range(3):
+        ours, theirs = mp.Pipe()
+        child = mp.Process(target=_pipe_child, args=(theirs,))
+        child.start()
+        value = bytes([1]) * n
+        t = time.perf_counter()
+        ours.send(value)
+        ours.recv()
+        rates.append(n / (time.perf_counter() - t))
+        child.join()
+    return sorted(rates)[1]
+
+
 def big_result_rate(n):
     # One transfer of the full size first (buffers grown on both sides), then the median
     # of three: the steady state a task returning large results repeatedly sees.
@@ -317,6 +354,8 @@ def main():
         add("map_default_1m", lambda: map_rate(1_000_000, 0))
         add("big_result_first", lambda: big_result_first_rate(64 << 20))
         add("big_result", lambda: big_result_rate(64 << 20))
+        add("big_arg_first", lambda: big_argument_first_rate(64 << 20))
+        add("big_pipe", lambda: big_pipe_rate(64 << 20))
         add("imap_rss_mib", lambda: imap_peak_rss_mib(2_000_000))
         add("cpu_speedup", lambda: cpu_bound_secs(1) / cpu_bound_secs(2))
         add("cpu_per_task_us", lambda: cpu_per_task_us(50_000))

@@ -203,6 +203,48 @@ pub fn big_result_rate(len: usize) -> f64 {
     median_of_three(|| transfer_rate(&pool, len))
 }
 
+/// How long a task's one argument is.
+fn byte_len(b: serde_bytes::ByteBuf) -> usize {
+    b.len()
+}
+
+/// Bytes per second of the first task taking a `len`-byte argument (a
+/// `serde_bytes::ByteBuf`, made before the clock starts) in a fresh pool: the median of
+/// three fresh pools, each terminated and joined before the next, as `mp_compare.py` does.
+pub fn big_argument_first_rate(len: usize) -> f64 {
+    median_of_three(|| {
+        let pool = Pool::new(1).unwrap();
+        let arg = serde_bytes::ByteBuf::from(vec![1u8; len]);
+        let t = Instant::now();
+        assert_eq!(pool.apply(byte_len, (arg,)).unwrap(), len);
+        let rate = len as f64 / t.elapsed().as_secs_f64();
+        pool.terminate();
+        pool.join().unwrap();
+        rate
+    })
+}
+
+/// Bytes per second of `len` bytes sent through a `Pipe` to a child `Process`, which
+/// answers with one byte once it has them: the median of three children.
+pub fn big_pipe_rate(len: usize) -> f64 {
+    median_of_three(|| {
+        let (ours, theirs) = forkpool::pipe::<serde_bytes::ByteBuf>().unwrap();
+        let child = forkpool::Process::<()>::builder()
+            .spawn(move || {
+                let got = theirs.recv().unwrap();
+                theirs.send(&serde_bytes::ByteBuf::from(vec![got.len() as u8])).unwrap();
+            })
+            .unwrap();
+        let value = serde_bytes::ByteBuf::from(vec![1u8; len]);
+        let t = Instant::now();
+        ours.send(&value).unwrap();
+        ours.recv().unwrap();
+        let rate = len as f64 / t.elapsed().as_secs_f64();
+        child.join().unwrap();
+        rate
+    })
+}
+
 /// Bytes per second of one task on `pool` returning `len` bytes.
 fn transfer_rate(pool: &Pool, len: usize) -> f64 {
     let t = Instant::now();

@@ -176,6 +176,8 @@ fn main() {
         add("floor_fresh_fill", floor::fresh_memory_fill(64 << 20));
         add("big_result_first", figures::big_result_first_rate(64 << 20));
         add("big_result", figures::big_result_rate(64 << 20));
+        add("big_arg_first", figures::big_argument_first_rate(64 << 20));
+        add("big_pipe", figures::big_pipe_rate(64 << 20));
         add("imap_rss_mib", figures::imap_peak_rss_mib(10_000_000));
         add("imap_rss_mib_1m", figures::imap_peak_rss_mib(1_000_000));
         add(
@@ -337,6 +339,22 @@ fn report(ours: &Samples, py: &Samples) {
             ms("big_result") / ms("floor_fresh_fill")
         ),
         ">= 1 GB/s",
+    );
+    row(
+        "one task taking a 64 MiB argument, first transfer in a fresh pool (B/s)",
+        "big_arg_first",
+        format!(
+            "{:.2}x Python; {:.2}x fresh-memory fill",
+            ms("big_arg_first") / pyv("big_arg_first"),
+            ms("big_arg_first") / ms("floor_fresh_fill")
+        ),
+        ">= 4x Python",
+    );
+    row(
+        "64 MiB sent to a child process through a Pipe, and a 1-byte answer (B/s)",
+        "big_pipe",
+        format!("{:.2}x Python", ms("big_pipe") / pyv("big_pipe")),
+        ">= 4x Python",
     );
     row(
         "imap over 10M items, parent peak RSS (MiB; Python: 2M items)",
