@@ -98,7 +98,10 @@
 //!   supplementary groups, environment, working directory and umask (drop root or set a
 //!   variable in `main` and the tasks see it). Not resource limits, seccomp or Landlock
 //!   filters and namespaces set after the fork server started: set those before `main` or
-//!   in the initializer.
+//!   in the initializer. This holds for workers the server forked ahead of a pool, too:
+//!   once a pool has asked for workers, the server keeps as many forked and waiting (named
+//!   `forkpool-spare` until taken, let go 10 s after the last pool's workers were), and
+//!   each takes on your process's identity when a pool takes it.
 //! - **Ctrl-C** does not kill workers (the owner's own handling decides), unless
 //!   [`PoolBuilder::terminate_on_interrupt`].
 //! - **A [`Process`] child is forked from the calling thread** and may capture anything; it

@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 use crate::sys;
 use crate::task::{Args, Output, Status};
 use crate::wire::{Message, RawConn};
-use run_message::{RunHead, lone_large};
+use run_message::{Items, RunHead, lone_large};
 use nix::unistd::Pid;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
@@ -264,14 +264,14 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                 let mut fds = m.fds.into_iter();
                 let mut bytes = m.bytes;
                 let jobs = protocol::decode_run(&bytes).map_err(broken)?;
-                let jobs: Vec<(RunHead, Vec<(Args<'_>, usize)>)> = match lone_large(&jobs, &bytes)
+                let jobs: Vec<(RunHead, Items<'_>)> = match lone_large(&jobs, &bytes)
                 {
                     // A lone large argument is decoded from the message itself, which it
                     // may take (see `codec/owned.rs`), instead of a copy of it.
                     Some((head, range, item_fds)) => {
                         drop(jobs);
                         let args = Args::Owned(std::mem::take(&mut bytes), range);
-                        vec![(head, vec![(args, item_fds)])]
+                        vec![(head, Items::Lone(Some((args, item_fds))))]
                     }
                     None => jobs.into_iter().map(RunHead::split).collect(),
                 };
@@ -284,7 +284,7 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                     if let Some(log) = log.as_mut() {
                         log.starting(job.first);
                     }
-                    for (k, (args, item_fds)) in items.into_iter().enumerate() {
+                    for (k, (args, item_fds)) in items.enumerate() {
                         let mine: Vec<_> = fds.by_ref().take(item_fds).collect();
                         let seq = job.first.wrapping_add(k as u64);
                         let started = *oldest.get_or_insert_with(coarse_now);

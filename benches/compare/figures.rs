@@ -232,7 +232,9 @@ pub fn big_pipe_rate(len: usize) -> f64 {
         let child = forkpool::Process::<()>::builder()
             .spawn(move || {
                 let got = theirs.recv().unwrap();
-                theirs.send(&serde_bytes::ByteBuf::from(vec![got.len() as u8])).unwrap();
+                theirs
+                    .send(&serde_bytes::ByteBuf::from(vec![got.len() as u8]))
+                    .unwrap();
             })
             .unwrap();
         let value = serde_bytes::ByteBuf::from(vec![1u8; len]);

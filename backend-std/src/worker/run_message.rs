@@ -1,7 +1,7 @@
 //! A worker's view of a `RUN` message: each job's head and its items' arguments, and the
 //! one case where a task may consume the message (a lone large argument).
 
-use crate::protocol::RunJob;
+use crate::protocol::{RunItem, RunJob};
 use crate::task::Args;
 
 /// A `RUN` message from this size on whose one job has one item hands that item its bytes
@@ -17,14 +17,32 @@ pub(super) struct RunHead {
 
 impl RunHead {
     /// A job's head and its items' arguments, borrowed from the message.
-    pub(super) fn split(job: RunJob<'_>) -> (Self, Vec<(Args<'_>, usize)>) {
+    pub(super) fn split(job: RunJob<'_>) -> (Self, Items<'_>) {
         let head = Self {
             first: job.first,
             call: job.call,
             tag: job.tag,
         };
-        let items = job.items.into_iter().map(|i| (Args::Borrowed(i.args), i.fds));
-        (head, items.collect())
+        (head, Items::Borrowed(job.items.into_iter()))
+    }
+}
+
+/// A job's items: each one's arguments and descriptor count.
+pub(super) enum Items<'a> {
+    /// Borrowed from the message.
+    Borrowed(std::vec::IntoIter<RunItem<'a>>),
+    /// The one task of a message it may consume.
+    Lone(Option<(Args<'a>, usize)>),
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = (Args<'a>, usize);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Items::Borrowed(items) => items.next().map(|i| (Args::Borrowed(i.args), i.fds)),
+            Items::Lone(item) => item.take(),
+        }
     }
 }
 
