@@ -13,14 +13,15 @@ use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// The worker's pid, process name and working directory.
-fn whoami(_: u8) -> (u32, String, String) {
+/// The worker's pid, process name, working directory and `SPARES_TEST` variable.
+fn whoami(_: u8) -> (u32, String, String, String) {
     let name = std::fs::read_to_string("/proc/self/comm").unwrap_or_default();
     let cwd = std::env::current_dir().map(|d| d.display().to_string());
     (
         std::process::id(),
         name.trim_end().to_owned(),
         cwd.unwrap_or_default(),
+        std::env::var("SPARES_TEST").unwrap_or_default(),
     )
 }
 
@@ -34,9 +35,12 @@ fn the_next_pool_takes_the_workers_forked_ahead_as_its_owner_is_now() {
             .len()
             == 2));
         let ahead: BTreeSet<u32> = spares_of(server).into_iter().collect();
-        // The owner moves after they were forked: the pool's workers follow it.
+        // The owner moves and sets a variable after they were forked: the pool's workers
+        // follow it.
         let dir = std::env::temp_dir().canonicalize().unwrap();
         std::env::set_current_dir(&dir).unwrap();
+        // SAFETY: this child process runs no other thread that reads the environment.
+        unsafe { std::env::set_var("SPARES_TEST", "set after the fork") };
         let pool = Pool::new(2).unwrap();
         let seen = pool.map(whoami, [0u8, 1, 2, 3]).unwrap();
         // The name every worker of this server has (a server started after `main` is the
@@ -47,9 +51,10 @@ fn the_next_pool_takes_the_workers_forked_ahead_as_its_owner_is_now() {
     });
     let pids: BTreeSet<u32> = seen.iter().map(|s| s.0).collect();
     assert!(pids.is_subset(&ahead), "{pids:?} not among {ahead:?}");
-    for (_, name, cwd) in &seen {
+    for (_, name, cwd, var) in &seen {
         assert_eq!(name, &own_name, "a taken worker has its server's name back");
         assert_eq!(cwd, &dir);
+        assert_eq!(var, "set after the fork");
     }
 }
 
