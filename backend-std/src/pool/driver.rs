@@ -317,6 +317,9 @@ fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn) {
             true => conn.flush().err(),
             false => None,
         };
+        // A send that found it gone (its end closed) reads what it sent before it went,
+        // as an exit does: its last results are in there, and nothing else will read them.
+        let gone = gone || matches!(sent, Some(Error::Disconnected));
         let read = match (readable, gone) {
             (_, true) => read_some(conn, messages, MAX_LEFT).or(Some(Error::Disconnected)),
             (true, false) => read_some(conn, messages, MAX_READ),

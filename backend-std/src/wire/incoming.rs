@@ -180,6 +180,7 @@ impl RecvState {
         if cmsg.is_empty() {
             *cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
         }
+        let mut reset_seen = false;
         let (n, fds, truncated, fds_lost) = loop {
             let mut iov = [
                 IoSliceMut::new(&mut wid),
@@ -206,6 +207,11 @@ impl RecvState {
                 }
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) => return Ok(false),
+                // The peer closed its end with messages of ours unread (a worker that died
+                // with jobs queued). Linux reports that once, as the socket's pending error,
+                // before the messages the peer sent are read: read on (they are what the
+                // peer did before it went; once they are read the stream ends).
+                Err(Errno::ECONNRESET) if !reset_seen => reset_seen = true,
                 Err(Errno::ECONNRESET) => break (0, Vec::new(), false, false),
                 Err(e) => return Err(Error::io("recvmsg", e)),
             }

@@ -171,3 +171,17 @@ fn a_message_with_a_shared_body_arrives_whole() {
         assert!(m.bytes[4..] == body[..], "{len}");
     }
 }
+
+/// A peer that closes its end with messages of ours unread (a worker that dies with jobs
+/// queued) makes Linux report `ECONNRESET` once, before what the peer sent: what it sent
+/// is still read, and then the end of the stream.
+#[test]
+fn what_a_peer_sent_before_it_went_is_read_after_a_reset() {
+    let (ours, theirs) = raw_pair().unwrap();
+    theirs.send(7, b"last words", &[]).unwrap();
+    ours.send(7, b"never read", &[]).unwrap();
+    drop(theirs);
+    let m = ours.try_recv().unwrap().expect("the peer's message");
+    assert_eq!((m.kind, m.bytes.as_slice()), (7, &b"last words"[..]));
+    assert!(matches!(ours.try_recv(), Err(Error::Disconnected)));
+}
