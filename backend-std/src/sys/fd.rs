@@ -16,16 +16,18 @@ pub(crate) fn owned_from_received(fds: Vec<RawFd>) -> Vec<OwnedFd> {
 
 /// Closes every descriptor above stderr except `keep`, in a freshly forked process that
 /// will never return to the code owning them (the fork server: it must not hand its
-/// starter's descriptors down to workers).
+/// starter's descriptors down to workers; a worker: it must not keep the server's, among
+/// them the driver's ends of the workers forked ahead).
 pub(crate) fn close_inherited(keep: RawFd) {
     let ranges = [(3, keep - 1), (keep + 1, RawFd::MAX)];
     for (first, last) in ranges {
         if first > last {
             continue;
         }
-        // SAFETY: close_range(2) only closes descriptors. This process was just forked, runs
-        // only the fork server's loop and leaves with `_exit`, so no `OwnedFd` or other owner
-        // of a closed descriptor is ever used or dropped afterwards.
+        // SAFETY: close_range(2) only closes descriptors. This process was just forked and
+        // runs only the fork server's loop or a worker's (on `keep`), and leaves with
+        // `_exit`, never returning to the frames that own the closed descriptors, so no
+        // `OwnedFd` or other owner of one is ever used or dropped afterwards.
         let rc = unsafe { libc::syscall(libc::SYS_close_range, first as u32, last as u32, 0u32) };
         if rc != 0 {
             // Kernels before 5.9 have no close_range: close one by one, up to the limit.

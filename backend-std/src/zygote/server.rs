@@ -22,7 +22,7 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{Pid, getpid, getppid};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// How long a worker asked to be reaped may take to exit before it is killed.
@@ -57,7 +57,6 @@ fn child_signals() -> Option<SignalFd> {
 /// The server loop: requests one at a time, until the parent goes away.
 pub(super) fn serve(ctl: &RawConn) {
     let signals = child_signals();
-    let sigfd = signals.as_ref().map(|s| s.as_fd().as_raw_fd());
     let mut reaping: Vec<Reaping> = Vec::new();
     let mut spares = Spares::default();
     loop {
@@ -66,7 +65,7 @@ pub(super) fn serve(ctl: &RawConn) {
             match ctl.try_recv() {
                 Ok(Some(m)) => {
                     let to = (&mut reaping, &mut spares);
-                    if handle(ctl, sigfd, to, m.kind, &m.bytes).is_err() {
+                    if handle(ctl, to, m.kind, &m.bytes).is_err() {
                         return;
                     }
                 }
@@ -85,7 +84,7 @@ pub(super) fn serve(ctl: &RawConn) {
         }));
         if spares.due().is_some_and(|at| at <= now) {
             // One worker ahead, then requests again.
-            match fork_worker(ctl, sigfd, true) {
+            match fork_worker(true) {
                 Ok((pid, fd)) => spares.add(pid, fd),
                 Err(_) => spares.stall(),
             }
@@ -104,7 +103,7 @@ pub(super) fn serve(ctl: &RawConn) {
             Err(_) if reaping.is_empty() => match ctl.recv(None) {
                 Ok(m) => {
                     let to = (&mut reaping, &mut spares);
-                    if handle(ctl, sigfd, to, m.kind, &m.bytes).is_err() {
+                    if handle(ctl, to, m.kind, &m.bytes).is_err() {
                         return;
                     }
                 }
@@ -127,7 +126,6 @@ pub(super) fn serve(ctl: &RawConn) {
 /// Acts on one request; `Err` when the answer cannot be sent or the request is unknown.
 fn handle(
     ctl: &RawConn,
-    sigfd: Option<RawFd>,
     (reaping, spares): (&mut Vec<Reaping>, &mut Spares),
     kind: u8,
     bytes: &[u8],
@@ -138,7 +136,7 @@ fn handle(
             let pool_size = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
             let started = match spares.take(pool_size as usize) {
                 Some(ready) => Ok(ready),
-                None => fork_worker(ctl, sigfd, false),
+                None => fork_worker(false),
             };
             match started {
                 Ok((pid, fd)) => ctl.send(SPAWNED, &pid.as_raw().to_le_bytes(), &[fd]),
@@ -228,20 +226,18 @@ fn timeout_of(wait: Duration) -> PollTimeout {
 
 /// Forks a worker: on a request, or `ahead` of one (it goes by [`SPARE_NAME`] until its
 /// `INIT` comes).
-fn fork_worker(ctl: &RawConn, sigfd: Option<RawFd>, ahead: bool) -> Result<(Pid, OwnedFd)> {
+fn fork_worker(ahead: bool) -> Result<(Pid, OwnedFd)> {
     let (driver_end, worker_end) = raw_pair()?;
     let server = getpid();
     match sys::fork().map_err(|e| Error::io("fork", e))? {
         Forked::Child => {
-            // The worker keeps only its own socket: close the server's control socket so
-            // the server sees the parent's death, the driver's end so EOF works, and the
-            // server's signal descriptor. Its tasks get the usual signal mask back.
-            let _ = nix::unistd::close(ctl.as_fd().as_raw_fd());
-            if let Some(fd) = sigfd {
-                let _ = nix::unistd::close(fd);
-            }
+            // The worker keeps only its own socket (and stdio): the server's control socket
+            // closes so the server sees the parent's death, the drivers' ends (its own, and
+            // those of the workers forked ahead and waiting) so EOF works, and the server's
+            // signal descriptor. Its tasks get the usual signal mask back.
+            std::mem::forget(driver_end);
+            sys::close_inherited(worker_end.as_fd().as_raw_fd());
             let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&sigchld()), None);
-            drop(driver_end);
             let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
             if getppid() != server {
                 sys::exit_now(0);
