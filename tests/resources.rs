@@ -123,3 +123,41 @@ fn workers_never_inherit_a_held_lock() {
     holder.join().unwrap();
     assert_eq!(got, (vec![0, 1, 2, 3], vec![0, 1, 2, 3]));
 }
+
+/// This process's threads named `forkpool-driver`.
+fn driver_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm"))
+                .is_ok_and(|c| c.trim_end() == "forkpool-driver")
+        })
+        .count()
+}
+
+/// A finished pool's driver thread drives the next pool instead of ending: pools built
+/// one after another use one thread, two at once use two, and both wait for the next.
+#[test]
+fn pools_one_after_another_share_one_driver_thread() {
+    let counts = common::in_child(LIMIT, || {
+        let mut counts = Vec::new();
+        for _ in 0..5 {
+            let pool = Pool::new(1).unwrap();
+            assert_eq!(pool.apply(sq, (3,)).unwrap(), 9);
+            drop(pool);
+            counts.push(driver_threads());
+        }
+        let (a, b) = (Pool::new(1).unwrap(), Pool::new(1).unwrap());
+        // Each driver has run (and so named its thread) once it delivered a result.
+        assert_eq!(
+            (a.apply(sq, (2,)).unwrap(), b.apply(sq, (4,)).unwrap()),
+            (4, 16)
+        );
+        counts.push(driver_threads());
+        drop((a, b));
+        counts.push(driver_threads());
+        counts
+    });
+    assert_eq!(counts, [1, 1, 1, 1, 1, 2, 2]);
+}

@@ -7,6 +7,7 @@ mod builder;
 mod deliveries;
 mod departures;
 mod driver;
+mod driver_threads;
 mod effects;
 mod encode;
 mod erased;
@@ -59,8 +60,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use lock::lock;
 use state::Phase;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
 /// A pool of worker processes, like Python's `multiprocessing.Pool`.
 ///
@@ -91,7 +91,8 @@ use std::thread::JoinHandle;
 /// ```
 pub struct Pool {
     inner: Arc<Inner>,
-    driver: Mutex<Option<JoinHandle<()>>>,
+    /// Set once the driver thread has let go of the pool (see `driver_threads`).
+    released: Arc<driver_threads::Released>,
     processes: usize,
     /// The process that made the pool; in any other (a fork of it) every method refuses.
     home: Home,
@@ -379,9 +380,6 @@ impl Drop for Pool {
         if !self.home.is_here() {
             // A fork's copy: the driver thread does not exist here, and the workers are
             // the owner's. Only this process's copies of descriptors close.
-            if let Some(h) = self.driver.get_mut().ok().and_then(Option::take) {
-                std::mem::forget(h);
-            }
             return;
         }
         let mut out = Deliveries::new(); // as `terminate`, the fork server reaping
@@ -393,8 +391,8 @@ impl Drop for Pool {
         out.deliver();
         self.inner.wake();
         let _ = self.join();
-        if let Some(h) = lock(&self.driver).take() {
-            let _ = h.join();
-        }
+        // As a join of the driver thread would (it waits for another pool instead of
+        // ending: `driver_threads`): nothing of the pool outlives its drop.
+        self.released.wait();
     }
 }

@@ -3,7 +3,8 @@
 
 use super::Pool;
 use super::deliveries::Deliveries;
-use super::driver::{self, Inner};
+use super::driver::Inner;
+use super::driver_threads;
 use super::departures::Loss;
 use super::lock::lock;
 use super::state::State;
@@ -12,7 +13,7 @@ use super::transport::Transport;
 use crate::error::{Error, Result};
 use crate::protocol::READY;
 use forkpool_core::Config;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 impl Pool {
@@ -29,17 +30,13 @@ impl Pool {
         // The lock is taken before the driver thread starts, so the driver waits until
         // every first worker is ready (or the start failed) before it touches a socket.
         // The workers are asked for first: the thread starts while they boot.
-        let (handle, ready) = {
+        let (ready, released) = {
             let mut st = lock(&inner.state);
             let mut out = Deliveries::new();
             st.pump(&mut out);
             st.start_here(&mut out);
-            let run = Arc::clone(&inner);
-            let spawned = std::thread::Builder::new()
-                .name("forkpool-driver".into())
-                .spawn(move || driver::run(run));
-            let handle = match spawned {
-                Ok(h) => h,
+            let released = match driver_threads::drive(Arc::clone(&inner)) {
+                Ok(r) => r,
                 Err(source) => {
                     st.abandon();
                     return Err(Error::Io {
@@ -52,16 +49,16 @@ impl Pool {
             if ready.is_err() {
                 st.abandon();
             }
-            (handle, ready)
+            (ready, released)
         };
         if let Err(e) = ready {
-            // The driver finds nothing left to do and returns.
-            let _ = handle.join();
+            // The driver finds nothing left to do and lets the pool go.
+            released.wait();
             return Err(e);
         }
         Ok(Self {
             inner,
-            driver: Mutex::new(Some(handle)),
+            released,
             processes: config.workers,
             home: crate::owner::Home::here(),
         })
