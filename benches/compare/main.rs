@@ -6,9 +6,10 @@
 mod figures;
 mod floor;
 mod plot;
+mod samples;
 mod sync_figures;
 
-use std::collections::BTreeMap;
+use samples::{Samples, med, python, show};
 use std::process::Command;
 use std::time::Duration;
 
@@ -21,83 +22,6 @@ fn rerun(args: &[&str]) -> Vec<f64> {
         .split_whitespace()
         .map(|x| x.parse().unwrap_or(f64::NAN))
         .collect()
-}
-
-/// Median, min and max of a sample.
-fn stats(v: &[f64]) -> (f64, f64, f64) {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    (s[s.len() / 2], s[0], s[s.len() - 1])
-}
-
-fn show(v: &[f64]) -> String {
-    if v.is_empty() {
-        return "-".into();
-    }
-    let (m, lo, hi) = stats(v);
-    format!("{} [{}–{}]", num(m), num(lo), num(hi))
-}
-
-fn num(x: f64) -> String {
-    let a = x.abs();
-    if a >= 1e6 {
-        format!("{:.2}M", x / 1e6)
-    } else if a >= 1e4 {
-        format!("{:.0}k", x / 1e3)
-    } else if a >= 100.0 {
-        format!("{x:.0}")
-    } else if a >= 1.0 {
-        format!("{x:.2}")
-    } else {
-        format!("{x:.4}")
-    }
-}
-
-fn med(v: &[f64]) -> f64 {
-    if v.is_empty() { f64::NAN } else { stats(v).0 }
-}
-
-type Samples = BTreeMap<String, Vec<f64>>;
-
-fn python(rounds: usize) -> Samples {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/mp_compare.py");
-    match Command::new("python3")
-        .arg(script)
-        .arg(rounds.to_string())
-        .output()
-    {
-        Ok(o) if o.status.success() => parse_json(&String::from_utf8_lossy(&o.stdout)),
-        Ok(o) => {
-            eprintln!("python side failed: {}", String::from_utf8_lossy(&o.stderr));
-            Samples::new()
-        }
-        Err(e) => {
-            eprintln!("python3 not runnable: {e}");
-            Samples::new()
-        }
-    }
-}
-
-/// Parses the flat `{"key": [numbers...]}` object the Python side prints.
-fn parse_json(s: &str) -> Samples {
-    let mut out = Samples::new();
-    for part in s
-        .trim()
-        .trim_start_matches('{')
-        .trim_end_matches('}')
-        .split("], ")
-    {
-        let Some((k, v)) = part.split_once(": [") else {
-            continue;
-        };
-        let vals = v
-            .trim_end_matches(']')
-            .split(", ")
-            .filter_map(|x| x.parse().ok())
-            .collect();
-        out.insert(k.trim().trim_matches('"').to_owned(), vals);
-    }
-    out
 }
 
 /// Pools started and stopped per round for the start-up figure (its median), on both sides.
@@ -320,36 +244,30 @@ fn report(ours: &Samples, py: &Samples) {
         ),
         ">= 2x Python",
     );
-    row(
-        "one task returning 64 MiB, first transfer in a fresh pool (B/s)",
-        "big_result_first",
-        format!(
-            "{:.2}x Python; {:.2}x fresh-memory fill",
-            ms("big_result_first") / pyv("big_result_first"),
-            ms("big_result_first") / ms("floor_fresh_fill")
+    for (name, key, target) in [
+        (
+            "one task returning 64 MiB, first transfer in a fresh pool (B/s)",
+            "big_result_first",
+            ">= 0.5x fill, >= 4x Python",
         ),
-        ">= 0.5x fill, >= 4x Python",
-    );
-    row(
-        "one task returning 64 MiB, after one transfer (B/s)",
-        "big_result",
-        format!(
-            "{:.2}x Python; {:.2}x fresh-memory fill",
-            ms("big_result") / pyv("big_result"),
-            ms("big_result") / ms("floor_fresh_fill")
+        (
+            "one task returning 64 MiB, after one transfer (B/s)",
+            "big_result",
+            ">= 1 GB/s",
         ),
-        ">= 1 GB/s",
-    );
-    row(
-        "one task taking a 64 MiB argument, first transfer in a fresh pool (B/s)",
-        "big_arg_first",
-        format!(
-            "{:.2}x Python; {:.2}x fresh-memory fill",
-            ms("big_arg_first") / pyv("big_arg_first"),
-            ms("big_arg_first") / ms("floor_fresh_fill")
+        (
+            "one task taking a 64 MiB argument, first transfer in a fresh pool (B/s)",
+            "big_arg_first",
+            ">= 4x Python",
         ),
-        ">= 4x Python",
-    );
+    ] {
+        let fill = ms(key) / ms("floor_fresh_fill");
+        let ratio = format!(
+            "{:.2}x Python; {fill:.2}x fresh-memory fill",
+            ms(key) / pyv(key)
+        );
+        row(name, key, ratio, target);
+    }
     row(
         "64 MiB sent to a child process through a Pipe, and a 1-byte answer (B/s)",
         "big_pipe",
