@@ -16,12 +16,12 @@ use crate::protocol::{
     self, DONE, DONE_FAR, EXIT, FAR_FROM, FAR_REFUSED, FAR_TAKEN, INIT, INIT_FAILED, LOG, READY,
     RUN, ResultBatch, ResultLog,
 };
-use std::collections::VecDeque;
 use crate::sys;
 use crate::task::{Args, Output, Status};
 use crate::wire::{Message, RawConn};
-use run_message::{Items, RunHead, lone_large};
 use nix::unistd::Pid;
+use run_message::{Items, RunHead, lone_large};
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
@@ -314,12 +314,28 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
     }
 }
 
+/// A worker process for a test: forked by the fork server, sent its `INIT` (the pool's
+/// `key`, and whether the pool reads its memory), and ready.
+#[cfg(test)]
+pub(crate) fn started_for_test(key: u64, far: bool) -> (Pid, RawConn) {
+    let mut got = None;
+    crate::zygote::spawn_workers(1, 1, |_| {}, |r| got = Some(r.unwrap())).unwrap();
+    let (pid, conn) = got.unwrap();
+    let mut owner = crate::owner::Owner::now(false, crate::zygote::server_env()).unwrap();
+    owner.far = far;
+    let fds: Vec<_> = owner.cwd.iter().map(|f| f.try_clone().unwrap()).collect();
+    conn.send(INIT, &protocol::encode_init(0, key, &owner, &[]), &fds)
+        .unwrap();
+    assert_eq!(conn.recv(None).unwrap().kind, READY);
+    (pid, conn)
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::owner::{Owner, call_tag};
-    use crate::protocol::{self, DONE, EXIT, INIT, READY, RUN};
+    use crate::owner::call_tag;
+    use crate::protocol::{self, DONE, EXIT, RUN};
     use crate::task::{Status, erase};
-    use crate::zygote::{release_many, spawn_workers};
+    use crate::zygote::release_many;
 
     fn double(x: u64) -> u64 {
         x * 2
@@ -329,15 +345,8 @@ mod tests {
     /// pool's key: the job fails with `Status::Refused` and the worker serves on.
     #[test]
     fn a_job_whose_tag_does_not_match_is_refused() {
-        let mut got = None;
-        spawn_workers(1, 1, |_| {}, |r| got = Some(r.unwrap())).unwrap();
-        let (pid, conn) = got.unwrap();
         let key = 0x1234_5678_9abc_def1;
-        let owner = Owner::now(false, crate::zygote::server_env()).unwrap();
-        let fds: Vec<_> = owner.cwd.iter().map(|f| f.try_clone().unwrap()).collect();
-        conn.send(INIT, &protocol::encode_init(0, key, &owner, &[]), &fds)
-            .unwrap();
-        assert_eq!(conn.recv(None).unwrap().kind, READY);
+        let (pid, conn) = super::started_for_test(key, false);
 
         let call = erase::<_, (u64,), u64>(double);
         let mut item = Vec::new();

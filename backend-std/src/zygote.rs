@@ -105,8 +105,9 @@ fn request<T>(mut f: impl FnMut(&Zygote) -> Result<T>) -> Result<T> {
 /// server answers. The requests go out together, so the server forks one worker while the
 /// caller introduces the previous ones and they boot; `asked` runs once they are out,
 /// before the first answer is awaited, with the digest of the environment the server
-/// started with (the server's lock is held: it must not ask the server anything). Workers the server forked ahead
-/// (`zygote/spares.rs`) are handed out first; `pool_size` is how many it keeps ahead next.
+/// started with (the server's lock is held: it must not ask the server anything). Workers
+/// the server forked ahead (`zygote/spares.rs`) are handed out first; `pool_size` is how
+/// many it keeps ahead next.
 pub(crate) fn spawn_workers(
     n: usize,
     pool_size: usize,

@@ -40,11 +40,11 @@ pub(super) fn take_offers(conn: &RawConn, pid: Pid, messages: &mut Vec<Message>)
 mod tests {
     use super::take_offers;
     use crate::protocol::read_from;
-    use crate::owner::{Owner, call_tag};
-    use crate::protocol::{self, DONE, DONE_FAR, EXIT, FAR_REFUSED, FAR_TAKEN, INIT, READY, RUN};
+    use crate::owner::call_tag;
+    use crate::protocol::{self, DONE, DONE_FAR, EXIT, FAR_REFUSED, FAR_TAKEN, RUN};
     use crate::task::erase;
     use crate::wire::{Message, raw_pair};
-    use crate::zygote::{release_many, spawn_workers};
+    use crate::zygote::release_many;
     use nix::unistd::Pid;
 
     fn text_of(n: u64) -> String {
@@ -81,16 +81,8 @@ mod tests {
     /// the answer, and sends the batch itself when refused.
     #[test]
     fn a_worker_offers_a_large_batch_and_sends_it_when_refused() {
-        let mut got = None;
-        spawn_workers(1, 1, |_| {}, |r| got = Some(r.unwrap())).unwrap();
-        let (pid, conn) = got.unwrap();
         let key = 0x0123_4567_89ab_cdef;
-        let mut owner = Owner::now(false, crate::zygote::server_env()).unwrap();
-        owner.far = true;
-        let fds: Vec<_> = owner.cwd.iter().map(|f| f.try_clone().unwrap()).collect();
-        conn.send(INIT, &protocol::encode_init(0, key, &owner, &[]), &fds)
-            .unwrap();
-        assert_eq!(conn.recv(None).unwrap().kind, READY);
+        let (pid, conn) = crate::worker::started_for_test(key, true);
         let call = erase::<_, (u64,), String>(text_of);
         let run = |first: u64| {
             let mut item = Vec::new();

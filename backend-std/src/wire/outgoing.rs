@@ -196,9 +196,7 @@ impl RawConn {
         let raw_fds: Vec<RawFd> = p.fds.iter().map(AsRawFd::as_raw_fd).collect();
         let rights = [ControlMessage::ScmRights(&raw_fds)];
         let cmsgs: &[ControlMessage] = if raw_fds.is_empty() { &[] } else { &rights };
-        match &p.body {
-            Some((body, range)) => self.send_packet(&[&p.bytes, &body[range.clone()]], cmsgs, extra),
-            None => self.send_packet(&[&p.bytes], cmsgs, extra),
-        }
+        let body = p.body.as_ref().map_or(&[][..], |(b, r)| &b[r.clone()]);
+        self.send_packet(&[&p.bytes, body], cmsgs, extra)
     }
 }

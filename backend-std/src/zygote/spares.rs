@@ -4,9 +4,9 @@
 //! in the server: most of a 4-worker pool's start-up. Once a pool has asked for workers,
 //! the server keeps as many as that pool has (at most [`MAX_KEEP`]) forked and waiting,
 //! forking them one at a time once it has had no request for [`QUIET`]; a `SPAWN` takes
-//! a waiting one when there is one. A waiting worker is exactly a worker that has not been sent its `INIT` yet
-//! (it takes on its owner's identity from `INIT`, as any worker does), named
-//! [`SPARE_NAME`] until then. They are let go [`LINGER`] after the last worker handed out
+//! a waiting one when there is one. A waiting worker is exactly a worker that has not been
+//! sent its `INIT` yet (it takes on its owner's identity from `INIT`, as any worker does),
+//! named [`SPARE_NAME`] until then. They are let go [`LINGER`] after the last worker handed out
 //! was released, and not forked again until the next request; a failed fork also stops
 //! them until the next request, so a server that cannot fork never spins.
 
@@ -58,19 +58,17 @@ impl Spares {
         self.idle_since = None;
         while !self.ready.is_empty() {
             let (pid, fd) = self.ready.remove(0);
-            match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) => return Some((pid, fd)),
-                // Gone (killed while it waited): reaped now, its socket closed.
-                _ => drop(fd),
+            if alive(pid) {
+                return Some((pid, fd));
             }
+            // It died while it waited: reaped, its socket closed with `fd`.
         }
         None
     }
 
     /// Reaps the waiting workers that have died (killed while they waited).
     pub(super) fn reap_dead(&mut self) {
-        self.ready
-            .retain(|(pid, _)| matches!(waitpid(*pid, Some(WaitPidFlag::WNOHANG)), Ok(WaitStatus::StillAlive)));
+        self.ready.retain(|(pid, _)| alive(*pid));
     }
 
     /// A worker handed out was released (or its start undone).
@@ -123,6 +121,14 @@ impl Spares {
         self.keep = 0;
         self.ready.drain(..).map(|(pid, _fd)| pid).collect()
     }
+}
+
+/// Whether waiting worker `pid` is alive; one that is not is reaped.
+fn alive(pid: Pid) -> bool {
+    matches!(
+        waitpid(pid, Some(WaitPidFlag::WNOHANG)),
+        Ok(WaitStatus::StillAlive)
+    )
 }
 
 #[cfg(test)]
