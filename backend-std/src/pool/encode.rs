@@ -7,6 +7,9 @@ use crate::protocol;
 use crate::wire::DEFAULT_MAX_MESSAGE;
 use serde::Serialize;
 
+/// Bytes a chunk's buffer starts with.
+const FIRST_ITEM: usize = 32;
+
 /// Most bytes reserved ahead for a chunk from its first item's size.
 const MAX_RESERVE: usize = 16 << 20;
 
@@ -18,7 +21,9 @@ pub(crate) fn next_chunk<A: Serialize>(
     index: usize,
     chunksize: usize,
 ) -> Result<Option<TaskJob>> {
-    let (mut bytes, mut fds, mut n) = (Vec::new(), Vec::new(), 0);
+    // Room for a small item and its head from the start: a chunk of one small item (the
+    // common `apply_async` or chunk-1 `imap` case) is then allocated once, not grown.
+    let (mut bytes, mut fds, mut n) = (Vec::with_capacity(FIRST_ITEM), Vec::new(), 0);
     for args in items.take(chunksize) {
         let at = protocol::start_item(&mut bytes);
         let carried = codec::encode_into(&args, &mut bytes)?;

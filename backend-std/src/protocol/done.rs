@@ -22,6 +22,9 @@ pub(crate) const RUN_STATUS: u8 = 0x80;
 
 pub(crate) const RESULT_HEAD: usize = 14;
 
+/// Most answers of a `DONE` message room is made for before decoding it.
+const MAX_ANSWERS_RESERVED: usize = 256;
+
 /// One record of a `DONE` message: a task's end, or a run of `count` values from `seq`.
 pub(crate) struct Answer {
     pub seq: u64,
@@ -200,7 +203,8 @@ pub(crate) fn decode_done(bytes: Vec<u8>, fds: Vec<OwnedFd>) -> Result<Vec<Answe
     let total = buf.len();
     let mut b = buf.as_slice();
     let mut fds = fds.into_iter();
-    let mut out = Vec::new();
+    // An answer takes at least its head: room for as many as could fit, within reason.
+    let mut out = Vec::with_capacity((total / RESULT_HEAD).min(MAX_ANSWERS_RESERVED));
     while !b.is_empty() {
         let seq = take_u64(&mut b, "DONE")?;
         let status = take(&mut b, 1, "DONE")?[0];
