@@ -1,14 +1,19 @@
 //! Turning the user's arguments into encoded chunks of tasks.
 
-use super::jobs::{Items, TaskJob};
+use super::jobs::{INLINE, Items, TaskJob};
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::protocol;
 use crate::wire::DEFAULT_MAX_MESSAGE;
 use serde::Serialize;
 
-/// Bytes a chunk's buffer starts with.
-const FIRST_ITEM: usize = 32;
+/// Largest scratch buffer a thread keeps for the next chunk it encodes.
+const SCRATCH_KEPT: usize = 64 << 10;
+
+thread_local! {
+    /// Where this thread encodes chunks (see [`next_chunk`]).
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
 
 /// Most bytes reserved ahead for a chunk from its first item's size.
 const MAX_RESERVE: usize = 16 << 20;
@@ -21,12 +26,22 @@ pub(crate) fn next_chunk<A: Serialize>(
     index: usize,
     chunksize: usize,
 ) -> Result<Option<TaskJob>> {
-    // Room for a small item and its head from the start: a chunk of one small item (the
-    // common `apply_async` or chunk-1 `imap` case) is then allocated once, not grown.
-    let (mut bytes, mut fds, mut n) = (Vec::with_capacity(FIRST_ITEM), Vec::new(), 0);
+    // Encoded in this thread's scratch buffer: a chunk small enough to be held in place
+    // (the common `apply_async` or chunk-1 `imap` case) then costs no allocation. Taken
+    // out while in use (a user's `Serialize` could submit again from inside).
+    let mut bytes = SCRATCH.take();
+    bytes.clear();
+    bytes.reserve(INLINE);
+    let (mut fds, mut n) = (Vec::new(), 0);
     for args in items.take(chunksize) {
         let at = protocol::start_item(&mut bytes);
-        let carried = codec::encode_into(&args, &mut bytes)?;
+        let carried = match codec::encode_into(&args, &mut bytes) {
+            Ok(carried) => carried,
+            Err(e) => {
+                SCRATCH.set(bytes);
+                return Err(e);
+            }
+        };
         protocol::finish_item(&mut bytes, at, carried.len());
         fds.extend(carried);
         n += 1;
@@ -36,11 +51,15 @@ pub(crate) fn next_chunk<A: Serialize>(
             bytes.reserve(rest.min(MAX_RESERVE));
         }
     }
+    let items = Items::from_buffer(&mut bytes);
+    if bytes.capacity() <= SCRATCH_KEPT {
+        SCRATCH.set(bytes);
+    }
     let job = TaskJob {
         index,
         call,
         n,
-        items: Items::Own(bytes),
+        items,
         fds,
         timeout_ms: None,
     };
@@ -54,4 +73,55 @@ pub(crate) fn next_chunk<A: Serialize>(
         });
     }
     Ok((job.n > 0).then_some(job))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A chunk's items as encoded into a buffer of their own.
+    fn expected<A: Serialize>(items: &[A]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for args in items {
+            let at = protocol::start_item(&mut bytes);
+            let fds = codec::encode_into(args, &mut bytes).unwrap();
+            protocol::finish_item(&mut bytes, at, fds.len());
+        }
+        bytes
+    }
+
+    fn chunk<A: Serialize + Clone>(items: &[A]) -> TaskJob {
+        next_chunk(&mut items.iter().cloned(), 0, 0, items.len())
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn chunks_of_every_size_encode_the_same_through_the_scratch_buffer() {
+        let big: Vec<u64> = (0..1000).map(|x| x << 40).collect();
+        for items in [&[1u64][..], &big, &[2], &[u64::MAX, 3], &big[..7]] {
+            assert_eq!(&*chunk(items).items, expected(items).as_slice());
+        }
+        let strings = ["a".repeat(100), "b".to_owned()];
+        assert_eq!(&*chunk(&strings).items, expected(&strings).as_slice());
+        assert_eq!(&*chunk(&strings[1..]).items, expected(&strings[1..]).as_slice());
+    }
+
+    /// Submits a chunk of its own from inside its `Serialize`, as a user's impl could.
+    #[derive(Clone)]
+    struct Nested(u64);
+
+    impl Serialize for Nested {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            let inner = chunk(&[self.0 + 1]);
+            assert_eq!(&*inner.items, expected(&[self.0 + 1]).as_slice());
+            s.serialize_u64(self.0)
+        }
+    }
+
+    #[test]
+    fn a_chunk_encoded_while_another_is_being_encoded_leaves_both_whole() {
+        let outer = chunk(&[Nested(5), Nested(9)]);
+        assert_eq!(&*outer.items, expected(&[5u64, 9]).as_slice());
+    }
 }
