@@ -7,11 +7,13 @@
 //! these VMs is most of a round trip: the `apply` round trip goes from about 50 µs to about
 //! 17 µs. The spin is bounded, so a long task costs at most that much CPU per wait.
 
+use super::driver::Inner;
+use super::ledger::BatchId;
 use super::lock::lock;
 use crate::error::{Error, Result};
 use crate::owner::Home;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 /// The end of an asynchronous call: Python's `AsyncResult`.
@@ -34,17 +36,21 @@ pub struct AsyncResult<T> {
     _sink: Option<Arc<dyn Send + Sync>>,
 }
 
-/// How a call is cancelled (see `driver::canceller`): the engine's business, not the
-/// result's.
-pub(crate) struct Cancel(Box<dyn Fn() + Send + Sync>);
+/// How a call is cancelled: its batch in its pool (see `driver::cancel`), the engine's
+/// business, not the result's. Held as it is, not as a boxed closure: one allocation less
+/// per call.
+pub(crate) struct Cancel {
+    pool: Weak<Inner>,
+    batch: BatchId,
+}
 
 impl Cancel {
-    pub(crate) fn new(cancel: impl Fn() + Send + Sync + 'static) -> Self {
-        Self(Box::new(cancel))
+    pub(crate) fn new(pool: Weak<Inner>, batch: BatchId) -> Self {
+        Self { pool, batch }
     }
 
     fn run(&self) {
-        (self.0)()
+        super::driver::cancel(&self.pool, self.batch)
     }
 }
 

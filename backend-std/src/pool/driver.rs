@@ -19,20 +19,22 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::unistd::Pid;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 
 /// How a call's [`AsyncResult`](super::AsyncResult) cancels it: its batch, in its pool
 /// (if the pool is still there).
 pub(crate) fn canceller(inner: &Arc<Inner>, batch: BatchId) -> Cancel {
-    let pool = Arc::downgrade(inner);
-    Cancel::new(move || {
-        if let Some(inner) = pool.upgrade() {
-            let _ = inner.hand_over(|st| {
-                st.cancel_batch(batch);
-                Ok(())
-            });
-        }
-    })
+    Cancel::new(Arc::downgrade(inner), batch)
+}
+
+/// Cancels what is left of `batch` in `pool`, if the pool is still there.
+pub(crate) fn cancel(pool: &Weak<Inner>, batch: BatchId) {
+    if let Some(inner) = pool.upgrade() {
+        let _ = inner.hand_over(|st| {
+            st.cancel_batch(batch);
+            Ok(())
+        });
+    }
 }
 
 /// What the driver thread and the pool's users share.
