@@ -52,6 +52,21 @@ fn a_deadline_set_while_the_driver_sleeps_still_fires() {
     });
 }
 
+/// The first task with a deadline, sent by a caller to an idle worker long after the
+/// driver last looked at the clock, gets its whole time: its deadline counts from when it
+/// is sent, not from the driver's last turn.
+#[test]
+fn a_deadline_counts_from_its_dispatch_after_the_pool_was_idle() {
+    let pool = Pool::new(1).unwrap();
+    assert_eq!(pool.apply(sleepy, (1,)).unwrap(), 1);
+    // Longer than the limit below: a deadline counted from the driver's last turn would
+    // have passed before the task starts.
+    std::thread::sleep(Duration::from_millis(700));
+    let limit = AsyncOptions::new().timeout(Duration::from_millis(500));
+    let quick = pool.apply_async_with(sleepy, (20,), limit).unwrap();
+    assert_eq!(bounded(LIMIT, move || quick.get()).unwrap(), 20);
+}
+
 #[test]
 fn tasks_within_their_deadline_succeed() {
     let pool = Pool::new(2).unwrap();

@@ -92,6 +92,8 @@ pub(crate) struct State {
     pub(crate) driver_awake: Arc<AtomicBool>,
     /// The jobs of one dispatch round, by slot (kept between rounds, empty outside one).
     pub(super) outbox: Vec<Jobs>,
+    /// Whether a job with a time limit was ever submitted (see `pump_as`).
+    timed: bool,
     /// How workers are started, reached and stopped (processes or threads).
     pub(super) transport: Arc<dyn Transport>,
     /// What to do once the lock is released (sends, starts, collections).
@@ -147,6 +149,7 @@ impl State {
             generation: 0,
             driver_awake: Arc::new(AtomicBool::new(false)),
             outbox: (0..config.workers).map(|_| Jobs::default()).collect(),
+            timed: false,
             transport,
             effects: Effects::default(),
             starting: 0,
@@ -172,6 +175,7 @@ impl State {
     ) -> Result<()> {
         for job in jobs {
             let (index, n, timeout) = (job.index, job.n as usize, job.timeout_ms);
+            self.timed |= timeout.is_some();
             let tag = Tag { batch, index };
             if self.sched.submit_tagged(job, n, tag, timeout).is_err() {
                 self.close_batch(batch);
@@ -234,7 +238,13 @@ impl State {
     }
 
     fn pump_as(&mut self, out: &mut Deliveries, from_caller: bool) {
-        self.sched.handle_time(self.now_ms());
+        // A caller's pump tells the scheduler the time only if its decisions can depend on
+        // it: jobs with a time limit (a deadline starts when one is dispatched) or a
+        // deadline or back-off pending. Otherwise the clock read (25 ns here) is skipped;
+        // the driver tells it every turn.
+        if !from_caller || self.timed || self.sched.next_deadline().is_some() {
+            self.sched.handle_time(self.now_ms());
+        }
         loop {
             if self.phase == Phase::Closed && !self.ledger.any_open() {
                 self.sched.close();
