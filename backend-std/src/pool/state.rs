@@ -234,15 +234,13 @@ impl State {
     /// Performs every command, dispatch and release the scheduler has, until none is left;
     /// sends the jobs callers held back (the driver's pump).
     pub(crate) fn pump(&mut self, out: &mut Deliveries) {
-        self.pump_as(out, false);
+        self.pump_as(out, false, true);
     }
 
-    fn pump_as(&mut self, out: &mut Deliveries, from_caller: bool) {
-        // A caller's pump tells the scheduler the time only if its decisions can depend on
-        // it: jobs with a time limit (a deadline starts when one is dispatched) or a
-        // deadline or back-off pending. Otherwise the clock read (25 ns here) is skipped;
-        // the driver tells it every turn.
-        if !from_caller || self.timed || self.sched.next_deadline().is_some() {
+    /// A pump from a caller (`from_caller`) or the driver; `clock`: the scheduler is told
+    /// the time first (see [`pump_from_caller`](Self::pump_from_caller)).
+    fn pump_as(&mut self, out: &mut Deliveries, from_caller: bool, clock: bool) {
+        if clock {
             self.sched.handle_time(self.now_ms());
         }
         loop {
@@ -298,12 +296,18 @@ impl State {
     pub(crate) fn pump_from_caller(&mut self, out: &mut Deliveries) -> bool {
         let generation = self.generation;
         let deadline = self.sched.next_deadline();
-        self.pump_as(out, true);
-        let sooner = match (deadline, self.sched.next_deadline()) {
-            (_, None) => false,
-            (None, Some(_)) => true,
-            (Some(before), Some(now)) => now < before,
-        };
+        // The scheduler's decisions depend on the time only with jobs with a time limit (a
+        // deadline starts when one is dispatched) or a deadline or back-off pending:
+        // otherwise the clock read (25 ns here) is skipped, and no deadline can come of
+        // this pump. The driver tells the time every turn.
+        let clocked = self.timed || deadline.is_some();
+        self.pump_as(out, true, clocked);
+        let sooner = clocked
+            && match (deadline, self.sched.next_deadline()) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(before), Some(now)) => now < before,
+            };
         let look = self.effects.need_driver();
         self.generation != generation || sooner || look
     }
