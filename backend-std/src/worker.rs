@@ -263,17 +263,16 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
             RUN => {
                 let mut fds = m.fds.into_iter();
                 let mut bytes = m.bytes;
-                let jobs = protocol::decode_run(&bytes).map_err(broken)?;
-                let jobs: Vec<(RunHead, Items<'_>)> = match lone_large(&jobs, &bytes)
-                {
+                let run = protocol::decode_run(&bytes).map_err(broken)?;
+                let jobs: Vec<(RunHead, Items<'_, '_>)> = match lone_large(&run, &bytes) {
                     // A lone large argument is decoded from the message itself, which it
                     // may take (see `codec/owned.rs`), instead of a copy of it.
                     Some((head, range, item_fds)) => {
-                        drop(jobs);
+                        drop(run);
                         let args = Args::Owned(std::mem::take(&mut bytes), range);
                         vec![(head, Items::Lone(Some((args, item_fds))))]
                     }
-                    None => jobs.into_iter().map(RunHead::split).collect(),
+                    None => run.jobs.iter().map(|j| RunHead::split(&run, j)).collect(),
                 };
                 for (job, items) in jobs {
                     let trusted = checked == Some((job.call, job.tag))

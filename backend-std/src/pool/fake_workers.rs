@@ -105,8 +105,9 @@ fn fake(conn: &RawConn) {
         }
         assert_eq!(m.kind, RUN);
         let mut batch = ResultBatch::default();
-        for job in protocol::decode_run(&m.bytes).unwrap() {
-            for (k, item) in job.items.iter().enumerate() {
+        let run = protocol::decode_run(&m.bytes).unwrap();
+        for job in &run.jobs {
+            for (k, item) in run.items_of(job).iter().enumerate() {
                 let (x,): (u64,) = postcard::from_bytes(item.args).unwrap();
                 match x {
                     DIE => return,

@@ -48,12 +48,27 @@ pub(crate) struct RunItem<'a> {
 }
 
 /// One job of a `RUN` message.
-pub(crate) struct RunJob<'a> {
+pub(crate) struct RunJob {
     pub first: u64,
     pub call: usize,
     /// The tag `call` came with, to check before calling it.
     pub tag: u64,
+    /// Its items, in [`Run::items`].
+    pub items: std::ops::Range<usize>,
+}
+
+/// A decoded `RUN` message: its jobs, and their items in one list (one allocation for
+/// the message, not one per job).
+pub(crate) struct Run<'a> {
+    pub jobs: Vec<RunJob>,
     pub items: Vec<RunItem<'a>>,
+}
+
+impl<'a> Run<'a> {
+    /// The items of `job`.
+    pub(crate) fn items_of(&self, job: &RunJob) -> &[RunItem<'a>] {
+        &self.items[job.items.clone()]
+    }
 }
 
 /// What `INIT` tells a new worker.
@@ -128,30 +143,38 @@ pub(crate) fn job_head((first, call, tag): (u64, usize, u64), n: u32) -> [u8; JO
     head
 }
 
-pub(crate) fn decode_run(mut b: &[u8]) -> Result<Vec<RunJob<'_>>> {
-    let mut jobs = Vec::new();
+/// Most jobs of a `RUN` message room is made for before decoding it.
+const MAX_JOBS_RESERVED: usize = 256;
+
+pub(crate) fn decode_run(mut b: &[u8]) -> Result<Run<'_>> {
+    // A job takes at least its head and one item's.
+    let most = (b.len() / (JOB_HEAD + 5)).min(MAX_JOBS_RESERVED);
+    let mut run = Run {
+        jobs: Vec::with_capacity(most),
+        items: Vec::with_capacity(most),
+    };
     while !b.is_empty() {
         let first = take_u64(&mut b, "RUN")?;
         let call = take_u64(&mut b, "RUN")? as usize;
         let tag = take_u64(&mut b, "RUN")?;
         let n = take_u32(&mut b, "RUN")?;
-        let mut items = Vec::with_capacity((n as usize).min(b.len() / 5 + 1));
+        let start = run.items.len();
         for _ in 0..n {
             let len = take_u32(&mut b, "RUN")? as usize;
             let fds = usize::from(take(&mut b, 1, "RUN")?[0]);
-            items.push(RunItem {
+            run.items.push(RunItem {
                 args: take(&mut b, len, "RUN")?,
                 fds,
             });
         }
-        jobs.push(RunJob {
+        run.jobs.push(RunJob {
             first,
             call,
             tag,
-            items,
+            items: start..run.items.len(),
         });
     }
-    Ok(jobs)
+    Ok(run)
 }
 
 #[cfg(test)]
@@ -167,17 +190,14 @@ mod tests {
         let mut msg = Vec::new();
         push_job(&mut msg, (5, 99, 1), 1, &items);
         push_job(&mut msg, (6, 98, 2), 1, &items);
-        let jobs = decode_run(&msg).unwrap();
-        assert_eq!(jobs.len(), 2);
+        let run = decode_run(&msg).unwrap();
+        assert_eq!(run.jobs.len(), 2);
+        let job = &run.jobs[1];
         assert_eq!(
-            (
-                jobs[1].first,
-                jobs[1].call,
-                jobs[1].tag,
-                jobs[1].items[0].args
-            ),
+            (job.first, job.call, job.tag, run.items_of(job)[0].args),
             (6, 98, 2, &b"abc"[..])
         );
+        assert_eq!(run.items_of(&run.jobs[0]).len(), 1);
         for cut in 0..msg.len() {
             let _ = decode_run(&msg[..cut]);
         }

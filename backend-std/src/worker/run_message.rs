@@ -1,7 +1,7 @@
 //! A worker's view of a `RUN` message: each job's head and its items' arguments, and the
 //! one case where a task may consume the message (a lone large argument).
 
-use crate::protocol::{RunItem, RunJob};
+use crate::protocol::{Run, RunItem, RunJob};
 use crate::task::Args;
 
 /// A `RUN` message from this size on whose one job has one item hands that item its bytes
@@ -17,25 +17,25 @@ pub(super) struct RunHead {
 
 impl RunHead {
     /// A job's head and its items' arguments, borrowed from the message.
-    pub(super) fn split(job: RunJob<'_>) -> (Self, Items<'_>) {
+    pub(super) fn split<'r, 'a>(run: &'r Run<'a>, job: &RunJob) -> (Self, Items<'r, 'a>) {
         let head = Self {
             first: job.first,
             call: job.call,
             tag: job.tag,
         };
-        (head, Items::Borrowed(job.items.into_iter()))
+        (head, Items::Borrowed(run.items_of(job).iter()))
     }
 }
 
 /// A job's items: each one's arguments and descriptor count.
-pub(super) enum Items<'a> {
+pub(super) enum Items<'r, 'a> {
     /// Borrowed from the message.
-    Borrowed(std::vec::IntoIter<RunItem<'a>>),
+    Borrowed(std::slice::Iter<'r, RunItem<'a>>),
     /// The one task of a message it may consume.
     Lone(Option<(Args<'a>, usize)>),
 }
 
-impl<'a> Iterator for Items<'a> {
+impl<'a> Iterator for Items<'_, 'a> {
     type Item = (Args<'a>, usize);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -49,11 +49,13 @@ impl<'a> Iterator for Items<'a> {
 /// The head, argument range within `bytes` and descriptor count of the one task of a
 /// large `RUN` message, if it holds just one.
 pub(super) fn lone_large(
-    jobs: &[RunJob<'_>],
+    run: &Run<'_>,
     bytes: &[u8],
 ) -> Option<(RunHead, std::ops::Range<usize>, usize)> {
-    let [job] = jobs else { return None };
-    let [item] = &job.items[..] else { return None };
+    let [job] = &run.jobs[..] else { return None };
+    let [item] = run.items_of(job) else {
+        return None;
+    };
     if bytes.len() < OWNED_FROM {
         return None;
     }
@@ -89,16 +91,16 @@ mod tests {
     #[test]
     fn only_a_lone_large_task_may_consume_its_message() {
         let msg = run_message(&[&[OWNED_FROM]]);
-        let jobs = protocol::decode_run(&msg).unwrap();
-        let (head, range, fds) = lone_large(&jobs, &msg).unwrap();
+        let run = protocol::decode_run(&msg).unwrap();
+        let (head, range, fds) = lone_large(&run, &msg).unwrap();
         assert_eq!((head.first, head.call, head.tag, fds), (0, 1, 2, 0));
         assert_eq!(range.len(), OWNED_FROM);
         assert!(msg[range].iter().all(|&b| b == 7));
         let shapes: [&[&[usize]]; 3] = [&[&[10]], &[&[OWNED_FROM, 1]], &[&[OWNED_FROM], &[1]]];
         for shape in shapes {
             let msg = run_message(shape);
-            let jobs = protocol::decode_run(&msg).unwrap();
-            assert!(lone_large(&jobs, &msg).is_none());
+            let run = protocol::decode_run(&msg).unwrap();
+            assert!(lone_large(&run, &msg).is_none());
         }
     }
 }
