@@ -5,7 +5,7 @@
 //! Memory stays bounded where it must by the callers (`imap` keeps the fixed windows).
 
 use crate::error::InsertError;
-use crate::order::ResultOrder;
+use crate::order::{ResultOrder, Slot};
 use crate::queue::JobQueue;
 use crate::scheduler::{SlotTable, WorkerSlot};
 use crate::seq::SeqNum;
@@ -64,9 +64,10 @@ impl<T> JobQueue<T> for VecQueue<T> {
     }
 }
 
-/// Releases results in completion order, without a fixed capacity: the growable
-/// counterpart of [`crate::Unordered`]. Its capacity is the most the sequence numbers `S`
-/// can order (half their range), which is what the scheduler accepts.
+/// Releases results in completion order, on the heap: the growable counterpart of
+/// [`crate::Unordered`]. Its capacity is set at run time ([`with_capacity`](Self::with_capacity)),
+/// or by default the most the sequence numbers `S` can order (half their range), which is
+/// what the scheduler accepts; memory grows with what is held, not with the capacity.
 ///
 /// ```
 /// use forkpool_core::{GrowableUnordered, ResultOrder};
@@ -76,12 +77,18 @@ impl<T> JobQueue<T> for VecQueue<T> {
 /// o.insert_run(0, 2, "a and b").unwrap();
 /// assert_eq!(o.pop(), Some((2, 1, "c")));
 /// assert_eq!(o.pop(), Some((0, 2, "a and b")));
+///
+/// let mut bounded: GrowableUnordered<u64, &str> = GrowableUnordered::with_capacity(2);
+/// assert!(bounded.try_reserve(0, 2));
+/// assert!(!bounded.try_reserve(2, 1)); // full
 /// ```
 #[derive(Debug)]
 pub struct GrowableUnordered<S, T> {
     done: VecDeque<(S, usize, T)>,
     reserved: usize,
     held: usize,
+    /// Most tasks reserved plus held; `None`: half of `S`'s range.
+    limit: Option<usize>,
 }
 
 impl<S, T> GrowableUnordered<S, T> {
@@ -91,6 +98,18 @@ impl<S, T> GrowableUnordered<S, T> {
             done: VecDeque::new(),
             reserved: 0,
             held: 0,
+            limit: None,
+        }
+    }
+
+    /// An empty order that holds at most `capacity` tasks reserved plus finished (at most
+    /// half of `S`'s range, which bounds it anyway).
+    pub const fn with_capacity(capacity: usize) -> Self {
+        Self {
+            done: VecDeque::new(),
+            reserved: 0,
+            held: 0,
+            limit: Some(capacity),
         }
     }
 }
@@ -103,6 +122,13 @@ impl<S, T> Default for GrowableUnordered<S, T> {
 
 impl<S: SeqNum, T> ResultOrder<S, T> for GrowableUnordered<S, T> {
     fn try_reserve(&mut self, _first: S, len: usize) -> bool {
+        let used = self.reserved + self.held;
+        if used
+            .checked_add(len)
+            .is_none_or(|end| end > self.capacity())
+        {
+            return false;
+        }
         self.reserved += len;
         true
     }
@@ -127,7 +153,120 @@ impl<S: SeqNum, T> ResultOrder<S, T> for GrowableUnordered<S, T> {
         self.reserved
     }
     fn capacity(&self) -> usize {
-        S::half_range()
+        self.limit
+            .map_or(S::half_range(), |n| n.min(S::half_range()))
+    }
+}
+
+/// Releases results strictly in submission order, on the heap: the growable counterpart
+/// of [`crate::Ordered`], with its capacity set at run time. Its slots are allocated as
+/// tasks are reserved (a window with a large capacity that holds little costs little).
+///
+/// ```
+/// use forkpool_core::{GrowableOrdered, ResultOrder};
+/// let mut w: GrowableOrdered<u64, &str> = GrowableOrdered::starting_at(0, 4);
+/// assert!(w.try_reserve(0, 4));
+/// assert!(!w.try_reserve(4, 1)); // full
+/// w.insert_run(2, 2, "c and d").unwrap(); // one answer for tasks 2 and 3
+/// w.insert(1, "b").unwrap();
+/// assert_eq!(w.pop(), None); // 0 is not back yet
+/// w.insert(0, "a").unwrap();
+/// assert_eq!(
+///     [w.pop(), w.pop(), w.pop()],
+///     [Some((0, 1, "a")), Some((1, 1, "b")), Some((2, 2, "c and d"))]
+/// );
+/// ```
+pub struct GrowableOrdered<S, T> {
+    /// The reserved slots, from `base` on.
+    slots: VecDeque<Slot<T>>,
+    /// The next sequence number to release.
+    base: S,
+    /// Filled slots.
+    filled: usize,
+    capacity: usize,
+}
+
+impl<S: SeqNum, T> GrowableOrdered<S, T> {
+    /// A window whose first released sequence number is `first`, holding at most
+    /// `capacity` tasks reserved plus finished (at most half of `S`'s range, which keeps
+    /// wrap-around comparison unambiguous).
+    pub fn starting_at(first: S, capacity: usize) -> Self {
+        Self {
+            slots: VecDeque::new(),
+            base: first,
+            filled: 0,
+            capacity: capacity.min(S::half_range()),
+        }
+    }
+}
+
+impl<S, T> core::fmt::Debug for GrowableOrdered<S, T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("GrowableOrdered")
+            .field("span", &self.slots.len())
+            .field("filled", &self.filled)
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
+impl<S: SeqNum, T> ResultOrder<S, T> for GrowableOrdered<S, T> {
+    fn try_reserve(&mut self, first: S, len: usize) -> bool {
+        let span = self.slots.len();
+        let contiguous = first.distance_from(self.base) == span;
+        if !contiguous || span.checked_add(len).is_none_or(|end| end > self.capacity) {
+            return false;
+        }
+        self.slots.extend((0..len).map(|_| Slot::Empty));
+        true
+    }
+
+    fn insert_run(&mut self, first: S, len: usize, value: T) -> Result<(), InsertError<T>> {
+        let offset = first.distance_from(self.base);
+        let span = self.slots.len();
+        if len == 0 || offset >= span || len > span - offset {
+            return Err(InsertError::NotReserved(value));
+        }
+        if self
+            .slots
+            .range(offset..offset + len)
+            .any(|s| !matches!(s, Slot::Empty))
+        {
+            return Err(InsertError::Duplicate(value));
+        }
+        for k in 1..len {
+            self.slots[offset + k] = Slot::Covered;
+        }
+        self.slots[offset] = Slot::Held(len, value);
+        self.filled += len;
+        Ok(())
+    }
+
+    fn pop(&mut self) -> Option<(S, usize, T)> {
+        // The front slot is never `Covered` (a run is released whole).
+        if !matches!(self.slots.front(), Some(Slot::Held(..))) {
+            return None;
+        }
+        let Some(Slot::Held(len, value)) = self.slots.pop_front() else {
+            return None;
+        };
+        self.slots.drain(..len - 1);
+        let seq = self.base;
+        self.base = self.base.advance(len).unwrap_or(self.base);
+        self.filled -= len;
+        Some((seq, len, value))
+    }
+
+    fn held(&self) -> usize {
+        self.filled
+    }
+
+    fn reserved(&self) -> usize {
+        self.slots.len() - self.filled
+    }
+
+    fn capacity(&self) -> usize {
+        self.capacity
     }
 }
 
@@ -168,6 +307,9 @@ impl<S, K> SlotTable<S, K> for HeapSlots<S, K> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod same_as_fixed;
 
 #[cfg(test)]
 mod tests {

@@ -14,7 +14,7 @@
 //! | [`frame`] | the length-prefixed frame codec the std backend puts on its sockets |
 //! | [`scheduler`] | the sans-IO [`Scheduler`] state machine |
 //! | [`error`] | every error type of the crate |
-//! | `growable` | with the `alloc` feature: [`VecQueue`], [`GrowableUnordered`], [`HeapSlots`] for drivers with an allocator |
+//! | `growable` | with the `alloc` feature: [`VecQueue`], [`GrowableOrdered`], [`GrowableUnordered`], [`HeapSlots`] for drivers with an allocator |
 //!
 //! Without the `alloc` feature nothing here allocates.
 #![no_std]
@@ -40,7 +40,7 @@ pub use error::{
 };
 pub use frame::{FrameBuf, FrameDecoder, FrameHeader, Progress};
 #[cfg(feature = "alloc")]
-pub use growable::{GrowableUnordered, HeapSlots, VecQueue};
+pub use growable::{GrowableOrdered, GrowableUnordered, HeapSlots, VecQueue};
 pub use lock::Lock;
 pub use order::{Ordered, ResultOrder, Unordered};
 pub use queue::{FifoQueue, JobQueue};

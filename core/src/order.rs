@@ -70,8 +70,8 @@ pub struct Ordered<S, T, const N: usize> {
     filled: usize,
 }
 
-/// One task's place in an [`Ordered`] window.
-enum Slot<T> {
+/// One task's place in an [`Ordered`] window (or a `GrowableOrdered` one).
+pub(crate) enum Slot<T> {
     Empty,
     /// Filled by the run that starts at an earlier slot.
     Covered,
