@@ -108,6 +108,29 @@ fn imap_pulls_input_lazily() {
     assert!(pulled.load(Ordering::SeqCst) <= forkpool::IMAP_WINDOW + 1);
 }
 
+fn len(bytes: serde_bytes::ByteBuf) -> usize {
+    bytes.len()
+}
+
+/// With large arguments the bytes in flight, not the window's count of tasks, bound what
+/// `imap` pulls ahead: about 64 MiB of them, here 1 MiB each (the window is 2048 tasks).
+#[test]
+fn imap_pulls_large_input_by_its_size() {
+    let pool = Pool::new(2).unwrap();
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&pulled);
+    let input = (0..).map(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        serde_bytes::ByteBuf::from(vec![7u8; 1 << 20])
+    });
+    let mut it = pool.imap(len, input).unwrap();
+    for _ in 0..100 {
+        assert_eq!(it.next().unwrap().unwrap(), 1 << 20);
+    }
+    let ahead = pulled.load(Ordering::SeqCst) - 100;
+    assert!(ahead <= 80, "{ahead} large items pulled ahead");
+}
+
 /// Issue 16, item 1: `close` + `join` while a read-to-the-end `imap` iterator is still in
 /// scope returns (the batch is sealed when the input runs out, not when the iterator is
 /// dropped); the iterator still works after `join`.

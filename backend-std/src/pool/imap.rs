@@ -1,14 +1,15 @@
 //! The lazy iterators behind `imap` and `imap_unordered`.
 //!
 //! Input is pulled from the user's iterator only while the core's result window has room,
-//! so at most `WINDOW` tasks are submitted-but-not-yielded at any time: an endless input
-//! works, and memory stays bounded whatever the item count. Ordered and unordered differ
-//! only in the window type (`Ordered` or `Unordered` from the core).
+//! so at most a window of tasks (1024 per worker of the pool, see `imap_order`) are
+//! submitted-but-not-yielded at any time: an endless input works, and memory stays bounded
+//! whatever the item count. Ordered and unordered differ only in the window type
+//! (`GrowableOrdered` or `GrowableUnordered` from the core, each with that capacity).
 
 use super::Pool;
 use super::driver::Inner;
 use super::encode::next_chunk;
-use super::imap_order::WINDOW;
+use super::imap_order::window_for;
 use super::imap_order::{AsCompleted, IMapOrder, InOrder, OneArg};
 use super::ledger::BatchId;
 use super::lock::lock;
@@ -25,6 +26,10 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 
+/// Bytes of encoded arguments an `imap` keeps in flight at most, roughly: with large
+/// arguments this, not the window's count, bounds its memory (a chunk over it still goes,
+/// alone).
+const IN_FLIGHT_BYTES: usize = 64 << 20;
 
 /// The iterator `imap` (`O` = [`InOrder`]) and `imap_unordered` (`O` = [`AsCompleted`])
 /// return. Yields each
@@ -39,7 +44,7 @@ pub struct IMap<I, A, R, O: IMapOrder> {
     chunksize: usize,
     batch: BatchId,
     stream: Arc<Stream>,
-    window: Box<O::Window>,
+    window: O::Window,
     /// Values of a run taken from the window, not yielded yet (at most a chunk's).
     ready: VecDeque<Result<R>>,
     next_index: u64,
@@ -51,6 +56,9 @@ pub struct IMap<I, A, R, O: IMapOrder> {
     sealed: bool,
     /// Deadline of each chunk submitted from now on, in milliseconds.
     timeout_ms: Option<u64>,
+    /// Bytes and items of input encoded so far (their average size bounds the window for
+    /// large arguments, see `limit`).
+    encoded: (u64, u64),
     /// The pool's owner process: in a fork of it the iterator yields `NotOwner`.
     home: Home,
     _types: PhantomData<fn(A) -> R>,
@@ -65,28 +73,30 @@ where
 {
     pub(crate) fn new(inner: Arc<Inner>, input: I, call: usize, chunksize: usize) -> Result<Self> {
         let stream = Stream::new();
-        let batch = {
+        let (batch, window) = {
             let mut st = lock(&inner.state);
             if st.phase != Phase::Running {
                 return Err(Error::PoolNotRunning);
             }
-            st.new_batch(stream.clone(), true)
+            let window = window_for(st.slots.len());
+            (st.new_batch(stream.clone(), true), window)
         };
         Ok(Self {
             inner,
             input,
             input_done: false,
             call,
-            chunksize: chunksize.clamp(1, WINDOW / 2),
+            chunksize: chunksize.clamp(1, window / 2),
             batch,
             stream,
-            window: O::window(),
+            window: O::window(window),
             ready: VecDeque::new(),
             next_index: 0,
             failed: None,
             stopped: false,
             sealed: false,
             timeout_ms: None,
+            encoded: (0, 0),
             home: Home::here(),
             _types: PhantomData,
         })
@@ -116,20 +126,36 @@ where
         self.window.held() + self.window.reserved()
     }
 
+    /// Most tasks in flight now: the window, or fewer for large arguments, so that about
+    /// [`IN_FLIGHT_BYTES`] of them are (by the average size of those encoded so far), but
+    /// never fewer than two chunks.
+    fn limit(&self) -> usize {
+        let (bytes, items) = self.encoded;
+        let fit = match bytes.checked_div(items) {
+            Some(each) => IN_FLIGHT_BYTES / each.max(1) as usize,
+            None => usize::MAX,
+        };
+        self.window.capacity().min(fit.max(2 * self.chunksize))
+    }
+
     /// Once the window is at most half full, refills it: encodes chunks while a whole one
-    /// fits, then submits them all under one lock and wakes the driver once.
+    /// fits (and half of [`IN_FLIGHT_BYTES`] is not reached), then submits them all under
+    /// one lock and wakes the driver once.
     fn top_up(&mut self) -> Result<()> {
-        let capacity = self.window.capacity();
+        let capacity = self.limit();
         if self.input_done || self.outstanding() > capacity / 2 {
             return Ok(());
         }
-        let room = capacity - self.outstanding();
-        let (mut jobs, mut encoded, mut failed) = (Vec::new(), 0, None);
-        while encoded + self.chunksize <= room {
+        let room = capacity.saturating_sub(self.outstanding());
+        let (mut jobs, mut encoded, mut bytes, mut failed) = (Vec::new(), 0, 0, None);
+        while encoded + self.chunksize <= room && bytes < IN_FLIGHT_BYTES / 2 {
             let index = self.next_index as usize + encoded;
             match next_chunk(&mut self.input, self.call, index, self.chunksize) {
                 Ok(Some(mut job)) => {
                     encoded += job.n as usize;
+                    bytes += job.items.len();
+                    self.encoded.0 += job.items.len() as u64;
+                    self.encoded.1 += u64::from(job.n);
                     job.timeout_ms = self.timeout_ms;
                     jobs.push(job);
                 }
@@ -300,7 +326,8 @@ pub type IMapUnordered<I, A, R> = IMap<I, A, R, AsCompleted>;
 
 impl Pool {
     /// Lazily applies `f` to every item; yields results in input order. Input is pulled
-    /// only as workers need it, and at most [`WINDOW`] results are held.
+    /// only as workers need it, and at most a window of tasks is in flight or held: 1024
+    /// per worker, from 2048 to [`IMAP_WINDOW`](crate::IMAP_WINDOW) (16384).
     pub fn imap<F, T, R, I>(
         &self,
         f: F,
@@ -315,7 +342,7 @@ impl Pool {
         self.imap_chunked(f, items, 1)
     }
 
-    /// [`imap`](Self::imap) with an explicit chunk size (at most half of [`WINDOW`]).
+    /// [`imap`](Self::imap) with an explicit chunk size (at most half of the window).
     pub fn imap_chunked<F, T, R, I>(
         &self,
         f: F,
