@@ -142,7 +142,7 @@ def imap_rate_with(workers, n):
 
 def sweep_workers():
     cpus = os.cpu_count() or 1
-    return [1, 2, 4] + ([cpus] if cpus > 4 else [])
+    return sorted(set([1, 2, 4, 8, 16, cpus]))
 
 
 def map_rate(n, chunk):

@@ -157,12 +157,14 @@ pub fn imap_rate_with(workers: usize, n: u64) -> f64 {
     n as f64 / t.elapsed().as_secs_f64()
 }
 
-/// The worker counts of the sweep: 1, 2, 4 and this machine's CPUs (if more).
+/// The worker counts of the sweep: 1, 2, 4, 8, 16 and this machine's CPUs (more workers
+/// than CPUs still shows whether the driver keeps up as workers are added).
 pub fn sweep_workers() -> Vec<usize> {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut w = vec![1, 2, 4];
-    if cpus > 4 {
+    let mut w = vec![1, 2, 4, 8, 16];
+    if !w.contains(&cpus) {
         w.push(cpus);
+        w.sort_unstable();
     }
     w
 }
