@@ -280,8 +280,11 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                     if trusted {
                         checked = Some((job.call, job.tag));
                     }
-                    if let Some(log) = log.as_mut() {
-                        log.starting(job.first);
+                    if let Some(log) = log.as_mut()
+                        && !log.starting(job.first)
+                    {
+                        // The pool stopped this worker and runs the job elsewhere.
+                        return Ok(());
                     }
                     for (k, (args, item_fds)) in items.enumerate() {
                         let mine: Vec<_> = fds.by_ref().take(item_fds).collect();

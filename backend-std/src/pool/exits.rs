@@ -172,9 +172,11 @@ impl State {
         self.dying = alive;
         let overdue: Vec<Dying> = overdue;
         self.effects.release(overdue.iter().map(|d| (d.pid, true)));
-        // Not seen gone: what it held cannot be told apart, and fails.
+        // Not seen gone (a thread cannot be killed; a process may not be dead yet): its log
+        // is marked stopped before it is read, so it starts nothing more, and what it held
+        // is settled exactly as for one that is gone.
         for p in overdue.into_iter().filter_map(|d| d.pending) {
-            self.settle_blind(p);
+            self.settle(p);
         }
     }
 

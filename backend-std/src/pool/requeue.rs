@@ -99,6 +99,8 @@ impl State {
             let _ = self.sched.handle_worker_lost_because(worker, lost);
             return;
         };
+        // First the stop: from here on the worker (if it still runs) starts no job.
+        let mark = protocol::stop_and_last_started(&log);
         let bytes = protocol::salvage(&log);
         if !bytes.is_empty()
             && let Ok(answers) = protocol::decode_done(bytes, Vec::new())
@@ -112,7 +114,7 @@ impl State {
         // Without a mark, the worker had not started a job since it took the log: the one
         // it was running, if any, is the oldest it holds.
         let front = self.sched.held_by(worker).next().map(|(next, _)| next);
-        let started = protocol::last_started(&log).or(front);
+        let started = mark.or(front);
         let _ = self
             .sched
             .handle_worker_lost_exact(worker, lost.clone(), started);

@@ -118,4 +118,11 @@ impl Transport for Threads {
         self.release(&[(id, false)]);
         ExitCause::Unknown
     }
+
+    /// A thread's jobs pipeline with a result log, as a process's do: one let go starts
+    /// nothing once the pool has read its log (`protocol::log`), so the jobs behind the
+    /// one it was stopped for run once elsewhere.
+    fn keeps_logs(&self) -> bool {
+        true
+    }
 }

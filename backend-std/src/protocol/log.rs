@@ -12,9 +12,19 @@
 //! Before it starts a job, the worker also writes the job's first sequence number there,
 //! so the driver knows which jobs a worker it stopped on purpose had started.
 //!
+//! A worker the pool stopped may still be running (a thread cannot be killed; a process
+//! lives until its signal lands). So the pool first marks the log stopped, and a worker
+//! that finds the mark when it is about to start a job leaves instead (the mark and the
+//! start are each written, then the other read, sequentially consistent: either the pool
+//! sees the start, or the worker sees the mark); and the worker's writes of results are
+//! bracketed by a version count (odd while writing), so the pool reads a whole batch, not
+//! one half-overwritten.
+//!
 //! ```text
 //! 0    committed length (u32)
 //! 8    1 + the first sequence number of the last job started (u64 as two u32; 0: none)
+//! 16   stopped (u32: 1 once the pool settled the worker)
+//! 20   version (u32: odd while the worker writes results)
 //! 64   the batch's bytes, as a DONE message's body
 //! ```
 
@@ -47,6 +57,7 @@ impl ResultLog {
             return false;
         }
         let from = self.mirrored.min(len);
+        self.map.word(VERSION).fetch_add(1, Ordering::AcqRel);
         let data = &mut self.map.bytes_mut()[HEAD..];
         data[from..len].copy_from_slice(&batch.bytes[from..len]);
         let committed = match batch.open_run() {
@@ -64,35 +75,104 @@ impl ResultLog {
         };
         self.mirrored = len;
         self.map.word(0).store(committed as u32, Ordering::Release);
+        self.map.word(VERSION).fetch_add(1, Ordering::Release);
         true
     }
 
-    /// The worker starts the job whose first task is `first`.
-    pub(crate) fn starting(&mut self, first: u64) {
+    /// The worker starts the job whose first task is `first`; `false` if the pool stopped
+    /// it (it must leave without starting the job, which the pool runs elsewhere).
+    pub(crate) fn starting(&mut self, first: u64) -> bool {
         let v = first.wrapping_add(1);
         self.map.word(12).store((v >> 32) as u32, Ordering::Relaxed);
-        self.map.word(8).store(v as u32, Ordering::Release);
+        self.map.word(8).store(v as u32, Ordering::SeqCst);
+        self.map.word(STOPPED).load(Ordering::SeqCst) == 0
     }
 
     /// The batch was sent: the log starts again.
     pub(crate) fn sent(&mut self) {
+        self.map.word(VERSION).fetch_add(1, Ordering::AcqRel);
         self.map.word(0).store(0, Ordering::Release);
         self.mirrored = 0;
+        self.map.word(VERSION).fetch_add(1, Ordering::Release);
     }
 }
 
-/// The driver's side: the first sequence number of the last job a dead worker started.
-pub(crate) fn last_started(map: &Mapping) -> Option<u64> {
-    let lo = u64::from(map.word(8).load(Ordering::Acquire));
+/// Where the stopped mark is.
+const STOPPED: usize = 16;
+/// Where the version of the results is.
+const VERSION: usize = 20;
+
+/// The driver's side: marks the worker stopped (see the module docs), then reads the first
+/// sequence number of the last job it started. After this, the worker starts no job.
+pub(crate) fn stop_and_last_started(map: &Mapping) -> Option<u64> {
+    map.word(STOPPED).store(1, Ordering::SeqCst);
+    let lo = u64::from(map.word(8).load(Ordering::SeqCst));
     let hi = u64::from(map.word(12).load(Ordering::Relaxed));
     ((hi << 32) | lo).checked_sub(1)
 }
 
-/// The driver's side: the results a dead worker left in its log, as a `DONE` body.
+/// Tries at reading a whole batch before the results are given up for lost (a worker that
+/// stopped for good half-way through writing them).
+const SALVAGE_TRIES: usize = 10_000;
+
+/// The driver's side: the results a worker left in its log, as a `DONE` body; read whole
+/// (while the version was even and unchanged), or none.
 pub(crate) fn salvage(map: &Mapping) -> Vec<u8> {
-    let committed = map.word(0).load(Ordering::Acquire) as usize;
-    map.bytes()
-        .get(HEAD..HEAD + committed)
-        .map(<[u8]>::to_vec)
-        .unwrap_or_default()
+    for _ in 0..SALVAGE_TRIES {
+        let before = map.word(VERSION).load(Ordering::Acquire);
+        if before % 2 == 1 {
+            std::thread::yield_now();
+            continue;
+        }
+        let committed = map.word(0).load(Ordering::Acquire) as usize;
+        let bytes = map
+            .bytes()
+            .get(HEAD..HEAD + committed)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
+        std::sync::atomic::fence(Ordering::Acquire);
+        if map.word(VERSION).load(Ordering::Relaxed) == before {
+            return bytes;
+        }
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worker's and the pool's mappings of one log.
+    fn both_sides() -> (ResultLog, Mapping) {
+        let fd = Mapping::sealed_file(LOG_BYTES).unwrap();
+        let theirs = Mapping::from_fd(fd.try_clone().unwrap()).unwrap();
+        (ResultLog::new(theirs), Mapping::from_fd(fd).unwrap())
+    }
+
+    #[test]
+    fn a_worker_marked_stopped_starts_nothing_more() {
+        let (mut worker, pool) = both_sides();
+        assert!(worker.starting(5));
+        assert!(worker.starting(6));
+        assert_eq!(stop_and_last_started(&pool), Some(6));
+        assert!(!worker.starting(7), "the job after the stop is not started");
+    }
+
+    #[test]
+    fn results_are_read_whole_or_not_at_all() {
+        let (mut worker, pool) = both_sides();
+        let mut batch = ResultBatch::default();
+        batch.push(3, usize::MAX, |out| {
+            out.bytes.extend_from_slice(b"three");
+            crate::task::Status::Ok
+        });
+        assert!(worker.mirror(&batch));
+        let whole = salvage(&pool);
+        // The log holds the open run as it will be once ended.
+        batch.end_run();
+        assert_eq!(whole, batch.bytes);
+        // A writer stuck half-way (the version odd) leaves nothing to read.
+        pool.word(VERSION).fetch_add(1, Ordering::SeqCst);
+        assert!(salvage(&pool).is_empty());
+    }
 }

@@ -25,7 +25,7 @@ mod raw;
 
 pub(crate) use done::{Raw, ResultBatch, decode_done};
 pub(crate) use far::{DONE_FAR, FAR_FROM, FAR_REFUSED, FAR_TAKEN, decode_offer, offer, read_from};
-pub(crate) use log::{LOG_BYTES, ResultLog, last_started, salvage};
+pub(crate) use log::{LOG_BYTES, ResultLog, salvage, stop_and_last_started};
 
 use crate::error::Result;
 use crate::owner::{Adopt, Owner, call_tag};

@@ -26,8 +26,6 @@ use std::sync::Arc;
 pub struct ThreadPoolBuilder {
     pool: PoolBuilder,
     init: Option<InitFn>,
-    /// Whether `pipeline_depth` was set (the default is 1 for threads: see it).
-    depth_set: bool,
 }
 
 impl ThreadPoolBuilder {
@@ -55,14 +53,13 @@ impl ThreadPoolBuilder {
         self
     }
 
-    /// Most chunks a worker thread may hold at once (see
-    /// [`PoolBuilder::pipeline_depth`]). The default is 1 here: a thread stopped on purpose
-    /// (a deadline passed, its task cancelled) cannot be killed, so it is let go with the
-    /// chunks it held, which then fail with it; at depth 64 tiny tasks run about ten times
-    /// as fast.
+    /// Most chunks a worker thread may hold at once: 1 to 64, the default (see
+    /// [`PoolBuilder::pipeline_depth`]). A thread stopped on purpose (a deadline passed, its
+    /// task cancelled) cannot be killed: it is let go once its grace runs out, marked
+    /// stopped in the result log it shares with the pool, so it starts none of the chunks it
+    /// held; those run once on another thread, and only the one it was stopped for fails.
     pub fn pipeline_depth(mut self, depth: usize) -> Self {
         self.pool = self.pool.pipeline_depth(depth);
-        self.depth_set = true;
         self
     }
 
@@ -70,9 +67,6 @@ impl ThreadPoolBuilder {
     pub fn build(self) -> Result<ThreadPool> {
         let scope = Arc::new(Scope::new());
         let mut builder = self.pool;
-        if !self.depth_set {
-            builder = builder.pipeline_depth(1);
-        }
         if let Some(init) = self.init {
             let ticket = scope.put(Box::new(init));
             let (args, fds) = crate::codec::encode(&(ticket,))?;
