@@ -254,7 +254,8 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
             // on unsent results wait there (those waiting now too).
             LOG if log.is_none() && m.fds.len() == 1 => {
                 let fd = m.fds.into_iter().next().ok_or(BROKEN)?;
-                let mut l = ResultLog::new(sys::Mapping::from_fd(fd).map_err(broken)?);
+                let map = sys::Mapping::from_fd(fd).map_err(broken)?;
+                let mut l = ResultLog::new(map, matches!(host, Host::Thread));
                 if !l.mirror(&batch) {
                     out.flush(&mut batch, &mut None)?;
                 }

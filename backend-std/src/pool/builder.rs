@@ -103,10 +103,10 @@ impl PoolBuilder {
     /// Depth costs no crash granularity: a worker that dies, or is stopped (a deadline
     /// passed, its task cancelled), fails only the chunk it was running; the results it had
     /// computed come back (each worker keeps its unsent results in memory it shares with the
-    /// pool), and the chunks queued behind it run once on another worker; one that outlives
-    /// its kill grace is marked stopped in that memory, starts nothing more, and is settled
-    /// the same way. What depth can still cost: long tasks queued behind one another
-    /// balance less well, when more than 4 per worker wait.
+    /// pool), and the chunks queued behind it run once on another worker. (Only a worker
+    /// process that outlives its kill grace without exiting fails the chunks it held.) What
+    /// depth can still cost: long tasks queued behind one another balance less well, when
+    /// more than 4 per worker wait.
     pub fn pipeline_depth(mut self, depth: usize) -> Self {
         self.depth = Some(depth);
         self

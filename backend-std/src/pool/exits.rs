@@ -172,11 +172,16 @@ impl State {
         self.dying = alive;
         let overdue: Vec<Dying> = overdue;
         self.effects.release(overdue.iter().map(|d| (d.pid, true)));
-        // Not seen gone (a thread cannot be killed; a process may not be dead yet): its log
-        // is marked stopped before it is read, so it starts nothing more, and what it held
-        // is settled exactly as for one that is gone.
+        // Not seen gone. A thread (it cannot be killed) is marked stopped in its log
+        // before the log is read, so it starts nothing more, and what it held is settled
+        // exactly; for a process, what it held cannot be told apart, and fails.
+        let exact = self.transport.settles_from_log_alive();
         for p in overdue.into_iter().filter_map(|d| d.pending) {
-            self.settle(p);
+            if exact {
+                self.settle(p);
+            } else {
+                self.settle_blind(p);
+            }
         }
     }
 

@@ -125,4 +125,8 @@ impl Transport for Threads {
     fn keeps_logs(&self) -> bool {
         true
     }
+
+    fn settles_from_log_alive(&self) -> bool {
+        true
+    }
 }

@@ -76,4 +76,11 @@ pub(crate) trait Transport: Send + Sync + 'static {
     fn keeps_logs(&self) -> bool {
         false
     }
+
+    /// Whether a worker stopped on purpose and not seen gone when its grace ran out is
+    /// settled from its log all the same (threads, which cannot be killed, check the log's
+    /// stop mark before each job); otherwise what it held fails.
+    fn settles_from_log_alive(&self) -> bool {
+        false
+    }
 }

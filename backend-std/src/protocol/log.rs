@@ -12,13 +12,14 @@
 //! Before it starts a job, the worker also writes the job's first sequence number there,
 //! so the driver knows which jobs a worker it stopped on purpose had started.
 //!
-//! A worker the pool stopped may still be running (a thread cannot be killed; a process
-//! lives until its signal lands). So the pool first marks the log stopped, and a worker
-//! that finds the mark when it is about to start a job leaves instead (the mark and the
-//! start are each written, then the other read, sequentially consistent: either the pool
-//! sees the start, or the worker sees the mark); and the worker's writes of results are
+//! A thread the pool stopped may still be running (it cannot be killed), and is settled
+//! from its log all the same. So the pool first marks the log stopped, and a thread that
+//! finds the mark when it is about to start a job leaves instead (the mark and the start
+//! are each written, then the other read, sequentially consistent: either the pool sees
+//! the start, or the thread sees the mark); and a worker's writes of results are
 //! bracketed by a version count (odd while writing), so the pool reads a whole batch, not
-//! one half-overwritten.
+//! one half-overwritten. A process is settled only once gone (or blind, if it outlives its
+//! kill grace), so it skips the start's fence.
 //!
 //! ```text
 //! 0    committed length (u32)
@@ -42,11 +43,36 @@ pub(crate) struct ResultLog {
     map: Mapping,
     /// Bytes of the batch copied so far.
     mirrored: usize,
+    /// The version last published (only this worker writes it).
+    version: u32,
+    /// Whether the pool may settle this worker while it still runs (a thread: it cannot be
+    /// killed), so each start must be ordered against the stop mark (a full fence per job,
+    /// which a process, settled only once gone, does without).
+    fenced: bool,
 }
 
 impl ResultLog {
-    pub(crate) fn new(map: Mapping) -> Self {
-        Self { map, mirrored: 0 }
+    /// The log in `map`; `fenced` for a worker the pool settles while it may still run.
+    pub(crate) fn new(map: Mapping, fenced: bool) -> Self {
+        Self {
+            map,
+            mirrored: 0,
+            version: 0,
+            fenced,
+        }
+    }
+
+    /// Marks the results being written (the version odd), before they are.
+    fn writing(&mut self) {
+        self.version = self.version.wrapping_add(1);
+        self.map.word(VERSION).store(self.version, Ordering::Relaxed);
+        std::sync::atomic::fence(Ordering::Release);
+    }
+
+    /// Marks the results written (the version even again), after they are.
+    fn written(&mut self) {
+        self.version = self.version.wrapping_add(1);
+        self.map.word(VERSION).store(self.version, Ordering::Release);
     }
 
     /// Copies what `batch` gained into the log and publishes it. `false` when the batch
@@ -57,7 +83,7 @@ impl ResultLog {
             return false;
         }
         let from = self.mirrored.min(len);
-        self.map.word(VERSION).fetch_add(1, Ordering::AcqRel);
+        self.writing();
         let data = &mut self.map.bytes_mut()[HEAD..];
         data[from..len].copy_from_slice(&batch.bytes[from..len]);
         let committed = match batch.open_run() {
@@ -75,7 +101,7 @@ impl ResultLog {
         };
         self.mirrored = len;
         self.map.word(0).store(committed as u32, Ordering::Release);
-        self.map.word(VERSION).fetch_add(1, Ordering::Release);
+        self.written();
         true
     }
 
@@ -84,16 +110,20 @@ impl ResultLog {
     pub(crate) fn starting(&mut self, first: u64) -> bool {
         let v = first.wrapping_add(1);
         self.map.word(12).store((v >> 32) as u32, Ordering::Relaxed);
+        if !self.fenced {
+            self.map.word(8).store(v as u32, Ordering::Release);
+            return true;
+        }
         self.map.word(8).store(v as u32, Ordering::SeqCst);
         self.map.word(STOPPED).load(Ordering::SeqCst) == 0
     }
 
     /// The batch was sent: the log starts again.
     pub(crate) fn sent(&mut self) {
-        self.map.word(VERSION).fetch_add(1, Ordering::AcqRel);
+        self.writing();
         self.map.word(0).store(0, Ordering::Release);
         self.mirrored = 0;
-        self.map.word(VERSION).fetch_add(1, Ordering::Release);
+        self.written();
     }
 }
 
@@ -146,7 +176,7 @@ mod tests {
     fn both_sides() -> (ResultLog, Mapping) {
         let fd = Mapping::sealed_file(LOG_BYTES).unwrap();
         let theirs = Mapping::from_fd(fd.try_clone().unwrap()).unwrap();
-        (ResultLog::new(theirs), Mapping::from_fd(fd).unwrap())
+        (ResultLog::new(theirs, true), Mapping::from_fd(fd).unwrap())
     }
 
     #[test]
