@@ -32,6 +32,8 @@ use tickets::{Carried, Job, Scope, Ticket, run_job, unwrap_all, unwrap_one};
 /// - A thread cannot be killed: a task that is cancelled, runs past its deadline or is
 ///   running at [`terminate`](Self::terminate) fails at once as it would in a `Pool`,
 ///   and its thread is let go (a new one takes its place) to end when the task returns.
+///   The chunks queued behind it on that thread (it pipelines as a `Pool` does) run once on
+///   another: the thread starts none of them once let go.
 ///
 /// ```
 /// let pool = forkpool::ThreadPool::new(4)?;
