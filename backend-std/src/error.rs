@@ -70,10 +70,10 @@ pub enum Error {
     Terminated,
     /// The task was cancelled (`AsyncResult::cancel`, or its `imap` iterator was dropped).
     Cancelled,
-    /// The task ran past its deadline (`AsyncOptions::timeout`); its worker was killed and
-    /// replaced.
+    /// The task ran past its deadline (`AsyncOptions::timeout`); its worker was stopped
+    /// (a process killed, a `ThreadPool` thread let go) and replaced.
     TimedOut {
-        /// The worker that ran it.
+        /// The worker that ran it: a process id, or a `ThreadPool` thread's id.
         pid: u32,
     },
     /// Worker processes could not be started (too many failed starts in a row, see
@@ -189,7 +189,7 @@ impl fmt::Display for Error {
             Self::TimedOut { pid } => {
                 write!(
                     f,
-                    "the task ran past its deadline; worker process {pid} was killed"
+                    "the task ran past its deadline; its worker ({pid}) was stopped and replaced"
                 )
             }
             Self::PoolBroken { message, .. } => {
