@@ -1,4 +1,5 @@
-//! The lazy iterators behind `imap` and `imap_unordered`.
+//! The lazy iterators behind `imap` and `imap_unordered` (the `Pool` methods that start
+//! them are in `imap_methods.rs`).
 //!
 //! Input is pulled from the user's iterator only while the core's result window has room,
 //! so at most a window of tasks (1024 per worker of the pool, see `imap_order`) are
@@ -6,18 +7,16 @@
 //! whatever the item count. Ordered and unordered differ only in the window type
 //! (`GrowableOrdered` or `GrowableUnordered` from the core, each with that capacity).
 
-use super::Pool;
 use super::driver::Inner;
 use super::encode::next_chunk;
 use super::imap_order::window_for;
-use super::imap_order::{AsCompleted, IMapOrder, InOrder, OneArg};
+use super::imap_order::{AsCompleted, IMapOrder, InOrder};
 use super::ledger::BatchId;
 use super::lock::lock;
 use super::sink::{Raw, Stream};
 use super::state::Phase;
 use crate::error::{Error, Result};
 use crate::owner::Home;
-use crate::task::{TaskFn, erase};
 use forkpool_core::ResultOrder;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -323,83 +322,3 @@ impl<I, A, R, O: IMapOrder> Drop for IMap<I, A, R, O> {
 pub type IMapOrdered<I, A, R> = IMap<I, A, R, InOrder>;
 /// The `imap_unordered` iterator type.
 pub type IMapUnordered<I, A, R> = IMap<I, A, R, AsCompleted>;
-
-impl Pool {
-    /// Lazily applies `f` to every item; yields results in input order. Input is pulled
-    /// only as workers need it, and at most a window of tasks is in flight or held: 1024
-    /// per worker, from 2048 to [`IMAP_WINDOW`](crate::IMAP_WINDOW) (16384).
-    pub fn imap<F, T, R, I>(
-        &self,
-        f: F,
-        items: I,
-    ) -> Result<IMapOrdered<OneArg<I::IntoIter>, (T,), R>>
-    where
-        F: TaskFn<(T,), R>,
-        T: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
-        I: IntoIterator<Item = T>,
-    {
-        self.imap_chunked(f, items, 1)
-    }
-
-    /// [`imap`](Self::imap) with an explicit chunk size (at most half of the window).
-    pub fn imap_chunked<F, T, R, I>(
-        &self,
-        f: F,
-        items: I,
-        chunksize: usize,
-    ) -> Result<IMapOrdered<OneArg<I::IntoIter>, (T,), R>>
-    where
-        F: TaskFn<(T,), R>,
-        T: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
-        I: IntoIterator<Item = T>,
-    {
-        self.home.check()?;
-        let input = OneArg(items.into_iter());
-        IMap::<_, _, _, InOrder>::new(
-            Arc::clone(&self.inner),
-            input,
-            erase::<F, (T,), R>(f),
-            chunksize,
-        )
-    }
-
-    /// Like [`imap`](Self::imap), but yields results as they complete.
-    pub fn imap_unordered<F, T, R, I>(
-        &self,
-        f: F,
-        items: I,
-    ) -> Result<IMapUnordered<OneArg<I::IntoIter>, (T,), R>>
-    where
-        F: TaskFn<(T,), R>,
-        T: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
-        I: IntoIterator<Item = T>,
-    {
-        self.imap_unordered_chunked(f, items, 1)
-    }
-
-    /// [`imap_unordered`](Self::imap_unordered) with an explicit chunk size.
-    pub fn imap_unordered_chunked<F, T, R, I>(
-        &self,
-        f: F,
-        items: I,
-        chunksize: usize,
-    ) -> Result<IMapUnordered<OneArg<I::IntoIter>, (T,), R>>
-    where
-        F: TaskFn<(T,), R>,
-        T: Serialize + DeserializeOwned,
-        R: Serialize + DeserializeOwned,
-        I: IntoIterator<Item = T>,
-    {
-        self.home.check()?;
-        let input = OneArg(items.into_iter());
-        IMap::<_, _, _, AsCompleted>::new(
-            Arc::clone(&self.inner),
-            input,
-            erase::<F, (T,), R>(f),
-            chunksize,
-        )
-    }
-}

@@ -17,6 +17,7 @@ mod far;
 #[cfg(test)]
 mod fake_workers;
 mod imap;
+mod imap_methods;
 mod imap_order;
 #[cfg(feature = "stream")]
 mod imap_stream;
