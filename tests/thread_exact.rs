@@ -14,18 +14,18 @@ use std::time::Duration;
 const LIMIT: Duration = Duration::from_secs(60);
 const BEHIND: usize = 20;
 
-/// One thread (default settings), a task that waits on a gate held here, and `BEHIND`
-/// quick tasks queued behind it, each counting its runs.
-struct Scene {
+/// One thread (default settings) and `BEHIND` quick tasks queued behind a task that waits
+/// on a gate held here, each counting its runs.
+struct Behind {
     pool: ThreadPool,
-    stuck: AsyncResult<()>,
     quick: Vec<AsyncResult<usize>>,
     runs: Arc<Vec<AtomicUsize>>,
     /// Holds the stuck task until dropped.
     held: std::sync::MutexGuard<'static, ()>,
 }
 
-fn stuck_with_work_behind(opts: AsyncOptions<()>) -> Scene {
+/// The stuck task (started with `opts`), and what is behind it.
+fn stuck_with_work_behind(opts: AsyncOptions<()>) -> (AsyncResult<()>, Behind) {
     let pool = ThreadPool::new(1).unwrap();
     let gate: &'static Mutex<()> = Box::leak(Box::new(Mutex::new(())));
     let held = gate.lock().unwrap();
@@ -46,21 +46,38 @@ fn stuck_with_work_behind(opts: AsyncOptions<()>) -> Scene {
             .unwrap()
         })
         .collect();
-    Scene {
+    let behind = Behind {
         pool,
-        stuck,
         quick,
         runs,
         held,
-    }
+    };
+    (stuck, behind)
 }
 
-fn each_ran_once(quick: Vec<AsyncResult<usize>>, runs: &[AtomicUsize]) {
-    for (i, q) in quick.into_iter().enumerate() {
-        assert_eq!(q.get().unwrap(), i, "task {i} behind the stopped one");
-    }
-    for (i, r) in runs.iter().enumerate() {
-        assert_eq!(r.load(Ordering::SeqCst), 1, "task {i} ran once");
+impl Behind {
+    /// Once the stuck task's thread was stopped: each task behind it succeeds, having run
+    /// once; the thread let go ends when the gate opens, without starting anything, and a
+    /// replacement serves.
+    fn each_ran_once(self) {
+        let Behind {
+            pool,
+            quick,
+            runs,
+            held,
+        } = self;
+        for (i, q) in quick.into_iter().enumerate() {
+            assert_eq!(q.get().unwrap(), i, "task {i} behind the stopped one");
+        }
+        for (i, r) in runs.iter().enumerate() {
+            assert_eq!(r.load(Ordering::SeqCst), 1, "task {i} ran once");
+        }
+        drop(held);
+        assert!(eventually(Duration::from_secs(10), || pool.stats().workers == 1));
+        assert_eq!(
+            runs.iter().map(|r| r.load(Ordering::SeqCst)).sum::<usize>(),
+            BEHIND
+        );
     }
 }
 
@@ -68,44 +85,24 @@ fn each_ran_once(quick: Vec<AsyncResult<usize>>, runs: &[AtomicUsize]) {
 fn tasks_behind_one_past_its_deadline_run_once_elsewhere() {
     bounded(LIMIT, || {
         let opts = AsyncOptions::new().timeout(Duration::from_millis(100));
-        let Scene {
-            pool,
-            stuck,
-            quick,
-            runs,
-            held,
-        } = stuck_with_work_behind(opts);
+        let (stuck, behind) = stuck_with_work_behind(opts);
         assert!(matches!(stuck.get(), Err(Error::TimedOut { .. })));
-        each_ran_once(quick, &runs);
-        drop(held); // the thread let go ends now, without starting anything
-        assert!(eventually(Duration::from_secs(10), || pool.stats().workers == 1));
-        assert_eq!(
-            runs.iter().map(|r| r.load(Ordering::SeqCst)).sum::<usize>(),
-            BEHIND
-        );
+        behind.each_ran_once();
     });
 }
 
 #[test]
 fn tasks_behind_a_cancelled_one_run_once_elsewhere() {
     bounded(LIMIT, || {
-        let Scene {
-            pool,
-            stuck,
-            quick,
-            runs,
-            held,
-        } = stuck_with_work_behind(AsyncOptions::new());
+        let (stuck, behind) = stuck_with_work_behind(AsyncOptions::new());
         // Cancelled with quick tasks held behind it on its thread (it holds the thread
-        // until `held` goes).
-        assert!(eventually(Duration::from_secs(10), || pool.stats().running > 1));
+        // until the gate opens).
+        assert!(eventually(Duration::from_secs(10), || behind
+            .pool
+            .stats()
+            .running
+            > 1));
         stuck.cancel();
-        each_ran_once(quick, &runs);
-        drop(held);
-        assert!(eventually(Duration::from_secs(10), || pool.stats().workers == 1));
-        assert_eq!(
-            runs.iter().map(|r| r.load(Ordering::SeqCst)).sum::<usize>(),
-            BEHIND
-        );
+        behind.each_ran_once();
     });
 }

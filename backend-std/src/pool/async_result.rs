@@ -7,8 +7,7 @@
 //! these VMs is most of a round trip: the `apply` round trip goes from about 50 µs to about
 //! 17 µs. The spin is bounded, so a long task costs at most that much CPU per wait.
 
-use super::driver::Inner;
-use super::ledger::BatchId;
+use super::batch_id::BatchId;
 use super::lock::lock;
 use crate::error::{Error, Result};
 use crate::owner::Home;
@@ -36,21 +35,30 @@ pub struct AsyncResult<T> {
     _sink: Option<Arc<dyn Send + Sync>>,
 }
 
-/// How a call is cancelled: its batch in its pool (see `driver::cancel`), the engine's
-/// business, not the result's. Held as it is, not as a boxed closure: one allocation less
-/// per call.
+/// What cancels a call in flight: its pool's engine (`driver::Inner`), which the result
+/// reaches only through this.
+pub(crate) trait CancelCall: Send + Sync {
+    /// Cancels what is left of call `batch`.
+    fn cancel_call(&self, batch: BatchId);
+}
+
+/// How a call is cancelled: its batch in its pool, the engine's business, not the
+/// result's. The pool is held weakly, as it is (not in a boxed closure: one allocation
+/// less per call).
 pub(crate) struct Cancel {
-    pool: Weak<Inner>,
+    pool: Weak<dyn CancelCall>,
     batch: BatchId,
 }
 
 impl Cancel {
-    pub(crate) fn new(pool: Weak<Inner>, batch: BatchId) -> Self {
+    pub(crate) fn new(pool: Weak<dyn CancelCall>, batch: BatchId) -> Self {
         Self { pool, batch }
     }
 
     fn run(&self) {
-        super::driver::cancel(&self.pool, self.batch)
+        if let Some(pool) = self.pool.upgrade() {
+            pool.cancel_call(self.batch);
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! of quinn's endpoint driver (read, `handle_*`, drain every `poll_*`, write, loop). It
 //! never forks (the fork server does) and runs user callbacks outside the pool's lock.
 
-use super::async_result::Cancel;
+use super::async_result::{Cancel, CancelCall};
 use super::deliveries::Deliveries;
 use super::ledger::BatchId;
 use super::starts::Starts;
@@ -24,13 +24,13 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 /// How a call's [`AsyncResult`](super::AsyncResult) cancels it: its batch, in its pool
 /// (if the pool is still there).
 pub(crate) fn canceller(inner: &Arc<Inner>, batch: BatchId) -> Cancel {
-    Cancel::new(Arc::downgrade(inner), batch)
+    let pool: Weak<Inner> = Arc::downgrade(inner);
+    Cancel::new(pool, batch)
 }
 
-/// Cancels what is left of `batch` in `pool`, if the pool is still there.
-pub(crate) fn cancel(pool: &Weak<Inner>, batch: BatchId) {
-    if let Some(inner) = pool.upgrade() {
-        let _ = inner.hand_over(|st| {
+impl CancelCall for Inner {
+    fn cancel_call(&self, batch: BatchId) {
+        let _ = self.hand_over(|st| {
             st.cancel_batch(batch);
             Ok(())
         });

@@ -2,12 +2,15 @@
 
 use super::Pool;
 use super::imap::{IMap, IMapOrdered, IMapUnordered};
-use super::imap_order::{AsCompleted, InOrder, OneArg};
+use super::imap_order::{IMapOrder, OneArg};
 use crate::error::Result;
 use crate::task::{TaskFn, erase};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
+
+/// An `imap` iterator over `I`'s items as one-argument tasks, in order `O`.
+type OneArgIMap<I, T, R, O> = IMap<OneArg<<I as IntoIterator>::IntoIter>, (T,), R, O>;
 
 impl Pool {
     /// Lazily applies `f` to every item; yields results in input order. Input is pulled
@@ -40,14 +43,7 @@ impl Pool {
         R: Serialize + DeserializeOwned,
         I: IntoIterator<Item = T>,
     {
-        self.home.check()?;
-        let input = OneArg(items.into_iter());
-        IMap::<_, _, _, InOrder>::new(
-            Arc::clone(&self.inner),
-            input,
-            erase::<F, (T,), R>(f),
-            chunksize,
-        )
+        self.start_imap(f, items, chunksize)
     }
 
     /// Like [`imap`](Self::imap), but yields results as they complete.
@@ -78,9 +74,26 @@ impl Pool {
         R: Serialize + DeserializeOwned,
         I: IntoIterator<Item = T>,
     {
+        self.start_imap(f, items, chunksize)
+    }
+
+    /// An `imap` iterator of order `O` over `items`, in chunks of `chunksize`.
+    fn start_imap<F, T, R, I, O>(
+        &self,
+        f: F,
+        items: I,
+        chunksize: usize,
+    ) -> Result<OneArgIMap<I, T, R, O>>
+    where
+        F: TaskFn<(T,), R>,
+        T: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+        I: IntoIterator<Item = T>,
+        O: IMapOrder,
+    {
         self.home.check()?;
         let input = OneArg(items.into_iter());
-        IMap::<_, _, _, AsCompleted>::new(
+        IMap::new(
             Arc::clone(&self.inner),
             input,
             erase::<F, (T,), R>(f),

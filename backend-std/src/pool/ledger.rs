@@ -6,15 +6,10 @@
 //! Batches live in a slot map: a freed slot is reused, so the batches in use stay few
 //! cache lines.
 
+pub(crate) use super::batch_id::BatchId;
 use super::sink::Sink;
-use slotmap::{SlotMap, new_key_type};
+use slotmap::SlotMap;
 use std::sync::Arc;
-
-new_key_type! {
-    /// A call in flight (`apply_async`, `map_async`, an `imap`...); never reused for another
-    /// call, so a late cancel cannot hit the wrong one.
-    pub(crate) struct BatchId;
-}
 
 /// What the scheduler keeps with each job and gives back with every release of its tasks.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -2,6 +2,7 @@
 //! core's scheduler.
 
 mod async_result;
+mod batch_id;
 mod await_result;
 mod builder;
 mod deliveries;

@@ -1,4 +1,5 @@
-//! The `DONE` message: how a worker reports results, and how the driver reads them back.
+//! The `DONE` message: how a worker reports results (built in `batch.rs`), and how the
+//! driver reads them back.
 //!
 //! A message is a sequence of records, each `seq: u64`, `status: u8`, `len: u32`, `fds: u8`
 //! and `len` bytes of body. A record is either
@@ -11,7 +12,7 @@
 //!   task keeps its own result and error.
 
 use crate::error::{Error, Result};
-use crate::task::{Output, Status};
+use crate::task::Status;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
@@ -95,108 +96,6 @@ pub(super) fn take_u64(b: &mut &[u8], what: &str) -> Result<u64> {
     Ok(u64::from_le_bytes(a))
 }
 
-/// The run being appended to: where its record starts, and its tasks so far.
-struct OpenRun {
-    at: usize,
-    next: u64,
-    count: u32,
-}
-
-/// Results a worker has not sent yet, encoded as one `DONE` message.
-#[derive(Default)]
-pub(crate) struct ResultBatch {
-    pub bytes: Vec<u8>,
-    pub fds: Vec<OwnedFd>,
-    run: Option<OpenRun>,
-}
-
-impl ResultBatch {
-    /// Runs `call` for task `seq`, appending its result: to the open run when it is the
-    /// run's next task and succeeds without descriptors, else as a record of its own.
-    /// Runs never cross jobs: call [`end_run`](Self::end_run) after each job.
-    ///
-    /// A value longer than `max_value` bytes is not kept: the task fails with
-    /// [`Status::TooLarge`] (its body: the value's length and `max_value`, `u64` each).
-    pub(crate) fn push(
-        &mut self,
-        seq: u64,
-        max_value: usize,
-        call: impl FnOnce(&mut Output<'_>) -> Status,
-    ) {
-        if self.run.as_ref().is_none_or(|r| r.next != seq) {
-            self.end_run();
-            self.run = Some(OpenRun {
-                at: self.bytes.len(),
-                next: seq,
-                count: 0,
-            });
-            self.bytes.extend_from_slice(&seq.to_le_bytes());
-            self.bytes.extend_from_slice(&[0; RESULT_HEAD - 8 + 4]);
-        }
-        let item = self.bytes.len();
-        self.bytes.extend_from_slice(&[0; 4]);
-        let fds_before = self.fds.len();
-        let mut status = call(&mut Output {
-            bytes: &mut self.bytes,
-            fds: &mut self.fds,
-        });
-        let len = self.bytes.len() - item - 4;
-        if status == Status::Ok && len > max_value {
-            self.bytes.truncate(item + 4);
-            self.fds.truncate(fds_before);
-            self.bytes.extend_from_slice(&(len as u64).to_le_bytes());
-            self.bytes
-                .extend_from_slice(&(max_value as u64).to_le_bytes());
-            status = Status::TooLarge;
-        }
-        if status == Status::Ok && self.fds.len() == fds_before {
-            let len = (self.bytes.len() - item - 4) as u32;
-            self.bytes[item..item + 4].copy_from_slice(&len.to_le_bytes());
-            if let Some(run) = self.run.as_mut() {
-                run.count += 1;
-                run.next = seq.wrapping_add(1);
-            }
-            return;
-        }
-        // Not a plain value: it leaves the run for a record of its own.
-        let body = self.bytes.split_off(item + 4);
-        self.bytes.truncate(item);
-        self.end_run();
-        self.bytes.extend_from_slice(&seq.to_le_bytes());
-        self.bytes.push(status as u8);
-        self.bytes
-            .extend_from_slice(&(body.len() as u32).to_le_bytes());
-        self.bytes.push((self.fds.len() - fds_before) as u8);
-        self.bytes.extend_from_slice(&body);
-    }
-
-    /// Closes the open run: its header gets its length and count (an empty one is dropped).
-    pub(crate) fn end_run(&mut self) {
-        let Some(run) = self.run.take() else {
-            return;
-        };
-        if run.count == 0 {
-            self.bytes.truncate(run.at);
-            return;
-        }
-        let at = run.at;
-        let len = (self.bytes.len() - at - RESULT_HEAD) as u32;
-        self.bytes[at + 8] = RUN_STATUS;
-        self.bytes[at + 9..at + 13].copy_from_slice(&len.to_le_bytes());
-        self.bytes[at + 13] = 0;
-        self.bytes[at + 14..at + 18].copy_from_slice(&run.count.to_le_bytes());
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-
-    /// The open run, if any: where its record starts and its values so far.
-    pub(crate) fn open_run(&self) -> Option<(usize, u32)> {
-        self.run.as_ref().map(|r| (r.at, r.count))
-    }
-}
-
 /// Reads a `DONE` message's records; a run's values are checked to lie within its body.
 pub(crate) fn decode_done(bytes: Vec<u8>, fds: Vec<OwnedFd>) -> Result<Vec<Answer>> {
     let buf = Arc::new(bytes);
@@ -248,7 +147,9 @@ pub(crate) fn decode_done(bytes: Vec<u8>, fds: Vec<OwnedFd>) -> Result<Vec<Answe
 
 #[cfg(test)]
 mod tests {
+    use super::super::batch::ResultBatch;
     use super::*;
+    use crate::task::Output;
 
     fn ok(bytes: &'static [u8]) -> impl FnOnce(&mut Output<'_>) -> Status {
         move |out| {

@@ -29,7 +29,8 @@
 //! 64   the batch's bytes, as a DONE message's body
 //! ```
 
-use super::done::{RESULT_HEAD, RUN_STATUS, ResultBatch};
+use super::batch::ResultBatch;
+use super::done::{RESULT_HEAD, RUN_STATUS};
 use crate::sys::Mapping;
 use std::sync::atomic::Ordering;
 

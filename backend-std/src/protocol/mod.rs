@@ -18,12 +18,14 @@
 //! Every function address travels with its tag ([`crate::owner::call_tag`] under the pool's
 //! key, sent in `INIT`): a worker calls no address whose tag does not match.
 
+mod batch;
 mod done;
 mod far;
 mod log;
 mod raw;
 
-pub(crate) use done::{Raw, ResultBatch, decode_done};
+pub(crate) use batch::ResultBatch;
+pub(crate) use done::{Raw, decode_done};
 pub(crate) use far::{DONE_FAR, FAR_FROM, FAR_REFUSED, FAR_TAKEN, decode_offer, offer, read_from};
 pub(crate) use log::{LOG_BYTES, ResultLog, salvage, stop_and_last_started};
 
