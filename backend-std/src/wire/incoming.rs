@@ -23,6 +23,25 @@ const MAX_WRITERS: usize = 1024;
 /// Frames from this size on are received straight into their buffer.
 const DIRECT_FROM: usize = 256 * 1024;
 
+/// Receive buffers kept from connections that closed, for this process's next ones.
+static KEPT_PACKETS: sys::PerProcess<std::sync::Mutex<Vec<sys::PageBuf>>> =
+    sys::PerProcess::new();
+
+/// The most receive buffers kept (64 KiB of address space each, the pages once touched).
+const MAX_KEPT_PACKETS: usize = 16;
+
+fn kept_packets() -> std::sync::MutexGuard<'static, Vec<sys::PageBuf>> {
+    KEPT_PACKETS
+        .get(|| std::sync::Mutex::new(Vec::new()))
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+/// A receive buffer: one a closed connection left, or a fresh mapping.
+fn packet_buffer() -> Option<sys::PageBuf> {
+    kept_packets().pop().or_else(|| sys::PageBuf::new(PACKET))
+}
+
 /// A frame's payload buffer. A large frame's is allocated whole and zero-filled up front;
 /// `filled` counts the payload received so far.
 #[derive(Default)]
@@ -135,14 +154,29 @@ impl Partial {
 /// A connection's receiving side.
 #[derive(Default)]
 pub(crate) struct RecvState {
-    /// Mapped by the first receive: the fork server makes both ends of every worker's
-    /// socket and receives on neither. Fresh pages, so a small message touches one.
+    /// Taken by the first receive (one a closed connection left, or fresh pages, of which
+    /// a small message touches one): the fork server makes both ends of every worker's
+    /// socket and receives on neither.
     packet: Option<sys::PageBuf>,
     /// Room for the descriptors a packet carries, kept between receives.
     cmsg: Vec<u8>,
     writers: HashMap<u64, Partial>,
     pub(super) ready: VecDeque<Message>,
     pub(super) eof: bool,
+}
+
+/// A connection's receive buffer is kept for the next one: pools' sockets come and go with
+/// them, and a fresh mapping costs a `mmap`, first-touch faults and a `munmap` (which
+/// interrupts every other CPU the process runs on, to flush the mapping).
+impl Drop for RecvState {
+    fn drop(&mut self) {
+        if let Some(p) = self.packet.take() {
+            let mut kept = kept_packets();
+            if kept.len() < MAX_KEPT_PACKETS {
+                kept.push(p);
+            }
+        }
+    }
 }
 
 impl RecvState {
@@ -164,7 +198,7 @@ impl RecvState {
         let packet = match packet {
             Some(p) => p,
             None => packet.insert(
-                sys::PageBuf::new(PACKET)
+                packet_buffer()
                     .ok_or_else(|| Error::io("map a receive buffer", Errno::ENOMEM))?,
             ),
         };

@@ -185,3 +185,19 @@ fn what_a_peer_sent_before_it_went_is_read_after_a_reset() {
     assert_eq!((m.kind, m.bytes.as_slice()), (7, &b"last words"[..]));
     assert!(matches!(ours.try_recv(), Err(Error::Disconnected)));
 }
+
+/// A closed connection's receive buffer serves the next connections with its old bytes
+/// still in it: only what each packet brought is read.
+#[test]
+fn a_kept_receive_buffer_serves_the_next_connections() {
+    for round in 1..=4u8 {
+        let (a, b) = raw_pair().unwrap();
+        let body = vec![round; 70_000 / usize::from(round)];
+        a.send(1, &body, &[]).unwrap();
+        a.send(2, &[round], &[]).unwrap();
+        let (m, n) = (b.recv(None).unwrap(), b.recv(None).unwrap());
+        assert_eq!((m.kind, m.bytes.len()), (1, body.len()));
+        assert!(m.bytes.iter().all(|&x| x == round));
+        assert_eq!((n.kind, &n.bytes[..]), (2, &[round][..]));
+    }
+}
