@@ -171,7 +171,7 @@ pub fn sweep_workers() -> Vec<usize> {
 
 /// Tasks per second of `map` with the given chunk size (0: the default).
 pub fn map_rate(n: u64, chunk: usize) -> f64 {
-    let pool = pipelined();
+    let pool = Pool::new(4).unwrap();
     let t = Instant::now();
     let r = if chunk == 0 {
         pool.map(inc, 0..n)
@@ -273,7 +273,7 @@ pub fn imap_peak_rss_mib(n: u64) -> f64 {
 
 /// The re-run side of [`imap_peak_rss_mib`]: prints the peak RSS in MiB.
 pub fn imap_rss_child(n: u64) {
-    let pool = pipelined();
+    let pool = Pool::new(4).unwrap();
     let count = pool.imap_chunked(inc, 0..n, 256).unwrap().count();
     assert_eq!(count as u64, n);
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -302,7 +302,7 @@ fn proc_cpu_secs(pid: u32) -> f64 {
 
 /// CPU time (parent plus workers, user + sys) per `map(chunksize=1)` task, in µs.
 pub fn cpu_per_task_us(n: u64) -> f64 {
-    let pool = pipelined();
+    let pool = Pool::new(4).unwrap();
     pool.map_chunked(inc, 0..1000, 1).unwrap();
     let pids = pool.pids();
     let me = std::process::id();

@@ -347,6 +347,6 @@ fn report(ours: &Samples, py: &Samples) {
         "",
     );
     println!(
-        "\nRows marked pipeline_depth(64), the default-chunk `map` row and the chunk-size sweep use pipeline_depth(64); every other row uses the defaults (`Pool::new(4)`). Python runs 50k tasks for chunk 1, with its defaults."
+        "\nEvery row uses the defaults (`Pool::new(4)`, or the row's number of workers) unless it is marked pipeline_depth(64), which sets the default depth explicitly. Python runs 50k tasks for chunk 1, with its defaults."
     );
 }
