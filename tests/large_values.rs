@@ -73,12 +73,13 @@ fn large_and_small_results_sharing_messages() {
     assert_eq!(got, lens.map(bytes));
 }
 
-/// The worker's resident memory, in KiB (from `/proc/self/status`).
-fn worker_rss_kib(_: ()) -> u64 {
+/// A figure of the worker's memory from `/proc/self/status`, in KiB: `VmRSS` (resident
+/// now) or `VmHWM` (its peak).
+fn worker_memory_kib(field: String) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field.as_str())?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(u64::MAX)
 }
@@ -87,11 +88,92 @@ fn worker_rss_kib(_: ()) -> u64 {
 fn a_worker_does_not_keep_a_large_result_buffer() {
     let pool = Pool::new(1).unwrap();
     assert_eq!(pool.apply(bytes, (48 << 20,)).unwrap().len(), 48 << 20);
-    let rss = pool.apply(worker_rss_kib, ((),)).unwrap();
+    let rss = pool.apply(worker_memory_kib, ("VmRSS".into(),)).unwrap();
     assert!(
         rss < 16 << 10,
         "worker RSS after a 48 MiB result: {rss} KiB"
     );
+}
+
+/// A large byte string result is read from the task's own value while the worker encodes
+/// it: the worker never holds a second copy (peak memory about one value, not two).
+#[test]
+fn a_worker_does_not_copy_a_large_result() {
+    let pool = Pool::new(1).unwrap();
+    let before = pool.apply(worker_memory_kib, ("VmHWM".into(),)).unwrap();
+    assert_eq!(pool.apply(bytes, (48 << 20,)).unwrap(), bytes(48 << 20));
+    let peak = pool.apply(worker_memory_kib, ("VmHWM".into(),)).unwrap();
+    assert!(
+        peak - before < 64 << 10,
+        "worker peak memory grew by {} KiB for a 48 MiB result",
+        peak - before
+    );
+}
+
+/// A byte string encoded from a temporary copy (freed as soon as `serialize_bytes`
+/// returns).
+#[derive(Deserialize, PartialEq, Debug)]
+struct Copied(ByteBuf);
+
+impl Serialize for Copied {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let temporary: Vec<u8> = self.0.iter().copied().collect();
+        s.serialize_bytes(&temporary)
+    }
+}
+
+fn copied(len: usize) -> Copied {
+    Copied(bytes(len))
+}
+
+/// Two byte strings, the second encoded from a temporary, then a number; encoding panics
+/// after the byte strings when the number is 0.
+#[derive(Deserialize, PartialEq, Debug)]
+struct Fails(ByteBuf, Copied, u8);
+
+impl Serialize for Fails {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTupleStruct;
+        let mut t = s.serialize_tuple_struct("Fails", 3)?;
+        t.serialize_field(&self.0)?;
+        t.serialize_field(&self.1)?;
+        assert!(self.2 != 0, "fails after its byte strings");
+        t.serialize_field(&self.2)?;
+        t.end()
+    }
+}
+
+fn fails((len, panics): (usize, bool)) -> Fails {
+    Fails(bytes(len), copied(len / 2), u8::from(!panics))
+}
+
+/// Whatever a value's `Serialize` does with its large byte strings (hands over a
+/// temporary, or panics after handing them over), what arrives is what it encoded, and a
+/// value that fails fails alone.
+#[test]
+fn large_byte_strings_from_any_serialize_arrive_whole() {
+    let pool = Pool::new(2).unwrap();
+    for len in [(1 << 20) + 1, 6 << 20] {
+        assert_eq!(pool.apply(copied, (len,)).unwrap(), copied(len));
+        let got = pool.apply(fails, ((len, false),)).unwrap();
+        assert_eq!(got, fails((len, false)));
+        let err = pool.apply(fails, ((len, true),)).unwrap_err();
+        assert!(err.to_string().contains("fails after"), "{err}");
+    }
+    // In one chunk (one message of results), failing values between good ones.
+    let args = [
+        (3 << 20, false),
+        (2 << 20, true),
+        (5, false),
+        (1 << 20, true),
+    ];
+    let got: Vec<_> = pool.imap_chunked(fails, args, 4).unwrap().collect();
+    for (arg, got) in args.into_iter().zip(got) {
+        match got {
+            Ok(v) => assert_eq!((v, arg.1), (fails(arg), false)),
+            Err(e) => assert!(arg.1 && e.to_string().contains("fails after"), "{e}"),
+        }
+    }
 }
 
 /// What a task's arguments were: each one's length and the sum of its bytes.

@@ -45,13 +45,42 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
     value: &T,
     out: &mut Vec<u8>,
 ) -> Result<Vec<OwnedFd>> {
+    encode_lending(value, out, None)
+}
+
+/// Where a large byte string being encoded may go instead of the output buffer: handed to
+/// the reader while the encoder still holds it (see `protocol::piece`).
+pub(crate) trait Lend {
+    /// Offers `bytes`, which belong at `at` in the output, to the reader; `true` if it
+    /// took them (they are then left out of the output), `false` to append them as usual.
+    /// `bytes` is valid only during the call: the reader must have them when it returns.
+    fn lend(&mut self, at: usize, bytes: &[u8]) -> bool;
+    /// The output was cut back to `at`: what was lent from there on is not part of it.
+    fn forget_from(&mut self, at: usize);
+}
+
+/// Byte strings from this size on are offered to a [`Lend`] (below it, a copy costs less
+/// than the round trip of an offer).
+pub(crate) const LEND_FROM: usize = 1 << 20;
+
+/// [`encode_into`], offering byte strings of [`LEND_FROM`] bytes or more to `lend` when
+/// there is one.
+pub(crate) fn encode_lending<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+    mut lend: Option<&mut (dyn Lend + '_)>,
+) -> Result<Vec<OwnedFd>> {
     let start = out.len();
     let before = STASHED.get();
     let outer = FRAME.replace(before);
     // A user's `Serialize` may panic: that fails this value alone, and the bookkeeping
     // below still runs.
     let written = catch_unwind(AssertUnwindSafe(|| {
-        postcard::serialize_with_flavor(value, Append(out)).map(drop)
+        let flavor = Append {
+            out: &mut *out,
+            lend: lend.as_deref_mut(),
+        };
+        postcard::serialize_with_flavor(value, flavor).map(drop)
     }));
     FRAME.set(outer);
     let fds = if STASHED.get() == before {
@@ -60,16 +89,16 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
         STASHED.set(before);
         OUTGOING.with(|o| o.borrow_mut().split_off(before))
     };
+    if !matches!(written, Ok(Ok(()))) {
+        out.truncate(start);
+        if let Some(lend) = lend {
+            lend.forget_from(start);
+        }
+    }
     match written {
         Ok(Ok(())) => Ok(fds),
-        Ok(Err(e)) => {
-            out.truncate(start);
-            Err(Error::Encode(e.to_string()))
-        }
-        Err(payload) => {
-            out.truncate(start);
-            Err(panicked("Serialize", payload.as_ref()))
-        }
+        Ok(Err(e)) => Err(Error::Encode(e.to_string())),
+        Err(payload) => Err(panicked("Serialize", payload.as_ref())),
     }
 }
 
@@ -77,14 +106,17 @@ pub(crate) fn encode_into<T: Serialize + ?Sized>(
 const SMALL: usize = 16;
 
 /// A postcard flavor appending to a `Vec` with whole-slice copies (large byte strings go
-/// in with one `memcpy`).
-struct Append<'a>(&'a mut Vec<u8>);
+/// in with one `memcpy`, or to the [`Lend`] when there is one and it takes them).
+struct Append<'a, 'l> {
+    out: &'a mut Vec<u8>,
+    lend: Option<&'a mut (dyn Lend + 'l)>,
+}
 
-impl postcard::ser_flavors::Flavor for Append<'_> {
+impl postcard::ser_flavors::Flavor for Append<'_, '_> {
     type Output = ();
 
     fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        self.0.push(byte);
+        self.out.push(byte);
         Ok(())
     }
 
@@ -92,19 +124,25 @@ impl postcard::ser_flavors::Flavor for Append<'_> {
         if data.len() <= SMALL {
             // Varints and short strings, most of what is encoded: byte by byte is cheaper
             // than a call to `memcpy` for a length it cannot know in advance.
-            self.0.reserve(SMALL);
+            self.out.reserve(SMALL);
             for &b in data {
-                self.0.push(b);
+                self.out.push(b);
             }
             return Ok(());
         }
-        if data.len() > self.0.spare_capacity_mut().len() {
-            self.0.reserve(data.len());
+        if data.len() >= LEND_FROM
+            && let Some(lend) = self.lend.as_deref_mut()
+            && lend.lend(self.out.len(), data)
+        {
+            return Ok(());
+        }
+        if data.len() > self.out.spare_capacity_mut().len() {
+            self.out.reserve(data.len());
             // A large byte string is written into huge pages: a page fault per 2 MiB
             // instead of per 4 KiB.
-            crate::sys::advise_huge(self.0);
+            crate::sys::advise_huge(self.out);
         }
-        self.0.extend_from_slice(data);
+        self.out.extend_from_slice(data);
         Ok(())
     }
 
@@ -157,6 +195,23 @@ pub(crate) fn decode_owned<T: DeserializeOwned>(
         T::deserialize(owned::Owned {
             buf: &mut buf,
             range,
+            tail: None,
+        })
+    })
+}
+
+/// Deserializes a `T` encoded as `head` followed by `tail`, a value without descriptors
+/// whose large byte string was read apart (see `protocol::piece`): a byte string or
+/// `String` that is the whole value (as [`decode_owned`] says) takes `tail` itself; any
+/// other value is decoded from the two joined.
+pub(crate) fn decode_spliced<T: DeserializeOwned>(head: &[u8], tail: Vec<u8>) -> Result<T> {
+    let mut buf = head.to_vec();
+    let range = 0..buf.len();
+    guarded(|| {
+        T::deserialize(owned::Owned {
+            buf: &mut buf,
+            range,
+            tail: Some(tail),
         })
     })
 }

@@ -60,6 +60,8 @@ pub fn receive(data: &[u8]) -> usize {
                     raw.decode_each(|_: crate::Result<(u64, String, Vec<u8>)>| ());
                 }
             }),
+            // Pieces never come from the wire: a trailer naming any is refused.
+            protocol::DONE_SPLICED => protocol::decode_spliced(m.bytes, Vec::new(), m.fds).map(drop),
             RUN => protocol::decode_run(&m.bytes).map(drop),
             INIT => protocol::decode_init(&m.bytes).map(drop),
             _ => Ok(()),

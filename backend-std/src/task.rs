@@ -56,10 +56,12 @@ impl Status {
     }
 }
 
-/// Where a trampoline writes a task's body and the descriptors its result carries.
+/// Where a trampoline writes a task's body and the descriptors its result carries, and
+/// where it may lend the value's large byte strings instead (see `protocol::piece`).
 pub(crate) struct Output<'a> {
     pub bytes: &'a mut Vec<u8>,
     pub fds: &'a mut Vec<OwnedFd>,
+    pub lend: Option<&'a mut (dyn codec::Lend + 'a)>,
 }
 
 /// A function a pool can run in a worker with the argument tuple `A`, returning `R`.
@@ -159,13 +161,17 @@ where
     let (bytes_before, fds_before) = (out.bytes.len(), out.fds.len());
     match catch_unwind(AssertUnwindSafe(|| {
         let value = f.call_with(args);
-        codec::encode_into(&value, &mut *out.bytes).map(|fds| out.fds.extend(fds))
+        codec::encode_lending(&value, &mut *out.bytes, out.lend.as_deref_mut())
+            .map(|fds| out.fds.extend(fds))
     })) {
         Ok(Ok(())) => Status::Ok,
         Ok(Err(e)) => failed(out, e, Status::Encode),
         Err(payload) => {
             out.bytes.truncate(bytes_before);
             out.fds.truncate(fds_before);
+            if let Some(lend) = out.lend.as_deref_mut() {
+                lend.forget_from(bytes_before);
+            }
             let (location, backtrace) = crate::panics::take();
             let message = panic_message(payload.as_ref());
             report(out, &message, location, backtrace)

@@ -7,14 +7,16 @@
 //! system calls while a slow task's neighbours are never held back for long. Within a batch,
 //! a job's consecutive successes form one run record (see `protocol::done`). The batch
 //! buffer is reused, unless a large result grew it past 256 KiB: then it is freed after
-//! sending.
+//! sending. In a process of a local pool, a result's large byte strings are not copied into
+//! the batch at all: the pool reads them from the value while it is encoded
+//! (`protocol::piece`).
 
 mod run_message;
 
 use crate::owner::call_tag;
 use crate::protocol::{
-    self, DONE, DONE_FAR, EXIT, FAR_FROM, FAR_REFUSED, FAR_TAKEN, INIT, INIT_FAILED, LOG, READY,
-    RUN, ResultBatch, ResultLog,
+    self, DONE, DONE_FAR, DONE_SPLICED, EXIT, FAR_FROM, FAR_REFUSED, FAR_TAKEN, INIT, INIT_FAILED,
+    LOG, PIECE, READY, RUN, ResultBatch, ResultLog,
 };
 use crate::sys;
 use crate::task::{Args, Output, Status};
@@ -103,13 +105,26 @@ impl Out<'_> {
     }
 
     /// Offers a large batch to be read from this process's memory; whether the pool took
-    /// it (else it is to be sent). Waits for the answer, keeping what else comes.
+    /// it (else it is to be sent).
     fn offer(&mut self, batch: &ResultBatch) -> Result<bool, Exit> {
         if !self.far || batch.bytes.len() < FAR_FROM || !batch.fds.is_empty() {
             return Ok(false);
         }
-        let offer = protocol::offer(&batch.bytes);
-        self.conn.send(DONE_FAR, &offer, &[]).map_err(broken)?;
+        self.ask(DONE_FAR, &batch.bytes)
+    }
+
+    /// Lends a large byte string of a value being encoded (see `protocol::piece`): whether
+    /// the pool took it (else it is encoded as usual; a pool gone is found by the flush).
+    fn lend(&mut self, bytes: &[u8]) -> bool {
+        self.ask(PIECE, bytes).unwrap_or(false)
+    }
+
+    /// Offers `bytes` to be read from this process's memory as `kind`; whether the pool
+    /// read them. Waits for the answer, keeping what else comes.
+    fn ask(&mut self, kind: u8, bytes: &[u8]) -> Result<bool, Exit> {
+        self.conn
+            .send(kind, &protocol::offer(bytes), &[])
+            .map_err(broken)?;
         loop {
             // The pool gone: nothing is waiting for this batch any more.
             let m = self.conn.recv(None).map_err(|_| 0)?;
@@ -129,17 +144,18 @@ impl Out<'_> {
     fn flush(&mut self, batch: &mut ResultBatch, log: &mut Option<ResultLog>) -> Result<(), Exit> {
         batch.end_run();
         if !batch.is_empty() {
-            if !self.offer(batch)? {
+            if !batch.pieces.is_empty() {
+                let pieces = std::mem::take(&mut batch.pieces);
+                protocol::seal(&mut batch.bytes, &pieces);
+                let sent = self.conn.send(DONE_SPLICED, &batch.bytes, &batch.fds);
+                sent.map_err(broken)?;
+            } else if !self.offer(batch)? {
                 self.conn.send(DONE, &batch.bytes, &batch.fds).map_err(broken)?;
             }
             if let Some(log) = log {
                 log.sent();
             }
-            batch.bytes.clear();
-            if batch.bytes.capacity() > RETAIN {
-                batch.bytes = Vec::new();
-            }
-            batch.fds.clear();
+            batch.sent(RETAIN);
         }
         Ok(())
     }
@@ -179,6 +195,7 @@ fn init(conn: &RawConn, m: Message, host: Host) -> Result<(u64, bool), Exit> {
         let mut out = Output {
             bytes: &mut body,
             fds: &mut out_fds,
+            lend: None,
         };
         let args = Args::Borrowed(msg.args);
         let status = sys::call_erased(msg.call, args, fds.collect(), &mut out);
@@ -292,7 +309,10 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                         let seq = job.first.wrapping_add(k as u64);
                         let started = *oldest.get_or_insert_with(coarse_now);
                         let missing = item_fds - mine.len();
-                        batch.push(seq, max_value, |out| match trusted {
+                        let far = out.far;
+                        let mut lend = |bytes: &[u8]| out.lend(bytes);
+                        let lend = far.then_some(&mut lend as &mut protocol::Offer<'_>);
+                        batch.push_lending(seq, max_value, lend, |out| match trusted {
                             _ if missing > 0 => descriptors_missing(out, item_fds, missing),
                             true => sys::call_erased(job.call, args, mine, out),
                             false => refuse(out),
@@ -301,7 +321,7 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                         // task starts (see `protocol::log`).
                         let kept = log.as_mut().is_none_or(|l| l.mirror(&batch));
                         if !kept
-                            || batch.bytes.len() >= FLUSH_BYTES
+                            || batch.len() >= FLUSH_BYTES
                             || coarse_now().saturating_sub(started) >= FLUSH_AFTER
                         {
                             out.flush(&mut batch, &mut log)?;

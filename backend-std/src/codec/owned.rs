@@ -14,25 +14,56 @@ use std::ops::Range;
 
 /// A postcard deserializer over `buf[range]` that may give its buffer away (see the module
 /// documentation). Once it has, `buf` is left empty.
+///
+/// With a `tail` the value is `buf[range]` followed by `tail` (a byte string read apart
+/// from the rest of its message, see `protocol::piece`; `range` then ends `buf`): when the
+/// value is that byte string, `tail` itself is handed over; any other request joins the two.
 pub(super) struct Owned<'x> {
     pub buf: &'x mut Vec<u8>,
     pub range: Range<usize>,
+    pub tail: Option<Vec<u8>>,
 }
 
 type Error = postcard::Error;
 
 impl<'x> Owned<'x> {
     fn postcard(self) -> postcard::Deserializer<'x, postcard::de_flavors::Slice<'x>> {
-        let buf: &'x Vec<u8> = self.buf;
-        postcard::Deserializer::from_bytes(&buf[self.range])
+        let Self { buf, range, tail } = self.joined();
+        let buf: &'x Vec<u8> = buf;
+        debug_assert!(tail.is_none());
+        postcard::Deserializer::from_bytes(&buf[range])
+    }
+
+    /// The same value with its tail (if any) appended to `buf`.
+    fn joined(self) -> Self {
+        let Self { buf, mut range, tail } = self;
+        if let Some(tail) = tail {
+            buf.truncate(range.end);
+            buf.extend_from_slice(&tail);
+            range.end = buf.len();
+        }
+        Self {
+            buf,
+            range,
+            tail: None,
+        }
     }
 
     /// The byte string the value is: the buffer, cut down to its bytes.
     fn take_bytes(self) -> Result<Vec<u8>, Error> {
-        let (bytes, _rest) = postcard::take_from_bytes::<&[u8]>(&self.buf[self.range])?;
-        let at = bytes.as_ptr() as usize - self.buf.as_ptr() as usize;
+        // With a tail, the value is that byte string when its head is just its length.
+        let whole = |tail: &Vec<u8>| {
+            let head = &self.buf[self.range.clone()];
+            matches!(postcard::take_from_bytes::<usize>(head), Ok((n, [])) if n == tail.len())
+        };
+        if self.tail.as_ref().is_some_and(whole) {
+            return Ok(self.tail.unwrap_or_default());
+        }
+        let this = self.joined();
+        let (bytes, _rest) = postcard::take_from_bytes::<&[u8]>(&this.buf[this.range])?;
+        let at = bytes.as_ptr() as usize - this.buf.as_ptr() as usize;
         let len = bytes.len();
-        let mut owned = std::mem::take(self.buf);
+        let mut owned = std::mem::take(this.buf);
         owned.truncate(at + len);
         owned.drain(..at);
         Ok(owned)

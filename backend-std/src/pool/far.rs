@@ -1,27 +1,32 @@
-//! The driver's side of `protocol::far`: a worker's large result batch, read straight from
-//! its memory while the driver reads its socket (without the pool's lock).
+//! The driver's side of `protocol::far` and `protocol::piece`: a worker's large result
+//! batch, or a large byte string of a result it is encoding, read straight from its memory
+//! while the driver reads its socket (without the pool's lock).
 
-use crate::protocol::{DONE, DONE_FAR, FAR_REFUSED, FAR_TAKEN, decode_offer, read_from};
+use crate::protocol::{
+    DONE, DONE_FAR, FAR_REFUSED, FAR_TAKEN, PIECE, PIECE_READ, decode_offer, read_from,
+};
 use crate::wire::{Message, RawConn};
 use nix::unistd::Pid;
 
 /// Turns each `DONE_FAR` among `messages` (from worker `pid` on `conn`) into the `DONE` it
-/// offers, read from the worker's memory, and answers the worker; one that cannot be read
-/// is dropped and the worker told to send it.
+/// offers, and each `PIECE` into a `PIECE_READ`, read from the worker's memory, and
+/// answers the worker; one that cannot be read is dropped and the worker told to send it.
 pub(super) fn take_offers(conn: &RawConn, pid: Pid, messages: &mut Vec<Message>) {
-    if !messages.iter().any(|m| m.kind == DONE_FAR) {
+    if !messages.iter().any(|m| m.kind == DONE_FAR || m.kind == PIECE) {
         return;
     }
     messages.retain_mut(|m| {
-        if m.kind != DONE_FAR {
-            return true;
-        }
+        let read_as = match m.kind {
+            DONE_FAR => DONE,
+            PIECE => PIECE_READ,
+            _ => return true,
+        };
         let read = decode_offer(&m.bytes)
             .ok_or(nix::errno::Errno::EINVAL)
             .and_then(|(addr, len)| read_from(pid, addr, len, conn.max_message()));
         let answer = match read {
             Ok(bytes) => {
-                m.kind = DONE;
+                m.kind = read_as;
                 m.bytes = bytes;
                 FAR_TAKEN
             }
@@ -41,7 +46,9 @@ mod tests {
     use super::take_offers;
     use crate::protocol::read_from;
     use crate::owner::call_tag;
-    use crate::protocol::{self, DONE, DONE_FAR, EXIT, FAR_REFUSED, FAR_TAKEN, RUN};
+    use crate::protocol::{
+        self, DONE, DONE_FAR, DONE_SPLICED, EXIT, FAR_REFUSED, FAR_TAKEN, PIECE, RUN,
+    };
     use crate::task::erase;
     use crate::wire::{Message, raw_pair};
     use crate::zygote::release_many;
@@ -77,10 +84,12 @@ mod tests {
         assert!(read_from(here, data.as_ptr() as usize, data.len(), 1 << 20).is_err());
     }
 
-    /// A worker told in `INIT` that its pool reads its memory offers a large batch, waits for
-    /// the answer, and sends the batch itself when refused.
+    /// A worker told in `INIT` that its pool reads its memory lends a large byte string of
+    /// a result while encoding it and waits for the answer: refused, it encodes the bytes
+    /// and offers the whole batch instead, then sends it itself when that is refused too;
+    /// taken, the batch comes as `DONE_SPLICED`, which the piece completes.
     #[test]
-    fn a_worker_offers_a_large_batch_and_sends_it_when_refused() {
+    fn a_worker_lends_a_large_result_and_sends_it_when_refused() {
         let key = 0x0123_4567_89ab_cdef;
         let (pid, conn) = crate::worker::started_for_test(key, true);
         let call = erase::<_, (u64,), String>(text_of);
@@ -93,26 +102,38 @@ mod tests {
             protocol::push_job(&mut msg, (first, call, call_tag(key, call)), 1, &item);
             msg
         };
-        let value_in = |m: Message| {
-            let answers = protocol::decode_done(m.bytes, m.fds).unwrap();
-            answers.len() == 1 && answers[0].seq == 0
+        let value_of = |answers: Vec<protocol::Answer>| {
+            assert_eq!((answers.len(), answers[0].seq), (1, 1));
+            let mut got = Vec::new();
+            let raw = answers.into_iter().next().unwrap().into_result(1).unwrap();
+            raw.decode_each(|v: crate::Result<String>| got.push(v.unwrap()));
+            got
         };
-        // Refused: the same batch comes on the socket.
+        let next = |kind: u8| {
+            let m = conn.recv(None).unwrap();
+            assert_eq!(m.kind, kind);
+            m
+        };
+        // Refused twice: the same batch comes on the socket.
         conn.send(RUN, &run(0), &[]).unwrap();
-        let offer = conn.recv(None).unwrap();
-        assert_eq!(offer.kind, DONE_FAR);
+        next(PIECE);
         conn.send(FAR_REFUSED, &[], &[]).unwrap();
-        let sent = conn.recv(None).unwrap();
-        assert_eq!(sent.kind, DONE);
-        assert!(sent.bytes.len() > 2 << 20 && value_in(sent));
-        // Taken: read from its memory, and nothing more comes for it.
+        next(DONE_FAR);
+        conn.send(FAR_REFUSED, &[], &[]).unwrap();
+        let sent = next(DONE);
+        assert!(sent.bytes.len() > 2 << 20);
+        assert_eq!(protocol::decode_done(sent.bytes, sent.fds).unwrap()[0].seq, 0);
+        // Taken: the piece is read from its memory, and the batch comes without it.
         conn.send(RUN, &run(1), &[]).unwrap();
-        let offer = conn.recv(None).unwrap();
-        assert_eq!(offer.kind, DONE_FAR);
+        let offer = next(PIECE);
         let (addr, len) = protocol::decode_offer(&offer.bytes).unwrap();
-        let read = read_from(pid, addr, len, 1 << 30).unwrap();
-        assert!(read.len() > 2 << 20);
+        let piece = read_from(pid, addr, len, 1 << 30).unwrap();
+        assert_eq!(piece, vec![b'x'; 2 << 20]);
         conn.send(FAR_TAKEN, &[], &[]).unwrap();
+        let spliced = next(DONE_SPLICED);
+        assert!(spliced.bytes.len() < 100);
+        let answers = protocol::decode_spliced(spliced.bytes, vec![piece], spliced.fds).unwrap();
+        assert_eq!(value_of(answers), ["x".repeat(2 << 20)]);
         conn.send(EXIT, &[], &[]).unwrap();
         assert!(conn.recv(Some(std::time::Duration::from_secs(10))).is_err());
         release_many(&[(pid, false)]).unwrap();

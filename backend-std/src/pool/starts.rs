@@ -103,6 +103,7 @@ impl State {
                         exit: s.exit.map(Arc::new),
                         log: None,
                         sent: Default::default(),
+                        pieces: Vec::new(),
                     });
                     self.counts.started += 1;
                     if !self.sched.awaits_start(w) {

@@ -67,6 +67,9 @@ pub(crate) struct Slot {
     /// duplicates of their descriptors) to run again elsewhere if it dies before starting
     /// them. Only for a worker with a log.
     pub(super) sent: std::collections::VecDeque<(u64, TaskJob)>,
+    /// Byte strings read from its memory for the results it is sending (see
+    /// `protocol::piece`), until the message that places them.
+    pub(super) pieces: Vec<Vec<u8>>,
 }
 
 pub(crate) struct State {

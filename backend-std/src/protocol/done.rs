@@ -34,12 +34,23 @@ pub(crate) struct Answer {
     pub status: Option<Status>,
     pub body: Body,
     pub fds: Vec<OwnedFd>,
+    /// The end of the value, read apart from the message (see `piece.rs`): the body then
+    /// holds the value's head (a run of one: without its length).
+    pub tail: Option<Vec<u8>>,
 }
 
 impl Answer {
     /// The record as a result for the scheduler; `pid` is the worker's, for a panic.
     pub(crate) fn into_result(self, pid: u32) -> Result<Raw> {
         let text = || String::from_utf8_lossy(self.body.as_slice()).into_owned();
+        if let Some(tail) = self.tail {
+            // Only a plain value or a run of one value gets a tail.
+            let mut head = self.body;
+            if self.status.is_none() {
+                head.start += 4;
+            }
+            return Ok(Raw::Spliced(head, tail));
+        }
         match self.status {
             None => Ok(Raw::Run(self.body, self.count)),
             Some(Status::Ok) => Ok(Raw::One(self.body, self.fds)),
@@ -140,6 +151,7 @@ pub(crate) fn decode_done(bytes: Vec<u8>, fds: Vec<OwnedFd>) -> Result<Vec<Answe
                 end,
             },
             fds: mine,
+            tail: None,
         });
     }
     Ok(out)

@@ -77,10 +77,11 @@ impl ResultLog {
     }
 
     /// Copies what `batch` gained into the log and publishes it. `false` when the batch
-    /// cannot be kept there (too large, or it carries descriptors): send it now.
+    /// cannot be kept there (too large, or it carries descriptors or lent pieces): send it
+    /// now.
     pub(crate) fn mirror(&mut self, batch: &ResultBatch) -> bool {
         let len = batch.bytes.len();
-        if !batch.fds.is_empty() || HEAD + len > self.map.len() {
+        if !batch.fds.is_empty() || !batch.pieces.is_empty() || HEAD + len > self.map.len() {
             return false;
         }
         let from = self.mirrored.min(len);

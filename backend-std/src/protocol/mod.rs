@@ -11,6 +11,7 @@
 //! | `INIT_FAILED` | from worker | UTF-8 message |
 //! | `DONE` | from worker | result records and runs of results: see [`done`] |
 //! | `DONE_FAR`, `FAR_TAKEN`, `FAR_REFUSED` | both | a large `DONE` read from the worker's memory: see [`far`] |
+//! | `PIECE`, `DONE_SPLICED` | from worker | a result's large byte strings read from the worker's memory while it encodes them: see [`piece`] |
 //!
 //! Descriptors ride with the message, in the order of the items or results that own them
 //! (after `INIT`'s working directory, when it carries one).
@@ -22,12 +23,14 @@ mod batch;
 mod done;
 mod far;
 mod log;
+mod piece;
 mod raw;
 
 pub(crate) use batch::ResultBatch;
-pub(crate) use done::{Raw, decode_done};
+pub(crate) use done::{Answer, Raw, decode_done};
 pub(crate) use far::{DONE_FAR, FAR_FROM, FAR_REFUSED, FAR_TAKEN, decode_offer, offer, read_from};
 pub(crate) use log::{LOG_BYTES, ResultLog, salvage, stop_and_last_started};
+pub(crate) use piece::{DONE_SPLICED, Offer, PIECE, PIECE_READ, decode_spliced, seal};
 
 use crate::error::Result;
 use crate::owner::{Adopt, Owner, call_tag};

@@ -49,13 +49,16 @@ pub enum Raw {
     One(Body, Vec<OwnedFd>),
     /// `count` values, each `len: u32` and its bytes (checked by [`decode_done`](super::decode_done)).
     Run(Body, usize),
+    /// One value without descriptors: its head, then its end, read apart (see
+    /// `protocol::piece`).
+    Spliced(Body, Vec<u8>),
 }
 
 impl Raw {
     /// How many tasks' values this holds.
     pub(crate) fn len(&self) -> usize {
         match self {
-            Self::One(..) => 1,
+            Self::One(..) | Self::Spliced(..) => 1,
             Self::Run(_, count) => *count,
         }
     }
@@ -77,6 +80,9 @@ impl Raw {
                 Err(body) => (body, 1),
             },
             Self::Run(body, count) => (body, count),
+            Self::Spliced(head, tail) => {
+                return each(codec::decode_spliced(head.as_slice(), tail));
+            }
         };
         let mut b = body.as_slice();
         for _ in 0..count {
