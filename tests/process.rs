@@ -32,6 +32,46 @@ fn a_large_value_comes_back_whole() {
     assert_eq!(got, vec![7u32; 1 << 20]);
 }
 
+/// Two byte strings and a number; encoding panics after the byte strings when the number
+/// is 0.
+#[derive(serde::Deserialize, PartialEq, Debug)]
+struct Pair(serde_bytes::ByteBuf, serde_bytes::ByteBuf, u8);
+
+impl serde::Serialize for Pair {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTupleStruct;
+        let mut t = s.serialize_tuple_struct("Pair", 3)?;
+        t.serialize_field(&self.0)?;
+        t.serialize_field(&self.1)?;
+        assert!(self.2 != 0, "fails after its byte strings");
+        t.serialize_field(&self.2)?;
+        t.end()
+    }
+}
+
+fn pair(n: u8) -> Pair {
+    let bytes = |len: usize, k: u8| serde_bytes::ByteBuf::from(vec![k; len]);
+    Pair(bytes(3 << 20, 1), bytes((1 << 20) + 7, 2), n)
+}
+
+/// Large byte strings anywhere in a value (read from the child's memory while it encodes
+/// them) come back in place; a value that panics after them comes back as its panic.
+#[test]
+fn large_byte_strings_in_a_value_come_back_in_place() {
+    let p = Process::spawn(|| pair(5)).unwrap();
+    assert_eq!(bounded(LIMIT, move || p.join()).unwrap(), pair(5));
+    let p = Process::spawn(|| pair(0)).unwrap();
+    match bounded(LIMIT, move || p.join()) {
+        Err(Error::Panicked { message, .. }) => {
+            assert!(message.contains("fails after"), "{message}")
+        }
+        other => panic!("expected the encoding's panic, got {other:?}"),
+    }
+    let p = Process::spawn(|| serde_bytes::ByteBuf::from(vec![9u8; 5 << 20])).unwrap();
+    let got = bounded(LIMIT, move || p.join()).unwrap();
+    assert!(got.len() == 5 << 20 && got.iter().all(|&b| b == 9));
+}
+
 #[test]
 fn panic_comes_back_with_its_message() {
     let p = Process::spawn(|| -> u8 { panic!("bad input {}", 7) }).unwrap();

@@ -45,6 +45,8 @@ pub struct Process<R> {
     joined: bool,
     /// The name it was given (`ProcessBuilder::name`).
     name: Option<&'static str>,
+    /// Byte strings of its value read from its memory so far (see `process_answer.rs`).
+    pieces: Vec<Vec<u8>>,
     _r: PhantomData<fn() -> R>,
 }
 
@@ -119,6 +121,7 @@ impl<R> Process<R> {
                 exited: sys::pidfd_open(pid),
                 joined: false,
                 name,
+                pieces: Vec::new(),
                 _r: PhantomData,
             }
     }
@@ -239,7 +242,7 @@ impl<R: DeserializeOwned> Process<R> {
         let answer = loop {
             // A large value is read from the child's memory, or (refused) comes next.
             match self.answer(deadline) {
-                Ok(m) => match answer::take(&self.conn, self.pid, m) {
+                Ok(m) => match answer::take(&self.conn, self.pid, m, &mut self.pieces) {
                     Ok(Some(m)) => break Ok(m),
                     Ok(None) => continue,
                     Err(e) => break Err(e),
@@ -249,7 +252,7 @@ impl<R: DeserializeOwned> Process<R> {
         };
         let outcome = match answer {
             Err(Error::Timeout) => return Err(Error::Timeout),
-            Ok(m) => answer::decode(m, pid),
+            Ok(m) => answer::decode(m, pid, std::mem::take(&mut self.pieces)),
             Err(Error::Disconnected) => {
                 // It closed its end: it is exiting, or closed it and runs on. Wait for the
                 // exit no longer than the caller allows.

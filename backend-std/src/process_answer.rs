@@ -5,11 +5,15 @@
 //! A large value (from [`FAR_FROM`] bytes, without descriptors) is offered by address
 //! instead and read by the parent straight from the child's memory (`protocol::far`): one
 //! copy instead of two through the socket; where the parent may not read it, the child
-//! sends it as usual.
+//! sends it as usual. Before that, each large byte string in the value is lent while it is
+//! encoded, as a pool's worker lends them (`protocol::piece`): the parent reads it from the
+//! value itself (`VALUE_PIECE`), and the encoded rest (`VALUE_SPLICED`) says where it goes.
 
 use crate::codec;
 use crate::error::{Error, Result};
-use crate::protocol::{FAR_FROM, FAR_REFUSED, FAR_TAKEN, decode_offer, offer, read_from};
+use crate::protocol::{
+    FAR_FROM, FAR_REFUSED, FAR_TAKEN, Lender, decode_offer, join, offer, read_from, seal, unseal,
+};
 use crate::task::panic_message;
 use crate::wire::{Message, RawConn};
 use nix::unistd::Pid;
@@ -25,11 +29,28 @@ const PANIC: u8 = 2;
 const ENCODE: u8 = 3;
 /// The value's place in the child's memory (`addr: u64`, `len: u64`).
 const VALUE_FAR: u8 = 4;
+/// A byte string of the value being encoded, in the child's memory (`addr`, `len`).
+const VALUE_PIECE: u8 = 5;
+/// The encoded value short of the pieces the parent took, and where they go.
+const VALUE_SPLICED: u8 = 6;
 
 /// The child's side: sends what its closure ended with. `Err` if the parent is gone.
 pub(crate) fn send<R: Serialize>(conn: &RawConn, ended: std::thread::Result<R>) -> Result<()> {
-    match ended.map(|value| codec::encode(&value)) {
-        Ok(Ok((bytes, fds))) => send_value(conn, &bytes, &fds),
+    let (mut pieces, mut taken) = (Vec::new(), 0);
+    let mut lend = |bytes: &[u8]| ask(conn, VALUE_PIECE, bytes).unwrap_or(false);
+    let mut lender = Lender {
+        pieces: &mut pieces,
+        taken: &mut taken,
+        offer: &mut lend,
+    };
+    let mut bytes = Vec::new();
+    let encoded = ended.map(|value| codec::encode_lending(&value, &mut bytes, Some(&mut lender)));
+    match encoded {
+        Ok(Ok(fds)) if !pieces.is_empty() => {
+            seal(&mut bytes, &pieces);
+            conn.send(VALUE_SPLICED, &bytes, &fds)
+        }
+        Ok(Ok(fds)) => send_value(conn, &bytes, &fds),
         Ok(Err(Error::Panicked {
             message,
             location,
@@ -52,12 +73,25 @@ fn report(message: &str, location: Option<String>, backtrace: Option<String>) ->
     out
 }
 
-/// The parent's side: the child's answer `m` as the closure's value or its error.
-pub(crate) fn decode<R: DeserializeOwned>(m: Message, pid: u32) -> Result<R> {
+/// The parent's side: the child's answer `m` as the closure's value or its error, given
+/// the pieces read for it.
+pub(crate) fn decode<R: DeserializeOwned>(m: Message, pid: u32, taken: Vec<Vec<u8>>) -> Result<R> {
     match m.kind {
         VALUE => m
             .check_fds()
             .and_then(|()| codec::decode_message(m.bytes, m.fds)),
+        VALUE_SPLICED => {
+            m.check_fds()?;
+            let (head, mut pieces) = unseal(m.bytes, taken)?;
+            match &pieces[..] {
+                // The value ends with its one piece: a byte string takes it whole.
+                [(at, _)] if *at == head.len() && m.fds.is_empty() => {
+                    let (_, tail) = pieces.remove(0);
+                    codec::decode_spliced(&head, tail)
+                }
+                _ => codec::decode_message(join(&head, &pieces), m.fds),
+            }
+        }
         PANIC => {
             let (message, location, backtrace) = crate::panics::decode(&m.bytes);
             Err(Error::Panicked {
@@ -77,28 +111,46 @@ pub(crate) fn decode<R: DeserializeOwned>(m: Message, pid: u32) -> Result<R> {
 /// Sends the encoded value, or offers it and waits for the parent's answer (the memory
 /// stays as it is until then).
 fn send_value(conn: &RawConn, bytes: &[u8], fds: &[OwnedFd]) -> Result<()> {
-    if bytes.len() >= FAR_FROM && fds.is_empty() {
-        conn.send(VALUE_FAR, &offer(bytes), &[])?;
-        match conn.recv(None)?.kind {
-            FAR_TAKEN => return Ok(()),
-            FAR_REFUSED => {}
-            _ => return Err(Error::Protocol("unexpected answer from the parent".into())),
-        }
+    if bytes.len() >= FAR_FROM && fds.is_empty() && ask(conn, VALUE_FAR, bytes)? {
+        return Ok(());
     }
     conn.send(VALUE, bytes, fds)
 }
 
+/// Offers `bytes` to be read from this process's memory as `kind`; whether the parent read
+/// them (the memory stays as it is until it answers).
+fn ask(conn: &RawConn, kind: u8, bytes: &[u8]) -> Result<bool> {
+    conn.send(kind, &offer(bytes), &[])?;
+    match conn.recv(None)?.kind {
+        FAR_TAKEN => Ok(true),
+        FAR_REFUSED => Ok(false),
+        _ => Err(Error::Protocol("unexpected answer from the parent".into())),
+    }
+}
+
 /// The parent's side, for a message from child `pid`: an offer becomes the value it names,
-/// read from the child (`Ok(Some)`), or is refused (`Ok(None)`: the value comes next, sent).
+/// read from the child (`Ok(Some)`), or is refused (`Ok(None)`: the value comes next, sent);
+/// a lent piece is read into `pieces` (or refused: the child encodes it) and `Ok(None)`.
 /// Any other message is returned as it is.
-pub(crate) fn take(conn: &RawConn, pid: Pid, m: Message) -> Result<Option<Message>> {
-    if m.kind != VALUE_FAR {
+pub(crate) fn take(
+    conn: &RawConn,
+    pid: Pid,
+    m: Message,
+    pieces: &mut Vec<Vec<u8>>,
+) -> Result<Option<Message>> {
+    if m.kind != VALUE_FAR && m.kind != VALUE_PIECE {
         return Ok(Some(m));
     }
     let read = decode_offer(&m.bytes)
         .ok_or(nix::errno::Errno::EINVAL)
         .and_then(|(addr, len)| read_from(pid, addr, len, conn.max_message()));
     match read {
+        Ok(bytes) if m.kind == VALUE_PIECE => {
+            pieces.push(bytes);
+            // If it is gone already, the next read says so.
+            let _ = conn.send(FAR_TAKEN, &[], &[]);
+            Ok(None)
+        }
         Ok(bytes) => {
             // The child may exit now; if it is gone already, the value is still here.
             let _ = conn.send(FAR_TAKEN, &[], &[]);
@@ -113,5 +165,34 @@ pub(crate) fn take(conn: &RawConn, pid: Pid, m: Message) -> Result<Option<Messag
             conn.send(FAR_REFUSED, &[], &[])?;
             Ok(None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{VALUE_PIECE, VALUE_SPLICED, decode, send, take};
+    use crate::wire::raw_pair;
+    use nix::unistd::Pid;
+
+    /// A large `String` is lent while it is encoded: the parent reads it as a piece, and the
+    /// value that follows is decoded around it (taking the piece's buffer).
+    #[test]
+    fn a_large_string_is_lent_then_placed() {
+        let (parent, child) = raw_pair().unwrap();
+        let text = "y".repeat(3 << 20);
+        let want = text.clone();
+        let sender = std::thread::spawn(move || send(&child, Ok(text)));
+        let mut pieces = Vec::new();
+        let m = parent.recv(None).unwrap();
+        assert_eq!(m.kind, VALUE_PIECE);
+        assert!(take(&parent, Pid::this(), m, &mut pieces).unwrap().is_none());
+        let m = parent.recv(None).unwrap();
+        assert_eq!(m.kind, VALUE_SPLICED);
+        assert!(m.bytes.len() < 64);
+        let m = take(&parent, Pid::this(), m, &mut pieces).unwrap().unwrap();
+        let at = pieces[0].as_ptr();
+        let got: String = decode(m, 1, pieces).unwrap();
+        assert_eq!((got.as_ptr(), got == want), (at, true));
+        sender.join().unwrap().unwrap();
     }
 }

@@ -30,7 +30,9 @@ pub(crate) use batch::ResultBatch;
 pub(crate) use done::{Answer, Raw, decode_done};
 pub(crate) use far::{DONE_FAR, FAR_FROM, FAR_REFUSED, FAR_TAKEN, decode_offer, offer, read_from};
 pub(crate) use log::{LOG_BYTES, ResultLog, salvage, stop_and_last_started};
-pub(crate) use piece::{DONE_SPLICED, Offer, PIECE, PIECE_READ, decode_spliced, seal};
+pub(crate) use piece::{
+    DONE_SPLICED, Lender, Offer, PIECE, PIECE_READ, decode_spliced, join, seal, unseal,
+};
 
 use crate::error::Result;
 use crate::owner::{Adopt, Owner, call_tag};

@@ -91,20 +91,13 @@ pub(crate) fn seal(bytes: &mut Vec<u8>, pieces: &[Piece]) {
 
 /// Reads a `DONE_SPLICED` message, given the pieces taken for it in order.
 pub(crate) fn decode_spliced(
-    mut bytes: Vec<u8>,
-    mut taken: Vec<Vec<u8>>,
+    bytes: Vec<u8>,
+    taken: Vec<Vec<u8>>,
     fds: Vec<OwnedFd>,
 ) -> Result<Vec<Answer>> {
-    let places = trailer(&bytes, taken.len())?;
-    let end = bytes.len() - 4 - 12 * places.len();
-    bytes.truncate(end);
-    let mut pieces: Vec<(usize, Vec<u8>)> = places
-        .iter()
-        .map(|&(index, at)| (at, std::mem::take(&mut taken[index])))
-        .collect();
-    drop(taken); // pieces left out of the message
+    let (mut bytes, mut pieces) = unseal(bytes, taken)?;
     if let [(at, _)] = pieces[..]
-        && at == end
+        && at == bytes.len()
         && fds.is_empty()
         && tail_of_last(&mut bytes, pieces[0].1.len())
     {
@@ -114,17 +107,36 @@ pub(crate) fn decode_spliced(
         last.tail = pieces.pop().map(|(_, piece)| piece);
         return Ok(answers);
     }
-    // Any other layout: the message as it would have been sent whole.
-    let whole = end + pieces.iter().map(|(_, p)| p.len()).sum::<usize>();
+    decode_done(join(&bytes, &pieces), fds)
+}
+
+/// Pieces in place: where each goes in its message, and its bytes, in order.
+pub(crate) type Placed = Vec<(usize, Vec<u8>)>;
+
+/// A spliced message's bytes without its trailer, and the pieces it places, out of those
+/// `taken` for it (the others are dropped).
+pub(crate) fn unseal(mut bytes: Vec<u8>, mut taken: Vec<Vec<u8>>) -> Result<(Vec<u8>, Placed)> {
+    let places = trailer(&bytes, taken.len())?;
+    bytes.truncate(bytes.len() - 4 - 12 * places.len());
+    let pieces = places
+        .iter()
+        .map(|&(index, at)| (at, std::mem::take(&mut taken[index])))
+        .collect();
+    Ok((bytes, pieces))
+}
+
+/// The message as it would have been sent whole: `bytes` with the `pieces` in place.
+pub(crate) fn join(bytes: &[u8], pieces: &[(usize, Vec<u8>)]) -> Vec<u8> {
+    let whole = bytes.len() + pieces.iter().map(|(_, p)| p.len()).sum::<usize>();
     let mut joined = Vec::with_capacity(whole);
     let mut from = 0;
-    for (at, piece) in &pieces {
+    for (at, piece) in pieces {
         joined.extend_from_slice(&bytes[from..*at]);
         joined.extend_from_slice(piece);
         from = *at;
     }
     joined.extend_from_slice(&bytes[from..]);
-    decode_done(joined, fds)
+    joined
 }
 
 /// The trailer's pieces, `(index, at)`, checked against the records' length and the
