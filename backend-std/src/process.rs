@@ -100,7 +100,7 @@ impl ProcessBuilder {
                 // closure, the value's `Serialize` or `Drop`) is reported, and the child
                 // never unwinds into the parent's frames that the fork copied.
                 let sent = catch_unwind(AssertUnwindSafe(|| {
-                    answer::send(&theirs, catch_unwind(AssertUnwindSafe(f))).is_ok()
+                    answer::send(&theirs, parent, catch_unwind(AssertUnwindSafe(f))).is_ok()
                 }));
                 sys::exit_now(if matches!(sent, Ok(true)) { 0 } else { 1 })
             }

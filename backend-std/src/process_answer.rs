@@ -12,7 +12,8 @@
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::protocol::{
-    FAR_FROM, FAR_REFUSED, FAR_TAKEN, Lender, decode_offer, join, offer, read_from, seal, unseal,
+    FAR_FROM, FAR_REFUSED, FAR_TAKEN, Lender, decode_offer, join, lend, offer, read_from, seal,
+    take_piece, unseal,
 };
 use crate::task::panic_message;
 use crate::wire::{Message, RawConn};
@@ -34,10 +35,16 @@ const VALUE_PIECE: u8 = 5;
 /// The encoded value short of the pieces the parent took, and where they go.
 const VALUE_SPLICED: u8 = 6;
 
-/// The child's side: sends what its closure ended with. `Err` if the parent is gone.
-pub(crate) fn send<R: Serialize>(conn: &RawConn, ended: std::thread::Result<R>) -> Result<()> {
+/// The child's side: sends what its closure ended with to the parent, process `parent`.
+/// `Err` if the parent is gone.
+pub(crate) fn send<R: Serialize>(
+    conn: &RawConn,
+    parent: Pid,
+    ended: std::thread::Result<R>,
+) -> Result<()> {
     let (mut pieces, mut taken) = (Vec::new(), 0);
-    let mut lend = |bytes: &[u8]| ask(conn, VALUE_PIECE, bytes).unwrap_or(false);
+    // The parent sends nothing else while it takes a piece.
+    let mut lend = |bytes: &[u8]| lend(conn, VALUE_PIECE, Some(parent), bytes, &mut drop);
     let mut lender = Lender {
         pieces: &mut pieces,
         taken: &mut taken,
@@ -130,7 +137,7 @@ fn ask(conn: &RawConn, kind: u8, bytes: &[u8]) -> Result<bool> {
 
 /// The parent's side, for a message from child `pid`: an offer becomes the value it names,
 /// read from the child (`Ok(Some)`), or is refused (`Ok(None)`: the value comes next, sent);
-/// a lent piece is read into `pieces` (or refused: the child encodes it) and `Ok(None)`.
+/// a lent piece is taken into `pieces` (or refused: the child encodes it) and `Ok(None)`.
 /// Any other message is returned as it is.
 pub(crate) fn take(
     conn: &RawConn,
@@ -141,16 +148,17 @@ pub(crate) fn take(
     if m.kind != VALUE_FAR && m.kind != VALUE_PIECE {
         return Ok(Some(m));
     }
+    if m.kind == VALUE_PIECE {
+        match decode_offer(&m.bytes) {
+            Some((addr, len)) => pieces.extend(take_piece(conn, pid, addr, len)),
+            None => conn.send(FAR_REFUSED, &[], &[])?,
+        }
+        return Ok(None);
+    }
     let read = decode_offer(&m.bytes)
         .ok_or(nix::errno::Errno::EINVAL)
         .and_then(|(addr, len)| read_from(pid, addr, len, conn.max_message()));
     match read {
-        Ok(bytes) if m.kind == VALUE_PIECE => {
-            pieces.push(bytes);
-            // If it is gone already, the next read says so.
-            let _ = conn.send(FAR_TAKEN, &[], &[]);
-            Ok(None)
-        }
         Ok(bytes) => {
             // The child may exit now; if it is gone already, the value is still here.
             let _ = conn.send(FAR_TAKEN, &[], &[]);
@@ -181,7 +189,7 @@ mod tests {
         let (parent, child) = raw_pair().unwrap();
         let text = "y".repeat(3 << 20);
         let want = text.clone();
-        let sender = std::thread::spawn(move || send(&child, Ok(text)));
+        let sender = std::thread::spawn(move || send(&child, Pid::this(), Ok(text)));
         let mut pieces = Vec::new();
         let m = parent.recv(None).unwrap();
         assert_eq!(m.kind, VALUE_PIECE);

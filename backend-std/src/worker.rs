@@ -11,17 +11,16 @@
 //! the batch at all: the pool reads them from the value while it is encoded
 //! (`protocol::piece`).
 
+mod out;
 mod run_message;
 
 use crate::owner::call_tag;
-use crate::protocol::{
-    self, DONE, DONE_FAR, DONE_SPLICED, EXIT, FAR_FROM, FAR_REFUSED, FAR_TAKEN, INIT, INIT_FAILED,
-    LOG, PIECE, READY, RUN, ResultBatch, ResultLog,
-};
+use crate::protocol::{self, EXIT, INIT, INIT_FAILED, LOG, READY, RUN, ResultBatch, ResultLog};
 use crate::sys;
 use crate::task::{Args, Output, Status};
 use crate::wire::{Message, RawConn};
 use nix::unistd::Pid;
+use out::Out;
 use run_message::{Items, RunHead, lone_large};
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -84,87 +83,11 @@ pub(crate) fn run_on_thread(conn: RawConn) {
     let _ = catch_unwind(AssertUnwindSafe(|| serve(&conn, Host::Thread)));
 }
 
-/// How this worker's results reach the pool.
-struct Out<'a> {
-    conn: &'a RawConn,
-    /// Whether the pool reads large batches from this process's memory (`protocol::far`).
-    far: bool,
-    /// Messages that came while waiting for the answer to an offer, in order.
-    stash: VecDeque<Message>,
-}
-
-impl Out<'_> {
-    /// The next message from the pool; `None` when it is gone.
-    fn next(&mut self) -> Option<Message> {
-        self.stash.pop_front().or_else(|| self.conn.recv(None).ok())
-    }
-
-    /// Whether a message is waiting.
-    fn waiting(&self) -> bool {
-        !self.stash.is_empty() || self.conn.poll(Duration::ZERO).unwrap_or(true)
-    }
-
-    /// Offers a large batch to be read from this process's memory; whether the pool took
-    /// it (else it is to be sent).
-    fn offer(&mut self, batch: &ResultBatch) -> Result<bool, Exit> {
-        if !self.far || batch.bytes.len() < FAR_FROM || !batch.fds.is_empty() {
-            return Ok(false);
-        }
-        self.ask(DONE_FAR, &batch.bytes)
-    }
-
-    /// Lends a large byte string of a value being encoded (see `protocol::piece`): whether
-    /// the pool took it (else it is encoded as usual; a pool gone is found by the flush).
-    fn lend(&mut self, bytes: &[u8]) -> bool {
-        self.ask(PIECE, bytes).unwrap_or(false)
-    }
-
-    /// Offers `bytes` to be read from this process's memory as `kind`; whether the pool
-    /// read them. Waits for the answer, keeping what else comes.
-    fn ask(&mut self, kind: u8, bytes: &[u8]) -> Result<bool, Exit> {
-        self.conn
-            .send(kind, &protocol::offer(bytes), &[])
-            .map_err(broken)?;
-        loop {
-            // The pool gone: nothing is waiting for this batch any more.
-            let m = self.conn.recv(None).map_err(|_| 0)?;
-            match m.kind {
-                FAR_TAKEN => return Ok(true),
-                FAR_REFUSED => return Ok(false),
-                // Told to leave first: the pool is not reading; it is sent as usual.
-                EXIT => {
-                    self.stash.push_back(m);
-                    return Ok(false);
-                }
-                _ => self.stash.push_back(m),
-            }
-        }
-    }
-
-    fn flush(&mut self, batch: &mut ResultBatch, log: &mut Option<ResultLog>) -> Result<(), Exit> {
-        batch.end_run();
-        if !batch.is_empty() {
-            if !batch.pieces.is_empty() {
-                let pieces = std::mem::take(&mut batch.pieces);
-                protocol::seal(&mut batch.bytes, &pieces);
-                let sent = self.conn.send(DONE_SPLICED, &batch.bytes, &batch.fds);
-                sent.map_err(broken)?;
-            } else if !self.offer(batch)? {
-                self.conn.send(DONE, &batch.bytes, &batch.fds).map_err(broken)?;
-            }
-            if let Some(log) = log {
-                log.sent();
-            }
-            batch.sent(RETAIN);
-        }
-        Ok(())
-    }
-}
-
 /// Takes `INIT`: a process adopts the owner's identity; then the initializer runs.
-/// Returns the pool's key for call tags and whether it reads large batches from this
-/// process's memory; `Err` (after saying why) if the worker cannot start.
-fn init(conn: &RawConn, m: Message, host: Host) -> Result<(u64, bool), Exit> {
+/// Returns the pool's key for call tags, whether it reads large batches from this
+/// process's memory, and the pool's process (for a process); `Err` (after saying why) if
+/// the worker cannot start.
+fn init(conn: &RawConn, m: Message, host: Host) -> Result<(u64, bool, Option<Pid>), Exit> {
     let msg = protocol::decode_init(&m.bytes).map_err(broken)?;
     let mut fds = m.fds.into_iter();
     let cwd = if msg.adopt.has_cwd() {
@@ -213,7 +136,8 @@ fn init(conn: &RawConn, m: Message, host: Host) -> Result<(u64, bool), Exit> {
     }
     conn.send(READY, &[], &[]).map_err(broken)?;
     let far = matches!(host, Host::Process(..)) && msg.adopt.far();
-    Ok((msg.key, far))
+    let owner = far.then(|| Pid::from_raw(msg.adopt.owner() as i32));
+    Ok((msg.key, far, owner))
 }
 
 /// Fails a task whose function's tag does not match (see `owner::call_tag`).
@@ -252,6 +176,7 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
     let mut out = Out {
         conn,
         far: false,
+        owner: None,
         stash: VecDeque::new(),
     };
     loop {
@@ -264,8 +189,8 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
         };
         match m.kind {
             INIT if key.is_none() => {
-                let (k, far) = init(conn, m, host)?;
-                (key, out.far) = (Some(k), far);
+                let (k, far, owner) = init(conn, m, host)?;
+                (key, out.far, out.owner) = (Some(k), far, owner);
             }
             // The pool hands over a result log once this worker's jobs pipeline: from now
             // on unsent results wait there (those waiting now too).

@@ -1,43 +1,44 @@
 //! The driver's side of `protocol::far` and `protocol::piece`: a worker's large result
-//! batch, or a large byte string of a result it is encoding, read straight from its memory
-//! while the driver reads its socket (without the pool's lock).
+//! batch read straight from its memory, or a large byte string of a result it is encoding
+//! written by the worker straight into the driver's buffer, while the driver reads its
+//! socket (without the pool's lock).
 
 use crate::protocol::{
-    DONE, DONE_FAR, FAR_REFUSED, FAR_TAKEN, PIECE, PIECE_READ, decode_offer, read_from,
+    DONE, DONE_FAR, FAR_REFUSED, PIECE, PIECE_READ, answer, decode_offer, read_offered, take_piece,
 };
 use crate::wire::{Message, RawConn};
 use nix::unistd::Pid;
 
 /// Turns each `DONE_FAR` among `messages` (from worker `pid` on `conn`) into the `DONE` it
-/// offers, and each `PIECE` into a `PIECE_READ`, read from the worker's memory, and
-/// answers the worker; one that cannot be read is dropped and the worker told to send it.
+/// offers, read from the worker's memory, and each `PIECE` into a `PIECE_READ`, written by
+/// the worker into a buffer of the driver's (or read, where it may not write), and answers
+/// the worker; one that cannot be had is dropped and the worker told to send it.
 pub(super) fn take_offers(conn: &RawConn, pid: Pid, messages: &mut Vec<Message>) {
     if !messages.iter().any(|m| m.kind == DONE_FAR || m.kind == PIECE) {
         return;
     }
+    let last = messages.len() - 1;
+    let mut at = 0;
     messages.retain_mut(|m| {
-        let read_as = match m.kind {
-            DONE_FAR => DONE,
-            PIECE => PIECE_READ,
-            _ => return true,
-        };
-        let read = decode_offer(&m.bytes)
-            .ok_or(nix::errno::Errno::EINVAL)
-            .and_then(|(addr, len)| read_from(pid, addr, len, conn.max_message()));
-        let answer = match read {
-            Ok(bytes) => {
-                m.kind = read_as;
-                m.bytes = bytes;
-                FAR_TAKEN
-            }
-            Err(_) => FAR_REFUSED,
-        };
-        // Queued behind anything queued for it, sent now if the socket has room (else by
-        // the driver's next flush): the worker waits for it.
-        if conn.enqueue(answer, &[], Vec::new()).is_ok() {
-            let _ = conn.flush();
+        at += 1;
+        if m.kind != DONE_FAR && m.kind != PIECE {
+            return true;
         }
-        answer == FAR_TAKEN
+        let Some((addr, len)) = decode_offer(&m.bytes) else {
+            answer(conn, FAR_REFUSED);
+            return false;
+        };
+        let taken = match m.kind {
+            // The worker waits for the answer to a piece: nothing comes after it.
+            PIECE if at - 1 == last => take_piece(conn, pid, addr, len),
+            _ => read_offered(conn, pid, addr, len),
+        };
+        let Some(bytes) = taken else {
+            return false;
+        };
+        m.kind = if m.kind == PIECE { PIECE_READ } else { DONE };
+        m.bytes = bytes;
+        true
     });
 }
 
@@ -47,8 +48,10 @@ mod tests {
     use crate::protocol::read_from;
     use crate::owner::call_tag;
     use crate::protocol::{
-        self, DONE, DONE_FAR, DONE_SPLICED, EXIT, FAR_REFUSED, FAR_TAKEN, PIECE, RUN,
+        self, DONE, DONE_FAR, DONE_SPLICED, EXIT, FAR_REFUSED, FAR_TAKEN, PIECE, PIECE_INTO,
+        PIECE_WRITTEN, RUN,
     };
+    use std::time::Duration;
     use crate::task::erase;
     use crate::wire::{Message, raw_pair};
     use crate::zygote::release_many;
@@ -82,6 +85,59 @@ mod tests {
         let answers: Vec<u8> = (0..2).map(|_| worker.recv(None).unwrap().kind).collect();
         assert_eq!(answers, [FAR_REFUSED, FAR_TAKEN]);
         assert!(read_from(here, data.as_ptr() as usize, data.len(), 1 << 20).is_err());
+    }
+
+    /// The driver takes a piece by having the worker write it into a buffer of its own:
+    /// the worker's `PIECE` becomes the piece's bytes, and the batch that places it follows.
+    #[test]
+    fn a_piece_is_written_into_the_drivers_buffer() {
+        let key = 0x0bad_cafe_f00d_0001;
+        let (pid, conn) = crate::worker::started_for_test(key, true);
+        let call = erase::<_, (u64,), String>(text_of);
+        let mut item = Vec::new();
+        let at = protocol::start_item(&mut item);
+        item.extend_from_slice(&crate::codec::encode(&(3u64 << 20,)).unwrap().0);
+        protocol::finish_item(&mut item, at, 0);
+        let mut msg = Vec::new();
+        protocol::push_job(&mut msg, (0, call, call_tag(key, call)), 1, &item);
+        conn.send(RUN, &msg, &[]).unwrap();
+        let mut messages = vec![conn.recv(None).unwrap()];
+        assert_eq!(messages[0].kind, PIECE);
+        take_offers(&conn, pid, &mut messages);
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].kind, protocol::PIECE_READ);
+        assert!(messages[0].bytes == vec![b'x'; 3 << 20]);
+        let spliced = conn.recv(None).unwrap();
+        assert_eq!(spliced.kind, DONE_SPLICED);
+        let piece = messages.remove(0).bytes;
+        let answers = protocol::decode_spliced(spliced.bytes, vec![piece], spliced.fds).unwrap();
+        assert_eq!(answers[0].tail.as_ref().map(Vec::len), Some(3 << 20));
+        conn.send(EXIT, &[], &[]).unwrap();
+        release_many(&[(pid, false)]).unwrap();
+    }
+
+    /// A worker that may not write says so: the driver reads the piece instead. One that
+    /// does not answer is given up once the bound passes.
+    #[test]
+    fn a_piece_the_worker_cannot_write_is_read() {
+        let (driver, worker) = raw_pair().unwrap();
+        let data = vec![5u8; 2 << 20];
+        let (addr, len) = (data.as_ptr() as usize, data.len());
+        let fake = std::thread::spawn(move || {
+            let into = worker.recv(None).unwrap();
+            assert_eq!((into.kind, into.bytes.len()), (PIECE_INTO, 8));
+            worker.send(PIECE_WRITTEN, &[0], &[]).unwrap();
+            assert_eq!(worker.recv(None).unwrap().kind, FAR_TAKEN);
+            // Asked again, it says nothing.
+            assert_eq!(worker.recv(None).unwrap().kind, PIECE_INTO);
+            worker
+        });
+        let got = protocol::take_piece(&driver, Pid::this(), addr, len).unwrap();
+        assert!(got == data);
+        driver.enqueue(PIECE_INTO, &[0; 8], Vec::new()).unwrap();
+        driver.flush().unwrap();
+        let _worker = fake.join().unwrap(); // kept open: no answer, no end of file
+        assert_eq!(protocol::written(&driver, Duration::from_millis(50)), None);
     }
 
     /// A worker told in `INIT` that its pool reads its memory lends a large byte string of

@@ -18,9 +18,9 @@
 //! A `Process` child's return value travels the same way to the parent that joins it
 //! (`process_answer.rs`).
 
-use nix::sys::uio::{RemoteIoVec, process_vm_readv};
+use nix::sys::uio::{RemoteIoVec, process_vm_readv, process_vm_writev};
 use nix::unistd::Pid;
-use std::io::IoSliceMut;
+use std::io::{IoSlice, IoSliceMut};
 
 /// A worker's offer of a result batch in its memory.
 pub(crate) const DONE_FAR: u8 = 14;
@@ -51,15 +51,27 @@ pub(crate) fn decode_offer(b: &[u8]) -> Option<(usize, usize)> {
 /// `len` bytes at `addr` in process `pid`, into a new vector (huge pages where the system
 /// allows); at most `max` bytes.
 pub(crate) fn read_from(pid: Pid, addr: usize, len: usize, max: usize) -> nix::Result<Vec<u8>> {
+    let mut bytes = buffer(len, max)?;
+    read_into(pid, addr, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// A buffer for `len` bytes read or written from another process (huge pages where the
+/// system allows); at most `max` bytes.
+pub(crate) fn buffer(len: usize, max: usize) -> nix::Result<Vec<u8>> {
     if len == 0 || len > max {
         return Err(nix::errno::Errno::EMSGSIZE);
     }
-    let mut bytes = crate::sys::try_zeroed(len).ok_or(nix::errno::Errno::ENOMEM)?;
+    crate::sys::try_zeroed(len).ok_or(nix::errno::Errno::ENOMEM)
+}
+
+/// Fills `bytes` from `addr` in process `pid`.
+pub(crate) fn read_into(pid: Pid, addr: usize, bytes: &mut [u8]) -> nix::Result<()> {
     let mut done = 0;
-    while done < len {
+    while done < bytes.len() {
         let remote = [RemoteIoVec {
             base: addr + done,
-            len: len - done,
+            len: bytes.len() - done,
         }];
         let n = process_vm_readv(pid, &mut [IoSliceMut::new(&mut bytes[done..])], &remote)?;
         if n == 0 {
@@ -67,6 +79,24 @@ pub(crate) fn read_from(pid: Pid, addr: usize, len: usize, max: usize) -> nix::R
         }
         done += n;
     }
-    Ok(bytes)
+    Ok(())
+}
+
+/// Writes `bytes` to `addr` in process `pid` (`process_vm_writev(2)`: allowed where this
+/// process may trace `pid`).
+pub(crate) fn write_to(pid: Pid, addr: usize, bytes: &[u8]) -> nix::Result<()> {
+    let mut done = 0;
+    while done < bytes.len() {
+        let remote = [RemoteIoVec {
+            base: addr + done,
+            len: bytes.len() - done,
+        }];
+        let n = process_vm_writev(pid, &[IoSlice::new(&bytes[done..])], &remote)?;
+        if n == 0 {
+            return Err(nix::errno::Errno::EFAULT);
+        }
+        done += n;
+    }
+    Ok(())
 }
 

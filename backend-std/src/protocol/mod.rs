@@ -22,17 +22,26 @@
 mod batch;
 mod done;
 mod far;
+mod lend;
 mod log;
 mod piece;
 mod raw;
 
 pub(crate) use batch::ResultBatch;
 pub(crate) use done::{Answer, Raw, decode_done};
-pub(crate) use far::{DONE_FAR, FAR_FROM, FAR_REFUSED, FAR_TAKEN, decode_offer, offer, read_from};
+pub(crate) use far::{
+    DONE_FAR, FAR_FROM, FAR_REFUSED, FAR_TAKEN, decode_offer, offer, read_from,
+};
+pub(crate) use lend::{answer, lend, read_offered, take_piece};
+#[cfg(test)]
+pub(crate) use lend::written;
 pub(crate) use log::{LOG_BYTES, ResultLog, salvage, stop_and_last_started};
 pub(crate) use piece::{
-    DONE_SPLICED, Lender, Offer, PIECE, PIECE_READ, decode_spliced, join, seal, unseal,
+    DONE_SPLICED, Lender, Offer, PIECE, PIECE_READ, decode_spliced,
+    join, seal, unseal,
 };
+#[cfg(test)]
+pub(crate) use piece::{PIECE_INTO, PIECE_WRITTEN};
 
 use crate::error::Result;
 use crate::owner::{Adopt, Owner, call_tag};

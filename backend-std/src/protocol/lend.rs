@@ -1,0 +1,125 @@
+//! Both ends of a piece lent while it is encoded (see `piece.rs`): the lender offers it
+//! and waits, writing it where it is asked to; the taker asks for it to be written into a
+//! buffer of its own, waits, and reads it itself where the lender may not write. A pool's
+//! worker and driver use them, and so do a `Process` child and its parent.
+
+use super::far::{FAR_REFUSED, FAR_TAKEN, buffer, offer, read_into, write_to};
+use super::piece::{PIECE_INTO, PIECE_WRITTEN};
+use crate::error::Error;
+use crate::wire::{Message, RawConn};
+use nix::unistd::Pid;
+use std::time::{Duration, Instant};
+
+/// Offers `bytes` (valid only during this call) as a message of `kind` to the taker in
+/// process `taker`, and waits for the answer, handing any other message to `other`;
+/// whether the taker has them (else they are to be encoded as usual).
+pub(crate) fn lend(
+    conn: &RawConn,
+    kind: u8,
+    taker: Option<Pid>,
+    bytes: &[u8],
+    other: &mut dyn FnMut(Message),
+) -> bool {
+    if conn.send(kind, &offer(bytes), &[]).is_err() {
+        return false;
+    }
+    loop {
+        let Ok(m) = conn.recv(None) else {
+            return false;
+        };
+        match m.kind {
+            FAR_TAKEN => return true,
+            FAR_REFUSED => return false,
+            PIECE_INTO => {
+                let wrote = m.bytes.try_into().ok().zip(taker).is_some_and(|(at, taker)| {
+                    let at = usize::try_from(u64::from_le_bytes(at)).unwrap_or(usize::MAX);
+                    write_to(taker, at, bytes).is_ok()
+                });
+                let said = conn.send(PIECE_WRITTEN, &[u8::from(wrote)], &[]);
+                if said.is_err() || wrote {
+                    return wrote && said.is_ok();
+                }
+            }
+            // Anything else (`EXIT` too) waits its turn: the taker answers every offer it
+            // reads, and is waiting for this answer.
+            _ => other(m),
+        }
+    }
+}
+
+/// Reads `len` bytes at `addr` in worker `pid` and answers it: the bytes, or `None` (the
+/// worker then sends them).
+pub(crate) fn read_offered(conn: &RawConn, pid: Pid, addr: usize, len: usize) -> Option<Vec<u8>> {
+    let bytes = buffer(len, conn.max_message()).and_then(|mut b| {
+        read_into(pid, addr, &mut b)?;
+        Ok(b)
+    });
+    answer(conn, if bytes.is_ok() { FAR_TAKEN } else { FAR_REFUSED });
+    bytes.ok()
+}
+
+/// Queues `kind` for the worker, sent now if the socket has room (else by the driver's next
+/// flush): the worker waits for it.
+pub(crate) fn answer(conn: &RawConn, kind: u8) {
+    if conn.enqueue(kind, &[], Vec::new()).is_ok() {
+        let _ = conn.flush();
+    }
+}
+
+/// A piece of `len` bytes at `addr` in worker `pid`: asked to be written into a buffer of
+/// the driver's, and waited for; read instead where the worker may not write. `None`
+/// when it cannot be had (the worker told so, or gone).
+pub(crate) fn take_piece(conn: &RawConn, pid: Pid, addr: usize, len: usize) -> Option<Vec<u8>> {
+    let Ok(mut bytes) = buffer(len, conn.max_message()) else {
+        answer(conn, FAR_REFUSED);
+        return None;
+    };
+    let into = (bytes.as_mut_ptr() as u64).to_le_bytes();
+    if conn.enqueue(PIECE_INTO, &into, Vec::new()).is_err() {
+        answer(conn, FAR_REFUSED);
+        return None;
+    }
+    match written(conn, write_bound(len)) {
+        Some(true) => Some(bytes),
+        Some(false) => match read_into(pid, addr, &mut bytes) {
+            Ok(()) => {
+                answer(conn, FAR_TAKEN);
+                Some(bytes)
+            }
+            Err(_) => {
+                answer(conn, FAR_REFUSED);
+                None
+            }
+        },
+        None => {
+            // The worker may still write into it: the buffer is never freed.
+            std::mem::forget(bytes);
+            None
+        }
+    }
+}
+
+/// How long a worker may take to write `len` bytes it was asked to: far longer than any
+/// copy takes (a stopped or broken worker's piece is then given up).
+fn write_bound(len: usize) -> Duration {
+    Duration::from_secs(10) + Duration::from_nanos(len as u64 * 10)
+}
+
+/// The worker's `PIECE_WRITTEN`: whether it wrote; `None` if it does not come within
+/// `bound` (or the worker is gone, or says anything else).
+pub(crate) fn written(conn: &RawConn, bound: Duration) -> Option<bool> {
+    let deadline = Instant::now() + bound;
+    loop {
+        // The request may wait behind packets queued for the worker, which it reads
+        // while it waits: keep them going.
+        let drained = conn.flush().ok()?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        let step = if drained { left } else { left.min(Duration::from_millis(1)) };
+        match conn.recv(Some(step)) {
+            Ok(m) if m.kind == PIECE_WRITTEN => return Some(m.bytes == [1]),
+            Err(Error::Timeout) if !left.is_zero() => {}
+            _ => return None,
+        }
+    }
+}
+
