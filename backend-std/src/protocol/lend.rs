@@ -4,6 +4,7 @@
 //! worker and driver use them, and so do a `Process` child and its parent.
 
 use super::far::{FAR_REFUSED, FAR_TAKEN, buffer, offer, read_into, write_to};
+use crate::sys::FillBuf;
 use super::piece::{PIECE_INTO, PIECE_WRITTEN};
 use crate::error::Error;
 use crate::wire::{Message, RawConn};
@@ -70,21 +71,23 @@ pub(crate) fn answer(conn: &RawConn, kind: u8) {
 /// the driver's, and waited for; read instead where the worker may not write. `None`
 /// when it cannot be had (the worker told so, or gone).
 pub(crate) fn take_piece(conn: &RawConn, pid: Pid, addr: usize, len: usize) -> Option<Vec<u8>> {
-    let Ok(mut bytes) = buffer(len, conn.max_message()) else {
+    let fill = (len <= conn.max_message()).then(|| FillBuf::new(len)).flatten();
+    let Some(mut fill) = fill else {
         answer(conn, FAR_REFUSED);
         return None;
     };
-    let into = (bytes.as_mut_ptr() as u64).to_le_bytes();
-    if conn.enqueue(PIECE_INTO, &into, Vec::new()).is_err() {
+    let into = (fill.addr() as u64).to_le_bytes();
+    if conn.enqueue(PIECE_INTO, &into, Vec::new()).is_err() || conn.flush().is_err() {
         answer(conn, FAR_REFUSED);
         return None;
     }
+    fill.help(|| conn.poll(Duration::ZERO).unwrap_or(true));
     match written(conn, write_bound(len)) {
-        Some(true) => Some(bytes),
-        Some(false) => match read_into(pid, addr, &mut bytes) {
+        Some(true) => Some(fill.filled()),
+        Some(false) => match read_into(pid, addr, &mut fill.bytes) {
             Ok(()) => {
                 answer(conn, FAR_TAKEN);
-                Some(bytes)
+                Some(fill.bytes)
             }
             Err(_) => {
                 answer(conn, FAR_REFUSED);
@@ -93,7 +96,7 @@ pub(crate) fn take_piece(conn: &RawConn, pid: Pid, addr: usize, len: usize) -> O
         },
         None => {
             // The worker may still write into it: the buffer is never freed.
-            std::mem::forget(bytes);
+            std::mem::forget(fill);
             None
         }
     }

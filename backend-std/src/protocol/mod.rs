@@ -32,6 +32,8 @@ pub(crate) use done::{Answer, Raw, decode_done};
 pub(crate) use far::{
     DONE_FAR, FAR_FROM, FAR_REFUSED, FAR_TAKEN, decode_offer, offer, read_from,
 };
+#[cfg(test)]
+pub(crate) use far::write_to;
 pub(crate) use lend::{answer, lend, read_offered, take_piece};
 #[cfg(test)]
 pub(crate) use lend::written;

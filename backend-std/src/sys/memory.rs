@@ -1,7 +1,7 @@
 //! Message buffers: zero-filled allocation that leaves fresh pages untouched, transparent
 //! huge pages under large ones, and receive buffers mapped straight from the kernel.
 
-use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
+use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, mmap_anonymous, munmap};
 use std::alloc::{Layout, alloc_zeroed};
 use std::num::NonZeroUsize;
 use std::ops::{Deref, DerefMut};
@@ -23,6 +23,15 @@ pub(crate) fn advise_huge(buf: &mut Vec<u8>) {
 /// memory, so fresh pages from the kernel are not written until used. Large ones get huge
 /// pages (see [`advise_huge`]).
 pub(crate) fn try_zeroed(len: usize) -> Option<Vec<u8>> {
+    zeroed(len, true)
+}
+
+/// [`try_zeroed`] in small pages whatever its size.
+pub(crate) fn try_zeroed_small(len: usize) -> Option<Vec<u8>> {
+    zeroed(len, false)
+}
+
+fn zeroed(len: usize, huge: bool) -> Option<Vec<u8>> {
     if len == 0 {
         return Some(Vec::new());
     }
@@ -32,7 +41,9 @@ pub(crate) fn try_zeroed(len: usize) -> Option<Vec<u8>> {
     if ptr.is_null() {
         return None;
     }
-    advise(ptr as usize, len);
+    if huge {
+        advise(ptr as usize, len);
+    }
     // SAFETY: `ptr` comes from the global allocator with `layout`, i.e. alignment 1 (that of
     // `u8`) and size `len`, which is the capacity given; all `len` bytes are initialised
     // (zeroed by `alloc_zeroed`, and `advise` never changes contents), so length `len` is
@@ -46,6 +57,18 @@ fn advise(start: usize, len: usize) {
     if len < HUGE_FROM {
         return;
     }
+    advise_with(start, len, MmapAdvise::MADV_HUGEPAGE);
+}
+
+/// Faults in the whole pages within `start..start + len` for writing (MADV_POPULATE_WRITE:
+/// zeroed pages where none are yet; pages already there are left as they are, whoever is
+/// writing them). Best effort, for memory this process owns.
+pub(crate) fn prefault(start: usize, len: usize) {
+    advise_with(start, len, MmapAdvise::MADV_POPULATE_WRITE);
+}
+
+/// `advice` for the whole pages within `start..start + len`, memory this process owns.
+fn advise_with(start: usize, len: usize, advice: MmapAdvise) {
     const PAGE: usize = 4096;
     let aligned = start.next_multiple_of(PAGE);
     let len = (start + len).saturating_sub(aligned) / PAGE * PAGE;
@@ -53,10 +76,10 @@ fn advise(start: usize, len: usize) {
         return;
     };
     // SAFETY: `addr..addr + len` lies within an allocation the caller owns (page-aligned
-    // inward); MADV_HUGEPAGE only changes how the kernel backs those pages, never their
-    // contents or the mapping's validity.
-    let _ =
-        unsafe { nix::sys::mman::madvise(addr, len, nix::sys::mman::MmapAdvise::MADV_HUGEPAGE) };
+    // inward); the advice given (MADV_HUGEPAGE, MADV_POPULATE_WRITE) only changes how the
+    // kernel backs those pages or when it faults them in, never their contents or the
+    // mapping's validity.
+    let _ = unsafe { nix::sys::mman::madvise(addr, len, advice) };
 }
 
 /// A fixed-size buffer of fresh anonymous pages, returned to the kernel when dropped.

@@ -17,6 +17,7 @@
 
 mod exec;
 mod fd;
+mod fill;
 mod fnptr;
 mod fork;
 mod groups;
@@ -33,6 +34,7 @@ pub(crate) use fd::{close_inherited, owned_from_received};
 pub(crate) use fnptr::{addr_of_call, call_erased, conjure_zst};
 pub(crate) use fork::{Forked, exit_now, fork, ignore_sigpipe, replace_environment, set_ignored};
 pub(crate) use groups::groups;
+pub(crate) use fill::FillBuf;
 pub(crate) use memory::{PageBuf, advise_huge, try_zeroed};
 pub(crate) use per_process::PerProcess;
 pub(crate) use pid::current_pid;
