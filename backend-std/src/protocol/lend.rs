@@ -4,9 +4,9 @@
 //! worker and driver use them, and so do a `Process` child and its parent.
 
 use super::far::{FAR_REFUSED, FAR_TAKEN, buffer, offer, read_into, write_to};
-use crate::sys::FillBuf;
 use super::piece::{PIECE_INTO, PIECE_WRITTEN};
 use crate::error::Error;
+use crate::sys::FillBuf;
 use crate::wire::{Message, RawConn};
 use nix::unistd::Pid;
 use std::time::{Duration, Instant};
