@@ -117,7 +117,8 @@ mod tests {
     }
 
     /// A worker that may not write says so: the driver reads the piece instead. One that
-    /// does not answer is given up once the bound passes.
+    /// does not answer is given up once the bound passes (it might still write); one that
+    /// hangs up is gone.
     #[test]
     fn a_piece_the_worker_cannot_write_is_read() {
         let (driver, worker) = raw_pair().unwrap();
@@ -136,8 +137,12 @@ mod tests {
         assert!(got == data);
         driver.enqueue(PIECE_INTO, &[0; 8], Vec::new()).unwrap();
         driver.flush().unwrap();
-        let _worker = fake.join().unwrap(); // kept open: no answer, no end of file
-        assert_eq!(protocol::written(&driver, Duration::from_millis(50)), None);
+        let worker = fake.join().unwrap(); // kept open: no answer, no end of file
+        let bound = Duration::from_millis(50);
+        assert_eq!(protocol::written(&driver, bound), protocol::Written::Silent);
+        // Hung up: it writes nothing more.
+        drop(worker);
+        assert_eq!(protocol::written(&driver, bound), protocol::Written::Gone);
     }
 
     /// A worker told in `INIT` that its pool reads its memory lends a large byte string of

@@ -83,8 +83,8 @@ pub(crate) fn take_piece(conn: &RawConn, pid: Pid, addr: usize, len: usize) -> O
     }
     fill.help(|| conn.poll(Duration::ZERO).unwrap_or(true));
     match written(conn, write_bound(len)) {
-        Some(true) => Some(fill.filled()),
-        Some(false) => match read_into(pid, addr, &mut fill.bytes) {
+        Written::Yes => Some(fill.filled()),
+        Written::No => match read_into(pid, addr, &mut fill.bytes) {
             Ok(()) => {
                 answer(conn, FAR_TAKEN);
                 Some(fill.bytes)
@@ -94,7 +94,8 @@ pub(crate) fn take_piece(conn: &RawConn, pid: Pid, addr: usize, len: usize) -> O
                 None
             }
         },
-        None => {
+        Written::Gone => None,
+        Written::Silent => {
             // The worker may still write into it: the buffer is never freed.
             std::mem::forget(fill);
             None
@@ -108,21 +109,39 @@ fn write_bound(len: usize) -> Duration {
     Duration::from_secs(10) + Duration::from_nanos(len as u64 * 10)
 }
 
-/// The worker's `PIECE_WRITTEN`: whether it wrote; `None` if it does not come within
-/// `bound` (or the worker is gone, or says anything else).
-pub(crate) fn written(conn: &RawConn, bound: Duration) -> Option<bool> {
+/// What a worker asked to write a piece answered.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// It wrote the piece.
+    Yes,
+    /// It may not write it (it is to be read instead).
+    No,
+    /// It hung up: its end of the socket closes only when its process ends, so it writes
+    /// nothing more.
+    Gone,
+    /// Nothing within the bound, or something else: it may still write.
+    Silent,
+}
+
+/// The worker's `PIECE_WRITTEN`, waited for at most `bound`.
+pub(crate) fn written(conn: &RawConn, bound: Duration) -> Written {
     let deadline = Instant::now() + bound;
     loop {
         // The request may wait behind packets queued for the worker, which it reads
         // while it waits: keep them going.
-        let drained = conn.flush().ok()?;
+        let drained = match conn.flush() {
+            Ok(drained) => drained,
+            Err(Error::Disconnected) => return Written::Gone,
+            Err(_) => return Written::Silent,
+        };
         let left = deadline.saturating_duration_since(Instant::now());
         let step = if drained { left } else { left.min(Duration::from_millis(1)) };
         match conn.recv(Some(step)) {
-            Ok(m) if m.kind == PIECE_WRITTEN => return Some(m.bytes == [1]),
+            Ok(m) if m.kind == PIECE_WRITTEN && m.bytes == [1] => return Written::Yes,
+            Ok(m) if m.kind == PIECE_WRITTEN && m.bytes == [0] => return Written::No,
             Err(Error::Timeout) if !left.is_zero() => {}
-            _ => return None,
+            Err(Error::Disconnected) => return Written::Gone,
+            _ => return Written::Silent,
         }
     }
 }
-

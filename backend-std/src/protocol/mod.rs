@@ -36,7 +36,7 @@ pub(crate) use far::{
 pub(crate) use far::write_to;
 pub(crate) use lend::{answer, lend, read_offered, take_piece};
 #[cfg(test)]
-pub(crate) use lend::written;
+pub(crate) use lend::{Written, written};
 pub(crate) use log::{LOG_BYTES, ResultLog, salvage, stop_and_last_started};
 pub(crate) use piece::{
     DONE_SPLICED, Lender, Offer, PIECE, PIECE_READ, decode_spliced,

@@ -16,10 +16,11 @@
 //! huge pages while the task's value usually is not (64 MiB: 10-15 ms against 18-22). Where
 //! the worker may not write (a ptrace policy), it says so and the driver reads instead.
 //! The driver waits for that answer holding the buffer, reading no other worker meanwhile
-//! (as long as the copy takes: 10-30 ms for 64 MiB); if none comes within 10 s and more
-//! (the worker is stopped, or broken), it gives the piece up and never frees the buffer,
-//! which the worker might still write. The buffer is in huge pages unless fresh ones have
-//! been slow to fill lately (`sys/fill.rs`).
+//! (as long as the copy takes: 10-30 ms for 64 MiB). If the worker hangs up instead (its
+//! process has ended), the piece is given up; if no answer comes within 10 s and more (the
+//! worker is stopped, or broken), the piece is given up too, and the buffer, which the
+//! worker might still write, is never freed. The buffer is in huge pages unless fresh ones
+//! have been slow to fill lately (`sys/fill.rs`).
 //!
 //! The batch then goes as `DONE_SPLICED`: the `DONE` records as they are in the worker,
 //! short of the lent bytes, then where each lent piece goes, then how many pieces:
