@@ -203,15 +203,15 @@ pub(crate) fn decode_owned<T: DeserializeOwned>(
 /// Deserializes a `T` encoded as `head` followed by `tail`, a value without descriptors
 /// whose large byte string was read apart (see `protocol::piece`): a byte string or
 /// `String` that is the whole value (as [`decode_owned`] says) takes `tail` itself; any
-/// other value is decoded from the two joined.
-pub(crate) fn decode_spliced<T: DeserializeOwned>(head: &[u8], tail: Vec<u8>) -> Result<T> {
+/// other value reads the two in turn (the byte string borrowed from `tail`).
+pub(crate) fn decode_spliced<T: DeserializeOwned>(head: &[u8], mut tail: Vec<u8>) -> Result<T> {
     let mut buf = head.to_vec();
     let range = 0..buf.len();
     guarded(|| {
         T::deserialize(owned::Owned {
             buf: &mut buf,
             range,
-            tail: Some(tail),
+            tail: Some(&mut tail),
         })
     })
 }

@@ -7,7 +7,9 @@
 //! `string` requests at the top of the value (or inside newtypes there, or as the one
 //! element of a 1-tuple: a task's arguments `(bytes,)`) by moving the bytes to the front of
 //! the message buffer and handing the buffer over; every other request goes to postcard
-//! unchanged.
+//! unchanged, over the buffer and, for a value whose byte string was read apart
+//! (`protocol::piece`), that byte string's own buffer after it ([`Segments`]), so the two
+//! are never joined.
 
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use std::ops::Range;
@@ -15,58 +17,97 @@ use std::ops::Range;
 /// A postcard deserializer over `buf[range]` that may give its buffer away (see the module
 /// documentation). Once it has, `buf` is left empty.
 ///
-/// With a `tail` the value is `buf[range]` followed by `tail` (a byte string read apart
-/// from the rest of its message, see `protocol::piece`; `range` then ends `buf`): when the
-/// value is that byte string, `tail` itself is handed over; any other request joins the two.
+/// With a `tail` the value is `buf[range]` followed by `tail`: a byte string's bytes read
+/// apart from the rest of its message (see `protocol::piece`; `range` then ends `buf`).
+/// When the value is that byte string, `tail` itself is handed over; otherwise the two are
+/// read in turn, the byte string borrowed from `tail` where it is asked for.
 pub(super) struct Owned<'x> {
     pub buf: &'x mut Vec<u8>,
     pub range: Range<usize>,
-    pub tail: Option<Vec<u8>>,
+    pub tail: Option<&'x mut Vec<u8>>,
 }
 
 type Error = postcard::Error;
 
 impl<'x> Owned<'x> {
-    fn postcard(self) -> postcard::Deserializer<'x, postcard::de_flavors::Slice<'x>> {
-        let Self { buf, range, tail } = self.joined();
-        let buf: &'x Vec<u8> = buf;
-        debug_assert!(tail.is_none());
-        postcard::Deserializer::from_bytes(&buf[range])
-    }
-
-    /// The same value with its tail (if any) appended to `buf`.
-    fn joined(self) -> Self {
-        let Self { buf, mut range, tail } = self;
-        if let Some(tail) = tail {
-            buf.truncate(range.end);
-            buf.extend_from_slice(&tail);
-            range.end = buf.len();
-        }
-        Self {
-            buf,
-            range,
-            tail: None,
-        }
+    fn postcard(self) -> postcard::Deserializer<'x, Segments<'x>> {
+        let buf: &'x Vec<u8> = self.buf;
+        let tail: &'x [u8] = self.tail.map_or(&[], |t| &t[..]);
+        postcard::Deserializer::from_flavor(Segments {
+            head: &buf[self.range],
+            tail,
+        })
     }
 
     /// The byte string the value is: the buffer, cut down to its bytes.
     fn take_bytes(self) -> Result<Vec<u8>, Error> {
-        // With a tail, the value is that byte string when its head is just its length.
-        let whole = |tail: &Vec<u8>| {
-            let head = &self.buf[self.range.clone()];
-            matches!(postcard::take_from_bytes::<usize>(head), Ok((n, [])) if n == tail.len())
-        };
-        if self.tail.as_ref().is_some_and(whole) {
-            return Ok(self.tail.unwrap_or_default());
+        let Self { buf, mut range, tail } = self;
+        if let Some(tail) = tail {
+            // The value is the tail when its head is just the tail's length.
+            let head = &buf[range.clone()];
+            if matches!(postcard::take_from_bytes::<usize>(head), Ok((n, [])) if n == tail.len())
+            {
+                return Ok(std::mem::take(tail));
+            }
+            buf.truncate(range.end);
+            buf.extend_from_slice(tail);
+            range.end = buf.len();
         }
-        let this = self.joined();
-        let (bytes, _rest) = postcard::take_from_bytes::<&[u8]>(&this.buf[this.range])?;
-        let at = bytes.as_ptr() as usize - this.buf.as_ptr() as usize;
+        let (bytes, _rest) = postcard::take_from_bytes::<&[u8]>(&buf[range])?;
+        let at = bytes.as_ptr() as usize - buf.as_ptr() as usize;
         let len = bytes.len();
-        let mut owned = std::mem::take(this.buf);
+        let mut owned = std::mem::take(buf);
         owned.truncate(at + len);
         owned.drain(..at);
         Ok(owned)
+    }
+}
+
+/// postcard's input: `head`, then `tail` (empty without one). A tail holds one byte
+/// string's bytes, which postcard takes in one read after the length in `head`, so no read
+/// spans the two: one that would fails, as a read past the end does.
+pub(super) struct Segments<'x> {
+    head: &'x [u8],
+    tail: &'x [u8],
+}
+
+impl<'x> postcard::de_flavors::Flavor<'x> for Segments<'x> {
+    type Remainder = ();
+    type Source = ();
+
+    fn pop(&mut self) -> Result<u8, Error> {
+        let part = if self.head.is_empty() {
+            &mut self.tail
+        } else {
+            &mut self.head
+        };
+        let (&b, rest) = part
+            .split_first()
+            .ok_or(Error::DeserializeUnexpectedEnd)?;
+        *part = rest;
+        Ok(b)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.head.len() + self.tail.len())
+    }
+
+    fn try_take_n(&mut self, n: usize) -> Result<&'x [u8], Error> {
+        let part = if self.head.is_empty() {
+            &mut self.tail
+        } else {
+            &mut self.head
+        };
+        if n > part.len() {
+            return Err(Error::DeserializeUnexpectedEnd);
+        }
+        let (taken, rest) = part.split_at(n);
+        *part = rest;
+        Ok(taken)
+    }
+
+    fn finalize(self) -> Result<(), Error> {
+        Ok(())
     }
 }
 
@@ -249,6 +290,32 @@ mod tests {
         let (buf, range) = message(&vec![1u32, 2, 3]);
         let got: Vec<u32> = decode_owned(buf, range).unwrap();
         assert_eq!(got, [1, 2, 3]);
+    }
+
+    /// A value whose byte string was read apart: alone, it takes the tail; inside a larger
+    /// value, it is read from the tail in place; a head that does not lead into the tail
+    /// is a decode error.
+    #[test]
+    fn a_tail_is_taken_or_read_in_place() {
+        use super::super::decode_spliced;
+        let text = "tail".repeat(1000);
+        let head = postcard::to_allocvec(&text.len()).unwrap();
+        let tail = text.clone().into_bytes();
+        let at = tail.as_ptr();
+        let got: String = decode_spliced(&head, tail).unwrap();
+        assert_eq!((got.as_ptr(), got == text), (at, true));
+        let mut head = postcard::to_allocvec(&7u64).unwrap();
+        head.extend(postcard::to_allocvec(&text.len()).unwrap());
+        let got: Pair = decode_spliced(&head, text.clone().into_bytes()).unwrap();
+        assert_eq!(got, Pair { n: 7, text: text.clone() });
+        // The head claims more than the tail holds, or a read would span the two.
+        let long = postcard::to_allocvec(&(text.len() + 1)).unwrap();
+        let got = decode_spliced::<String>(&long, text.clone().into_bytes());
+        assert!(matches!(got, Err(Error::Decode(_))), "{got:?}");
+        let mut spans = postcard::to_allocvec(&text.len()).unwrap();
+        spans.extend_from_slice(&text.as_bytes()[..3]);
+        let got = decode_spliced::<(u8, String)>(&[[1].as_slice(), &spans].concat(), text[3..].into());
+        assert!(matches!(got, Err(Error::Decode(_))), "{got:?}");
     }
 
     #[test]
