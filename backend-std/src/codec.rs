@@ -16,6 +16,7 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 mod owned;
+mod tailed;
 
 /// `FRAME` outside any encoding.
 const NONE: usize = usize::MAX;
@@ -201,10 +202,25 @@ pub(crate) fn decode_owned<T: DeserializeOwned>(
 }
 
 /// Deserializes a `T` encoded as `head` followed by `tail`, a value without descriptors
-/// whose large byte string was read apart (see `protocol::piece`): a byte string or
-/// `String` that is the whole value (as [`decode_owned`] says) takes `tail` itself; any
-/// other value reads the two in turn (the byte string borrowed from `tail`).
-pub(crate) fn decode_spliced<T: DeserializeOwned>(head: &[u8], mut tail: Vec<u8>) -> Result<T> {
+/// whose last byte string was read apart (see `protocol::piece`): that byte string (or
+/// `String`) takes `tail` itself, wherever it sits in the value (`codec/tailed.rs`).
+pub(crate) fn decode_spliced<T: DeserializeOwned>(head: &[u8], tail: Vec<u8>) -> Result<T> {
+    let mut tail = Some(tail);
+    let tailed = guarded(|| {
+        let (flavor, left) = tailed::Head::new(head);
+        let mut de = postcard::Deserializer::from_flavor(flavor);
+        T::deserialize(tailed::Tailed {
+            de: &mut de,
+            head,
+            left: &left,
+            tail: &mut tail,
+        })
+    });
+    let (Err(Error::Decode(_)), Some(mut tail)) = (&tailed, tail) else {
+        return tailed;
+    };
+    // Read past its head some other way (a byte string decoded as a sequence, say): the
+    // two in turn, as postcard reads one message.
     let mut buf = head.to_vec();
     let range = 0..buf.len();
     guarded(|| {

@@ -7,9 +7,9 @@
 //! `string` requests at the top of the value (or inside newtypes there, or as the one
 //! element of a 1-tuple: a task's arguments `(bytes,)`) by moving the bytes to the front of
 //! the message buffer and handing the buffer over; every other request goes to postcard
-//! unchanged, over the buffer and, for a value whose byte string was read apart
-//! (`protocol::piece`), that byte string's own buffer after it ([`Segments`]), so the two
-//! are never joined.
+//! unchanged. A value whose last byte string was read apart (`protocol::piece`) is decoded
+//! by `tailed.rs`; one it cannot read goes here, over the buffer and then that byte
+//! string's own buffer ([`Segments`]), so the two are never joined.
 
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use std::ops::Range;
