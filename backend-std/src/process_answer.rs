@@ -2,17 +2,18 @@
 //! or why the value could not be encoded; sent by the child, read into a `Result` by the
 //! parent.
 //!
-//! A large value (from [`FAR_FROM`] bytes, without descriptors) is offered by address
-//! instead and read by the parent straight from the child's memory (`protocol::far`): one
-//! copy instead of two through the socket; where the parent may not read it, the child
-//! sends it as usual. Before that, each large byte string in the value is lent while it is
-//! encoded, as a pool's worker lends them (`protocol::piece`): the parent reads it from the
-//! value itself (`VALUE_PIECE`), and the encoded rest (`VALUE_SPLICED`) says where it goes.
+//! Each large byte string in the value is lent while it is encoded, as a pool's worker
+//! lends them (`protocol::piece`, `protocol::lend`): the child writes it into a buffer of
+//! the parent's (or the parent reads it) from the value itself (`VALUE_PIECE`), and the
+//! encoded rest (`VALUE_SPLICED`) says where it goes. Any other large value (from
+//! [`FAR_FROM`] bytes, without descriptors) is offered whole the same way (`VALUE_FAR`):
+//! one copy instead of two through the socket; where neither may touch the other's memory,
+//! the child sends it as usual.
 
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::protocol::{
-    FAR_FROM, FAR_REFUSED, FAR_TAKEN, Lender, decode_offer, join, lend, offer, read_from, seal,
+    FAR_FROM, FAR_REFUSED, Lender, decode_offer, join, lend, seal,
     take_piece, unseal,
 };
 use crate::task::panic_message;
@@ -57,7 +58,7 @@ pub(crate) fn send<R: Serialize>(
             seal(&mut bytes, &pieces);
             conn.send(VALUE_SPLICED, &bytes, &fds)
         }
-        Ok(Ok(fds)) => send_value(conn, &bytes, &fds),
+        Ok(Ok(fds)) => send_value(conn, parent, &bytes, &fds),
         Ok(Err(Error::Panicked {
             message,
             location,
@@ -115,24 +116,16 @@ pub(crate) fn decode<R: DeserializeOwned>(m: Message, pid: u32, taken: Vec<Vec<u
     }
 }
 
-/// Sends the encoded value, or offers it and waits for the parent's answer (the memory
-/// stays as it is until then).
-fn send_value(conn: &RawConn, bytes: &[u8], fds: &[OwnedFd]) -> Result<()> {
-    if bytes.len() >= FAR_FROM && fds.is_empty() && ask(conn, VALUE_FAR, bytes)? {
+/// Sends the encoded value to the parent, process `parent`, or offers it and waits for
+/// the parent's answer (the memory stays as it is until then).
+fn send_value(conn: &RawConn, parent: Pid, bytes: &[u8], fds: &[OwnedFd]) -> Result<()> {
+    if bytes.len() >= FAR_FROM
+        && fds.is_empty()
+        && lend(conn, VALUE_FAR, Some(parent), bytes, &mut drop)
+    {
         return Ok(());
     }
     conn.send(VALUE, bytes, fds)
-}
-
-/// Offers `bytes` to be read from this process's memory as `kind`; whether the parent read
-/// them (the memory stays as it is until it answers).
-fn ask(conn: &RawConn, kind: u8, bytes: &[u8]) -> Result<bool> {
-    conn.send(kind, &offer(bytes), &[])?;
-    match conn.recv(None)?.kind {
-        FAR_TAKEN => Ok(true),
-        FAR_REFUSED => Ok(false),
-        _ => Err(Error::Protocol("unexpected answer from the parent".into())),
-    }
 }
 
 /// The parent's side, for a message from child `pid`: an offer becomes the value it names,
@@ -148,32 +141,21 @@ pub(crate) fn take(
     if m.kind != VALUE_FAR && m.kind != VALUE_PIECE {
         return Ok(Some(m));
     }
+    let Some((addr, len)) = decode_offer(&m.bytes) else {
+        conn.send(FAR_REFUSED, &[], &[])?;
+        return Ok(None);
+    };
+    let taken = take_piece(conn, pid, addr, len);
     if m.kind == VALUE_PIECE {
-        match decode_offer(&m.bytes) {
-            Some((addr, len)) => pieces.extend(take_piece(conn, pid, addr, len)),
-            None => conn.send(FAR_REFUSED, &[], &[])?,
-        }
+        pieces.extend(taken);
         return Ok(None);
     }
-    let read = decode_offer(&m.bytes)
-        .ok_or(nix::errno::Errno::EINVAL)
-        .and_then(|(addr, len)| read_from(pid, addr, len, conn.max_message()));
-    match read {
-        Ok(bytes) => {
-            // The child may exit now; if it is gone already, the value is still here.
-            let _ = conn.send(FAR_TAKEN, &[], &[]);
-            Ok(Some(Message {
-                kind: VALUE,
-                bytes,
-                fds: Vec::new(),
-                fds_lost: false,
-            }))
-        }
-        Err(_) => {
-            conn.send(FAR_REFUSED, &[], &[])?;
-            Ok(None)
-        }
-    }
+    Ok(taken.map(|bytes| Message {
+        kind: VALUE,
+        bytes,
+        fds: Vec::new(),
+        fds_lost: false,
+    }))
 }
 
 #[cfg(test)]

@@ -15,8 +15,9 @@
 //! | `FAR_TAKEN` | to worker | empty: the batch was read, as if sent |
 //! | `FAR_REFUSED` | to worker | empty: send it on the socket |
 //!
-//! A `Process` child's return value travels the same way to the parent that joins it
-//! (`process_answer.rs`).
+//! A `Process` child's return value is offered the same way to the parent that joins it
+//! (`process_answer.rs`), which asks for it to be written into a buffer of its own, as a
+//! piece is (`lend.rs`).
 
 use nix::sys::uio::{RemoteIoVec, process_vm_readv, process_vm_writev};
 use nix::unistd::Pid;
@@ -50,6 +51,7 @@ pub(crate) fn decode_offer(b: &[u8]) -> Option<(usize, usize)> {
 
 /// `len` bytes at `addr` in process `pid`, into a new vector (huge pages where the system
 /// allows); at most `max` bytes.
+#[cfg(test)]
 pub(crate) fn read_from(pid: Pid, addr: usize, len: usize, max: usize) -> nix::Result<Vec<u8>> {
     let mut bytes = buffer(len, max)?;
     read_into(pid, addr, &mut bytes)?;

@@ -29,11 +29,9 @@ mod raw;
 
 pub(crate) use batch::ResultBatch;
 pub(crate) use done::{Answer, Raw, decode_done};
-pub(crate) use far::{
-    DONE_FAR, FAR_FROM, FAR_REFUSED, FAR_TAKEN, decode_offer, offer, read_from,
-};
+pub(crate) use far::{DONE_FAR, FAR_FROM, FAR_REFUSED, decode_offer};
 #[cfg(test)]
-pub(crate) use far::write_to;
+pub(crate) use far::{FAR_TAKEN, read_from, write_to};
 pub(crate) use lend::{answer, lend, read_offered, take_piece};
 #[cfg(test)]
 pub(crate) use lend::{Written, written};

@@ -3,7 +3,7 @@
 
 use super::{Exit, RETAIN, broken};
 use crate::protocol::{
-    self, DONE, DONE_FAR, DONE_SPLICED, EXIT, FAR_FROM, FAR_REFUSED, FAR_TAKEN, PIECE, ResultBatch,
+    self, DONE, DONE_FAR, DONE_SPLICED, FAR_FROM, PIECE, ResultBatch,
     ResultLog,
 };
 use crate::wire::{Message, RawConn};
@@ -33,13 +33,17 @@ impl Out<'_> {
         !self.stash.is_empty() || self.conn.poll(Duration::ZERO).unwrap_or(true)
     }
 
-    /// Offers a large batch to be read from this process's memory; whether the pool took
-    /// it (else it is to be sent).
-    fn offer(&mut self, batch: &ResultBatch) -> Result<bool, Exit> {
+    /// Offers a large batch to be read from this process's memory (`protocol::far`; the
+    /// offer and its wait are a piece's, `protocol::lend`); whether the pool took it (else
+    /// it is to be sent).
+    fn offer(&mut self, batch: &ResultBatch) -> bool {
         if !self.far || batch.bytes.len() < FAR_FROM || !batch.fds.is_empty() {
-            return Ok(false);
+            return false;
         }
-        self.ask(DONE_FAR, &batch.bytes)
+        let stash = &mut self.stash;
+        protocol::lend(self.conn, DONE_FAR, self.owner, &batch.bytes, &mut |m| {
+            stash.push_back(m)
+        })
     }
 
     /// Lends a large byte string of a value being encoded (see `protocol::piece`): whether
@@ -47,28 +51,6 @@ impl Out<'_> {
     pub(super) fn lend(&mut self, bytes: &[u8]) -> bool {
         let stash = &mut self.stash;
         protocol::lend(self.conn, PIECE, self.owner, bytes, &mut |m| stash.push_back(m))
-    }
-
-    /// Offers `bytes` to be read from this process's memory as `kind`; whether the pool
-    /// read them. Waits for the answer, keeping what else comes.
-    fn ask(&mut self, kind: u8, bytes: &[u8]) -> Result<bool, Exit> {
-        self.conn
-            .send(kind, &protocol::offer(bytes), &[])
-            .map_err(broken)?;
-        loop {
-            // The pool gone: nothing is waiting for this batch any more.
-            let m = self.conn.recv(None).map_err(|_| 0)?;
-            match m.kind {
-                FAR_TAKEN => return Ok(true),
-                FAR_REFUSED => return Ok(false),
-                // Told to leave first: the pool is not reading; it is sent as usual.
-                EXIT => {
-                    self.stash.push_back(m);
-                    return Ok(false);
-                }
-                _ => self.stash.push_back(m),
-            }
-        }
     }
 
     pub(super) fn flush(&mut self, batch: &mut ResultBatch, log: &mut Option<ResultLog>) -> Result<(), Exit> {
@@ -79,7 +61,7 @@ impl Out<'_> {
                 protocol::seal(&mut batch.bytes, &pieces);
                 let sent = self.conn.send(DONE_SPLICED, &batch.bytes, &batch.fds);
                 sent.map_err(broken)?;
-            } else if !self.offer(batch)? {
+            } else if !self.offer(batch) {
                 self.conn.send(DONE, &batch.bytes, &batch.fds).map_err(broken)?;
             }
             if let Some(log) = log {
