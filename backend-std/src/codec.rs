@@ -15,6 +15,8 @@ use std::ops::Range;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+mod byte_seqs;
+mod encoder;
 mod owned;
 mod tailed;
 
@@ -81,7 +83,7 @@ pub(crate) fn encode_lending<T: Serialize + ?Sized>(
             out: &mut *out,
             lend: lend.as_deref_mut(),
         };
-        postcard::serialize_with_flavor(value, flavor).map(drop)
+        encoder::serialize_with_flavor(value, flavor).map(drop)
     }));
     FRAME.set(outer);
     let fds = if STASHED.get() == before {

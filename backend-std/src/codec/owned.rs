@@ -11,6 +11,7 @@
 //! by `tailed.rs`; one it cannot read goes here, over the buffer and then that byte
 //! string's own buffer ([`Segments`]), so the two are never joined.
 
+use super::byte_seqs;
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use std::ops::Range;
 
@@ -135,6 +136,15 @@ impl<'x> Deserializer<'x> for Owned<'x> {
         visitor.visit_string(text)
     }
 
+    fn deserialize_seq<V: Visitor<'x>>(self, visitor: V) -> Result<V::Value, Error> {
+        if byte_seqs::is_byte_vec_visitor::<V>() {
+            // A `Vec<u8>` is written as a byte string: it takes the buffer too.
+            return byte_seqs::byte_vec_value::<V>(self.take_bytes()?)
+                .map_err(|_| Error::DeserializeBadEncoding);
+        }
+        (&mut self.postcard()).deserialize_seq(visitor)
+    }
+
     fn deserialize_newtype_struct<V: Visitor<'x>>(
         self,
         _name: &'static str,
@@ -173,7 +183,6 @@ impl<'x> Deserializer<'x> for Owned<'x> {
         deserialize_option;
         deserialize_unit;
         deserialize_unit_struct(name: &'static str);
-        deserialize_seq;
         deserialize_tuple_struct(name: &'static str, len: usize);
         deserialize_map;
         deserialize_struct(name: &'static str, fields: &'static [&'static str]);

@@ -11,6 +11,7 @@
 //! tail. Anything else goes to postcard as it is. A value that reads past the head any
 //! other way fails here, and the caller decodes it from head and tail joined instead.
 
+use super::byte_seqs;
 use postcard::de_flavors::Flavor;
 use serde::de::{
     DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, MapAccess, SeqAccess,
@@ -174,6 +175,14 @@ impl<'x> Deserializer<'x> for Tailed<'_, 'x> {
     }
 
     fn deserialize_seq<V: Visitor<'x>>(mut self, visitor: V) -> Result<V::Value, Error> {
+        if byte_seqs::is_byte_vec_visitor::<V>() {
+            // A `Vec<u8>` is written as a byte string: the tail, or one copy from the head.
+            let bytes = match self.take_tail()? {
+                Some(tail) => tail,
+                None => <&[u8] as serde::Deserialize>::deserialize(&mut *self.de)?.to_vec(),
+            };
+            return byte_seqs::byte_vec_value::<V>(bytes).map_err(|_| Error::DeserializeBadEncoding);
+        }
         let n = self.length()?;
         self.elements(n, visitor)
     }

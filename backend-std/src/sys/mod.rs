@@ -13,6 +13,7 @@
 //! | `per_process.rs` | a per-process value that a fork child does not inherit |
 //! | `memory.rs` | zero-filled allocation of message buffers, `madvise` for huge pages, mapped receive buffers |
 //! | `shm.rs` | shared memory: `memfd_create`, seals, `mmap`, and views of the mapping |
+//! | `same_type.rs` | a byte sequence seen as the bytes it is, and a `Vec<u8>` handed over as a value of the same type |
 //! | `pshared.rs` | robust process-shared pthread mutexes and condition variables in shared memory |
 
 mod exec;
@@ -26,6 +27,7 @@ mod per_process;
 mod pid;
 mod pidfd;
 mod pshared;
+pub(crate) mod same_type;
 mod shm;
 mod start;
 

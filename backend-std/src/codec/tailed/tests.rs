@@ -106,8 +106,32 @@ fn last_bytes(o: &Outer) -> &Bytes {
     }
 }
 
+/// Byte vectors, which serde sees as sequences of `u8` (written as byte strings).
+#[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]
+struct Vectors {
+    head: Vec<u8>,
+    n: u32,
+    rows: Vec<Vec<u8>>,
+    last: Vec<u8>,
+}
+
+fn vectors() -> impl Strategy<Value = Vectors> {
+    let v = || proptest::collection::vec(any::<u8>(), 0..300);
+    (v(), any::<u32>(), proptest::collection::vec(v(), 0..3), proptest::collection::vec(any::<u8>(), 1..300))
+        .prop_map(|(head, n, rows, last)| Vectors { head, n, rows, last })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A byte vector that ends a value takes the tail; those before it decode from the
+    /// head.
+    #[test]
+    fn the_last_byte_vector_takes_the_tail(v in vectors()) {
+        let (got, at) = spliced(&v, v.last.len());
+        prop_assert_eq!(&got, &v);
+        prop_assert_eq!(got.last.as_ptr(), at);
+    }
 
     /// A byte string that ends a value, however deep, takes the tail; the value is
     /// the one postcard decodes from the whole.

@@ -1,0 +1,77 @@
+//! Seeing through serde's generics where a type is known exactly: a sequence being
+//! serialized that is a `Vec<u8>` or `[u8]` in memory, and a `Vec<u8>` handed back as the
+//! value of a visitor whose value type is `Vec<u8>` (see `codec/byte_seqs.rs`).
+//!
+//! Types are compared with [`typeid::of`], which works for types with lifetimes by
+//! ignoring them (lifetimes do not exist at run time). A match therefore means "the same
+//! type up to lifetimes", which is what both casts below rely on.
+
+use std::any::TypeId;
+use std::mem::ManuallyDrop;
+
+/// The bytes of `seq` when it is a `&Vec<u8>` or a `&[u8]` (what serde's `Vec<u8>`,
+/// `[u8]` and `Box<[u8]>` hand to `Serializer::collect_seq`), else `None`.
+pub(crate) fn byte_slice_of<I>(seq: &I) -> Option<&[u8]> {
+    let id = typeid::of::<I>();
+    if id == typeid::of::<&Vec<u8>>() {
+        // SAFETY: `I` is `&'a Vec<u8>` for some lifetime `'a` (the same type up to
+        // lifetimes), so `seq` points at a valid `&Vec<u8>`. The vector it refers to lives
+        // for `'a`, which outlasts the borrow of `seq` that the result is tied to.
+        let v: &&Vec<u8> = unsafe { &*std::ptr::from_ref(seq).cast::<&Vec<u8>>() };
+        return Some(v.as_slice());
+    }
+    if id == typeid::of::<&[u8]>() {
+        // SAFETY: as above, with `I` being `&'a [u8]`.
+        let s: &&[u8] = unsafe { &*std::ptr::from_ref(seq).cast::<&[u8]>() };
+        return Some(s);
+    }
+    None
+}
+
+/// Whether `T` and `U` are the same type, lifetimes aside.
+pub(crate) fn same<T: ?Sized, U: ?Sized>() -> bool {
+    typeid::of::<T>() == typeid::of::<U>()
+}
+
+/// The type id of `T`, lifetimes aside.
+pub(crate) fn id_of<T: ?Sized>() -> TypeId {
+    typeid::of::<T>()
+}
+
+/// `bytes` as a `T`, when `T` is `Vec<u8>`; `Err(bytes)` for any other `T`.
+pub(crate) fn vec_as<T>(bytes: Vec<u8>) -> Result<T, Vec<u8>> {
+    if !same::<T, Vec<u8>>() {
+        return Err(bytes);
+    }
+    let bytes = ManuallyDrop::new(bytes);
+    // SAFETY: `T` is `Vec<u8>` (which has no lifetimes, so the match is exact): the value
+    // is moved out bit for bit, and `ManuallyDrop` keeps the original from being dropped.
+    Ok(unsafe { std::ptr::read(std::ptr::from_ref::<Vec<u8>>(&bytes).cast::<T>()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{byte_slice_of, vec_as};
+
+    #[test]
+    fn byte_vectors_and_slices_are_seen_and_nothing_else() {
+        let v = vec![1u8, 2, 3];
+        assert_eq!(byte_slice_of(&&v), Some(&[1u8, 2, 3][..]));
+        assert_eq!(byte_slice_of(&v.as_slice()), Some(&[1u8, 2, 3][..]));
+        let wide = vec![1u16, 2];
+        assert_eq!(byte_slice_of(&&wide), None);
+        assert_eq!(byte_slice_of(&v), None, "a Vec by value is not a reference to one");
+        let signed = vec![1i8];
+        assert_eq!(byte_slice_of(&&signed), None);
+    }
+
+    #[test]
+    fn a_vec_becomes_a_vec_of_bytes_only() {
+        let v: Vec<u8> = vec![7, 8];
+        let at = v.as_ptr();
+        let back: Vec<u8> = vec_as(v).unwrap();
+        assert_eq!((back.as_ptr(), back.as_slice()), (at, &[7u8, 8][..]));
+        assert_eq!(vec_as::<String>(vec![1]), Err(vec![1]));
+        assert_eq!(vec_as::<Vec<i8>>(vec![1]), Err(vec![1]));
+    }
+}
