@@ -1,0 +1,111 @@
+//! `Vec<u8>`, `Box<[u8]>` and `[u8]`, which serde sees as sequences of bytes, travel whole
+//! as byte strings do: results, arguments, pipe messages and `Process` values, of every
+//! size, alone or inside larger values; and a worker does not copy a large one.
+
+mod common;
+
+use common::bounded;
+use forkpool::{Pool, Process};
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn bytes(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+fn boxed(len: usize) -> Box<[u8]> {
+    bytes(len).into_boxed_slice()
+}
+
+fn tagged(len: usize) -> (u32, Vec<u8>) {
+    (len as u32, bytes(len))
+}
+
+fn rows(len: usize) -> Vec<Vec<u8>> {
+    vec![bytes(3), bytes(len), Vec::new(), bytes(len / 2)]
+}
+
+fn before(len: usize) -> (Vec<u8>, String) {
+    (bytes(len), "after".into())
+}
+
+const LENS: [usize; 6] = [0, 1, 64 << 10, 300_000, (1 << 20) + 3, 8 << 20];
+
+#[test]
+fn byte_vector_results_of_each_shape_arrive_whole() {
+    let pool = Pool::new(2).unwrap();
+    for len in LENS {
+        assert_eq!(pool.apply(bytes, (len,)).unwrap(), bytes(len), "{len}");
+        assert_eq!(pool.apply(boxed, (len,)).unwrap(), boxed(len), "{len}");
+        assert_eq!(pool.apply(tagged, (len,)).unwrap(), tagged(len), "{len}");
+        assert_eq!(pool.apply(rows, (len,)).unwrap(), rows(len), "{len}");
+        assert_eq!(pool.apply(before, (len,)).unwrap(), before(len), "{len}");
+    }
+    let got = pool.map_chunked(bytes, LENS, LENS.len()).unwrap();
+    assert_eq!(got, LENS.map(bytes));
+}
+
+/// What an argument was: its length and the sum of its bytes.
+fn measure(v: Vec<u8>) -> (usize, u64) {
+    (v.len(), v.iter().map(|&b| u64::from(b)).sum())
+}
+
+fn measure_pair(v: Vec<u8>, tail: Box<[u8]>) -> ((usize, u64), (usize, u64)) {
+    (measure(v), measure(tail.into_vec()))
+}
+
+#[test]
+fn byte_vector_arguments_arrive_whole() {
+    let pool = Pool::new(2).unwrap();
+    for len in LENS {
+        let want = measure(bytes(len));
+        assert_eq!(pool.apply(measure, (bytes(len),)).unwrap(), want, "{len}");
+        let got = pool.apply(measure_pair, (bytes(len), boxed(7))).unwrap();
+        assert_eq!(got, (want, measure(bytes(7))), "{len}");
+    }
+    let got = pool.map(measure, LENS.map(bytes)).unwrap();
+    assert_eq!(got, LENS.map(|n| measure(bytes(n))));
+}
+
+/// The worker's peak memory (`VmHWM`), in KiB.
+fn peak_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(u64::MAX)
+}
+
+/// A `Vec<u8>` result is lent from the task's own vector, as a byte string is: the worker
+/// never holds a second copy (its peak grows by about one value, not two).
+#[test]
+fn a_worker_does_not_copy_a_large_byte_vector() {
+    let pool = Pool::new(1).unwrap();
+    let start = pool.apply(peak_kib, ()).unwrap();
+    assert_eq!(pool.apply(bytes, (48 << 20,)).unwrap(), bytes(48 << 20));
+    let peak = pool.apply(peak_kib, ()).unwrap();
+    assert!(
+        peak - start < 64 << 10,
+        "worker peak memory grew by {} KiB for a 48 MiB result",
+        peak - start
+    );
+}
+
+#[test]
+fn byte_vectors_through_a_pipe_and_from_a_process_arrive_whole() {
+    let (a, b) = forkpool::pipe::<Vec<u8>>().unwrap();
+    let sender = std::thread::spawn(move || {
+        b.send(&bytes((2 << 20) + 1)).unwrap();
+        b.send(&bytes(10)).unwrap();
+    });
+    assert_eq!(a.recv().unwrap(), bytes((2 << 20) + 1));
+    assert_eq!(a.recv().unwrap(), bytes(10));
+    sender.join().unwrap();
+
+    let p = Process::spawn(|| tagged(5 << 20)).unwrap();
+    assert_eq!(bounded(LIMIT, move || p.join()).unwrap(), tagged(5 << 20));
+    let p = Process::spawn(|| bytes(3 << 20)).unwrap();
+    assert_eq!(bounded(LIMIT, move || p.join()).unwrap(), bytes(3 << 20));
+}
