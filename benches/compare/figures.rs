@@ -196,6 +196,24 @@ pub fn big_result_first_rate(len: usize) -> f64 {
     })
 }
 
+/// [`big_result_first_rate`] with the bytes as a plain `Vec<u8>` (what a Rust program
+/// returns without `serde_bytes`).
+pub fn big_vec_first_rate(len: usize) -> f64 {
+    median_of_three(|| {
+        let pool = Pool::new(1).unwrap();
+        let t = Instant::now();
+        assert_eq!(pool.apply(big_vec, (len,)).unwrap().len(), len);
+        let rate = len as f64 / t.elapsed().as_secs_f64();
+        pool.terminate();
+        pool.join().unwrap();
+        rate
+    })
+}
+
+fn big_vec(len: usize) -> Vec<u8> {
+    vec![1u8; len]
+}
+
 /// Bytes per second of one task returning `len` bytes (as `serde_bytes::ByteBuf`, Rust's
 /// counterpart of Python's `bytes`): after one transfer of that size (buffers grown on both
 /// sides), the median of three, as `mp_compare.py` does.

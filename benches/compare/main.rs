@@ -99,6 +99,7 @@ fn main() {
         // Next to the figure it is the floor of: how warm fresh memory is drifts.
         add("floor_fresh_fill", floor::fresh_memory_fill(64 << 20));
         add("big_result_first", figures::big_result_first_rate(64 << 20));
+        add("big_vec_first", figures::big_vec_first_rate(64 << 20));
         add("big_result", figures::big_result_rate(64 << 20));
         add("big_arg_first", figures::big_argument_first_rate(64 << 20));
         add("big_pipe", figures::big_pipe_rate(64 << 20));
@@ -268,6 +269,17 @@ fn report(ours: &Samples, py: &Samples) {
         );
         row(name, key, ratio, target);
     }
+    row_vs(
+        "one task returning a 64 MiB `Vec<u8>`, first transfer in a fresh pool (B/s; Python: `bytes`)",
+        "big_vec_first",
+        "big_result_first",
+        format!(
+            "{:.2}x Python; {:.2}x fresh-memory fill",
+            ms("big_vec_first") / pyv("big_result_first"),
+            ms("big_vec_first") / ms("floor_fresh_fill")
+        ),
+        "",
+    );
     row(
         "64 MiB sent to a child process through a Pipe, and a 1-byte answer (B/s)",
         "big_pipe",
