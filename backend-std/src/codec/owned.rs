@@ -4,7 +4,8 @@
 //! postcard hands a byte string's visitor a borrowed slice, and `serde_bytes::ByteBuf` or
 //! `String` then allocates and copies it: for a 64 MiB result that is a fresh 64 MiB of
 //! page faults and a copy. [`Owned`] is a deserializer that answers `byte_buf` and
-//! `string` requests at the top of the value (or inside newtypes there, or as the one
+//! `string` requests (and a `Vec<u8>`'s request for a sequence, `byte_seqs.rs`) at the top
+//! of the value (or inside newtypes there, or as the one
 //! element of a 1-tuple: a task's arguments `(bytes,)`) by moving the bytes to the front of
 //! the message buffer and handing the buffer over; every other request goes to postcard
 //! unchanged. A value whose last byte string was read apart (`protocol::piece`) is decoded

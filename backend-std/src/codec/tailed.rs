@@ -1,7 +1,8 @@
 //! Decoding a value whose last byte string was read apart (its *tail*, see
 //! `protocol::piece`), so that the byte string takes the tail's buffer wherever it sits in
 //! the value: a struct's last field, a tuple's or an enum variant's last element, the last
-//! element of a sequence or value of a map, inside an `Option`.
+//! element of a sequence or value of a map, inside an `Option`. A `Vec<u8>` is written as a
+//! byte string (`byte_seqs.rs`) and takes the tail the same way.
 //!
 //! [`Tailed`] reads the value's head with postcard and follows postcard's layout through
 //! every compound type (a sequence or map is its length then its elements, a tuple or
