@@ -12,7 +12,7 @@
 //! by `tailed.rs`; one it cannot read goes here, over the buffer and then that byte
 //! string's own buffer ([`Segments`]), so the two are never joined.
 
-use super::byte_seqs;
+use super::{byte_seqs, tailed};
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use std::ops::Range;
 
@@ -113,9 +113,15 @@ impl<'x> postcard::de_flavors::Flavor<'x> for Segments<'x> {
     }
 }
 
+/// Below the top of the value: without a tail, as `tailed.rs` reads a whole value (a
+/// `Vec<u8>` is copied out in one piece); with one, by postcard over the two in turn.
 macro_rules! forward {
     ($($method:ident $(($($arg:ident: $ty:ty),*))?;)*) => {$(
         fn $method<V: Visitor<'x>>(self, $($($arg: $ty,)*)? visitor: V) -> Result<V::Value, Error> {
+            if self.tail.is_none() {
+                let buf: &'x Vec<u8> = self.buf;
+                return tailed::whole(&buf[self.range], |t| t.$method($($($arg,)*)? visitor));
+            }
             (&mut self.postcard()).$method($($($arg,)*)? visitor)
         }
     )*};
@@ -143,6 +149,10 @@ impl<'x> Deserializer<'x> for Owned<'x> {
             return byte_seqs::byte_vec_value::<V>(self.take_bytes()?)
                 .map_err(|_| Error::DeserializeBadEncoding);
         }
+        if self.tail.is_none() {
+            let buf: &'x Vec<u8> = self.buf;
+            return tailed::whole(&buf[self.range], |t| t.deserialize_seq(visitor));
+        }
         (&mut self.postcard()).deserialize_seq(visitor)
     }
 
@@ -159,6 +169,10 @@ impl<'x> Deserializer<'x> for Owned<'x> {
         if len == 1 {
             // postcard writes a tuple as its elements: the one element is the whole value.
             return visitor.visit_seq(One(Some(self)));
+        }
+        if self.tail.is_none() {
+            let buf: &'x Vec<u8> = self.buf;
+            return tailed::whole(&buf[self.range], |t| t.deserialize_tuple(len, visitor));
         }
         (&mut self.postcard()).deserialize_tuple(len, visitor)
     }

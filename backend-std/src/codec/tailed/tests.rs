@@ -1,7 +1,7 @@
 //! A value's last byte string takes the tail wherever it sits; the rest decodes as
 //! postcard decodes the whole.
 
-use super::super::decode_spliced;
+use super::super::{decode_owned, decode_spliced};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -100,6 +100,14 @@ fn spliced<T: Serialize + serde::de::DeserializeOwned>(value: &T, tail: usize) -
     (decode_spliced(head, tail).unwrap(), at)
 }
 
+/// `value` decoded from a message buffer, behind `at` bytes of something else.
+fn owned<T: Serialize + serde::de::DeserializeOwned>(value: &T, at: usize) -> T {
+    let mut buf = vec![0xAA; at];
+    buf.extend(postcard::to_allocvec(value).unwrap());
+    let len = buf.len();
+    decode_owned(buf, at..len).unwrap()
+}
+
 fn last_bytes(o: &Outer) -> &Bytes {
     match o.last.as_ref().unwrap() {
         Last::Pair(_, b) | Last::Named { b, .. } => b,
@@ -123,6 +131,17 @@ fn vectors() -> impl Strategy<Value = Vectors> {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A whole value in a message buffer (`owned.rs`, which reads below the top of the
+    /// value as a value without a tail is read here) decodes as postcard decodes it.
+    #[test]
+    fn whole_values_decode_as_postcard_decodes_them(o in outer(), v in vectors(), at in 0usize..8) {
+        prop_assert_eq!(owned(&o, at), o.clone());
+        let pair = (v.clone(), 5u8);
+        prop_assert_eq!(owned(&pair, at), pair);
+        let some = (Some(v.head.clone()), v.n);
+        prop_assert_eq!(owned(&some, at), some);
+    }
 
     /// A byte vector that ends a value takes the tail; those before it decode from the
     /// head.
