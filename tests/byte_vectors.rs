@@ -109,3 +109,28 @@ fn byte_vectors_through_a_pipe_and_from_a_process_arrive_whole() {
     let p = Process::spawn(|| bytes(3 << 20)).unwrap();
     assert_eq!(bounded(LIMIT, move || p.join()).unwrap(), bytes(3 << 20));
 }
+
+/// Sends its bytes' sum back over the connection it came with.
+fn sum_back(bytes: Vec<u8>, back: forkpool::Connection<u64>) -> usize {
+    back.send(&measure(bytes.clone()).1).unwrap();
+    bytes.len()
+}
+
+/// A large value that carries a descriptor (a `Connection`) beside its byte vector.
+#[test]
+fn a_byte_vector_beside_a_connection_arrives_whole() {
+    let pool = Pool::new(1).unwrap();
+    for len in [100, 20_000, 300_000, (1 << 20) + 3] {
+        let (ours, theirs) = forkpool::pipe::<u64>().unwrap();
+        let got = pool.apply(sum_back, (bytes(len), theirs)).unwrap();
+        assert_eq!(got, len);
+        assert_eq!(ours.recv().unwrap(), measure(bytes(len)).1, "{len}");
+    }
+    let (a, b) = forkpool::pipe::<(Vec<u8>, forkpool::Connection<u64>)>().unwrap();
+    let (ours, theirs) = forkpool::pipe::<u64>().unwrap();
+    b.send(&(bytes(50_000), theirs)).unwrap();
+    let (got, conn) = a.recv().unwrap();
+    assert_eq!(got, bytes(50_000));
+    conn.send(&7).unwrap();
+    assert_eq!(ours.recv().unwrap(), 7);
+}

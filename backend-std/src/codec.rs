@@ -159,12 +159,24 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Re
     if fds.is_empty() {
         // The common case, without the thread-local bookkeeping: a `Connection` inside
         // fails to decode either way, as no descriptor came for it.
-        return guarded(|| postcard::from_bytes(bytes));
+        return guarded(|| from_bytes(bytes));
     }
     INCOMING.with(|i| i.borrow_mut().push(fds.into_iter().map(Some).collect()));
-    let value = guarded(|| postcard::from_bytes(bytes));
+    let value = guarded(|| from_bytes(bytes));
     INCOMING.with(|i| i.borrow_mut().pop());
     value
+}
+
+/// Values from this size on are read through `tailed.rs`, where a `Vec<u8>` is copied out
+/// in one piece instead of a byte at a time; smaller ones by postcard directly.
+const WHOLE_FROM: usize = 16 << 10;
+
+/// postcard's `from_bytes`, with a large value's byte vectors read in one piece.
+fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> postcard::Result<T> {
+    if bytes.len() >= WHOLE_FROM {
+        return tailed::whole(bytes, |t| T::deserialize(t));
+    }
+    postcard::from_bytes(bytes)
 }
 
 /// Runs a user's `Deserialize` (through postcard), which may panic: a panic fails this
