@@ -145,7 +145,7 @@ impl postcard::ser_flavors::Flavor for Append<'_, '_> {
             // instead of per 4 KiB.
             crate::sys::advise_huge(self.out);
         }
-        self.out.extend_from_slice(data);
+        crate::sys::extend_helped(self.out, data);
         Ok(())
     }
 

@@ -42,10 +42,13 @@ fn packet_buffer() -> Option<sys::PageBuf> {
     kept_packets().pop().or_else(|| sys::PageBuf::new(PACKET))
 }
 
-/// A frame's payload buffer. A large frame's is allocated whole and zero-filled up front;
-/// `filled` counts the payload received so far.
+/// A frame's payload buffer. A large frame's is allocated whole and zero-filled up front
+/// (a very large one faulted in from its far end by a helper while it fills); `filled`
+/// counts the payload received so far.
 #[derive(Default)]
 struct ByteBuf {
+    /// Declared first: dropped (and joined) before the buffer it works on.
+    helper: Option<sys::FaultHelper>,
     bytes: Vec<u8>,
     filled: usize,
 }
@@ -58,6 +61,7 @@ impl ByteBuf {
 
     /// The payload, leaving the buffer empty.
     fn take(&mut self) -> Vec<u8> {
+        self.helper = None;
         let mut bytes = std::mem::take(&mut self.bytes);
         bytes.truncate(self.filled);
         self.filled = 0;
@@ -67,15 +71,22 @@ impl ByteBuf {
 
 impl FrameBuf for ByteBuf {
     fn clear(&mut self) {
+        self.helper = None;
         self.bytes.clear();
         self.filled = 0;
     }
 
     fn try_reserve(&mut self, additional: usize) -> bool {
         if additional >= DIRECT_FROM && self.filled == 0 {
-            return sys::try_zeroed(additional)
-                .map(|b| self.bytes = b)
-                .is_some();
+            let Some(bytes) = sys::try_zeroed(additional) else {
+                return false;
+            };
+            self.helper = None;
+            self.bytes = bytes;
+            if additional >= sys::HELP_FROM {
+                self.helper = sys::FaultHelper::start(self.bytes.as_ptr() as usize, additional);
+            }
+            return true;
         }
         self.bytes.truncate(self.filled);
         let ok = self.bytes.try_reserve_exact(additional).is_ok();
@@ -90,6 +101,8 @@ impl FrameBuf for ByteBuf {
         if end <= self.bytes.len() {
             self.bytes[self.filled..end].copy_from_slice(data);
         } else {
+            // The buffer may move: its helper stops first.
+            self.helper = None;
             self.bytes.truncate(self.filled);
             self.bytes.extend_from_slice(data);
         }
@@ -280,7 +293,11 @@ impl RecvState {
                 .feed(&stray, ready)
                 .and_then(|()| partial.feed(rest, ready))
         } else if direct_len > 0 {
-            partial.decoder.buf_mut().filled += direct_len;
+            let buf = partial.decoder.buf_mut();
+            buf.filled += direct_len;
+            if let Some(h) = &buf.helper {
+                h.filled(buf.filled);
+            }
             let progress = partial.decoder.appended();
             partial
                 .progress(progress, ready)
