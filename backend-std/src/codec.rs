@@ -17,6 +17,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 mod byte_seqs;
 mod encoder;
+mod fields;
 mod owned;
 mod tailed;
 
@@ -167,14 +168,15 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Re
     value
 }
 
-/// Values from this size on are read through `tailed.rs`, where a `Vec<u8>` is copied out
-/// in one piece instead of a byte at a time; smaller ones by postcard directly.
+/// Values from this size on are read through `fields.rs`, where a `Vec<u8>` (the value or a
+/// field of it) is copied out in one piece instead of a byte at a time; smaller ones by
+/// postcard directly.
 const WHOLE_FROM: usize = 16 << 10;
 
 /// postcard's `from_bytes`, with a large value's byte vectors read in one piece.
 fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> postcard::Result<T> {
     if bytes.len() >= WHOLE_FROM {
-        return tailed::whole(bytes, |t| T::deserialize(t));
+        return fields::whole(bytes, |t| T::deserialize(t));
     }
     postcard::from_bytes(bytes)
 }

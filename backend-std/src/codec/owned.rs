@@ -12,7 +12,7 @@
 //! by `tailed.rs`; one it cannot read goes here, over the buffer and then that byte
 //! string's own buffer ([`Segments`]), so the two are never joined.
 
-use super::{byte_seqs, tailed};
+use super::{byte_seqs, fields};
 use serde::de::{DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use std::ops::Range;
 
@@ -113,14 +113,14 @@ impl<'x> postcard::de_flavors::Flavor<'x> for Segments<'x> {
     }
 }
 
-/// Below the top of the value: without a tail, as `tailed.rs` reads a whole value (a
-/// `Vec<u8>` is copied out in one piece); with one, by postcard over the two in turn.
+/// Below the top of the value: without a tail, as `fields.rs` reads a whole value (a
+/// `Vec<u8>` field is copied out in one piece); with one, by postcard over the two in turn.
 macro_rules! forward {
     ($($method:ident $(($($arg:ident: $ty:ty),*))?;)*) => {$(
         fn $method<V: Visitor<'x>>(self, $($($arg: $ty,)*)? visitor: V) -> Result<V::Value, Error> {
             if self.tail.is_none() {
                 let buf: &'x Vec<u8> = self.buf;
-                return tailed::whole(&buf[self.range], |t| t.$method($($($arg,)*)? visitor));
+                return fields::whole(&buf[self.range], |t| t.$method($($($arg,)*)? visitor));
             }
             (&mut self.postcard()).$method($($($arg,)*)? visitor)
         }
@@ -151,7 +151,7 @@ impl<'x> Deserializer<'x> for Owned<'x> {
         }
         if self.tail.is_none() {
             let buf: &'x Vec<u8> = self.buf;
-            return tailed::whole(&buf[self.range], |t| t.deserialize_seq(visitor));
+            return fields::whole(&buf[self.range], |t| t.deserialize_seq(visitor));
         }
         (&mut self.postcard()).deserialize_seq(visitor)
     }
@@ -172,7 +172,7 @@ impl<'x> Deserializer<'x> for Owned<'x> {
         }
         if self.tail.is_none() {
             let buf: &'x Vec<u8> = self.buf;
-            return tailed::whole(&buf[self.range], |t| t.deserialize_tuple(len, visitor));
+            return fields::whole(&buf[self.range], |t| t.deserialize_tuple(len, visitor));
         }
         (&mut self.postcard()).deserialize_tuple(len, visitor)
     }

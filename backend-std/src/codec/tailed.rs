@@ -73,23 +73,6 @@ impl<'x> Flavor<'x> for Head<'x> {
     }
 }
 
-/// Decodes a whole value from `bytes` (no tail) with `f`: as postcard does, except that a
-/// `Vec<u8>` anywhere in it is copied out in one piece (`byte_seqs.rs`).
-pub(super) fn whole<'x, R>(
-    bytes: &'x [u8],
-    f: impl FnOnce(Tailed<'_, 'x>) -> Result<R, Error>,
-) -> Result<R, Error> {
-    let (flavor, left) = Head::new(bytes);
-    let mut de = postcard::Deserializer::from_flavor(flavor);
-    let mut tail = None;
-    f(Tailed {
-        de: &mut de,
-        head: bytes,
-        left: &left,
-        tail: &mut tail,
-    })
-}
-
 /// A deserializer at one place in a value (see the module documentation).
 pub(super) struct Tailed<'a, 'x> {
     pub de: &'a mut postcard::Deserializer<'x, Head<'x>>,
