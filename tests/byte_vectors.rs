@@ -134,3 +134,45 @@ fn a_byte_vector_beside_a_connection_arrives_whole() {
     conn.send(&7).unwrap();
     assert_eq!(ours.recv().unwrap(), 7);
 }
+
+fn doubles(len: usize) -> Vec<f64> {
+    (0..len as u64)
+        .map(|i| f64::from_bits(i.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+        .collect()
+}
+
+fn singles(len: usize) -> (u8, Vec<f32>) {
+    (7, (0..len).map(|i| i as f32 / 3.0).collect())
+}
+
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|f| f.to_bits()).collect()
+}
+
+/// What a vector of floats was, bit for bit: its length and the sum of its bits.
+fn float_sum(v: Vec<f64>) -> (usize, u64) {
+    (
+        v.len(),
+        v.iter().fold(0u64, |s, f| s.wrapping_add(f.to_bits())),
+    )
+}
+
+/// Vectors of floats (written as their bytes, in one piece) come back bit for bit, NaNs
+/// included, as results and as arguments, small and large (lent).
+#[test]
+fn float_vectors_arrive_bit_for_bit() {
+    let pool = Pool::new(2).unwrap();
+    for len in [0, 1, 1000, 200_000, (1 << 20) / 8 + 3] {
+        assert_eq!(
+            bits(&pool.apply(doubles, (len,)).unwrap()),
+            bits(&doubles(len))
+        );
+        assert_eq!(pool.apply(singles, (len,)).unwrap(), singles(len), "{len}");
+        let want = float_sum(doubles(len));
+        assert_eq!(
+            pool.apply(float_sum, (doubles(len),)).unwrap(),
+            want,
+            "{len}"
+        );
+    }
+}

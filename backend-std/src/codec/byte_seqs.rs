@@ -13,6 +13,11 @@
 //! for a sequence (see [`is_byte_vec_visitor`]): only that visitor, whose value is the
 //! sequence's bytes in order, gets the buffer. Any other visitor of a sequence, whatever
 //! it builds, sees the elements one by one as before.
+//!
+//! Vectors of `f32` or `f64` likewise: postcard writes each float as its little-endian
+//! bytes, which on a little-endian machine are its bytes in memory. They are written in one
+//! piece (or lent), and the visitors of `Vec<f32>` and `Vec<f64>` get a vector copied out
+//! in one piece where the floats are the value or end it ([`float_vec_visitor`]).
 
 use crate::sys::same_type;
 use serde::de::{Deserializer, Visitor};
@@ -23,11 +28,7 @@ use std::sync::OnceLock;
 /// so gathers the sequence's bytes into a `Vec<u8>`, its value).
 pub(super) fn is_byte_vec_visitor<'de, V: Visitor<'de>>() -> bool {
     static VISITOR: OnceLock<Option<TypeId>> = OnceLock::new();
-    let known = VISITOR.get_or_init(|| {
-        let mut seen = None;
-        let _ = <Vec<u8> as serde::Deserialize>::deserialize(Probe(&mut seen));
-        seen
-    });
+    let known = VISITOR.get_or_init(probe::<Vec<u8>>);
     *known == Some(same_type::id_of::<V>()) && same_type::same::<V::Value, Vec<u8>>()
 }
 
@@ -51,6 +52,66 @@ impl<'de> Deserializer<'de> for Probe<'_> {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
         option unit unit_struct newtype_struct tuple tuple_struct map struct enum identifier
         ignored_any
+    }
+}
+
+/// The float type of a vector of floats, which postcard writes as its length then each
+/// float's little-endian bytes: on a little-endian machine, the floats' bytes in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Floats {
+    F32,
+    F64,
+}
+
+impl Floats {
+    /// Bytes per float.
+    pub(super) fn size(self) -> usize {
+        match self {
+            Floats::F32 => 4,
+            Floats::F64 => 8,
+        }
+    }
+}
+
+/// Which vector of floats `V` is the visitor of (the one `Vec<f32>`'s or `Vec<f64>`'s
+/// `Deserialize` hands to `deserialize_seq`), on a little-endian machine.
+pub(super) fn float_vec_visitor<'de, V: Visitor<'de>>() -> Option<Floats> {
+    static F64: OnceLock<Option<TypeId>> = OnceLock::new();
+    static F32: OnceLock<Option<TypeId>> = OnceLock::new();
+    if cfg!(target_endian = "big") {
+        return None;
+    }
+    let id = Some(same_type::id_of::<V>());
+    if *F64.get_or_init(probe::<Vec<f64>>) == id {
+        return Some(Floats::F64);
+    }
+    (*F32.get_or_init(probe::<Vec<f32>>) == id).then_some(Floats::F32)
+}
+
+/// The type of the visitor `T`'s `Deserialize` asks a sequence with.
+fn probe<T: for<'de> serde::Deserialize<'de>>() -> Option<TypeId> {
+    let mut seen = None;
+    let _ = T::deserialize(Probe(&mut seen));
+    seen
+}
+
+/// The value of a visitor of which [`float_vec_visitor`] said `kind`, made of `bytes` (a
+/// whole number of floats, as postcard writes them): one copy into an aligned vector.
+pub(super) fn float_vec_value<'de, V: Visitor<'de>>(
+    kind: Floats,
+    bytes: &[u8],
+) -> Option<V::Value> {
+    match kind {
+        Floats::F64 => {
+            let mut v = vec![0f64; bytes.len() / 8];
+            bytemuck::cast_slice_mut::<f64, u8>(&mut v).copy_from_slice(bytes);
+            same_type::cast::<V::Value, Vec<f64>>(v).ok()
+        }
+        Floats::F32 => {
+            let mut v = vec![0f32; bytes.len() / 4];
+            bytemuck::cast_slice_mut::<f32, u8>(&mut v).copy_from_slice(bytes);
+            same_type::cast::<V::Value, Vec<f32>>(v).ok()
+        }
     }
 }
 
@@ -163,4 +224,36 @@ mod tests {
         let got: Vec<i8> = decode_owned(buf, range).unwrap();
         assert_eq!(got, [1, 2, 3]);
     }
+
+    /// Floats that are the value, or end it, come back bit for bit in one copy; a tail
+    /// that is not exactly their bytes is read another way.
+    #[test]
+    fn float_vectors_come_back_bit_for_bit() {
+        use super::super::{decode_owned, decode_spliced};
+        let doubles: Vec<f64> = (0..1000u64)
+            .map(|i| f64::from_bits(i.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+            .collect();
+        let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        let (buf, range) = message(&doubles);
+        let got: Vec<f64> = decode_owned(buf, range).unwrap();
+        assert_eq!(bits(&got), bits(&doubles));
+        let singles: Vec<f32> = (0..999).map(|i| i as f32 / 7.0).collect();
+        let (buf, range) = message(&(singles.clone(),));
+        let (got,): (Vec<f32>,) = decode_owned(buf, range).unwrap();
+        assert_eq!(got, singles);
+        // Read apart: the floats' bytes are the tail.
+        let whole = postcard::to_allocvec(&(3u8, &doubles)).unwrap();
+        let (head, tail) = whole.split_at(whole.len() - doubles.len() * 8);
+        let got: (u8, Vec<f64>) = decode_spliced(head, tail.to_vec()).unwrap();
+        assert_eq!((got.0, bits(&got.1)), (3, bits(&doubles)));
+        // A cut that is not at the floats' start still decodes, from the two in turn.
+        let (head, tail) = whole.split_at(whole.len() - doubles.len() * 8 + 8);
+        let got: (u8, Vec<f64>) = decode_spliced(head, tail.to_vec()).unwrap();
+        assert_eq!(bits(&got.1), bits(&doubles));
+        // A count the bytes do not hold is an error.
+        let short = postcard::to_allocvec(&doubles).unwrap();
+        let (buf, range) = (short.clone(), 0..short.len() - 1);
+        assert!(decode_owned::<Vec<f64>>(buf, range).is_err());
+    }
 }
+

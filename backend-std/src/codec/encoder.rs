@@ -178,6 +178,14 @@ impl<'a, F: Flavor> Serializer for Encoder<'a, F> {
             // A sequence of `u8` is written as its length and its bytes: a byte string.
             return self.0.serialize_bytes(bytes);
         }
+        if let Some((len, bytes)) = same_type::float_bytes_of(&seq) {
+            // Floats are written as their little-endian bytes, one after another: their
+            // bytes in memory here, copied (or lent) in one piece.
+            self.0.serialize_seq(Some(len))?;
+            return (self.0.output)
+                .try_extend(bytes)
+                .map_err(|_| Error::SerializeBufferFull);
+        }
         let items = seq.into_iter();
         let len = match items.size_hint() {
             (lo, Some(hi)) if lo == hi => Some(lo),

@@ -151,7 +151,18 @@ impl<'x> Deserializer<'x> for Owned<'x> {
         }
         if self.tail.is_none() {
             let buf: &'x Vec<u8> = self.buf;
-            return fields::whole(&buf[self.range], |t| t.deserialize_seq(visitor));
+            let value = &buf[self.range];
+            if let Some(kind) = byte_seqs::float_vec_visitor::<V>() {
+                // Floats, the whole value: their bytes after the count, in one copy.
+                let (n, rest) = postcard::take_from_bytes::<usize>(value)?;
+                let bytes = n
+                    .checked_mul(kind.size())
+                    .and_then(|len| rest.get(..len))
+                    .ok_or(Error::DeserializeUnexpectedEnd)?;
+                return byte_seqs::float_vec_value::<V>(kind, bytes)
+                    .ok_or(Error::DeserializeBadEncoding);
+            }
+            return fields::whole(value, |t| t.deserialize_seq(visitor));
         }
         (&mut self.postcard()).deserialize_seq(visitor)
     }

@@ -95,10 +95,16 @@ impl<'x> Tailed<'_, 'x> {
 
     /// The tail, when what is left of the head is just its length (which is consumed).
     fn take_tail(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        self.take_tail_of(1)
+    }
+
+    /// The tail, when what is left of the head is just its length in elements of `unit`
+    /// bytes (which is consumed).
+    fn take_tail_of(&mut self, unit: usize) -> Result<Option<Vec<u8>>, Error> {
         let rest = &self.head[self.head.len() - self.left.get()..];
         let len = self.tail.as_ref().map(Vec::len);
         match postcard::take_from_bytes::<usize>(rest) {
-            Ok((n, [])) if Some(n) == len => {
+            Ok((n, [])) if n.checked_mul(unit) == len => {
                 let _: usize = serde::Deserialize::deserialize(&mut *self.de)?;
                 Ok(self.tail.take())
             }
@@ -183,6 +189,12 @@ impl<'x> Deserializer<'x> for Tailed<'_, 'x> {
                 None => <&[u8] as serde::Deserialize>::deserialize(&mut *self.de)?.to_vec(),
             };
             return byte_seqs::byte_vec_value::<V>(bytes).map_err(|_| Error::DeserializeBadEncoding);
+        }
+        if let Some(kind) = byte_seqs::float_vec_visitor::<V>()
+            && let Some(tail) = self.take_tail_of(kind.size())?
+        {
+            // Floats that end the value: the tail holds exactly their bytes.
+            return byte_seqs::float_vec_value::<V>(kind, &tail).ok_or(Error::DeserializeBadEncoding);
         }
         let n = self.length()?;
         self.elements(n, visitor)

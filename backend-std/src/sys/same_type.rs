@@ -1,6 +1,7 @@
 //! Seeing through serde's generics where a type is known exactly: a sequence being
-//! serialized that is a `Vec<u8>` or `[u8]` in memory, and a `Vec<u8>` handed back as the
-//! value of a visitor whose value type is `Vec<u8>` (see `codec/byte_seqs.rs`).
+//! serialized that is a `Vec` or slice of `u8`, `f32` or `f64` in memory, and such a
+//! vector handed back as the value of a visitor whose value type is that vector (see
+//! `codec/byte_seqs.rs`).
 //!
 //! Types are compared with [`typeid::of`], which works for types with lifetimes by
 //! ignoring them (lifetimes do not exist at run time). A match therefore means "the same
@@ -28,6 +29,36 @@ pub(crate) fn byte_slice_of<I>(seq: &I) -> Option<&[u8]> {
     None
 }
 
+/// The elements of `seq`, when it is a `&Vec<E>` or a `&[E]`, else `None`.
+fn slice_of<I, E: 'static>(seq: &I) -> Option<&[E]> {
+    let id = typeid::of::<I>();
+    if id == typeid::of::<&Vec<E>>() {
+        // SAFETY: `I` is `&'a Vec<E>` for some lifetime `'a` (the same type up to
+        // lifetimes): as in `byte_slice_of`.
+        let v: &&Vec<E> = unsafe { &*std::ptr::from_ref(seq).cast::<&Vec<E>>() };
+        return Some(v.as_slice());
+    }
+    if id == typeid::of::<&[E]>() {
+        // SAFETY: as above, with `I` being `&'a [E]`.
+        let s: &&[E] = unsafe { &*std::ptr::from_ref(seq).cast::<&[E]>() };
+        return Some(s);
+    }
+    None
+}
+
+/// The number of elements and the bytes of `seq` when it is a `&Vec` or `&[]` of `f64` or
+/// `f32`, which postcard writes as their little-endian bytes: on a little-endian machine,
+/// the elements' own bytes in memory.
+pub(crate) fn float_bytes_of<I>(seq: &I) -> Option<(usize, &[u8])> {
+    if cfg!(target_endian = "big") {
+        return None;
+    }
+    if let Some(s) = slice_of::<I, f64>(seq) {
+        return Some((s.len(), bytemuck::cast_slice(s)));
+    }
+    slice_of::<I, f32>(seq).map(|s| (s.len(), bytemuck::cast_slice(s)))
+}
+
 /// Whether `T` and `U` are the same type, lifetimes aside.
 pub(crate) fn same<T: ?Sized, U: ?Sized>() -> bool {
     typeid::of::<T>() == typeid::of::<U>()
@@ -38,15 +69,20 @@ pub(crate) fn id_of<T: ?Sized>() -> TypeId {
     typeid::of::<T>()
 }
 
+/// `value` as a `T`, when `T` is `U` (a type without lifetimes); `Err(value)` otherwise.
+pub(crate) fn cast<T, U: 'static>(value: U) -> Result<T, U> {
+    if !same::<T, U>() {
+        return Err(value);
+    }
+    let value = ManuallyDrop::new(value);
+    // SAFETY: `T` is `U` (which has no lifetimes, so the match is exact): the value is
+    // moved out bit for bit, and `ManuallyDrop` keeps the original from being dropped.
+    Ok(unsafe { std::ptr::read(std::ptr::from_ref::<U>(&value).cast::<T>()) })
+}
+
 /// `bytes` as a `T`, when `T` is `Vec<u8>`; `Err(bytes)` for any other `T`.
 pub(crate) fn vec_as<T>(bytes: Vec<u8>) -> Result<T, Vec<u8>> {
-    if !same::<T, Vec<u8>>() {
-        return Err(bytes);
-    }
-    let bytes = ManuallyDrop::new(bytes);
-    // SAFETY: `T` is `Vec<u8>` (which has no lifetimes, so the match is exact): the value
-    // is moved out bit for bit, and `ManuallyDrop` keeps the original from being dropped.
-    Ok(unsafe { std::ptr::read(std::ptr::from_ref::<Vec<u8>>(&bytes).cast::<T>()) })
+    cast(bytes)
 }
 
 #[cfg(test)]

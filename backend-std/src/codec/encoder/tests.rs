@@ -27,6 +27,8 @@ struct Outer {
     map: BTreeMap<u8, Vec<u8>>,
     meta: Option<(i64, char, Vec<u8>)>,
     unit: (),
+    doubles: Vec<f64>,
+    singles: Box<[f32]>,
 }
 
 fn bytes() -> impl Strategy<Value = Vec<u8>> {
@@ -55,8 +57,10 @@ fn outer() -> impl Strategy<Value = Outer> {
         prop::collection::btree_map(any::<u8>(), bytes(), 0..3),
         any::<Option<(i64, char)>>(),
         bytes(),
+        prop::collection::vec(any::<f64>(), 0..50),
+        prop::collection::vec(any::<f32>(), 0..50),
     )
-        .prop_map(|(shapes, bytes, boxed, nested, signed, deque, map, meta, last)| Outer {
+        .prop_map(|(shapes, bytes, boxed, nested, signed, deque, map, meta, last, d, s)| Outer {
             shapes,
             bytes,
             boxed: boxed.into_boxed_slice(),
@@ -66,6 +70,8 @@ fn outer() -> impl Strategy<Value = Outer> {
             map,
             meta: meta.map(|(i, c)| (i, c, last)),
             unit: (),
+            doubles: d,
+            singles: s.into_boxed_slice(),
         })
 }
 
@@ -88,4 +94,7 @@ fn byte_sequences_and_slices_are_written_as_postcard_writes_them() {
     assert_eq!(ours(&(7u32, &v)), postcard::to_allocvec(&(7u32, &v)).unwrap());
     let empty: Vec<u8> = Vec::new();
     assert_eq!(ours(&empty), vec![0]);
+    let floats = vec![1.5f64, -0.0, f64::NAN, f64::from_bits(0x7ff8_dead_beef_0001)];
+    assert_eq!(ours(&floats), postcard::to_allocvec(&floats).unwrap());
+    assert_eq!(ours(&floats[..1]), postcard::to_allocvec(&floats[..1]).unwrap());
 }
