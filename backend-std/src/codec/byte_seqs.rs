@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 pub(super) fn is_byte_vec_visitor<'de, V: Visitor<'de>>() -> bool {
     static VISITOR: OnceLock<Option<TypeId>> = OnceLock::new();
     let known = VISITOR.get_or_init(probe::<Vec<u8>>);
-    *known == Some(same_type::id_of::<V>()) && same_type::same::<V::Value, Vec<u8>>()
+    *known == Some(same_type::id_of::<V>())
 }
 
 /// A deserializer that notes the type of the visitor it is asked for a sequence with, and
@@ -117,11 +117,12 @@ pub(super) fn float_vec_value<'de, V: Visitor<'de>>(
 
 /// The value of a visitor of which [`is_byte_vec_visitor`] holds, made of `bytes`.
 pub(super) fn byte_vec_value<'de, V: Visitor<'de>>(bytes: Vec<u8>) -> Result<V::Value, Vec<u8>> {
-    same_type::vec_as::<V::Value>(bytes)
+    same_type::cast::<V::Value, Vec<u8>>(bytes)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::owned::tests::message;
     use super::is_byte_vec_visitor;
     use serde::de::{SeqAccess, Visitor};
 
@@ -172,14 +173,6 @@ mod tests {
         assert!(!grabbed(&|g| drop(Vec::<u16>::deserialize(g))));
         assert!(!grabbed(&|g| drop(std::collections::VecDeque::<u8>::deserialize(g))));
         assert!(!grabbed(&|g| drop(serde::Deserializer::deserialize_seq(g, Reversed))));
-    }
-
-    /// `value`'s encoding behind a few bytes of another record, as a message buffer.
-    fn message<T: serde::Serialize>(value: &T) -> (Vec<u8>, std::ops::Range<usize>) {
-        let mut buf = b"head".to_vec();
-        buf.extend(postcard::to_allocvec(value).unwrap());
-        let len = buf.len();
-        (buf, 4..len)
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub(super) struct Fields<'a, 'x>(&'a mut Postcard<'x>);
 
 impl<'x> Fields<'_, 'x> {
     fn elements<V: Visitor<'x>>(self, n: usize, visitor: V) -> Result<V::Value, Error> {
-        visitor.visit_seq(Elements { de: self.0, left: n })
+        visitor.visit_seq(Elements::<true> { de: self.0, left: n })
     }
 }
 
@@ -64,7 +64,7 @@ impl<'x> Deserializer<'x> for Fields<'_, 'x> {
         }
         // postcard: the length, then the elements.
         let left: usize = serde::Deserialize::deserialize(&mut *self.0)?;
-        visitor.visit_seq(Items { de: self.0, left })
+        visitor.visit_seq(Elements::<false> { de: self.0, left })
     }
 
 
@@ -146,18 +146,23 @@ impl<'x> Deserializer<'x> for Fields<'_, 'x> {
     }
 }
 
-/// The elements of a sequence: `left` more. Each goes to postcard as it is (wrapping every
-/// element costs more than it saves), except an element that is itself a `Vec<u8>` (of a
-/// `Vec<Vec<u8>>`, say), which is read in one piece. (Maps go to postcard whole: reading
-/// their entries here made a `BTreeMap<u32, u32>` decode 10% slower.)
-struct Items<'a, 'x> {
+/// The elements of a sequence (`FIELDS` false) or the fields of a tuple, struct or enum
+/// variant (`FIELDS` true): `left` more. A field is read through [`Fields`]. A sequence's
+/// element goes to postcard as it is (wrapping every element costs more than it saves),
+/// except one that is itself a `Vec<u8>` (of a `Vec<Vec<u8>>`, say), which is read in one
+/// piece. (Maps go to postcard whole: reading their entries here made a
+/// `BTreeMap<u32, u32>` decode 10% slower.)
+struct Elements<'a, 'x, const FIELDS: bool> {
     de: &'a mut Postcard<'x>,
     left: usize,
 }
 
-impl<'x> Items<'_, 'x> {
+impl<'x, const FIELDS: bool> Elements<'_, 'x, FIELDS> {
     #[inline]
     fn item<S: DeserializeSeed<'x>>(&mut self, seed: S) -> Result<S::Value, Error> {
+        if FIELDS {
+            return seed.deserialize(Fields(&mut *self.de));
+        }
         // What `Vec<Vec<u8>>` asks for: serde's seed for a `Vec<u8>` element. The sizes,
         // known when this is compiled for `S`, keep the type comparison (a call) off the
         // path of other elements.
@@ -171,7 +176,7 @@ impl<'x> Items<'_, 'x> {
     }
 }
 
-impl<'x> SeqAccess<'x> for Items<'_, 'x> {
+impl<'x, const FIELDS: bool> SeqAccess<'x> for Elements<'_, 'x, FIELDS> {
     type Error = Error;
 
     #[inline]
@@ -184,31 +189,6 @@ impl<'x> SeqAccess<'x> for Items<'_, 'x> {
         }
         self.left -= 1;
         self.item(seed).map(Some)
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.left)
-    }
-}
-
-/// The fields of a tuple, struct or enum variant: `left` more.
-struct Elements<'a, 'x> {
-    de: &'a mut Postcard<'x>,
-    left: usize,
-}
-
-impl<'x> SeqAccess<'x> for Elements<'_, 'x> {
-    type Error = Error;
-
-    fn next_element_seed<S: DeserializeSeed<'x>>(
-        &mut self,
-        seed: S,
-    ) -> Result<Option<S::Value>, Error> {
-        if self.left == 0 {
-            return Ok(None);
-        }
-        self.left -= 1;
-        seed.deserialize(Fields(&mut *self.de)).map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {

@@ -41,6 +41,16 @@ impl<'x> Owned<'x> {
         })
     }
 
+    /// The value's bytes, when it has no tail (then read whole, `fields.rs`); else `self`
+    /// back, for postcard over head and tail.
+    fn untailed(self) -> Result<&'x [u8], Self> {
+        if self.tail.is_some() {
+            return Err(self);
+        }
+        let buf: &'x Vec<u8> = self.buf;
+        Ok(&buf[self.range])
+    }
+
     /// The byte string the value is: the buffer, cut down to its bytes.
     fn take_bytes(self) -> Result<Vec<u8>, Error> {
         let Self { buf, mut range, tail } = self;
@@ -118,11 +128,10 @@ impl<'x> postcard::de_flavors::Flavor<'x> for Segments<'x> {
 macro_rules! forward {
     ($($method:ident $(($($arg:ident: $ty:ty),*))?;)*) => {$(
         fn $method<V: Visitor<'x>>(self, $($($arg: $ty,)*)? visitor: V) -> Result<V::Value, Error> {
-            if self.tail.is_none() {
-                let buf: &'x Vec<u8> = self.buf;
-                return fields::whole(&buf[self.range], |t| t.$method($($($arg,)*)? visitor));
+            match self.untailed() {
+                Ok(value) => fields::whole(value, |t| t.$method($($($arg,)*)? visitor)),
+                Err(this) => (&mut this.postcard()).$method($($($arg,)*)? visitor),
             }
-            (&mut self.postcard()).$method($($($arg,)*)? visitor)
         }
     )*};
 }
@@ -149,22 +158,20 @@ impl<'x> Deserializer<'x> for Owned<'x> {
             return byte_seqs::byte_vec_value::<V>(self.take_bytes()?)
                 .map_err(|_| Error::DeserializeBadEncoding);
         }
-        if self.tail.is_none() {
-            let buf: &'x Vec<u8> = self.buf;
-            let value = &buf[self.range];
-            if let Some(kind) = byte_seqs::float_vec_visitor::<V>() {
-                // Floats, the whole value: their bytes after the count, in one copy.
-                let (n, rest) = postcard::take_from_bytes::<usize>(value)?;
-                let bytes = n
-                    .checked_mul(kind.size())
-                    .and_then(|len| rest.get(..len))
-                    .ok_or(Error::DeserializeUnexpectedEnd)?;
-                return byte_seqs::float_vec_value::<V>(kind, bytes)
-                    .ok_or(Error::DeserializeBadEncoding);
-            }
-            return fields::whole(value, |t| t.deserialize_seq(visitor));
+        let value = match self.untailed() {
+            Ok(value) => value,
+            Err(this) => return (&mut this.postcard()).deserialize_seq(visitor),
+        };
+        if let Some(kind) = byte_seqs::float_vec_visitor::<V>() {
+            // Floats, the whole value: their bytes after the count, in one copy.
+            let (n, rest) = postcard::take_from_bytes::<usize>(value)?;
+            let bytes = n
+                .checked_mul(kind.size())
+                .and_then(|len| rest.get(..len))
+                .ok_or(Error::DeserializeUnexpectedEnd)?;
+            return byte_seqs::float_vec_value::<V>(kind, bytes).ok_or(Error::DeserializeBadEncoding);
         }
-        (&mut self.postcard()).deserialize_seq(visitor)
+        fields::whole(value, |t| t.deserialize_seq(visitor))
     }
 
     fn deserialize_newtype_struct<V: Visitor<'x>>(
@@ -181,11 +188,10 @@ impl<'x> Deserializer<'x> for Owned<'x> {
             // postcard writes a tuple as its elements: the one element is the whole value.
             return visitor.visit_seq(One(Some(self)));
         }
-        if self.tail.is_none() {
-            let buf: &'x Vec<u8> = self.buf;
-            return fields::whole(&buf[self.range], |t| t.deserialize_tuple(len, visitor));
+        match self.untailed() {
+            Ok(value) => fields::whole(value, |t| t.deserialize_tuple(len, visitor)),
+            Err(this) => (&mut this.postcard()).deserialize_tuple(len, visitor),
         }
-        (&mut self.postcard()).deserialize_tuple(len, visitor)
     }
 
     forward! {
@@ -237,7 +243,7 @@ impl<'x> SeqAccess<'x> for One<'x> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::decode_owned;
     use crate::error::Error;
     use serde::Deserialize;
@@ -272,7 +278,9 @@ mod tests {
     }
 
     /// `value`'s postcard encoding behind a few bytes of another record.
-    fn message<T: serde::Serialize>(value: &T) -> (Vec<u8>, std::ops::Range<usize>) {
+    pub(in crate::codec) fn message<T: serde::Serialize>(
+        value: &T,
+    ) -> (Vec<u8>, std::ops::Range<usize>) {
         let mut buf = b"head".to_vec();
         buf.extend(postcard::to_allocvec(value).unwrap());
         let len = buf.len();

@@ -9,7 +9,7 @@
 //! faults the buffer in from the far end while the writer fills it from the near one
 //! (small pages: 25-30 ms for 64 MiB alone, about 20 together).
 
-use super::memory::{prefault, try_zeroed, try_zeroed_small};
+use super::memory::{prefault_from_end, try_zeroed, try_zeroed_small};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -70,12 +70,7 @@ impl FillBuf {
     /// 1.0-1.1 to 1.3-1.5 GB/s with huge pages too).
     pub(crate) fn help(&mut self, mut written: impl FnMut() -> bool) {
         self.asked = Instant::now();
-        let start = self.addr();
-        let mut end = start + self.bytes.len();
-        while end >= start + 2 * STEP && !written() {
-            end -= STEP;
-            prefault(end, STEP);
-        }
+        prefault_from_end(self.addr(), self.bytes.len(), STEP, |_| !written());
     }
 
     /// The writer is done: a huge-page buffer that filled slowly turns the next ones to

@@ -7,7 +7,7 @@
 //! memory, 50-150 ms here). Two threads fault in parallel; without a thread to be had,
 //! the owner fills alone, as before.
 
-use super::memory::prefault;
+use super::memory::prefault_from_end;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
@@ -34,16 +34,11 @@ impl FaultHelper {
             .name("forkpool-fault".into())
             .stack_size(64 << 10)
             .spawn(move || {
-                let mut end = start + len;
                 // Until the two would meet: the owner's next step is left to it.
-                while end >= start + 2 * STEP {
+                prefault_from_end(start, len, STEP, |end| {
                     let owner = seen.load(Ordering::Relaxed);
-                    if owner == usize::MAX || start.saturating_add(owner) + 2 * STEP >= end {
-                        break;
-                    }
-                    end -= STEP;
-                    prefault(end, STEP);
-                }
+                    owner != usize::MAX && start.saturating_add(owner) + 2 * STEP < end
+                });
             })
             .ok()?;
         Some(Self {

@@ -67,6 +67,22 @@ pub(crate) fn prefault(start: usize, len: usize) {
     advise_with(start, len, MmapAdvise::MADV_POPULATE_WRITE);
 }
 
+/// Faults in `start..start + len` from its far end, `step` bytes at a time, while
+/// `go_on(end)` holds (`end`: where the part faulted in so far begins): for a buffer that
+/// someone else fills from its near end meanwhile. The first two steps are left to them.
+pub(crate) fn prefault_from_end(
+    start: usize,
+    len: usize,
+    step: usize,
+    mut go_on: impl FnMut(usize) -> bool,
+) {
+    let mut end = start + len;
+    while end >= start + 2 * step && go_on(end) {
+        end -= step;
+        prefault(end, step);
+    }
+}
+
 /// `advice` for the whole pages within `start..start + len`, memory this process owns.
 fn advise_with(start: usize, len: usize, advice: MmapAdvise) {
     const PAGE: usize = 4096;

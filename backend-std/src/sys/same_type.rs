@@ -13,20 +13,7 @@ use std::mem::ManuallyDrop;
 /// The bytes of `seq` when it is a `&Vec<u8>` or a `&[u8]` (what serde's `Vec<u8>`,
 /// `[u8]` and `Box<[u8]>` hand to `Serializer::collect_seq`), else `None`.
 pub(crate) fn byte_slice_of<I>(seq: &I) -> Option<&[u8]> {
-    let id = typeid::of::<I>();
-    if id == typeid::of::<&Vec<u8>>() {
-        // SAFETY: `I` is `&'a Vec<u8>` for some lifetime `'a` (the same type up to
-        // lifetimes), so `seq` points at a valid `&Vec<u8>`. The vector it refers to lives
-        // for `'a`, which outlasts the borrow of `seq` that the result is tied to.
-        let v: &&Vec<u8> = unsafe { &*std::ptr::from_ref(seq).cast::<&Vec<u8>>() };
-        return Some(v.as_slice());
-    }
-    if id == typeid::of::<&[u8]>() {
-        // SAFETY: as above, with `I` being `&'a [u8]`.
-        let s: &&[u8] = unsafe { &*std::ptr::from_ref(seq).cast::<&[u8]>() };
-        return Some(s);
-    }
-    None
+    slice_of::<I, u8>(seq)
 }
 
 /// The elements of `seq`, when it is a `&Vec<E>` or a `&[E]`, else `None`.
@@ -34,7 +21,8 @@ fn slice_of<I, E: 'static>(seq: &I) -> Option<&[E]> {
     let id = typeid::of::<I>();
     if id == typeid::of::<&Vec<E>>() {
         // SAFETY: `I` is `&'a Vec<E>` for some lifetime `'a` (the same type up to
-        // lifetimes): as in `byte_slice_of`.
+        // lifetimes), so `seq` points at a valid `&Vec<E>`. The vector it refers to lives
+        // for `'a`, which outlasts the borrow of `seq` that the result is tied to.
         let v: &&Vec<E> = unsafe { &*std::ptr::from_ref(seq).cast::<&Vec<E>>() };
         return Some(v.as_slice());
     }
@@ -80,14 +68,9 @@ pub(crate) fn cast<T, U: 'static>(value: U) -> Result<T, U> {
     Ok(unsafe { std::ptr::read(std::ptr::from_ref::<U>(&value).cast::<T>()) })
 }
 
-/// `bytes` as a `T`, when `T` is `Vec<u8>`; `Err(bytes)` for any other `T`.
-pub(crate) fn vec_as<T>(bytes: Vec<u8>) -> Result<T, Vec<u8>> {
-    cast(bytes)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{byte_slice_of, vec_as};
+    use super::{byte_slice_of, cast};
 
     #[test]
     fn byte_vectors_and_slices_are_seen_and_nothing_else() {
@@ -105,9 +88,9 @@ mod tests {
     fn a_vec_becomes_a_vec_of_bytes_only() {
         let v: Vec<u8> = vec![7, 8];
         let at = v.as_ptr();
-        let back: Vec<u8> = vec_as(v).unwrap();
+        let back: Vec<u8> = cast(v).unwrap();
         assert_eq!((back.as_ptr(), back.as_slice()), (at, &[7u8, 8][..]));
-        assert_eq!(vec_as::<String>(vec![1]), Err(vec![1]));
-        assert_eq!(vec_as::<Vec<i8>>(vec![1]), Err(vec![1]));
+        assert_eq!(cast::<String, _>(vec![1u8]), Err(vec![1]));
+        assert_eq!(cast::<Vec<i8>, _>(vec![1u8]), Err(vec![1]));
     }
 }
