@@ -32,14 +32,6 @@ const FLUSH_AFTER: Duration = Duration::from_millis(1);
 /// result) is freed, so a worker does not hold on to memory it needed once.
 const RETAIN: usize = 4 * FLUSH_BYTES;
 
-/// A cheap monotonic clock (a few ns, a few ms of resolution): read after every task, so
-/// it must cost little; flushing "1 ms after" may then mean up to one tick more.
-fn coarse_now() -> Duration {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC_COARSE)
-        .map(Duration::from)
-        .unwrap_or_default()
-}
-
 /// A process name as `prctl(PR_SET_NAME)` takes it: at most 15 bytes and a NUL.
 pub(crate) type Name = [u8; 16];
 
@@ -207,7 +199,7 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                 let mut fds = m.fds.into_iter();
                 let mut bytes = m.bytes;
                 let run = protocol::decode_run(&bytes).map_err(broken)?;
-                let jobs: Vec<(RunHead, Items<'_, '_>)> = match lone_large(&run, &bytes) {
+                let jobs: Vec<(RunHead, Items<'_>)> = match lone_large(&run, &bytes) {
                     // A lone large argument is decoded from the message itself, which it
                     // may take (see `codec/owned.rs`), instead of a copy of it.
                     Some((head, range, item_fds)) => {
@@ -215,7 +207,7 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                         let args = Args::Owned(std::mem::take(&mut bytes), range);
                         vec![(head, Items::Lone(Some((args, item_fds))))]
                     }
-                    None => run.jobs.iter().map(|j| RunHead::split(&run, j)).collect(),
+                    None => run.jobs.iter().map(RunHead::split).collect(),
                 };
                 for (job, items) in jobs {
                     let trusted = checked == Some((job.call, job.tag))
@@ -232,7 +224,7 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                     for (k, (args, item_fds)) in items.enumerate() {
                         let mine: Vec<_> = fds.by_ref().take(item_fds).collect();
                         let seq = job.first.wrapping_add(k as u64);
-                        let started = *oldest.get_or_insert_with(coarse_now);
+                        let started = *oldest.get_or_insert_with(sys::coarse_now);
                         let missing = item_fds - mine.len();
                         let far = out.far;
                         let mut lend = |bytes: &[u8]| out.lend(bytes);
@@ -247,7 +239,7 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                         let kept = log.as_mut().is_none_or(|l| l.mirror(&batch));
                         if !kept
                             || batch.len() >= FLUSH_BYTES
-                            || coarse_now().saturating_sub(started) >= FLUSH_AFTER
+                            || sys::coarse_now().saturating_sub(started) >= FLUSH_AFTER
                         {
                             out.flush(&mut batch, &mut log)?;
                             oldest = None;

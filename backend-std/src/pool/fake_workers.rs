@@ -107,7 +107,7 @@ fn fake(conn: &RawConn) {
         let mut batch = ResultBatch::default();
         let run = protocol::decode_run(&m.bytes).unwrap();
         for job in &run.jobs {
-            for (k, item) in run.items_of(job).iter().enumerate() {
+            for (k, item) in job.items().enumerate() {
                 let (x,): (u64,) = postcard::from_bytes(item.args).unwrap();
                 match x {
                     DIE => return,

@@ -26,6 +26,8 @@ mod lend;
 mod log;
 mod piece;
 mod raw;
+#[cfg(test)]
+pub(crate) use raw::run_of;
 
 pub(crate) use batch::ResultBatch;
 pub(crate) use done::{Answer, Raw, decode_done};
@@ -64,27 +66,51 @@ pub(crate) struct RunItem<'a> {
 }
 
 /// One job of a `RUN` message.
-pub(crate) struct RunJob {
+pub(crate) struct RunJob<'a> {
     pub first: u64,
     pub call: usize,
     /// The tag `call` came with, to check before calling it.
     pub tag: u64,
-    /// Its items, in [`Run::items`].
-    pub items: std::ops::Range<usize>,
+    /// How many items it has.
+    pub n: u32,
+    /// Its items' bytes, whole (checked by [`decode_run`]).
+    items: &'a [u8],
 }
 
-/// A decoded `RUN` message: its jobs, and their items in one list (one allocation for
-/// the message, not one per job).
-pub(crate) struct Run<'a> {
-    pub jobs: Vec<RunJob>,
-    pub items: Vec<RunItem<'a>>,
-}
-
-impl<'a> Run<'a> {
-    /// The items of `job`.
-    pub(crate) fn items_of(&self, job: &RunJob) -> &[RunItem<'a>] {
-        &self.items[job.items.clone()]
+impl<'a> RunJob<'a> {
+    /// Its items, read from the message as they are iterated (nothing is allocated per
+    /// item: a chunk of a million tasks would otherwise need a 24 MB list).
+    pub(crate) fn items(&self) -> RunItems<'a> {
+        RunItems { rest: self.items }
     }
+}
+
+/// The items of a [`RunJob`], in order.
+pub(crate) struct RunItems<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for RunItems<'a> {
+    type Item = RunItem<'a>;
+
+    fn next(&mut self) -> Option<RunItem<'a>> {
+        // `decode_run` checked that the items are whole, so these never fail; if they did,
+        // the job would end early rather than read out of bounds.
+        take_item(&mut self.rest).ok()
+    }
+}
+
+/// Takes one item (its head and arguments) from the front of `b`.
+fn take_item<'a>(b: &mut &'a [u8]) -> Result<RunItem<'a>> {
+    let len = take_u32(b, "RUN")? as usize;
+    let fds = usize::from(take(b, 1, "RUN")?[0]);
+    let args = take(b, len, "RUN")?;
+    Ok(RunItem { args, fds })
+}
+
+/// A decoded `RUN` message: its jobs, each with its items' bytes.
+pub(crate) struct Run<'a> {
+    pub jobs: Vec<RunJob<'a>>,
 }
 
 /// What `INIT` tells a new worker.
@@ -162,32 +188,28 @@ pub(crate) fn job_head((first, call, tag): (u64, usize, u64), n: u32) -> [u8; JO
 /// Most jobs of a `RUN` message room is made for before decoding it.
 const MAX_JOBS_RESERVED: usize = 256;
 
+/// Decodes a `RUN` message, checking that every job and item in it is whole.
 pub(crate) fn decode_run(mut b: &[u8]) -> Result<Run<'_>> {
     // A job takes at least its head and one item's.
     let most = (b.len() / (JOB_HEAD + 5)).min(MAX_JOBS_RESERVED);
     let mut run = Run {
         jobs: Vec::with_capacity(most),
-        items: Vec::with_capacity(most),
     };
     while !b.is_empty() {
         let first = take_u64(&mut b, "RUN")?;
         let call = take_u64(&mut b, "RUN")? as usize;
         let tag = take_u64(&mut b, "RUN")?;
         let n = take_u32(&mut b, "RUN")?;
-        let start = run.items.len();
+        let start = b;
         for _ in 0..n {
-            let len = take_u32(&mut b, "RUN")? as usize;
-            let fds = usize::from(take(&mut b, 1, "RUN")?[0]);
-            run.items.push(RunItem {
-                args: take(&mut b, len, "RUN")?,
-                fds,
-            });
+            take_item(&mut b)?;
         }
         run.jobs.push(RunJob {
             first,
             call,
             tag,
-            items: start..run.items.len(),
+            n,
+            items: &start[..start.len() - b.len()],
         });
     }
     Ok(run)
@@ -210,10 +232,10 @@ mod tests {
         assert_eq!(run.jobs.len(), 2);
         let job = &run.jobs[1];
         assert_eq!(
-            (job.first, job.call, job.tag, run.items_of(job)[0].args),
+            (job.first, job.call, job.tag, job.items().next().unwrap().args),
             (6, 98, 2, &b"abc"[..])
         );
-        assert_eq!(run.items_of(&run.jobs[0]).len(), 1);
+        assert_eq!(run.jobs[0].items().count(), 1);
         for cut in 0..msg.len() {
             let _ = decode_run(&msg[..cut]);
         }

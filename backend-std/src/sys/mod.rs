@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `fork.rs` | `fork()`, signal dispositions and the environment of a fresh process |
 //! | `fnptr.rs` | sending a task function to a forked worker as an address |
+//! | `clock.rs` | reading the coarse monotonic clock through libc |
 //! | `exec.rs` | executing this program afresh as a fork server, and taking its socket there |
 //! | `groups.rs` | reading the supplementary groups with `getgroups(2)` directly |
 //! | `fd.rs` | taking ownership of descriptors received with `SCM_RIGHTS` |
@@ -16,6 +17,7 @@
 //! | `same_type.rs` | a byte sequence seen as the bytes it is, and a `Vec<u8>` handed over as a value of the same type |
 //! | `pshared.rs` | robust process-shared pthread mutexes and condition variables in shared memory |
 
+mod clock;
 mod exec;
 mod fd;
 mod fill;
@@ -32,6 +34,7 @@ pub(crate) mod same_type;
 mod shm;
 mod start;
 
+pub(crate) use clock::coarse_now;
 pub(crate) use exec::{Image, take_server_fd};
 pub(crate) use fd::{close_inherited, owned_from_received};
 pub(crate) use fnptr::{addr_of_call, call_erased, conjure_zst};

@@ -1,7 +1,7 @@
 //! A worker's view of a `RUN` message: each job's head and its items' arguments, and the
 //! one case where a task may consume the message (a lone large argument).
 
-use crate::protocol::{Run, RunItem, RunJob};
+use crate::protocol::{Run, RunItems, RunJob};
 use crate::task::Args;
 
 /// A `RUN` message from this size on whose one job has one item hands that item its bytes
@@ -17,25 +17,25 @@ pub(super) struct RunHead {
 
 impl RunHead {
     /// A job's head and its items' arguments, borrowed from the message.
-    pub(super) fn split<'r, 'a>(run: &'r Run<'a>, job: &RunJob) -> (Self, Items<'r, 'a>) {
+    pub(super) fn split<'a>(job: &RunJob<'a>) -> (Self, Items<'a>) {
         let head = Self {
             first: job.first,
             call: job.call,
             tag: job.tag,
         };
-        (head, Items::Borrowed(run.items_of(job).iter()))
+        (head, Items::Borrowed(job.items()))
     }
 }
 
 /// A job's items: each one's arguments and descriptor count.
-pub(super) enum Items<'r, 'a> {
+pub(super) enum Items<'a> {
     /// Borrowed from the message.
-    Borrowed(std::slice::Iter<'r, RunItem<'a>>),
+    Borrowed(RunItems<'a>),
     /// The one task of a message it may consume.
     Lone(Option<(Args<'a>, usize)>),
 }
 
-impl<'a> Iterator for Items<'_, 'a> {
+impl<'a> Iterator for Items<'a> {
     type Item = (Args<'a>, usize);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -53,9 +53,10 @@ pub(super) fn lone_large(
     bytes: &[u8],
 ) -> Option<(RunHead, std::ops::Range<usize>, usize)> {
     let [job] = &run.jobs[..] else { return None };
-    let [item] = run.items_of(job) else {
+    if job.n != 1 {
         return None;
-    };
+    }
+    let item = job.items().next()?;
     if bytes.len() < OWNED_FROM {
         return None;
     }
