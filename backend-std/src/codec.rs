@@ -87,6 +87,24 @@ pub(crate) fn encode_lending<T: Serialize + ?Sized>(
         encoder::serialize_with_flavor(value, flavor).map(drop)
     }));
     FRAME.set(outer);
+    if matches!(written, Ok(Ok(()))) && STASHED.get() == before {
+        // Nearly every value: written, with no descriptor in it.
+        return Ok(Vec::new());
+    }
+    encoded_otherwise(written, out, start, before, lend)
+}
+
+/// The rest of [`encode_lending`], out of the way of its common path: the descriptors the
+/// value carried, or (the value failed to encode) the output cut back to `start` and why.
+#[cold]
+#[inline(never)]
+fn encoded_otherwise(
+    written: std::thread::Result<postcard::Result<()>>,
+    out: &mut Vec<u8>,
+    start: usize,
+    before: usize,
+    lend: Option<&mut (dyn Lend + '_)>,
+) -> Result<Vec<OwnedFd>> {
     let fds = if STASHED.get() == before {
         Vec::new()
     } else {
