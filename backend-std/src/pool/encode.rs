@@ -18,6 +18,15 @@ thread_local! {
 /// Most bytes reserved ahead for a chunk from its first item's size.
 const MAX_RESERVE: usize = 16 << 20;
 
+/// The number of items `items` will yield, when its size hint says so exactly (a range,
+/// a `Vec`, a slice's iterator, and adapters of them that keep the count).
+pub(crate) fn exact_len(items: &impl Iterator) -> Option<usize> {
+    match items.size_hint() {
+        (low, Some(high)) if low == high => Some(low),
+        _ => None,
+    }
+}
+
 /// Encodes up to `chunksize` items from `items` into one job starting at batch index
 /// `index`; `None` when `items` is exhausted.
 pub(crate) fn next_chunk<A: Serialize>(

@@ -57,6 +57,7 @@ use crate::owner::Home;
 use crate::task::{TaskFn, erase};
 use deliveries::Deliveries;
 use driver::Inner;
+use encode::exact_len;
 use forkpool_core::default_chunksize;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -248,7 +249,13 @@ impl Pool {
         R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.home.check()?;
-        let items: Vec<(T,)> = items.into_iter().map(|x| (x,)).collect();
+        let items = items.into_iter().map(|x| (x,));
+        if let Some(len) = exact_len(&items) {
+            // The default chunk size needs the length: known here without a list.
+            let chunk = opts.chunksize.unwrap_or(default_chunksize(len, self.processes));
+            return self.submit_all(erase::<F, (T,), R>(f), items, chunk, Ok, opts);
+        }
+        let items: Vec<(T,)> = items.collect();
         let chunk = opts
             .chunksize
             .unwrap_or(default_chunksize(items.len(), self.processes));
@@ -308,7 +315,12 @@ impl Pool {
         R: Serialize + DeserializeOwned + Send + 'static,
     {
         self.home.check()?;
-        let items: Vec<A> = items.into_iter().collect();
+        let items = items.into_iter();
+        if let Some(len) = exact_len(&items) {
+            let chunk = opts.chunksize.unwrap_or(default_chunksize(len, self.processes));
+            return self.submit_all(erase::<F, A, R>(f), items, chunk, Ok, opts);
+        }
+        let items: Vec<A> = items.collect();
         let chunk = opts
             .chunksize
             .unwrap_or(default_chunksize(items.len(), self.processes));

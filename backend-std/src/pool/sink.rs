@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 pub(crate) use crate::protocol::Raw;
 use crate::task::panic_message;
 use serde::de::DeserializeOwned;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use super::lock::lock;
 use std::sync::{Arc, Condvar, Mutex};
@@ -32,10 +32,19 @@ pub(crate) type Callback<T> = Box<dyn FnOnce(&T) + Send>;
 pub(crate) type ErrorCallback = Box<dyn FnOnce(&Error) + Send>;
 
 struct CollectState<R> {
-    slots: Vec<Option<R>>,
+    /// The results from index 0 on, as far as every one has come: the call's value
+    /// grows here in place, with nothing per result around it.
+    done: Vec<R>,
+    /// Runs of results that came before one ahead of them, by their first index; each
+    /// moves to `done` once the results before it are in.
+    ahead: BTreeMap<usize, Vec<R>>,
+    /// How many tasks were submitted.
+    expected: usize,
     remaining: usize,
+    /// The failure of the lowest index so far: the call's outcome. Values after it are
+    /// no longer kept (nor decoded).
     error: Option<(usize, Error)>,
-    /// Whether every task was submitted (`slots` has its final length).
+    /// Whether every task was submitted (`expected` is final).
     sealed: bool,
     /// Whether the outcome was taken (it is taken once).
     completed: bool,
@@ -50,8 +59,66 @@ impl<R> CollectState<R> {
         self.completed = true;
         Some(match self.error.take() {
             Some((_, e)) => Err(e),
-            None => Ok(self.slots.iter_mut().filter_map(Option::take).collect()),
+            None if self.done.len() == self.expected => Ok(std::mem::take(&mut self.done)),
+            None => Err(Error::Internal("a map's results are incomplete")),
         })
+    }
+
+}
+
+impl<R: DeserializeOwned> CollectState<R> {
+    /// Takes the run of `count` results for `index..`: decoded straight onto the end of
+    /// `done` when they come next, otherwise kept aside until then.
+    fn place(&mut self, index: usize, count: usize, result: Result<Raw>) {
+        let raw = match result {
+            Ok(raw) => raw,
+            Err(e) => return self.failed(index, e),
+        };
+        if self.error.as_ref().is_some_and(|(i, _)| index >= *i) {
+            return; // the call failed before these: they are not needed
+        }
+        let next = index == self.done.len();
+        let mut run = if next {
+            std::mem::take(&mut self.done)
+        } else {
+            Vec::with_capacity(count)
+        };
+        let (mut at, mut failed) = (index, None);
+        raw.decode_each(|v| {
+            match v {
+                Ok(v) if failed.is_none() => run.push(v),
+                Ok(_) => {}
+                Err(e) => {
+                    failed.get_or_insert((at, e));
+                }
+            }
+            at += 1;
+        });
+        if next {
+            self.done = run;
+        } else {
+            self.ahead.insert(index, run);
+        }
+        if let Some((at, e)) = failed {
+            return self.failed(at, e);
+        }
+        // Runs kept aside that now come next move to the end.
+        while let Some(mut next) = self.ahead.first_entry() {
+            if *next.key() != self.done.len() {
+                break;
+            }
+            self.done.append(next.get_mut());
+            next.remove();
+        }
+    }
+
+    /// The task at `index` failed: the call fails, with the lowest index's error.
+    fn failed(&mut self, index: usize, e: Error) {
+        if self.error.as_ref().is_none_or(|(i, _)| index < *i) {
+            self.error = Some((index, e));
+            // Nothing from `index` on is needed any more.
+            self.ahead.retain(|&at, _| at < index);
+        }
     }
 }
 
@@ -74,7 +141,9 @@ impl<R, T: Send + 'static> Collect<R, T> {
         let shared = Shared::new();
         let sink = Arc::new(Self {
             state: Mutex::new(CollectState {
-                slots: Vec::new(),
+                done: Vec::new(),
+                ahead: BTreeMap::new(),
+                expected: 0,
                 remaining: 0,
                 error: None,
                 sealed: false,
@@ -90,9 +159,16 @@ impl<R, T: Send + 'static> Collect<R, T> {
     /// `n` more tasks were (are about to be) submitted, numbered after the previous ones.
     pub(crate) fn expect(&self, n: usize) {
         let mut st = lock(&self.state);
-        let len = st.slots.len() + n;
-        st.slots.resize_with(len, || None);
+        st.expected += n;
         st.remaining += n;
+        let room = st.expected - st.done.len();
+        st.done.reserve(room);
+    }
+
+    /// Makes room for `n` results before they are expected (a call's item count, where
+    /// its iterator knows it).
+    pub(crate) fn reserve(&self, n: usize) {
+        lock(&self.state).done.reserve(n);
     }
 
     /// Every task was submitted; completes now if every result is in.
@@ -162,27 +238,15 @@ impl<R: DeserializeOwned + Send, T: Send + 'static> Sink for Collect<R, T> {
         let mut done = None;
         for (index, result) in results {
             let count = result.as_ref().map_or(1, Raw::len);
-            if index.saturating_add(count) > st.slots.len() || st.remaining < count {
+            // Each task's result comes once; anything else (out of range, or already in)
+            // is not counted.
+            let known = index.saturating_add(count) <= st.expected
+                && index >= st.done.len()
+                && !st.ahead.contains_key(&index);
+            if !known || st.remaining < count {
                 continue;
             }
-            let mut place = |at: usize, decoded: Result<R>| match decoded {
-                Ok(v) => st.slots[at] = Some(v),
-                Err(e) => {
-                    if st.error.as_ref().is_none_or(|(i, _)| at < *i) {
-                        st.error = Some((at, e));
-                    }
-                }
-            };
-            match result {
-                Ok(raw) => {
-                    let mut at = index;
-                    raw.decode_each(|v| {
-                        place(at, v);
-                        at += 1;
-                    });
-                }
-                Err(e) => place(index, Err(e)),
-            }
+            st.place(index, count, result);
             st.remaining -= count;
             done = done.or_else(|| st.finished());
         }
@@ -279,3 +343,6 @@ impl Sink for Stream {
         self.push(results);
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -39,6 +39,8 @@ impl Pool {
         let (sink, shared) = Collect::new(finish, opts.callback, opts.error_callback);
         let timeout_ms = opts.timeout.map(|t| t.as_millis().max(1) as u64);
         let mut items = items.into_iter();
+        // Room for every result at once where the count is known.
+        sink.reserve(items.size_hint().0);
         let mut index = 0;
         // The batch is registered with its first group, so a call of one group (every
         // `apply_async`) takes the pool's lock once.

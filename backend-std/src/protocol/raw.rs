@@ -93,3 +93,21 @@ impl Raw {
         }
     }
 }
+
+/// A run of results as a `DONE` message carries them: each value's length, then its bytes
+/// (for tests of what receives them).
+#[cfg(test)]
+pub(crate) fn run_of(values: &[&[u8]]) -> Raw {
+    let mut buf = Vec::new();
+    for v in values {
+        buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        buf.extend_from_slice(v);
+    }
+    let end = buf.len();
+    let body = Body {
+        buf: Arc::new(buf),
+        start: 0,
+        end,
+    };
+    Raw::Run(body, values.len())
+}
