@@ -186,6 +186,31 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], fds: Vec<OwnedFd>) -> Re
     value
 }
 
+/// Decodes values one after another as `next` hands out their bytes (none carries
+/// descriptors: a run of results), under one guard for all of them instead of one each: a
+/// value whose `Deserialize` panics fails alone, and the values after it are still decoded.
+pub(crate) fn decode_each<'a, T: DeserializeOwned>(
+    mut next: impl FnMut() -> Option<Result<&'a [u8]>>,
+    mut each: impl FnMut(Result<T>),
+) {
+    loop {
+        // `next` moves past a value before it is decoded, so after a panic the loop goes
+        // on with the value after the one that panicked.
+        let ran = catch_unwind(AssertUnwindSafe(|| {
+            while let Some(bytes) = next() {
+                let value = bytes.and_then(|b| {
+                    from_bytes(b).map_err(|e| Error::Decode(e.to_string()))
+                });
+                each(value);
+            }
+        }));
+        match ran {
+            Ok(()) => return,
+            Err(payload) => each(Err(panicked("Deserialize", payload.as_ref()))),
+        }
+    }
+}
+
 /// Values from this size on are read through `fields.rs`, where a `Vec<u8>` (the value or a
 /// field of it) is copied out in one piece instead of a byte at a time; smaller ones by
 /// postcard directly.

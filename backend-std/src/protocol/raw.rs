@@ -84,13 +84,12 @@ impl Raw {
                 return each(codec::decode_spliced(head.as_slice(), tail));
             }
         };
-        let mut b = body.as_slice();
-        for _ in 0..count {
-            let value = take_u32(&mut b, "DONE")
-                .and_then(|len| take(&mut b, len as usize, "DONE"))
-                .and_then(|bytes| codec::decode(bytes, Vec::new()));
-            each(value);
-        }
+        let (mut b, mut left) = (body.as_slice(), count);
+        let next = || {
+            left = left.checked_sub(1)?;
+            Some(take_u32(&mut b, "DONE").and_then(|len| take(&mut b, len as usize, "DONE")))
+        };
+        codec::decode_each(next, each);
     }
 }
 
@@ -110,4 +109,46 @@ pub(crate) fn run_of(values: &[&[u8]]) -> Raw {
         end,
     };
     Raw::Run(body, values.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_of;
+    use crate::error::Error;
+    use serde::{Deserialize, Deserializer};
+
+    /// A number whose `Deserialize` panics on 13.
+    #[derive(Debug, PartialEq)]
+    struct Unlucky(u64);
+
+    impl<'de> Deserialize<'de> for Unlucky {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let n = u64::deserialize(d)?;
+            assert!(n != 13, "unlucky");
+            Ok(Self(n))
+        }
+    }
+
+    #[test]
+    fn a_value_of_a_run_that_panics_or_is_cut_short_fails_alone() {
+        let values: Vec<Vec<u8>> = [12u64, 13, 14, 13, 15]
+            .iter()
+            .map(|v| postcard::to_allocvec(v).unwrap())
+            .collect();
+        let mut slices: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+        slices.push(&[0x80]); // a varint cut short
+        slices.push(&values[0]);
+        let mut got = Vec::new();
+        run_of(&slices).decode_each(|v: crate::error::Result<Unlucky>| got.push(v));
+        assert_eq!(got.len(), 7);
+        let ok = |i: usize, n: u64| assert_eq!(got[i].as_ref().unwrap(), &Unlucky(n));
+        let panicked = |i: usize| assert!(matches!(&got[i], Err(Error::Panicked { .. })));
+        ok(0, 12);
+        panicked(1);
+        ok(2, 14);
+        panicked(3);
+        ok(4, 15);
+        assert!(matches!(&got[5], Err(Error::Decode(_))), "{:?}", got[5]);
+        ok(6, 12);
+    }
 }
