@@ -142,6 +142,7 @@ impl postcard::ser_flavors::Flavor for Append<'_, '_> {
         Ok(())
     }
 
+    #[inline]
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
         if data.len() <= SMALL {
             // Varints and short strings, most of what is encoded: byte by byte is cheaper
@@ -152,11 +153,24 @@ impl postcard::ser_flavors::Flavor for Append<'_, '_> {
             }
             return Ok(());
         }
+        self.extend_large(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
+impl Append<'_, '_> {
+    /// [`try_extend`](postcard::ser_flavors::Flavor::try_extend) of more than a few bytes.
+    #[inline(never)]
+    fn extend_large(&mut self, data: &[u8]) {
         if data.len() >= LEND_FROM
             && let Some(lend) = self.lend.as_deref_mut()
             && lend.lend(self.out.len(), data)
         {
-            return Ok(());
+            return;
         }
         if data.len() > self.out.spare_capacity_mut().len() {
             self.out.reserve(data.len());
@@ -165,11 +179,6 @@ impl postcard::ser_flavors::Flavor for Append<'_, '_> {
             crate::sys::advise_huge(self.out);
         }
         crate::sys::extend_helped(self.out, data);
-        Ok(())
-    }
-
-    fn finalize(self) -> postcard::Result<()> {
-        Ok(())
     }
 }
 
@@ -198,15 +207,17 @@ pub(crate) fn decode_each<'a, T: DeserializeOwned>(
         // on with the value after the one that panicked.
         let ran = catch_unwind(AssertUnwindSafe(|| {
             while let Some(bytes) = next() {
-                let value = bytes.and_then(|b| {
-                    from_bytes(b).map_err(|e| Error::Decode(e.to_string()))
-                });
+                let value = match bytes.map(from_bytes) {
+                    Ok(Ok(value)) => Ok(value),
+                    Ok(Err(e)) => Err(not_decoded(Ok(e))),
+                    Err(e) => Err(e),
+                };
                 each(value);
             }
         }));
         match ran {
             Ok(()) => return,
-            Err(payload) => each(Err(panicked("Deserialize", payload.as_ref()))),
+            Err(payload) => each(Err(not_decoded(Err(payload)))),
         }
     }
 }
@@ -228,8 +239,21 @@ fn from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> postcard::Result<T> {
 /// value alone, as [`Error::Panicked`] naming `Deserialize`.
 fn guarded<T>(decode: impl FnOnce() -> postcard::Result<T>) -> Result<T> {
     match catch_unwind(AssertUnwindSafe(decode)) {
-        Ok(value) => value.map_err(|e| Error::Decode(e.to_string())),
-        Err(payload) => Err(panicked("Deserialize", payload.as_ref())),
+        Ok(Ok(value)) => Ok(value),
+        // Built apart: with them inline, every value took a detour through memory
+        // (decoding a `u64`: 6.2 ns against 3.9).
+        Ok(Err(e)) => Err(not_decoded(Ok(e))),
+        Err(payload) => Err(not_decoded(Err(payload))),
+    }
+}
+
+/// The error for a value postcard could not decode, or whose `Deserialize` panicked.
+#[cold]
+#[inline(never)]
+fn not_decoded(why: std::thread::Result<postcard::Error>) -> Error {
+    match why {
+        Ok(e) => Error::Decode(e.to_string()),
+        Err(payload) => panicked("Deserialize", payload.as_ref()),
     }
 }
 

@@ -17,7 +17,9 @@ use serde::ser::{
 type Error = postcard::Error;
 type Postcard<F> = postcard::Serializer<F>;
 
-/// Encodes `value` with `flavor` as [`postcard::serialize_with_flavor`] does.
+/// Encodes `value` with `flavor` as [`postcard::serialize_with_flavor`] does. Inlined: a
+/// call here copied the flavor through memory, stalling a small value's encode.
+#[inline(always)]
 pub(super) fn serialize_with_flavor<T: Serialize + ?Sized, F: Flavor>(
     value: &T,
     flavor: F,
