@@ -94,7 +94,10 @@ impl<'a> Iterator for RunItems<'a> {
     type Item = RunItem<'a>;
 
     fn next(&mut self) -> Option<RunItem<'a>> {
-        // `decode_run` checked that the items are whole, so these never fail; if they did,
+        if self.rest.is_empty() {
+            return None;
+        }
+        // `decode_run` checked that the items are whole, so this never fails; if it did,
         // the job would end early rather than read out of bounds.
         take_item(&mut self.rest).ok()
     }
