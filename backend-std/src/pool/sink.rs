@@ -63,7 +63,6 @@ impl<R> CollectState<R> {
             None => Err(Error::Internal("a map's results are incomplete")),
         })
     }
-
 }
 
 impl<R: DeserializeOwned> CollectState<R> {
