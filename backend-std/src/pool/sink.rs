@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 pub(crate) use crate::protocol::Raw;
 use crate::task::panic_message;
 use serde::de::DeserializeOwned;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use super::lock::lock;
 use std::sync::{Arc, Condvar, Mutex};
@@ -35,9 +35,9 @@ struct CollectState<R> {
     /// The results from index 0 on, as far as every one has come: the call's value
     /// grows here in place, with nothing per result around it.
     done: Vec<R>,
-    /// Runs of results that came before one ahead of them, by their first index; each
-    /// moves to `done` once the results before it are in.
-    ahead: BTreeMap<usize, Vec<R>>,
+    /// The results after `done` that came before one ahead of them, by index from
+    /// `done.len()`; each moves to `done` once every result before it is in.
+    ahead: VecDeque<Option<R>>,
     /// How many tasks were submitted.
     expected: usize,
     remaining: usize,
@@ -66,9 +66,9 @@ impl<R> CollectState<R> {
 }
 
 impl<R: DeserializeOwned> CollectState<R> {
-    /// Takes the run of `count` results for `index..`: decoded straight onto the end of
-    /// `done` when they come next, otherwise kept aside until then.
-    fn place(&mut self, index: usize, count: usize, result: Result<Raw>) {
+    /// Takes the run of results for `index..`: each decoded straight onto the end of
+    /// `done` when it comes next, otherwise kept aside until then.
+    fn place(&mut self, index: usize, result: Result<Raw>) {
         let raw = match result {
             Ok(raw) => raw,
             Err(e) => return self.failed(index, e),
@@ -76,16 +76,23 @@ impl<R: DeserializeOwned> CollectState<R> {
         if self.error.as_ref().is_some_and(|(i, _)| index >= *i) {
             return; // the call failed before these: they are not needed
         }
-        let next = index == self.done.len();
-        let mut run = if next {
-            std::mem::take(&mut self.done)
-        } else {
-            Vec::with_capacity(count)
-        };
+        let (done, ahead) = (&mut self.done, &mut self.ahead);
         let (mut at, mut failed) = (index, None);
         raw.decode_each(|v| {
             match v {
-                Ok(v) if failed.is_none() => run.push(v),
+                Ok(v) if failed.is_none() => {
+                    if at == done.len() {
+                        done.push(v);
+                        // Its place ahead (empty) goes: the next index is now first.
+                        ahead.pop_front();
+                    } else {
+                        let k = at - done.len();
+                        if ahead.len() <= k {
+                            ahead.resize_with(k + 1, || None);
+                        }
+                        ahead[k] = Some(v);
+                    }
+                }
                 Ok(_) => {}
                 Err(e) => {
                     failed.get_or_insert((at, e));
@@ -93,21 +100,14 @@ impl<R: DeserializeOwned> CollectState<R> {
             }
             at += 1;
         });
-        if next {
-            self.done = run;
-        } else {
-            self.ahead.insert(index, run);
-        }
         if let Some((at, e)) = failed {
             return self.failed(at, e);
         }
-        // Runs kept aside that now come next move to the end.
-        while let Some(mut next) = self.ahead.first_entry() {
-            if *next.key() != self.done.len() {
-                break;
+        // Results kept aside that now come next move to the end.
+        while let Some(Some(_)) = self.ahead.front() {
+            if let Some(Some(v)) = self.ahead.pop_front() {
+                self.done.push(v);
             }
-            self.done.append(next.get_mut());
-            next.remove();
         }
     }
 
@@ -116,7 +116,7 @@ impl<R: DeserializeOwned> CollectState<R> {
         if self.error.as_ref().is_none_or(|(i, _)| index < *i) {
             self.error = Some((index, e));
             // Nothing from `index` on is needed any more.
-            self.ahead.retain(|&at, _| at < index);
+            self.ahead.truncate(index.saturating_sub(self.done.len()));
         }
     }
 }
@@ -141,7 +141,7 @@ impl<R, T: Send + 'static> Collect<R, T> {
         let sink = Arc::new(Self {
             state: Mutex::new(CollectState {
                 done: Vec::new(),
-                ahead: BTreeMap::new(),
+                ahead: VecDeque::new(),
                 expected: 0,
                 remaining: 0,
                 error: None,
@@ -241,11 +241,11 @@ impl<R: DeserializeOwned + Send, T: Send + 'static> Sink for Collect<R, T> {
             // is not counted.
             let known = index.saturating_add(count) <= st.expected
                 && index >= st.done.len()
-                && !st.ahead.contains_key(&index);
+                && st.ahead.get(index - st.done.len()).is_none_or(Option::is_none);
             if !known || st.remaining < count {
                 continue;
             }
-            st.place(index, count, result);
+            st.place(index, result);
             st.remaining -= count;
             done = done.or_else(|| st.finished());
         }

@@ -86,3 +86,16 @@ fn room_made_ahead_for_more_results_than_come_changes_nothing() {
     let v = lock(&shared.value).value.take().flatten().unwrap().unwrap();
     assert_eq!(v, vec![0, 1, 2]);
 }
+
+#[test]
+fn single_results_in_any_order_are_collected_in_task_order() {
+    let n = 97u64;
+    let (sink, outcome) = collector(n as usize);
+    // Every index once, in a scrambled order (37 is coprime with 97).
+    for k in 0..n {
+        let i = (k * 37 + 11) % n;
+        assert!(outcome().is_none());
+        sink.deliver(i as usize, Ok(run(i, i + 1)));
+    }
+    assert_eq!(outcome().unwrap().unwrap(), (0..n).collect::<Vec<_>>());
+}
