@@ -126,3 +126,52 @@ fn a_process_child_never_unwinds_into_the_parents_frames() {
     std::fs::File::from(read).read_to_end(&mut got).unwrap();
     assert_eq!(got, b"x", "the parent's destructor ran in the child too");
 }
+
+fn plus_one(x: u64) -> u64 {
+    x + 1
+}
+
+fn add(a: u64, b: u64) -> u64 {
+    a + b
+}
+
+/// The caller's own iterator panics part-way through a call, after some chunks went out:
+/// the panic reaches the caller, what went out is dropped with the call, and the pool
+/// serves later calls, closes and joins (an iterator of known length is encoded as it is
+/// read, without a list first).
+#[test]
+fn a_panicking_input_iterator_reaches_the_caller_and_leaves_the_pool_usable() {
+    let _one = serial();
+    bounded(LIMIT, || {
+        let pool = Pool::new(2).unwrap();
+        let unlucky = |x: u64| {
+            assert!(x != 7000, "unlucky input");
+            x
+        };
+        let calls: [&dyn Fn(&Pool); 6] = [
+            &|p| drop(p.map(plus_one, (0..10_000).map(unlucky))),
+            &|p| {
+                drop(
+                    p.imap(plus_one, (0..10_000).map(unlucky))
+                        .map(Iterator::count),
+                )
+            },
+            &|p| {
+                drop(
+                    p.imap_unordered(plus_one, (0..10_000).map(unlucky))
+                        .map(Iterator::count),
+                )
+            },
+            &|p| drop(p.map_chunked(plus_one, (0..10_000).map(unlucky), 10)),
+            &|p| drop(p.starmap(add, (0..10_000).map(|x| (unlucky(x), x)))),
+            &|p| drop(p.map_async(plus_one, (0..10_000).map(unlucky).filter(|_| true))),
+        ];
+        for call in calls {
+            let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call(&pool)));
+            assert!(panicked.is_err());
+            assert_eq!(pool.map(plus_one, 0..5).unwrap(), vec![1, 2, 3, 4, 5]);
+        }
+        pool.close();
+        pool.join().unwrap();
+    });
+}

@@ -43,8 +43,12 @@ impl Pool {
         sink.reserve(items.size_hint().0);
         let mut index = 0;
         // The batch is registered with its first group, so a call of one group (every
-        // `apply_async`) takes the pool's lock once.
-        let mut registered = None;
+        // `apply_async`) takes the pool's lock once. Until the last group is in, it is
+        // abandoned if submitting stops (an error, or a panic in the caller's iterator).
+        let mut registered = Submitting {
+            pool: self,
+            batch: None,
+        };
         let batch = loop {
             let mut jobs: Vec<TaskJob> = Vec::new();
             let (mut group, mut done) = (0, false);
@@ -60,13 +64,13 @@ impl Pool {
                         done = true;
                         break;
                     }
-                    Err(e) => return Err(self.abandon_batch(registered, e)),
+                    Err(e) => return Err(e),
                 }
             }
             sink.expect(group);
             index += group;
             let submitted = self.inner.hand_over(|st| {
-                let id = match registered {
+                let id = match registered.batch {
                     Some(id) => id,
                     None if st.phase != Phase::Running => return Err(Error::PoolNotRunning),
                     None => st.new_batch(sink.clone(), true),
@@ -81,10 +85,11 @@ impl Pool {
                 Ok(Ok(id))
             });
             let id = submitted.and_then(|r| r)?;
+            registered.batch = Some(id);
             if done {
+                registered.batch = None; // sealed: it is the call's now
                 break id;
             }
-            registered = Some(id);
         };
         sink.seal();
         Ok(AsyncResult::new(
@@ -126,13 +131,21 @@ impl Pool {
         ))
     }
 
-    /// A call failed part-way through submitting: what was queued is dropped, what runs
-    /// finishes unseen, and the caller gets `e`.
-    fn abandon_batch(&self, batch: Option<BatchId>, e: Error) -> Error {
-        if let Some(batch) = batch {
-            lock(&self.inner.state).close_batch(batch);
-            self.inner.wake();
+}
+
+/// A call's batch while its groups are submitted: if submitting stops before the last one
+/// (an error, or a panic in the caller's iterator or `Serialize`), what was queued is
+/// dropped and what runs finishes unseen, so the batch keeps no closed pool open.
+struct Submitting<'a> {
+    pool: &'a Pool,
+    batch: Option<BatchId>,
+}
+
+impl Drop for Submitting<'_> {
+    fn drop(&mut self) {
+        if let Some(batch) = self.batch.take() {
+            lock(&self.pool.inner.state).close_batch(batch);
+            self.pool.inner.wake();
         }
-        e
     }
 }
