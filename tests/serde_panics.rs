@@ -131,6 +131,21 @@ fn plus_one(x: u64) -> u64 {
     x + 1
 }
 
+/// An argument whose `Serialize` panics at 7,000.
+#[derive(Deserialize)]
+struct LateBomb(u64);
+
+impl Serialize for LateBomb {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        assert!(self.0 != 7000, "unlucky write");
+        self.0.serialize(s)
+    }
+}
+
+fn late_bomb(b: LateBomb) -> u64 {
+    b.0
+}
+
 fn add(a: u64, b: u64) -> u64 {
     a + b
 }
@@ -171,6 +186,10 @@ fn a_panicking_input_iterator_reaches_the_caller_and_leaves_the_pool_usable() {
             assert!(panicked.is_err());
             assert_eq!(pool.map(plus_one, 0..5).unwrap(), vec![1, 2, 3, 4, 5]);
         }
+        // A panic in an argument's `Serialize` there is an error the caller gets.
+        let e = pool.map(late_bomb, (0..10_000).map(LateBomb)).unwrap_err();
+        assert!(panicked_with(&e, "unlucky write"), "{e}");
+        assert_eq!(pool.map(plus_one, 0..5).unwrap(), vec![1, 2, 3, 4, 5]);
         pool.close();
         pool.join().unwrap();
     });
