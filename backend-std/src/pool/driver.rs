@@ -10,6 +10,7 @@ use super::turn::{Turn, Watch};
 use super::transport::Transport;
 use super::exits::drain;
 use super::lock::lock;
+use super::pieces::Pieces;
 use super::state::{State, send_unflushed};
 use crate::error::Error;
 use crate::wire::{Message, RawConn};
@@ -20,6 +21,7 @@ use nix::unistd::Pid;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::Instant;
 
 /// How a call's [`AsyncResult`](super::AsyncResult) cancels it: its batch, in its pool
 /// (if the pool is still there).
@@ -134,6 +136,7 @@ pub(crate) fn run(inner: Arc<Inner>) {
     let mut turn = Turn::default();
     let mut watch = Watch::default();
     let mut ready: Vec<(bool, bool)> = Vec::new();
+    let mut pieces = Pieces::default();
     loop {
         let turned = decide(&inner, &mut turn, &mut watch, &mut out);
         let (transport, released) = turned.releases;
@@ -152,10 +155,10 @@ pub(crate) fn run(inner: Arc<Inner>) {
         if let Some(starts) = turned.starts {
             start_aside(&inner, starts);
         }
-        wait(&inner, &watch, &mut ready);
+        wait(&inner, &watch, pieces.next_deadline(), &mut ready);
         // The next turn pumps under the lock: until then, callers may leave jobs to it.
         inner.awake.store(true, Ordering::Relaxed);
-        collect(&watch, &ready, &mut turn);
+        collect(&watch, &ready, &mut turn, &mut pieces);
     }
 }
 
@@ -219,10 +222,11 @@ fn decide(inner: &Inner, turn: &mut Turn, watch: &mut Watch, out: &mut Deliverie
     }
 }
 
-/// Waits until a watched descriptor is ready, the driver is woken, or the next deadline or
-/// kill is due; `ready` gets each descriptor's (readable, writable), in the order of
-/// [`Watch`]: workers' sockets, the dying, workers' exit descriptors, the wake-up.
-fn wait(inner: &Inner, watch: &Watch, ready: &mut Vec<(bool, bool)>) {
+/// Waits until a watched descriptor is ready, the driver is woken, or the next deadline,
+/// kill or piece (`piece_due`) is due; `ready` gets each descriptor's (readable,
+/// writable), in the order of [`Watch`]: workers' sockets, the dying, workers' exit
+/// descriptors, the wake-up.
+fn wait(inner: &Inner, watch: &Watch, piece_due: Option<Instant>, ready: &mut Vec<(bool, bool)>) {
     let Watch {
         watched,
         exits,
@@ -253,6 +257,11 @@ fn wait(inner: &Inner, watch: &Watch, ready: &mut Vec<(bool, bool)>) {
             .map(|(_, e)| PollFd::new(e.as_fd(), PollFlags::POLLIN)),
     );
     fds.push(PollFd::new(inner.wake.as_fd(), PollFlags::POLLIN));
+    let piece = piece_due.map(|at| at.saturating_duration_since(Instant::now()));
+    let timeout = match (*timeout, piece) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     let timeout = match timeout {
         None => PollTimeout::NONE,
         Some(t) => PollTimeout::try_from(t.as_millis().min(60_000) as i32 + 1)
@@ -276,8 +285,8 @@ fn wait(inner: &Inner, watch: &Watch, ready: &mut Vec<(bool, bool)>) {
 }
 
 /// The turn's part without the lock: what the wait found, read into `turn` for the next
-/// [`decide`].
-fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn) {
+/// [`decide`]; pieces asked for are taken as their answers come (`pieces`).
+fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn, pieces: &mut Pieces) {
     let Watch {
         watched,
         pids,
@@ -301,6 +310,10 @@ fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn) {
                 (None, Err(_)) => Some((*pid, false)),
             }),
     );
+    // A dying process that ended writes no piece any more.
+    for &(pid, _) in &turn.gone {
+        pieces.gone(None, Some(pid));
+    }
     // A worker that exited is lost once what it sent is read, even though its socket may
     // stay open (held by a process it forked).
     let exited = &mut turn.exited;
@@ -327,8 +340,14 @@ fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn) {
             (true, false) => read_some(conn, messages, MAX_READ),
             (false, false) => None,
         };
-        if !gone && transport.as_ref().is_some_and(|t| t.reads_worker_memory()) {
-            super::far::take_offers(conn, pid, messages);
+        if transport.as_ref().is_some_and(|t| t.reads_worker_memory()) {
+            // A worker may answer for its piece and then exit (its results sent).
+            pieces.answered(conn, messages);
+            if gone {
+                pieces.gone(Some(conn), Some(pid));
+            } else {
+                super::far::take_offers(conn, pid, messages, pieces);
+            }
         }
         *error = read.or(sent);
         if matches!(error, Some(Error::Disconnected)) {
@@ -337,6 +356,7 @@ fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn) {
             *cause = transport.as_ref().map(|t| t.exit_cause(pid));
         }
     }
+    pieces.expire(Instant::now());
 }
 
 /// Most messages read from one socket per turn of the driver, so one busy worker cannot

@@ -23,6 +23,10 @@ use std::time::Duration;
 const DIE: u64 = 1_000_001;
 const HANG: u64 = 1_000_002;
 const GARBAGE: u64 = 1_000_003;
+/// Answers with a large byte string lent to the pool (see `pieces.rs`).
+const LEND: u64 = 1_000_004;
+
+mod pieces;
 
 /// What the test sees of its fakes.
 #[derive(Default)]
@@ -33,6 +37,10 @@ struct Log {
     /// Starts still to fail (before any succeeds).
     fail_starts: AtomicUsize,
     stopped_now: Mutex<Vec<Pid>>,
+    /// Whether the pool reads (and is written) workers' memory, as it does a process's.
+    far: std::sync::atomic::AtomicBool,
+    /// What a fake lending a piece waits for (see `pieces.rs`).
+    lending: pieces::Lending,
     /// Starts after this many wait for `gate` (held by the test) before they start.
     gate_after: AtomicUsize,
     gate: Mutex<()>,
@@ -61,7 +69,7 @@ impl Transport for Fakes {
             log.started.fetch_add(1, Ordering::SeqCst);
             log.alive.fetch_add(1, Ordering::SeqCst);
             std::thread::spawn(move || {
-                fake(&theirs);
+                fake(&theirs, &log);
                 drop(theirs);
                 log.alive.fetch_sub(1, Ordering::SeqCst);
             });
@@ -88,10 +96,14 @@ impl Transport for Fakes {
     fn exit_cause(&self, _: Pid) -> ExitCause {
         ExitCause::Exited(7)
     }
+
+    fn reads_worker_memory(&self) -> bool {
+        self.log.far.load(Ordering::SeqCst)
+    }
 }
 
 /// A fake worker's life: `INIT`, then tasks by the script, until `EXIT` or hang-up.
-fn fake(conn: &RawConn) {
+fn fake(conn: &RawConn, log: &Log) {
     match conn.recv(None) {
         Ok(m) if m.kind == INIT => {}
         _ => return,
@@ -117,6 +129,13 @@ fn fake(conn: &RawConn) {
                     }
                     GARBAGE => {
                         let _ = conn.send(0xEE, b"??", &[]);
+                        continue;
+                    }
+                    LEND => {
+                        let seq = job.first + k as u64;
+                        if pieces::lend_one(conn, seq, &log.lending).is_err() {
+                            return;
+                        }
                         continue;
                     }
                     _ => {}

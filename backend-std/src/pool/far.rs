@@ -1,19 +1,25 @@
 //! The driver's side of `protocol::far` and `protocol::piece`: a worker's large result
 //! batch read straight from its memory, or a large byte string of a result it is encoding
-//! written by the worker straight into the driver's buffer, while the driver reads its
-//! socket (without the pool's lock).
+//! written by the worker straight into a buffer of the driver's (asked for here, taken in
+//! `pieces.rs`), while the driver reads its socket (without the pool's lock).
 
-use crate::protocol::{
-    DONE, DONE_FAR, FAR_REFUSED, PIECE, PIECE_READ, answer, decode_offer, read_offered, take_piece,
-};
+use super::pieces::Pieces;
+use crate::protocol::{DONE, DONE_FAR, FAR_REFUSED, PIECE, answer, decode_offer, read_offered};
 use crate::wire::{Message, RawConn};
 use nix::unistd::Pid;
+use std::sync::Arc;
 
 /// Turns each `DONE_FAR` among `messages` (from worker `pid` on `conn`) into the `DONE` it
-/// offers, read from the worker's memory, and each `PIECE` into a `PIECE_READ`, written by
-/// the worker into a buffer of the driver's (or read, where it may not write), and answers
-/// the worker; one that cannot be had is dropped and the worker told to send it.
-pub(super) fn take_offers(conn: &RawConn, pid: Pid, messages: &mut Vec<Message>) {
+/// offers, read from the worker's memory, and answers the worker; a `PIECE` (the last
+/// message: the worker waits for the answer) is asked to be written into a buffer of the
+/// driver's and leaves `messages` until it is (`pieces`). An offer that cannot be had is
+/// dropped and the worker told to send it.
+pub(super) fn take_offers(
+    conn: &Arc<RawConn>,
+    pid: Pid,
+    messages: &mut Vec<Message>,
+    pieces: &mut Pieces,
+) {
     if !messages.iter().any(|m| m.kind == DONE_FAR || m.kind == PIECE) {
         return;
     }
@@ -28,15 +34,14 @@ pub(super) fn take_offers(conn: &RawConn, pid: Pid, messages: &mut Vec<Message>)
             answer(conn, FAR_REFUSED);
             return false;
         };
-        let taken = match m.kind {
-            // The worker waits for the answer to a piece: nothing comes after it.
-            PIECE if at - 1 == last => take_piece(conn, pid, addr, len),
-            _ => read_offered(conn, pid, addr, len),
-        };
-        let Some(bytes) = taken else {
+        if m.kind == PIECE && at - 1 == last {
+            pieces.ask(conn, pid, addr, len);
+            return false;
+        }
+        let Some(bytes) = read_offered(conn, pid, addr, len) else {
             return false;
         };
-        m.kind = if m.kind == PIECE { PIECE_READ } else { DONE };
+        m.kind = if m.kind == PIECE { crate::protocol::PIECE_READ } else { DONE };
         m.bytes = bytes;
         true
     });
@@ -44,7 +49,9 @@ pub(super) fn take_offers(conn: &RawConn, pid: Pid, messages: &mut Vec<Message>)
 
 #[cfg(test)]
 mod tests {
+    use super::super::pieces::Pieces;
     use super::take_offers;
+    use std::sync::Arc;
     use crate::protocol::read_from;
     use crate::owner::call_tag;
     use crate::protocol::{
@@ -66,6 +73,7 @@ mod tests {
     #[test]
     fn an_unreadable_offer_is_refused_and_a_readable_one_taken() {
         let (driver, worker) = raw_pair().unwrap();
+        let driver = Arc::new(driver);
         let here = Pid::this();
         let data = vec![9u8; 3 << 20];
         let offer = |addr: usize, len: usize| {
@@ -79,7 +87,7 @@ mod tests {
             }
         };
         let mut messages = vec![offer(8, 4096), offer(data.as_ptr() as usize, data.len())];
-        take_offers(&driver, here, &mut messages);
+        take_offers(&driver, here, &mut messages, &mut Pieces::default());
         assert_eq!(messages.len(), 1);
         assert_eq!((messages[0].kind, messages[0].bytes == data), (DONE, true));
         let answers: Vec<u8> = (0..2).map(|_| worker.recv(None).unwrap().kind).collect();
@@ -101,9 +109,17 @@ mod tests {
         let mut msg = Vec::new();
         protocol::push_job(&mut msg, (0, call, call_tag(key, call)), 1, &item);
         conn.send(RUN, &msg, &[]).unwrap();
+        let conn = Arc::new(conn);
         let mut messages = vec![conn.recv(None).unwrap()];
         assert_eq!(messages[0].kind, PIECE);
-        take_offers(&conn, pid, &mut messages);
+        // Asked for: the offer leaves the messages until the worker's answer comes.
+        let mut pieces = Pieces::default();
+        take_offers(&conn, pid, &mut messages, &mut pieces);
+        assert!(messages.is_empty() && pieces.next_deadline().is_some());
+        let mut messages = vec![conn.recv(None).unwrap()];
+        assert_eq!(messages[0].kind, PIECE_WRITTEN);
+        pieces.answered(&conn, &mut messages);
+        assert!(pieces.next_deadline().is_none());
         assert_eq!(messages.len(), 1);
         assert_eq!(messages[0].kind, protocol::PIECE_READ);
         assert!(messages[0].bytes == vec![b'x'; 3 << 20]);

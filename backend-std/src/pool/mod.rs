@@ -28,6 +28,7 @@ mod lock;
 mod messages;
 mod options;
 mod outbox;
+mod pieces;
 pub(crate) mod processes;
 mod requeue;
 mod routing;

@@ -105,7 +105,7 @@ pub(crate) fn take_piece(conn: &RawConn, pid: Pid, addr: usize, len: usize) -> O
 
 /// How long a worker may take to write `len` bytes it was asked to: far longer than any
 /// copy takes (a stopped or broken worker's piece is then given up).
-fn write_bound(len: usize) -> Duration {
+pub(crate) fn write_bound(len: usize) -> Duration {
     Duration::from_secs(10) + Duration::from_nanos(len as u64 * 10)
 }
 

@@ -64,6 +64,11 @@ impl FillBuf {
         self.bytes.as_ptr() as usize
     }
 
+    /// The writer was asked now: the fill's rate counts from here.
+    pub(crate) fn asked(&mut self) {
+        self.asked = Instant::now();
+    }
+
     /// Once the writer has been asked: the buffer is faulted in from its far end, a step at
     /// a time, until `written()` says the writer is done or the two meet (two processes
     /// faulting in halves of it in parallel: a 64 MiB result's first transfer went from
