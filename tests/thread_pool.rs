@@ -330,3 +330,33 @@ fn debug_shows_threads_and_phase() {
     let it = pool.imap(square, 0..3).unwrap();
     assert!(format!("{it:?}").contains("ThreadIMap"));
 }
+
+/// The caller's iterator panics part-way through a `map` on threads: the panic reaches the
+/// caller, the tasks already taken from it are dropped (their arguments with them), and
+/// the pool serves later calls, closes and joins.
+#[test]
+fn a_panicking_input_iterator_leaves_the_thread_pool_usable() {
+    bounded(Duration::from_secs(60), || {
+        let pool = ThreadPool::new(2).unwrap();
+        let held = Arc::new(());
+        let inputs = {
+            let held = Arc::clone(&held);
+            (0..10_000u64).map(move |x| {
+                assert!(x != 7000, "unlucky input");
+                (x, Arc::clone(&held))
+            })
+        };
+        let first = |(x, _held): (u64, Arc<()>)| x;
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            drop(pool.map(first, inputs));
+        }));
+        assert!(panicked.is_err());
+        // What was taken from the iterator before it panicked is not kept.
+        assert!(eventually(Duration::from_secs(10), || Arc::strong_count(
+            &held
+        ) == 1));
+        assert_eq!(pool.map(square, 0..4).unwrap(), vec![0, 1, 4, 9]);
+        pool.close();
+        pool.join().unwrap();
+    });
+}

@@ -222,14 +222,13 @@ impl ThreadPool {
     {
         self.pool.check_home()?;
         let f = Arc::new(f);
-        let tickets: Vec<Ticket> = items
-            .into_iter()
-            .map(|args| {
-                let f = Arc::clone(&f);
-                self.scope
-                    .put_job(Box::new(move || Box::new(f.call_with(args))))
-            })
-            .collect();
+        // Withdrawn if the caller's iterator panics part-way: none is left in the table.
+        let mut taken = self.scope.taking();
+        for args in items {
+            let f = Arc::clone(&f);
+            taken.push(Box::new(move || Box::new(f.call_with(args))));
+        }
+        let tickets = taken.keep();
         let chunk = opts
             .chunksize
             .unwrap_or(default_chunksize(tickets.len(), self.processes()));

@@ -65,6 +65,15 @@ impl Scope {
         self.put(Box::new(job))
     }
 
+    /// A list of tasks being put in this scope, withdrawn unless kept (a call whose
+    /// input panics part-way leaves none behind).
+    pub(crate) fn taking(&self) -> Taking<'_> {
+        Taking {
+            scope: self,
+            tickets: Vec::new(),
+        }
+    }
+
     /// Drops the values of `tickets` (tasks that were not submitted after all).
     pub(crate) fn withdraw(&self, tickets: impl IntoIterator<Item = Ticket>) {
         let taken: Vec<Value> = {
@@ -75,6 +84,30 @@ impl Scope {
                 .collect()
         };
         drop(taken);
+    }
+}
+
+/// Tasks being put in a scope for one call (see [`Scope::taking`]).
+pub(crate) struct Taking<'a> {
+    scope: &'a Scope,
+    tickets: Vec<Ticket>,
+}
+
+impl Taking<'_> {
+    /// Puts a task in the scope.
+    pub(crate) fn push(&mut self, job: Job) {
+        self.tickets.push(self.scope.put_job(job));
+    }
+
+    /// The tickets, kept in the scope.
+    pub(crate) fn keep(mut self) -> Vec<Ticket> {
+        std::mem::take(&mut self.tickets)
+    }
+}
+
+impl Drop for Taking<'_> {
+    fn drop(&mut self) {
+        self.scope.withdraw(std::mem::take(&mut self.tickets));
     }
 }
 
