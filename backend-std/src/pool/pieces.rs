@@ -10,7 +10,7 @@
 //! freed.
 
 use crate::protocol::{
-    FAR_REFUSED, FAR_TAKEN, PIECE_INTO, PIECE_READ, PIECE_WRITTEN, answer, read_into, write_bound,
+    FAR_REFUSED, PIECE_INTO, PIECE_READ, PIECE_WRITTEN, answer, read_instead, write_bound,
 };
 use crate::sys::{FaultHelper, FillBuf, HELP_FROM};
 use crate::wire::{Message, RawConn};
@@ -80,22 +80,13 @@ impl Pieces {
         };
         let mut p = self.pending.swap_remove(k);
         drop(p.helper.take());
-        let Some(mut fill) = p.fill.take() else {
+        let Some(fill) = p.fill.take() else {
             return;
         };
         let m = &mut messages[0];
         let bytes = match (m.kind, &m.bytes[..]) {
             (PIECE_WRITTEN, [1]) => Some(fill.filled()),
-            (PIECE_WRITTEN, [0]) => match read_into(p.pid, p.addr, &mut fill.bytes) {
-                Ok(()) => {
-                    answer(conn, FAR_TAKEN);
-                    Some(fill.bytes)
-                }
-                Err(_) => {
-                    answer(conn, FAR_REFUSED);
-                    None
-                }
-            },
+            (PIECE_WRITTEN, [0]) => read_instead(conn, p.pid, p.addr, fill),
             _ => {
                 // Not the answer: the worker broke the protocol (its message is handled
                 // as such) and might still write.

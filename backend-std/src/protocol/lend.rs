@@ -84,20 +84,26 @@ pub(crate) fn take_piece(conn: &RawConn, pid: Pid, addr: usize, len: usize) -> O
     fill.help(|| conn.poll(Duration::ZERO).unwrap_or(true));
     match written(conn, write_bound(len)) {
         Written::Yes => Some(fill.filled()),
-        Written::No => match read_into(pid, addr, &mut fill.bytes) {
-            Ok(()) => {
-                answer(conn, FAR_TAKEN);
-                Some(fill.bytes)
-            }
-            Err(_) => {
-                answer(conn, FAR_REFUSED);
-                None
-            }
-        },
+        Written::No => read_instead(conn, pid, addr, fill),
         Written::Gone => None,
         Written::Silent => {
             // The worker may still write into it: the buffer is never freed.
             std::mem::forget(fill);
+            None
+        }
+    }
+}
+
+/// A piece the worker `pid` may not write (it said so): read from `addr` in its memory
+/// into `fill` instead, and the worker told whether it was (else it sends it).
+pub(crate) fn read_instead(conn: &RawConn, pid: Pid, addr: usize, mut fill: FillBuf) -> Option<Vec<u8>> {
+    match read_into(pid, addr, &mut fill.bytes) {
+        Ok(()) => {
+            answer(conn, FAR_TAKEN);
+            Some(fill.bytes)
+        }
+        Err(_) => {
+            answer(conn, FAR_REFUSED);
             None
         }
     }

@@ -31,11 +31,12 @@ pub(crate) use raw::run_of;
 
 pub(crate) use batch::ResultBatch;
 pub(crate) use done::{Answer, Raw, decode_done};
-pub(crate) use far::{DONE_FAR, FAR_FROM, FAR_REFUSED, decode_offer, read_into};
+pub(crate) use far::{DONE_FAR, FAR_FROM, FAR_REFUSED, decode_offer};
 #[cfg(test)]
 pub(crate) use far::{offer, read_from, write_to};
+#[cfg(test)]
 pub(crate) use far::FAR_TAKEN;
-pub(crate) use lend::{answer, lend, read_offered, take_piece, write_bound};
+pub(crate) use lend::{answer, lend, read_instead, read_offered, take_piece, write_bound};
 #[cfg(test)]
 pub(crate) use lend::{Written, written};
 pub(crate) use log::{LOG_BYTES, ResultLog, salvage, stop_and_last_started};
