@@ -22,6 +22,8 @@ const PIECE_LEN: usize = 2 << 20;
 pub(super) struct Lending {
     /// The pool asked for the piece to be written (and waits for it).
     asked: AtomicBool,
+    /// The fake hangs up instead of writing the piece, as a worker that dies there does.
+    hang_up: AtomicBool,
     open: Mutex<bool>,
     opened: Condvar,
 }
@@ -56,17 +58,24 @@ pub(super) fn lend_one(conn: &RawConn, seq: u64, lending: &Lending) -> Result<()
         let at = u64::from_le_bytes(into.try_into().unwrap_or_default()) as usize;
         lending.asked.store(true, Ordering::SeqCst);
         lending.wait_open();
+        if lending.hang_up.load(Ordering::SeqCst) {
+            return false;
+        }
         // The fake is a thread of the pool's process: it writes into its own memory.
         let wrote = write_to(Pid::this(), at, bytes).is_ok();
         conn.send(PIECE_WRITTEN, &[u8::from(wrote)], &[]).is_ok() && wrote
     };
     let mut batch = ResultBatch::default();
+    let hang_up = || lending.hang_up.load(Ordering::SeqCst);
     batch.push_lending(seq, usize::MAX, Some(&mut lend), |out| {
         match crate::codec::encode_lending(&value, out.bytes, out.lend.as_deref_mut()) {
             Ok(_) => Status::Ok,
             Err(_) => Status::Encode,
         }
     });
+    if hang_up() {
+        return Err(crate::error::Error::Disconnected);
+    }
     batch.end_run();
     let pieces = std::mem::take(&mut batch.pieces);
     protocol::seal(&mut batch.bytes, &pieces);
@@ -103,6 +112,25 @@ fn a_piece_being_written_holds_up_no_other_worker() {
         let v = big.get().unwrap();
         assert!(v.len() == PIECE_LEN && v.iter().all(|&b| b == 7));
         assert_eq!(pool.map(double, 0..20).unwrap().len(), 20);
+        pool.close();
+        pool.join().unwrap();
+    });
+}
+
+/// A worker that dies while the pool waits for its piece fails that task alone: the
+/// buffer is let go (nothing can write into it any more) and the pool serves on.
+#[test]
+fn a_worker_that_dies_before_writing_its_piece_fails_that_task_alone() {
+    bounded(|| {
+        let log = far_log();
+        let pool = pool_of(2, &log).unwrap();
+        log.lending.hang_up.store(true, Ordering::SeqCst);
+        let big = pool.apply_async(bytes_of, (super::LEND,)).unwrap();
+        assert!(eventually(|| log.lending.asked.load(Ordering::SeqCst)));
+        log.lending.open();
+        assert!(matches!(big.get(), Err(crate::Error::WorkerDied { .. })));
+        assert_eq!(pool.map(double, 0..20).unwrap().len(), 20);
+        assert!(eventually(|| pool.stats().workers == 2));
         pool.close();
         pool.join().unwrap();
     });
