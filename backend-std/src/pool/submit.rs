@@ -22,6 +22,9 @@ use std::time::Duration;
 /// that workers start early, enough that the lock and the wake-up are shared.
 const GROUP_ITEMS: usize = 4096;
 
+/// Most results a call makes room for before they come.
+const RESERVE_MOST: usize = 1 << 22;
+
 impl Pool {
     pub(crate) fn submit_all<A, R, T>(
         &self,
@@ -39,8 +42,9 @@ impl Pool {
         let (sink, shared) = Collect::new(finish, opts.callback, opts.error_callback);
         let timeout_ms = opts.timeout.map(|t| t.as_millis().max(1) as u64);
         let mut items = items.into_iter();
-        // Room for every result at once where the count is known.
-        sink.reserve(items.size_hint().0);
+        // Room for the results at once where the count is known (up to a bound: a size
+        // hint is no promise, and past it the results' vector grows as they come).
+        sink.reserve(items.size_hint().0.min(RESERVE_MOST));
         let mut index = 0;
         // The batch is registered with its first group, so a call of one group (every
         // `apply_async`) takes the pool's lock once. Until the last group is in, it is
