@@ -62,18 +62,8 @@ impl Pool {
         T: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
-        self.home.check()?;
         let items = items.into_iter().map(|x| (x,));
-        if let Some(len) = exact_len(&items) {
-            // The default chunk size needs the length: known here without a list.
-            let chunk = opts.chunksize.unwrap_or(default_chunksize(len, self.processes));
-            return self.submit_all(erase::<F, (T,), R>(f), items, chunk, Ok, opts);
-        }
-        let items: Vec<(T,)> = items.collect();
-        let chunk = opts
-            .chunksize
-            .unwrap_or(default_chunksize(items.len(), self.processes));
-        self.submit_all(erase::<F, (T,), R>(f), items, chunk, Ok, opts)
+        self.submit_call(erase::<F, (T,), R>(f), items, opts)
     }
 
     /// Like [`map`](Self::map), but each item is a tuple unpacked into `f`'s arguments.
@@ -128,16 +118,30 @@ impl Pool {
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
+        self.submit_call(erase::<F, A, R>(f), items.into_iter(), opts)
+    }
+
+    /// Submits a whole call of `call` over `items` in chunks (the default size, Python's,
+    /// needs the item count: read from the iterator's exact size hint where it has one,
+    /// else from a list of the items made first).
+    fn submit_call<A, R>(
+        &self,
+        call: usize,
+        items: impl Iterator<Item = A>,
+        opts: AsyncOptions<Vec<R>>,
+    ) -> Result<AsyncResult<Vec<R>>>
+    where
+        A: Serialize,
+        R: DeserializeOwned + Send + 'static,
+    {
         self.home.check()?;
-        let items = items.into_iter();
+        let chunk = |len| opts.chunksize.unwrap_or(default_chunksize(len, self.processes));
         if let Some(len) = exact_len(&items) {
-            let chunk = opts.chunksize.unwrap_or(default_chunksize(len, self.processes));
-            return self.submit_all(erase::<F, A, R>(f), items, chunk, Ok, opts);
+            let chunk = chunk(len);
+            return self.submit_all(call, items, chunk, Ok, opts);
         }
         let items: Vec<A> = items.collect();
-        let chunk = opts
-            .chunksize
-            .unwrap_or(default_chunksize(items.len(), self.processes));
-        self.submit_all(erase::<F, A, R>(f), items, chunk, Ok, opts)
+        let chunk = chunk(items.len());
+        self.submit_all(call, items, chunk, Ok, opts)
     }
 }

@@ -9,9 +9,7 @@
 //! within the bound (a stopped process) might still write: its buffer is given up, never
 //! freed.
 
-use crate::protocol::{
-    FAR_REFUSED, PIECE_INTO, PIECE_READ, PIECE_WRITTEN, answer, read_instead, write_bound,
-};
+use crate::protocol::{PIECE_READ, Written, ask_to_write, read_instead, write_bound};
 use crate::sys::{FaultHelper, FillBuf, HELP_FROM};
 use crate::wire::{Message, RawConn};
 use nix::unistd::Pid;
@@ -43,17 +41,9 @@ impl Pieces {
     /// fresh buffer of the driver's; a piece that cannot be had is refused, and the
     /// worker encodes it as usual.
     pub(super) fn ask(&mut self, conn: &Arc<RawConn>, pid: Pid, addr: usize, len: usize) {
-        let fill = (len <= conn.max_message()).then(|| FillBuf::new(len)).flatten();
-        let Some(mut fill) = fill else {
-            answer(conn, FAR_REFUSED);
+        let Some(fill) = ask_to_write(conn, len) else {
             return;
         };
-        let into = (fill.addr() as u64).to_le_bytes();
-        if conn.enqueue(PIECE_INTO, &into, Vec::new()).is_err() || conn.flush().is_err() {
-            answer(conn, FAR_REFUSED);
-            return;
-        }
-        fill.asked();
         let helper = (len >= HELP_FROM)
             .then(|| FaultHelper::start(fill.addr(), len))
             .flatten();
@@ -84,10 +74,10 @@ impl Pieces {
             return;
         };
         let m = &mut messages[0];
-        let bytes = match (m.kind, &m.bytes[..]) {
-            (PIECE_WRITTEN, [1]) => Some(fill.filled()),
-            (PIECE_WRITTEN, [0]) => read_instead(conn, p.pid, p.addr, fill),
-            _ => {
+        let bytes = match Written::of(m) {
+            Written::Yes => Some(fill.filled()),
+            Written::No => read_instead(conn, p.pid, p.addr, fill),
+            Written::Gone | Written::Silent => {
                 // Not the answer: the worker broke the protocol (its message is handled
                 // as such) and might still write.
                 std::mem::forget(fill);

@@ -71,16 +71,7 @@ pub(crate) fn answer(conn: &RawConn, kind: u8) {
 /// the driver's, and waited for; read instead where the worker may not write. `None`
 /// when it cannot be had (the worker told so, or gone).
 pub(crate) fn take_piece(conn: &RawConn, pid: Pid, addr: usize, len: usize) -> Option<Vec<u8>> {
-    let fill = (len <= conn.max_message()).then(|| FillBuf::new(len)).flatten();
-    let Some(mut fill) = fill else {
-        answer(conn, FAR_REFUSED);
-        return None;
-    };
-    let into = (fill.addr() as u64).to_le_bytes();
-    if conn.enqueue(PIECE_INTO, &into, Vec::new()).is_err() || conn.flush().is_err() {
-        answer(conn, FAR_REFUSED);
-        return None;
-    }
+    let mut fill = ask_to_write(conn, len)?;
     fill.help(|| conn.poll(Duration::ZERO).unwrap_or(true));
     match written(conn, write_bound(len)) {
         Written::Yes => Some(fill.filled()),
@@ -92,6 +83,24 @@ pub(crate) fn take_piece(conn: &RawConn, pid: Pid, addr: usize, len: usize) -> O
             None
         }
     }
+}
+
+/// Asks the lender on `conn` to write the `len` bytes it offered into a fresh buffer of
+/// this process's, which it returns; a piece that cannot be had (too large, no memory,
+/// the socket broken) is refused instead, and the lender encodes it as usual.
+pub(crate) fn ask_to_write(conn: &RawConn, len: usize) -> Option<FillBuf> {
+    let fill = (len <= conn.max_message()).then(|| FillBuf::new(len)).flatten();
+    let Some(mut fill) = fill else {
+        answer(conn, FAR_REFUSED);
+        return None;
+    };
+    let into = (fill.addr() as u64).to_le_bytes();
+    if conn.enqueue(PIECE_INTO, &into, Vec::new()).is_err() || conn.flush().is_err() {
+        answer(conn, FAR_REFUSED);
+        return None;
+    }
+    fill.asked();
+    Some(fill)
 }
 
 /// A piece the worker `pid` may not write (it said so): read from `addr` in its memory
@@ -129,6 +138,18 @@ pub(crate) enum Written {
     Silent,
 }
 
+impl Written {
+    /// What message `m`, come while a piece is awaited, says of it: anything but a
+    /// `PIECE_WRITTEN` leaves it [`Silent`](Self::Silent).
+    pub(crate) fn of(m: &Message) -> Self {
+        match (m.kind, &m.bytes[..]) {
+            (PIECE_WRITTEN, [1]) => Self::Yes,
+            (PIECE_WRITTEN, [0]) => Self::No,
+            _ => Self::Silent,
+        }
+    }
+}
+
 /// The worker's `PIECE_WRITTEN`, waited for at most `bound`.
 pub(crate) fn written(conn: &RawConn, bound: Duration) -> Written {
     let deadline = Instant::now() + bound;
@@ -143,8 +164,7 @@ pub(crate) fn written(conn: &RawConn, bound: Duration) -> Written {
         let left = deadline.saturating_duration_since(Instant::now());
         let step = if drained { left } else { left.min(Duration::from_millis(1)) };
         match conn.recv(Some(step)) {
-            Ok(m) if m.kind == PIECE_WRITTEN && m.bytes == [1] => return Written::Yes,
-            Ok(m) if m.kind == PIECE_WRITTEN && m.bytes == [0] => return Written::No,
+            Ok(m) => return Written::of(&m),
             Err(Error::Timeout) if !left.is_zero() => {}
             Err(Error::Disconnected) => return Written::Gone,
             _ => return Written::Silent,

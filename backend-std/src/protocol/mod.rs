@@ -36,14 +36,17 @@ pub(crate) use far::{DONE_FAR, FAR_FROM, FAR_REFUSED, decode_offer};
 pub(crate) use far::{offer, read_from, write_to};
 #[cfg(test)]
 pub(crate) use far::FAR_TAKEN;
-pub(crate) use lend::{answer, lend, read_instead, read_offered, take_piece, write_bound};
+pub(crate) use lend::{
+    Written, answer, ask_to_write, lend, read_instead, read_offered, take_piece, write_bound,
+};
 #[cfg(test)]
-pub(crate) use lend::{Written, written};
+pub(crate) use lend::written;
 pub(crate) use log::{LOG_BYTES, ResultLog, salvage, stop_and_last_started};
 pub(crate) use piece::{
-    DONE_SPLICED, Lender, Offer, PIECE, PIECE_INTO, PIECE_READ, PIECE_WRITTEN, decode_spliced,
-    join, seal, unseal,
+    DONE_SPLICED, Lender, Offer, PIECE, PIECE_READ, decode_spliced, join, seal, unseal,
 };
+#[cfg(test)]
+pub(crate) use piece::{PIECE_INTO, PIECE_WRITTEN};
 
 use crate::error::Result;
 use crate::owner::{Adopt, Owner, call_tag};

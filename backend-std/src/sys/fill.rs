@@ -74,7 +74,6 @@ impl FillBuf {
     /// faulting in halves of it in parallel: a 64 MiB result's first transfer went from
     /// 1.0-1.1 to 1.3-1.5 GB/s with huge pages too).
     pub(crate) fn help(&mut self, mut written: impl FnMut() -> bool) {
-        self.asked = Instant::now();
         prefault_from_end(self.addr(), self.bytes.len(), STEP, |_| !written());
     }
 
