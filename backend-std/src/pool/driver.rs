@@ -356,7 +356,7 @@ fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn, pieces: &mut 
             *cause = transport.as_ref().map(|t| t.exit_cause(pid));
         }
     }
-    pieces.expire(Instant::now());
+    pieces.expire();
 }
 
 /// Most messages read from one socket per turn of the driver, so one busy worker cannot
