@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::{bounded, no_leaks};
-use forkpool::Pool;
+use common::{bounded, in_child, no_leaks};
+use forkpool::{Connection, Error, Pool, pipe};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -33,6 +33,32 @@ fn close_and_join_leave_nothing_behind() {
         }),
         (true, true)
     );
+}
+
+/// Sends one message and keeps its end of the pipe past the task (forgotten).
+fn send_and_keep(conn: Connection<u8>) -> u64 {
+    conn.send(&1).unwrap();
+    std::mem::forget(conn);
+    0
+}
+
+/// A worker leaves before its memory is torn down, but `join` still returns only once it
+/// let go of every descriptor it held: the pipe end a task kept reads end-of-file at once.
+/// (In a child process of its own: a `Process` another test forks meanwhile would hold a
+/// copy of the pipe's ends.)
+#[test]
+fn join_returns_once_the_workers_let_go_of_their_descriptors() {
+    let (first, after) = in_child(LIMIT, || {
+        let pool = Pool::new(2).unwrap();
+        let (mine, theirs) = pipe::<u8>().unwrap();
+        assert_eq!(pool.apply(send_and_keep, (theirs,)).unwrap(), 0);
+        pool.close();
+        pool.join().unwrap();
+        let first = mine.recv_timeout(Duration::ZERO).ok();
+        (first, format!("{:?}", mine.recv_timeout(Duration::ZERO)))
+    });
+    assert_eq!(first, Some(1));
+    assert_eq!(after, format!("{:?}", Err::<u8, _>(Error::Disconnected)));
 }
 
 #[test]

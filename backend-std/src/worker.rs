@@ -66,6 +66,11 @@ pub(crate) fn run(conn: RawConn, server: Pid, name: Option<Name>) -> ! {
         Ok(Err(code)) => code,
         Err(_) => 3,
     };
+    if code == 0 {
+        // Told to exit: the pool counts it gone once its socket hangs up, before the
+        // kernel's teardown of its memory.
+        sys::leave_in_background(code, std::os::fd::AsRawFd::as_raw_fd(&conn.as_fd()))
+    }
     sys::exit_now(code)
 }
 

@@ -247,10 +247,17 @@ fn wait(inner: &Inner, watch: &Watch, piece_due: Option<Instant>, ready: &mut Ve
             PollFd::new(c.as_fd(), flags)
         })
         .collect();
-    fds.extend(dying.iter().map(|(_, c, exit)| match exit {
-        Some(e) => PollFd::new(e.as_fd(), PollFlags::POLLIN),
-        None => PollFd::new(c.as_fd(), PollFlags::POLLIN),
-    }));
+    fds.extend(
+        dying
+            .iter()
+            .map(|(_, c, _)| PollFd::new(c.as_fd(), PollFlags::POLLIN)),
+    );
+    fds.extend(
+        dying
+            .iter()
+            .filter_map(|(_, _, exit)| exit.as_ref())
+            .map(|e| PollFd::new(e.as_fd(), PollFlags::POLLIN)),
+    );
     fds.extend(
         exits
             .iter()
@@ -295,19 +302,28 @@ fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn, pieces: &mut 
         dying,
         ..
     } = watch;
-    // A dying process has exited when its exit descriptor is readable, or (without one)
-    // when its socket hangs up; what it still says is dropped. Anything else it sends
-    // that is not a message gets it killed now.
-    let (ready_dying, ready_exits) = ready[watched.len()..].split_at(dying.len());
+    // A dying process is gone when its socket hangs up (a worker told to exit closes
+    // everything it holds first, see `sys::leave_in_background`) or its exit descriptor is
+    // readable (a process it forked may hold its socket); what it still says is dropped.
+    // Anything else it sends that is not a message gets it killed now.
+    let (ready_dying, rest) = ready[watched.len()..].split_at(dying.len());
+    let (ready_ended, ready_exits) = rest.split_at(dying.iter().filter(|d| d.2.is_some()).count());
+    let mut ended = ready_ended.iter();
     turn.gone.extend(
         dying
             .iter()
             .zip(ready_dying)
-            .filter(|(_, r)| r.0)
-            .filter_map(|((pid, conn, exit), _)| match (exit, drain(conn)) {
-                (Some(_), _) | (None, Err(Error::Disconnected)) => Some((*pid, true)),
-                (None, Ok(())) => None,
-                (None, Err(_)) => Some((*pid, false)),
+            .filter_map(|((pid, conn, exit), r)| {
+                let ended = exit.is_some() && ended.next().is_some_and(|r| r.0);
+                match (r.0, ended) {
+                    (_, true) => Some((*pid, true)),
+                    (false, false) => None,
+                    (true, false) => match drain(conn) {
+                        Err(Error::Disconnected) => Some((*pid, true)),
+                        Ok(()) => None,
+                        Err(_) => Some((*pid, false)),
+                    },
+                }
             }),
     );
     // A dying process that ended writes no piece any more.

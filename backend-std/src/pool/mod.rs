@@ -225,6 +225,11 @@ impl Pool {
 
     /// Waits for the workers to exit, after [`close`](Self::close) or
     /// [`terminate`](Self::terminate) ([`Error::StillRunning`] before).
+    ///
+    /// A worker counts as gone once it has ended or, told to exit, has closed every
+    /// descriptor it held (its end of the pool, and any pipe or file a task kept): it runs
+    /// no more tasks and nothing of it can be reached. The kernel may still be freeing its memory
+    /// for a few hundred microseconds, at the lowest CPU priority; the fork server reaps it.
     pub fn join(&self) -> Result<()> {
         self.home.check()?;
         if lock(&self.inner.state).phase == Phase::Running {

@@ -19,14 +19,21 @@ pub(crate) fn owned_from_received(fds: Vec<RawFd>) -> Vec<OwnedFd> {
 /// starter's descriptors down to workers; a worker: it must not keep the server's, among
 /// them the driver's ends of the workers forked ahead).
 pub(crate) fn close_inherited(keep: RawFd) {
-    let ranges = [(3, keep - 1), (keep + 1, RawFd::MAX)];
+    close_all_but(3, keep);
+}
+
+/// Closes every descriptor from `first` on except `keep`, in a process that never returns
+/// to the code owning them: a freshly forked one (`close_inherited`), or one about to
+/// `_exit` (`leave_in_background`).
+pub(super) fn close_all_but(first: RawFd, keep: RawFd) {
+    let ranges = [(first, keep - 1), (keep + 1, RawFd::MAX)];
     for (first, last) in ranges {
         if first > last {
             continue;
         }
-        // SAFETY: close_range(2) only closes descriptors. This process was just forked and
-        // runs only the fork server's loop or a worker's (on `keep`), and leaves with
-        // `_exit`, never returning to the frames that own the closed descriptors, so no
+        // SAFETY: close_range(2) only closes descriptors. Every caller runs in a process
+        // that never returns to the frames owning the closed descriptors (it runs only the
+        // fork server's loop or a worker's, on `keep`, or it calls `_exit` next), so no
         // `OwnedFd` or other owner of one is ever used or dropped afterwards.
         let rc = unsafe { libc::syscall(libc::SYS_close_range, first as u32, last as u32, 0u32) };
         if rc != 0 {
