@@ -16,6 +16,11 @@ thread_local! {
     static LAST: RefCell<Option<(String, Option<String>)>> = const { RefCell::new(None) };
 }
 
+/// Registers this thread's note of its last panic (see `codec::prepare_thread`).
+pub(crate) fn prepare_thread() {
+    LAST.with(|_| {});
+}
+
 /// Whether panics capture a backtrace (the owner had `RUST_BACKTRACE` set).
 static BACKTRACE: AtomicBool = AtomicBool::new(false);
 

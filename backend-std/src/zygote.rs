@@ -250,6 +250,9 @@ fn become_server(conn: &RawConn) -> ! {
     // it forks, until their owner's policy says otherwise) ignore it, so only the owner's
     // own handling decides (see `owner.rs`).
     sys::set_ignored(Signal::SIGINT, true);
+    // What every worker's thread would set up at its first task, set up once here.
+    crate::codec::prepare_thread();
+    crate::panics::prepare_thread();
     // Never unwind into the starter's frames copied by the fork.
     let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server::serve(conn)));
     sys::exit_now(if served.is_ok() { 0 } else { 3 })
