@@ -140,19 +140,15 @@ pub(crate) fn run(inner: Arc<Inner>) {
     loop {
         let turned = decide(&inner, &mut turn, &mut watch, &mut out);
         let (transport, released) = turned.releases;
+        if !released.is_empty() {
+            transport.release(&released);
+        }
         if turned.finished {
             out.deliver();
             // Nothing of the pool's is held past this point (no socket stays open).
             drop(watch);
             drop(ending);
-            // `join` has returned: the last workers gone are handed to be reaped after.
-            if !released.is_empty() {
-                transport.release(&released);
-            }
             return;
-        }
-        if !released.is_empty() {
-            transport.release(&released);
         }
         send_unflushed(&turned.unflushed);
         out.deliver();
