@@ -66,28 +66,28 @@ const IDLE_TEARDOWN_MOST_KIB: libc::c_long = 32 << 10;
 /// pool's) last, then `_exit`s with `code`.
 ///
 /// Closing first means its pool sees the socket hang up, every pipe, file or lock it held
-/// already released, before the kernel tears its memory down. A small worker (all of them
-/// but those that held large values) first drops to the lowest CPU priority
-/// (`SCHED_IDLE`) and, once closed, lets any other runnable thread on its CPU go first: its
-/// teardown (100-300 µs for a worker that ran tasks) then takes only CPU time nobody else
-/// wants, instead of preempting the pool's driver and holding up the caller's `join`.
+/// already released, before the kernel tears its memory down. Then a small worker (all of
+/// them but those that held large values) drops to the lowest CPU priority (`SCHED_IDLE`)
+/// and lets any other runnable thread on its CPU go first: its teardown (100-300 µs for a
+/// worker that ran tasks) takes only CPU time nobody else wants, instead of preempting the
+/// pool's driver and holding up the caller's `join`. (It closes at its usual priority, so
+/// a busy CPU never holds up the hang-up itself.)
 pub(crate) fn leave_in_background(code: i32, socket: std::os::fd::RawFd) -> ! {
     let peak_kib = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
         .map_or(libc::c_long::MAX, |u| u.max_rss());
-    let idle = peak_kib <= IDLE_TEARDOWN_MOST_KIB && {
+    super::fd::close_all_but(0, socket);
+    // Its pool takes the hang-up as the end of this worker: nothing may be held after it.
+    // SAFETY: as in `close_all_but`: `_exit` follows and no owner of `socket` runs again.
+    unsafe { libc::close(socket) };
+    if peak_kib <= IDLE_TEARDOWN_MOST_KIB {
         let param = libc::sched_param { sched_priority: 0 };
         // SAFETY: sched_setscheduler(2) with a valid `sched_param` for this thread (pid
         // 0); an unprivileged thread may always switch to SCHED_IDLE. On failure the
         // priority stays as it was.
-        unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) == 0 }
-    };
-    super::fd::close_all_but(0, socket);
-    // Its pool takes the hang-up as the end of this worker: nothing may be held after it.
-    // SAFETY: as in `close_all_but`: `_exit` follows and no owner of `socket` runs again.
-    let closed = unsafe { libc::close(socket) } == 0;
-    if idle && closed {
-        // SAFETY: sched_yield(2) takes no arguments and cannot fail on Linux.
-        let _ = unsafe { libc::sched_yield() };
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0 {
+            // SAFETY: sched_yield(2) takes no arguments and cannot fail on Linux.
+            let _ = unsafe { libc::sched_yield() };
+        }
     }
     exit_now(code)
 }
