@@ -170,13 +170,15 @@ pub(crate) fn reap(pid: Pid, kill_first: bool) -> Result<ExitCause> {
 /// if asked, or after 2 s) without replying: nobody waits on it, so a pool's `join` does not
 /// wait for the server's round trip. Their exit causes are not wanted.
 pub(crate) fn release_many(workers: &[(Pid, bool)]) -> Result<()> {
-    request(|z| {
-        for (pid, kill_first) in workers {
-            z.conn
-                .send(RELEASE, &reap_request(*pid, *kill_first), &[])?;
-        }
-        Ok(())
-    })
+    if workers.is_empty() {
+        return Ok(());
+    }
+    // One message for all: one send, and one wake-up of the server.
+    let all: Vec<u8> = workers
+        .iter()
+        .flat_map(|&(pid, kill_first)| reap_request(pid, kill_first))
+        .collect();
+    request(|z| z.conn.send(RELEASE, &all, &[]))
 }
 
 /// The pid at the start of a request or answer (4 bytes, little-endian; the caller checked

@@ -147,20 +147,25 @@ fn handle(
             }
             .map_err(drop)
         }
-        REAP | RELEASE if bytes.len() == 5 => {
-            spares.released(Instant::now());
-            let pid = pid_from(bytes);
-            let kill_at = if bytes[4] != 0 {
-                let _ = kill(pid, Signal::SIGKILL);
-                None
-            } else {
-                Some(Instant::now() + GRACE)
-            };
-            reaping.push(Reaping {
-                pid,
-                reply: kind == REAP,
-                kill_at,
-            });
+        // One worker to reap and answer for, or any number to reap (5 bytes each).
+        REAP | RELEASE
+            if bytes.len() == 5 || (kind == RELEASE && !bytes.is_empty() && bytes.len().is_multiple_of(5)) =>
+        {
+            for one in bytes.chunks_exact(5) {
+                spares.released(Instant::now());
+                let pid = pid_from(one);
+                let kill_at = if one[4] != 0 {
+                    let _ = kill(pid, Signal::SIGKILL);
+                    None
+                } else {
+                    Some(Instant::now() + GRACE)
+                };
+                reaping.push(Reaping {
+                    pid,
+                    reply: kind == REAP,
+                    kill_at,
+                });
+            }
             Ok(())
         }
         _ => Err(()),
