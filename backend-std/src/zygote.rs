@@ -199,9 +199,9 @@ impl Zygote {
     fn start() -> Result<Self> {
         let (ours, theirs) = raw_pair()?;
         let parent = getpid();
-        // Set up here, they are the server's (and its workers') by the fork, and this
-        // process's for its own first `Connection`: the server, soon asked for the first
-        // pool's workers, does not have to.
+        // Set up before the fork, the thread-locals are inherited by the server (and so by
+        // its workers) and ready for this process's own first `Connection`: the server,
+        // soon asked for the first pool's workers, need not set them up.
         crate::codec::prepare_thread();
         crate::panics::prepare_thread();
         match sys::fork().map_err(|e| Error::io("fork", e))? {

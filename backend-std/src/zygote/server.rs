@@ -148,9 +148,7 @@ fn handle(
             .map_err(drop)
         }
         // One worker to reap and answer for, or any number to reap (5 bytes each).
-        REAP | RELEASE
-            if bytes.len() == 5 || (kind == RELEASE && !bytes.is_empty() && bytes.len().is_multiple_of(5)) =>
-        {
+        REAP | RELEASE if reaps_well_formed(kind, bytes) => {
             for one in bytes.chunks_exact(5) {
                 spares.released(Instant::now());
                 let pid = pid_from(one);
@@ -169,6 +167,14 @@ fn handle(
             Ok(())
         }
         _ => Err(()),
+    }
+}
+
+/// Whether a `REAP` names exactly one worker, or a `RELEASE` one or more.
+fn reaps_well_formed(kind: u8, bytes: &[u8]) -> bool {
+    match kind {
+        REAP => bytes.len() == 5,
+        _ => !bytes.is_empty() && bytes.len().is_multiple_of(5),
     }
 }
 
