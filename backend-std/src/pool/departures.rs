@@ -115,4 +115,8 @@ pub(crate) struct Dying {
     pub kill_at: Instant,
     /// What it held, to settle once it is gone (see [`Pending`]).
     pub pending: Option<Pending>,
+    /// Told to exit (`EXIT`): it closes everything it holds before it exits (see
+    /// `sys::leave_in_background`), so its socket's hang-up is its end. One stopped by a
+    /// signal is gone only once its exit descriptor says so.
+    pub told_to_exit: bool,
 }

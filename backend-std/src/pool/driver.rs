@@ -247,15 +247,11 @@ fn wait(inner: &Inner, watch: &Watch, piece_due: Option<Instant>, ready: &mut Ve
             PollFd::new(c.as_fd(), flags)
         })
         .collect();
+    fds.extend(dying.iter().map(|d| PollFd::new(d.first(), PollFlags::POLLIN)));
     fds.extend(
         dying
             .iter()
-            .map(|(_, c, _)| PollFd::new(c.as_fd(), PollFlags::POLLIN)),
-    );
-    fds.extend(
-        dying
-            .iter()
-            .filter_map(|(_, _, exit)| exit.as_ref())
+            .filter_map(|d| d.exit_too())
             .map(|e| PollFd::new(e.as_fd(), PollFlags::POLLIN)),
     );
     fds.extend(
@@ -302,31 +298,30 @@ fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn, pieces: &mut 
         dying,
         ..
     } = watch;
-    // A dying process is gone when its socket hangs up (a worker told to exit closes
-    // everything it holds first, see `sys::leave_in_background`) or its exit descriptor is
-    // readable (a process it forked may hold its socket); what it still says is dropped.
-    // Anything else it sends that is not a message gets it killed now.
-    let (ready_dying, rest) = ready[watched.len()..].split_at(dying.len());
-    let (ready_ended, ready_exits) = rest.split_at(dying.iter().filter(|d| d.2.is_some()).count());
+    // A dying process is gone when its exit descriptor is readable, or, told to exit (it
+    // closes everything it holds first, see `sys::leave_in_background`) or without an exit
+    // descriptor, when its socket hangs up; what it still says is dropped. Anything else
+    // it sends that is not a message gets it killed now.
+    let (ready_first, rest) = ready[watched.len()..].split_at(dying.len());
+    let also_exit = dying.iter().filter(|d| d.exit_too().is_some()).count();
+    let (ready_ended, ready_exits) = rest.split_at(also_exit);
     let mut ended = ready_ended.iter();
-    turn.gone.extend(
-        dying
-            .iter()
-            .zip(ready_dying)
-            .filter_map(|((pid, conn, exit), r)| {
-                let ended = exit.is_some() && ended.next().is_some_and(|r| r.0);
-                match (r.0, ended) {
-                    (_, true) => Some((*pid, true)),
-                    (false, false) => None,
-                    (true, false) => match drain(conn) {
-                        Err(Error::Disconnected) => Some((*pid, true)),
-                        Ok(()) => None,
-                        Err(_) => Some((*pid, false)),
-                    },
-                }
-            }),
-    );
-    // A dying process that ended writes no piece any more.
+    turn.gone.extend(dying.iter().zip(ready_first).filter_map(|(d, r)| {
+        let ended = d.exit_too().is_some() && ended.next().is_some_and(|e| e.0);
+        if ended || (r.0 && !d.hangup_ends) {
+            return Some((d.pid, true)); // its exit descriptor: it has exited
+        }
+        if !r.0 {
+            return None;
+        }
+        match drain(&d.conn) {
+            Err(Error::Disconnected) => Some((d.pid, true)),
+            Ok(()) => None,
+            Err(_) => Some((d.pid, false)),
+        }
+    }));
+    // A dying process that ended writes no piece any more (one seen gone by its hang-up
+    // was told to exit: it held no task, so no piece).
     for &(pid, _) in &turn.gone {
         pieces.gone(None, Some(pid));
     }

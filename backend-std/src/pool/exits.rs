@@ -52,6 +52,7 @@ impl State {
                 exit: slot.exit,
                 kill_at: Instant::now() + EXIT_GRACE,
                 pending: None,
+                told_to_exit: true,
             });
         }
     }
@@ -126,6 +127,7 @@ impl State {
             exit: slot.exit,
             kill_at: Instant::now() + self.kill_grace,
             pending,
+            told_to_exit: false,
         });
     }
 

@@ -8,7 +8,7 @@ use super::transport::Transport;
 use crate::error::{Error, ExitCause};
 use crate::wire::{Message, RawConn};
 use nix::unistd::Pid;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
 /// What the driver waits on: worker sockets, the sockets of dying processes (for their
@@ -22,9 +22,38 @@ pub(super) struct Watch {
     pub(super) transport: Option<Arc<dyn Transport>>,
     /// The exit descriptors of watched workers, by their place in `watched`.
     pub(super) exits: Vec<(usize, Arc<OwnedFd>)>,
-    /// Dying processes: the exit descriptor is watched when there is one, else the socket.
-    pub(super) dying: Vec<(Pid, Arc<RawConn>, Option<Arc<OwnedFd>>)>,
+    /// Dying processes.
+    pub(super) dying: Vec<Leaving>,
     pub(super) timeout: Option<std::time::Duration>,
+}
+
+/// A dying process as the driver watches it.
+pub(super) struct Leaving {
+    pub(super) pid: Pid,
+    pub(super) conn: Arc<RawConn>,
+    /// Readable once it has exited (where the kernel has pidfds).
+    pub(super) exit: Option<Arc<OwnedFd>>,
+    /// Whether its socket's hang-up is its end: it was told to exit (it closes everything
+    /// it holds first), or there is no exit descriptor to watch. Otherwise only the exit
+    /// descriptor is.
+    pub(super) hangup_ends: bool,
+}
+
+impl Leaving {
+    /// What is watched for its end first: its socket where the hang-up ends it, else its
+    /// exit descriptor.
+    pub(super) fn first(&self) -> BorrowedFd<'_> {
+        match (&self.exit, self.hangup_ends) {
+            (Some(e), false) => e.as_fd(),
+            _ => self.conn.as_fd(),
+        }
+    }
+
+    /// Its exit descriptor, where it is watched besides the socket (a process the task
+    /// forked may hold the socket open).
+    pub(super) fn exit_too(&self) -> Option<&Arc<OwnedFd>> {
+        self.exit.as_ref().filter(|_| self.hangup_ends)
+    }
 }
 
 impl Watch {
@@ -50,11 +79,12 @@ impl Watch {
                 .filter_map(|(k, s)| s.exit.as_ref().map(|e| (k, Arc::clone(e)))),
         );
         self.dying.clear();
-        self.dying.extend(
-            st.dying
-                .iter()
-                .map(|d| (d.pid, Arc::clone(&d.conn), d.exit.clone())),
-        );
+        self.dying.extend(st.dying.iter().map(|d| Leaving {
+            pid: d.pid,
+            conn: Arc::clone(&d.conn),
+            exit: d.exit.clone(),
+            hangup_ends: d.told_to_exit || d.exit.is_none(),
+        }));
         let kill = st
             .next_kill()
             .map(|at| at.saturating_duration_since(std::time::Instant::now()));
