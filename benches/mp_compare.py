@@ -239,6 +239,25 @@ def cpu_bound_secs(workers):
         return time.perf_counter() - t
 
 
+def spin_timed(n):
+    t = time.perf_counter()
+    spin(n)
+    return time.perf_counter() - t
+
+
+def cpu_efficiency(tasks=64, task_secs=0.04):
+    """64 CPU-bound tasks of about 40 ms through map (default chunks) on os.cpu_count()
+    workers: the time the tasks ran (timed in the workers) over workers x map's time."""
+    workers = os.cpu_count() or 1
+    probe = 1 << 16
+    n = int(probe * task_secs / spin_timed(probe))
+    with mp.Pool(workers) as pool:
+        t = time.perf_counter()
+        ran = pool.map(spin_timed, [n] * tasks)
+        took = time.perf_counter() - t
+    return sum(ran) / (workers * took)
+
+
 def _cpu(pid):
     with open("/proc/%d/stat" % pid) as fh:
         fields = fh.read().rsplit(")", 1)[1].split()
@@ -358,6 +377,7 @@ def main():
         add("big_pipe", lambda: big_pipe_rate(64 << 20))
         add("imap_rss_mib", lambda: imap_peak_rss_mib(2_000_000))
         add("cpu_speedup", lambda: cpu_bound_secs(1) / cpu_bound_secs(2))
+        add("cpu_efficiency", cpu_efficiency)
         add("cpu_per_task_us", lambda: cpu_per_task_us(50_000))
         for w in sweep_workers():
             add("workers_%d" % w, lambda w=w: imap_rate_with(w, 50_000))

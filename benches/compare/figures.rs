@@ -309,6 +309,37 @@ pub fn cpu_bound_secs(workers: usize) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
+/// CPU-bound tasks in [`cpu_efficiency`].
+const EFFICIENCY_TASKS: usize = 64;
+/// About how long each of them runs (seconds).
+const EFFICIENCY_TASK_SECS: f64 = 0.04;
+
+/// [`spin`], returning how long it ran (seconds).
+fn spin_timed(n: u64) -> f64 {
+    let t = Instant::now();
+    std::hint::black_box(spin(n));
+    t.elapsed().as_secs_f64()
+}
+
+/// Efficiency of 64 CPU-bound tasks of about 40 ms each through `map` (default chunks) on as
+/// many workers as this machine has CPUs, in a fresh pool: the time the tasks ran (each
+/// timed inside its worker) over the workers' time (`workers` x the time `map` took). 1.0
+/// is perfect; timing the tasks where they run keeps the figure steady when the VM's CPU
+/// speed drifts.
+pub fn cpu_efficiency() -> f64 {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Iterations for about 40 ms, from a timed run in this process (through a pointer the
+    // compiler cannot see through, so the probe runs the code the workers run).
+    let probe = 1u64 << 24;
+    let timed: fn(u64) -> f64 = std::hint::black_box(spin_timed);
+    let n = (probe as f64 * EFFICIENCY_TASK_SECS / timed(std::hint::black_box(probe))) as u64;
+    let pool = Pool::new(workers).unwrap();
+    let t = Instant::now();
+    let ran = pool.map(spin_timed, vec![n; EFFICIENCY_TASKS]).unwrap();
+    let took = t.elapsed().as_secs_f64();
+    ran.iter().sum::<f64>() / (workers as f64 * took)
+}
+
 fn proc_cpu_secs(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = stat.rsplit(')').next().unwrap_or("");

@@ -109,6 +109,7 @@ fn main() {
             "cpu_speedup",
             figures::cpu_bound_secs(1) / figures::cpu_bound_secs(2),
         );
+        add("cpu_efficiency", figures::cpu_efficiency());
         add("cpu_per_task_us", figures::cpu_per_task_us(200_000));
         for w in figures::sweep_workers() {
             add(&format!("workers_{w}"), figures::imap_rate_with(w, 100_000));
@@ -297,6 +298,15 @@ fn report(ours: &Samples, py: &Samples) {
         "cpu_speedup",
         String::new(),
         ">= 1.9x",
+    );
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    row(
+        &format!(
+            "64 CPU-bound tasks of 40 ms, {cpus} workers on {cpus} CPUs, map: efficiency (ideal / measured)"
+        ),
+        "cpu_efficiency",
+        String::new(),
+        ">= 0.95 on 16 cores",
     );
     row(
         "CPU per map(chunksize=1) task, all processes (µs)",
