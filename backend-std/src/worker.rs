@@ -67,8 +67,9 @@ pub(crate) fn run(conn: RawConn, server: Pid, name: Option<Name>) -> ! {
         Err(_) => 3,
     };
     if code == 0 {
-        // Told to exit: the pool counts it gone once its socket hangs up, before the
-        // kernel's teardown of its memory.
+        // Told to exit, or its pool's end closed: it holds no task, and a pool that told
+        // it to exit counts it gone once its socket hangs up, before the kernel's
+        // teardown of its memory.
         sys::leave_in_background(code, std::os::fd::AsRawFd::as_raw_fd(&conn.as_fd()))
     }
     sys::exit_now(code)
