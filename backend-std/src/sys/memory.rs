@@ -10,9 +10,10 @@ use std::ptr::NonNull;
 /// Buffers from this size on are worth huge pages.
 const HUGE_FROM: usize = 4 << 20;
 
-/// Advises huge pages for the spare capacity of `buf` (when it is at least [`HUGE_FROM`]),
-/// so filling it takes one page fault per 2 MiB instead of one per 4 KiB. Best effort: on
-/// failure, or where THP is off, nothing changes.
+/// Advises huge pages for the spare capacity of `buf` (when it is at least [`HUGE_FROM`],
+/// and fresh huge pages have not been slow lately: see `fill.rs`), so filling it takes one
+/// page fault per 2 MiB instead of one per 4 KiB. Best effort: on failure, or where THP is
+/// off, nothing changes.
 pub(crate) fn advise_huge(buf: &mut Vec<u8>) {
     let spare = buf.spare_capacity_mut();
     advise(spare.as_mut_ptr() as usize, spare.len());
@@ -52,9 +53,10 @@ fn zeroed(len: usize, huge: bool) -> Option<Vec<u8>> {
 }
 
 /// MADV_HUGEPAGE for the whole pages within `start..start + len`, if that is at least
-/// [`HUGE_FROM`] bytes of memory this process owns.
+/// [`HUGE_FROM`] bytes of memory this process owns and fresh huge pages have not been slow
+/// lately.
 fn advise(start: usize, len: usize) {
-    if len < HUGE_FROM {
+    if len < HUGE_FROM || super::fill::huge_pages_slow_lately() {
         return;
     }
     advise_with(start, len, MmapAdvise::MADV_HUGEPAGE);
@@ -70,6 +72,10 @@ pub(crate) fn prefault(start: usize, len: usize) {
 /// Faults in `start..start + len` from its far end, `step` bytes at a time, while
 /// `go_on(end)` holds (`end`: where the part faulted in so far begins): for a buffer that
 /// someone else fills from its near end meanwhile. The first two steps are left to them.
+///
+/// A step that costs this thread as much as fresh huge pages from memory the host took
+/// back (see `fill.rs`) turns what is left of the range to small pages, for the filler at
+/// the near end too, and the next buffers for a while.
 pub(crate) fn prefault_from_end(
     start: usize,
     len: usize,
@@ -77,10 +83,27 @@ pub(crate) fn prefault_from_end(
     mut go_on: impl FnMut(usize) -> bool,
 ) {
     let mut end = start + len;
+    let mut watching = true;
     while end >= start + 2 * step && go_on(end) {
         end -= step;
+        let before = thread_cpu();
         prefault(end, step);
+        if watching
+            && let (Some(before), Some(after)) = (before, thread_cpu())
+            && super::fill::slow_fault(step, after.saturating_sub(before))
+        {
+            advise_with(start, end - start, MmapAdvise::MADV_NOHUGEPAGE);
+            super::fill::huge_pages_slow();
+            watching = false;
+        }
     }
+}
+
+/// This thread's CPU time: a fault the host makes slow counts, time spent preempted does
+/// not.
+fn thread_cpu() -> Option<std::time::Duration> {
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).ok()?;
+    Some(std::time::Duration::from(t))
 }
 
 /// `advice` for the whole pages within `start..start + len`, memory this process owns.
@@ -92,9 +115,9 @@ fn advise_with(start: usize, len: usize, advice: MmapAdvise) {
         return;
     };
     // SAFETY: `addr..addr + len` lies within an allocation the caller owns (page-aligned
-    // inward); the advice given (MADV_HUGEPAGE, MADV_POPULATE_WRITE) only changes how the
-    // kernel backs those pages or when it faults them in, never their contents or the
-    // mapping's validity.
+    // inward); the advice given (MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_POPULATE_WRITE) only
+    // changes how the kernel backs those pages or when it faults them in, never their
+    // contents or the mapping's validity.
     let _ = unsafe { nix::sys::mman::madvise(addr, len, advice) };
 }
 
