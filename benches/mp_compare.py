@@ -166,6 +166,17 @@ def big_result_first_rate(n):
     return sorted(rates)[1]
 
 
+def program_first_transfer_rate(n):
+    """A program's first transfer of n bytes (one task returning them in the first pool of
+    a fresh interpreter): the median of three fresh interpreters."""
+    rates = []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, __file__, "--first-transfer", str(n)],
+                             capture_output=True, text=True, check=True)
+        rates.append(float(out.stdout.split()[0]))
+    return sorted(rates)[1]
+
+
 def byte_len(b):
     return len(b)
 
@@ -351,6 +362,13 @@ def main():
         for v in VARIANTS:
             print(seed(v))
         return
+    if len(sys.argv) > 2 and sys.argv[1] == "--first-transfer":
+        n = int(sys.argv[2])
+        with mp.Pool(1) as pool:
+            t = time.perf_counter()
+            pool.apply(big, (n,))
+            print(n / (time.perf_counter() - t))
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--first-pool":
         print(startup_ms(n=1))
         return
@@ -371,6 +389,7 @@ def main():
         for how in ["map", "imap", "imap_unordered", "apply_async"]:
             add("trivial_" + how, lambda how=how: trivial_rate(how, 50_000))
         add("map_default_1m", lambda: map_rate(1_000_000, 0))
+        add("big_result_program_first", lambda: program_first_transfer_rate(64 << 20))
         add("big_result_first", lambda: big_result_first_rate(64 << 20))
         add("big_result", lambda: big_result_rate(64 << 20))
         add("big_arg_first", lambda: big_argument_first_rate(64 << 20))

@@ -196,6 +196,28 @@ pub fn big_result_first_rate(len: usize) -> f64 {
     })
 }
 
+/// Bytes per second of a program's first transfer of `len` bytes: one task returning them
+/// in the first pool of a fresh process (this bench re-run with `--first-transfer`), which
+/// has faulted in nothing of that size before, as a program that does this once: the median
+/// of three such processes, as `mp_compare.py` does.
+pub fn program_first_transfer_rate(len: usize) -> f64 {
+    median_of_three(|| {
+        crate::rerun(&["--first-transfer", &len.to_string()])
+            .first()
+            .copied()
+            .unwrap_or(f64::NAN)
+    })
+}
+
+/// The re-run side of [`program_first_transfer_rate`]: prints the rate of this process's
+/// first transfer.
+pub fn program_first_transfer_child(len: usize) {
+    let pool = Pool::new(1).unwrap();
+    println!("{}", transfer_rate(&pool, len));
+    pool.terminate();
+    pool.join().unwrap();
+}
+
 /// [`big_result_first_rate`] with the bytes as a plain `Vec<u8>` (what a Rust program
 /// returns without `serde_bytes`).
 pub fn big_vec_first_rate(len: usize) -> f64 {

@@ -44,6 +44,10 @@ fn main() {
         figures::first_pool_child();
         return;
     }
+    if let Some(i) = args.iter().position(|a| a == "--first-transfer") {
+        figures::program_first_transfer_child(args[i + 1].parse().unwrap());
+        return;
+    }
     if args.iter().any(|a| a == "--seed") {
         figures::seed_child();
         return;
@@ -98,6 +102,10 @@ fn main() {
         add("map_default_1m", figures::map_rate(1_000_000, 0));
         // Next to the figure it is the floor of: how warm fresh memory is drifts.
         add("floor_fresh_fill", floor::fresh_memory_fill(64 << 20));
+        add(
+            "big_result_program_first",
+            figures::program_first_transfer_rate(64 << 20),
+        );
         add("big_result_first", figures::big_result_first_rate(64 << 20));
         add("big_vec_first", figures::big_vec_first_rate(64 << 20));
         add("big_result", figures::big_result_rate(64 << 20));
@@ -247,6 +255,11 @@ fn report(ours: &Samples, py: &Samples) {
         ">= 2x Python",
     );
     for (name, key, target) in [
+        (
+            "one task returning 64 MiB, a program's first transfer (B/s; fresh process)",
+            "big_result_program_first",
+            "",
+        ),
         (
             "one task returning 64 MiB, first transfer in a fresh pool (B/s)",
             "big_result_first",
