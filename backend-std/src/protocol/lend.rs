@@ -90,7 +90,7 @@ pub(crate) fn take_piece(conn: &RawConn, pid: Pid, addr: usize, len: usize) -> O
 /// the socket broken) is refused instead, and the lender encodes it as usual.
 pub(crate) fn ask_to_write(conn: &RawConn, len: usize) -> Option<FillBuf> {
     let fill = (len <= conn.max_message()).then(|| FillBuf::new(len)).flatten();
-    let Some(mut fill) = fill else {
+    let Some(fill) = fill else {
         answer(conn, FAR_REFUSED);
         return None;
     };
@@ -99,7 +99,6 @@ pub(crate) fn ask_to_write(conn: &RawConn, len: usize) -> Option<FillBuf> {
         answer(conn, FAR_REFUSED);
         return None;
     }
-    fill.asked();
     Some(fill)
 }
 

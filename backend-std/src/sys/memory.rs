@@ -10,10 +10,9 @@ use std::ptr::NonNull;
 /// Buffers from this size on are worth huge pages.
 const HUGE_FROM: usize = 4 << 20;
 
-/// Advises huge pages for the spare capacity of `buf` (when it is at least [`HUGE_FROM`],
-/// and fresh huge pages have not been slow lately: see `fill.rs`), so filling it takes one
-/// page fault per 2 MiB instead of one per 4 KiB. Best effort: on failure, or where THP is
-/// off, nothing changes.
+/// Advises huge pages for the spare capacity of `buf` (when it is at least [`HUGE_FROM`]),
+/// so filling it takes one page fault per 2 MiB instead of one per 4 KiB. Best effort: on
+/// failure, or where THP is off, nothing changes.
 pub(crate) fn advise_huge(buf: &mut Vec<u8>) {
     let spare = buf.spare_capacity_mut();
     advise(spare.as_mut_ptr() as usize, spare.len());
@@ -24,15 +23,6 @@ pub(crate) fn advise_huge(buf: &mut Vec<u8>) {
 /// memory, so fresh pages from the kernel are not written until used. Large ones get huge
 /// pages (see [`advise_huge`]).
 pub(crate) fn try_zeroed(len: usize) -> Option<Vec<u8>> {
-    zeroed(len, true)
-}
-
-/// [`try_zeroed`] in small pages whatever its size.
-pub(crate) fn try_zeroed_small(len: usize) -> Option<Vec<u8>> {
-    zeroed(len, false)
-}
-
-fn zeroed(len: usize, huge: bool) -> Option<Vec<u8>> {
     if len == 0 {
         return Some(Vec::new());
     }
@@ -42,9 +32,7 @@ fn zeroed(len: usize, huge: bool) -> Option<Vec<u8>> {
     if ptr.is_null() {
         return None;
     }
-    if huge {
-        advise(ptr as usize, len);
-    }
+    advise(ptr as usize, len);
     // SAFETY: `ptr` comes from the global allocator with `layout`, i.e. alignment 1 (that of
     // `u8`) and size `len`, which is the capacity given; all `len` bytes are initialised
     // (zeroed by `alloc_zeroed`, and `advise` never changes contents), so length `len` is
@@ -53,10 +41,9 @@ fn zeroed(len: usize, huge: bool) -> Option<Vec<u8>> {
 }
 
 /// MADV_HUGEPAGE for the whole pages within `start..start + len`, if that is at least
-/// [`HUGE_FROM`] bytes of memory this process owns and fresh huge pages have not been slow
-/// lately.
+/// [`HUGE_FROM`] bytes of memory this process owns.
 fn advise(start: usize, len: usize) {
-    if len < HUGE_FROM || super::fill::huge_pages_slow_lately() {
+    if len < HUGE_FROM {
         return;
     }
     advise_with(start, len, MmapAdvise::MADV_HUGEPAGE);
@@ -75,7 +62,7 @@ pub(crate) fn prefault(start: usize, len: usize) {
 ///
 /// A step that costs this thread as much as fresh huge pages from memory the host took
 /// back (see `fill.rs`) turns what is left of the range to small pages, for the filler at
-/// the near end too, and the next buffers for a while.
+/// the near end too.
 pub(crate) fn prefault_from_end(
     start: usize,
     len: usize,
@@ -93,7 +80,6 @@ pub(crate) fn prefault_from_end(
             && super::fill::slow_fault(step, after.saturating_sub(before))
         {
             advise_with(start, end - start, MmapAdvise::MADV_NOHUGEPAGE);
-            super::fill::huge_pages_slow();
             watching = false;
         }
     }
