@@ -204,6 +204,7 @@ impl Zygote {
         // soon asked for the first pool's workers, need not set them up.
         crate::codec::prepare_thread();
         crate::panics::prepare_thread();
+        let steer = sys::Steer::new();
         match sys::fork().map_err(|e| Error::io("fork", e))? {
             Forked::Child => {
                 drop(ours);
@@ -211,13 +212,20 @@ impl Zygote {
                 if getppid() != parent {
                     sys::exit_now(0);
                 }
-                become_server(&theirs)
+                become_server(&theirs, steer)
             }
-            Forked::Parent(pid) => Ok(Self {
-                conn: ours,
-                pid,
-                env: env_digest(),
-            }),
+            Forked::Parent(pid) => {
+                // This thread goes on into `main`: the server sets itself up meanwhile on
+                // another CPU instead of waiting for this one (`sys/steer.rs`).
+                if let Some(steer) = steer {
+                    steer.away_from_here(pid);
+                }
+                Ok(Self {
+                    conn: ours,
+                    pid,
+                    env: env_digest(),
+                })
+            }
         }
     }
 
@@ -235,7 +243,7 @@ impl Zygote {
                 if let Some(image) = &image {
                     image.exec(theirs.as_fd());
                 }
-                become_server(&theirs)
+                become_server(&theirs, None)
             }
             Forked::Parent(pid) => Ok(Self {
                 conn: ours,
@@ -248,7 +256,7 @@ impl Zygote {
 
 /// Runs the fork server on `conn` in this process, which was just forked or executed for
 /// it, and ends it with `_exit`.
-fn become_server(conn: &RawConn) -> ! {
+fn become_server(conn: &RawConn, steered: Option<sys::Steer>) -> ! {
     // Workers get only what the server has: stdio and their socket, whatever the
     // starter had open.
     sys::close_inherited(std::os::fd::AsRawFd::as_raw_fd(&conn.as_fd()));
@@ -261,14 +269,14 @@ fn become_server(conn: &RawConn) -> ! {
     crate::codec::prepare_thread();
     crate::panics::prepare_thread();
     // Never unwind into the starter's frames copied by the fork.
-    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server::serve(conn)));
+    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server::serve(conn, steered)));
     sys::exit_now(if served.is_ok() { 0 } else { 3 })
 }
 
 /// Called by the constructor in `sys/start.rs` in a fork server executed by
 /// [`Zygote::restart`]: serves on `fd` and never returns.
 pub(crate) fn serve_executed(fd: std::os::fd::OwnedFd) -> ! {
-    become_server(&RawConn::from_fd(fd))
+    become_server(&RawConn::from_fd(fd), None)
 }
 
 /// How a `waitpid` status ended the process; `None` for stop/continue reports.
@@ -336,6 +344,25 @@ mod tests {
     fn state(pid: Pid) -> Option<char> {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         stat.rsplit(')').next()?.trim_start().chars().next()
+    }
+
+    /// The CPUs process `pid` may run on, as `/proc` lists them.
+    fn cpus_allowed(pid: &str) -> String {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status.lines().find(|l| l.starts_with("Cpus_allowed_list:"));
+        line.unwrap().to_owned()
+    }
+
+    /// The fork server, started away from `main`'s CPU, takes back every CPU of the
+    /// process before it forks: it and its workers may run wherever the program may.
+    #[test]
+    fn the_server_and_its_workers_may_run_on_every_cpu_of_the_process() {
+        let (worker, _conn) = spawn_one();
+        let server = super::fork_server_pid().unwrap();
+        let ours = cpus_allowed("self");
+        assert_eq!(cpus_allowed(&server.to_string()), ours);
+        assert_eq!(cpus_allowed(&worker.to_string()), ours);
+        release_many(&[(worker, true)]).unwrap();
     }
 
     /// A released worker that has not exited (here: stopped) does not hold up the next

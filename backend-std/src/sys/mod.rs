@@ -33,6 +33,7 @@ mod pshared;
 pub(crate) mod same_type;
 mod shm;
 mod start;
+mod steer;
 
 pub(crate) use clock::coarse_now;
 pub(crate) use exec::{Image, take_server_fd};
@@ -50,3 +51,4 @@ pub(crate) use pid::current_pid;
 pub(crate) use pidfd::{pidfd_open, wait_readable};
 pub(crate) use pshared::{COND_BYTES, Held, MUTEX_BYTES, RawCond, RawMutex};
 pub(crate) use shm::Mapping;
+pub(crate) use steer::Steer;

@@ -55,7 +55,9 @@ fn child_signals() -> Option<SignalFd> {
 }
 
 /// The server loop: requests one at a time, until the parent goes away.
-pub(super) fn serve(ctl: &RawConn) {
+/// `steered`: the CPUs to widen this process's back to once the first request comes (by
+/// then its parent has narrowed them, see `sys/steer.rs`), before it forks.
+pub(super) fn serve(ctl: &RawConn, mut steered: Option<sys::Steer>) {
     let signals = child_signals();
     let mut reaping: Vec<Reaping> = Vec::new();
     let mut spares = Spares::default();
@@ -64,6 +66,9 @@ pub(super) fn serve(ctl: &RawConn) {
         loop {
             match ctl.try_recv() {
                 Ok(Some(m)) => {
+                    if let Some(steer) = steered.take() {
+                        steer.widen();
+                    }
                     let to = (&mut reaping, &mut spares);
                     if handle(ctl, to, m.kind, &m.bytes).is_err() {
                         return;
@@ -102,6 +107,9 @@ pub(super) fn serve(ctl: &RawConn) {
             // lowered on this process: wait on the socket alone, or look again shortly.
             Err(_) if reaping.is_empty() => match ctl.recv(None) {
                 Ok(m) => {
+                    if let Some(steer) = steered.take() {
+                        steer.widen();
+                    }
                     let to = (&mut reaping, &mut spares);
                     if handle(ctl, to, m.kind, &m.bytes).is_err() {
                         return;
