@@ -39,7 +39,24 @@ pub struct AsyncResult<T> {
 /// reaches only through this.
 pub(crate) trait CancelCall: Send + Sync {
     /// Cancels what is left of call `batch`.
-    fn cancel_call(&self, batch: BatchId);
+    fn cancel_call(&self, batch: &CallId);
+}
+
+/// A call's id: known when it was submitted at once, or to be set once a job left for the
+/// driver is submitted (`pool/deferred.rs`; never set if the pool refused it).
+pub(crate) enum CallId {
+    Known(BatchId),
+    Left(Arc<OnceLock<BatchId>>),
+}
+
+impl CallId {
+    /// The id, once the call is submitted.
+    pub(crate) fn get(&self) -> Option<BatchId> {
+        match self {
+            CallId::Known(id) => Some(*id),
+            CallId::Left(cell) => cell.get().copied(),
+        }
+    }
 }
 
 /// How a call is cancelled: its batch in its pool, the engine's business, not the
@@ -47,17 +64,17 @@ pub(crate) trait CancelCall: Send + Sync {
 /// less per call).
 pub(crate) struct Cancel {
     pool: Weak<dyn CancelCall>,
-    batch: BatchId,
+    batch: CallId,
 }
 
 impl Cancel {
-    pub(crate) fn new(pool: Weak<dyn CancelCall>, batch: BatchId) -> Self {
+    pub(crate) fn new(pool: Weak<dyn CancelCall>, batch: CallId) -> Self {
         Self { pool, batch }
     }
 
     fn run(&self) {
         if let Some(pool) = self.pool.upgrade() {
-            pool.cancel_call(self.batch);
+            pool.cancel_call(&self.batch);
         }
     }
 }

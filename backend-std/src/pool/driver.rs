@@ -2,9 +2,9 @@
 //! of quinn's endpoint driver (read, `handle_*`, drain every `poll_*`, write, loop). It
 //! never forks (the fork server does) and runs user callbacks outside the pool's lock.
 
-use super::async_result::{Cancel, CancelCall};
+use super::async_result::{CallId, Cancel, CancelCall};
+use super::deferred::Deferred;
 use super::deliveries::Deliveries;
-use super::ledger::BatchId;
 use super::starts::Starts;
 use super::turn::{Turn, Watch};
 use super::transport::Transport;
@@ -25,15 +25,18 @@ use std::time::Instant;
 
 /// How a call's [`AsyncResult`](super::AsyncResult) cancels it: its batch, in its pool
 /// (if the pool is still there).
-pub(crate) fn canceller(inner: &Arc<Inner>, batch: BatchId) -> Cancel {
+pub(crate) fn canceller(inner: &Arc<Inner>, batch: CallId) -> Cancel {
     let pool: Weak<Inner> = Arc::downgrade(inner);
     Cancel::new(pool, batch)
 }
 
 impl CancelCall for Inner {
-    fn cancel_call(&self, batch: BatchId) {
+    fn cancel_call(&self, batch: &CallId) {
+        // Taking the lock submits a job left for the driver first: its id is then set.
         let _ = self.hand_over(|st| {
-            st.cancel_batch(batch);
+            if let Some(batch) = batch.get() {
+                st.cancel_batch(batch);
+            }
             Ok(())
         });
     }
@@ -45,7 +48,11 @@ pub(crate) struct Inner {
     wake: EventFd,
     /// Whether the driver is between two waits (shared with the state; see
     /// `State::driver_awake`).
-    awake: Arc<AtomicBool>,
+    pub(super) awake: Arc<AtomicBool>,
+    /// Whether the pool still takes calls (shared with the state; see `State::running`).
+    pub(super) running: Arc<AtomicBool>,
+    /// Jobs of `apply_async` calls left for the next holder of the lock (`deferred.rs`).
+    pub(super) deferred: Deferred,
     /// How the driver ended, once it has (`join` waits on it rather than on the thread's
     /// exit, which takes a while longer).
     end: Mutex<Option<End>>,
@@ -67,6 +74,8 @@ impl Inner {
             .map_err(|e| Error::io("eventfd", e))?;
         Ok(Self {
             awake: Arc::clone(&state.driver_awake),
+            running: Arc::clone(&state.running),
+            deferred: Deferred::default(),
             state: Mutex::new(state),
             wake,
             end: Mutex::new(None),
@@ -97,13 +106,21 @@ impl Inner {
         &self,
         change: impl FnOnce(&mut State) -> crate::error::Result<T>,
     ) -> crate::error::Result<T> {
+        self.hand_over_locked(self.lock_state(), change)
+    }
+
+    /// [`hand_over`](Self::hand_over) with the lock already taken.
+    pub(crate) fn hand_over_locked<T>(
+        &self,
+        mut st: std::sync::MutexGuard<'_, State>,
+        change: impl FnOnce(&mut State) -> crate::error::Result<T>,
+    ) -> crate::error::Result<T> {
         let mut out = Deliveries::new();
-        let (value, wake, unflushed) = {
-            let mut st = lock(&self.state);
-            let value = change(&mut st)?;
-            let wake = st.pump_from_caller(&mut out);
-            (value, wake, st.take_unflushed())
-        };
+        let value = change(&mut st)?;
+        let wake = st.pump_from_caller(&mut out);
+        let unflushed = st.take_unflushed();
+        // Sockets are written, and results delivered, without the lock.
+        drop(st);
         let wake = send_unflushed(&unflushed) || wake;
         out.deliver();
         if wake {
@@ -172,7 +189,7 @@ fn start_aside(inner: &Arc<Inner>, starts: Starts) {
         move || {
             if let Some(s) = lock(&starts).take() {
                 let started = s.run();
-                lock(&inner.state).install(started);
+                inner.lock_state().install(started);
                 inner.wake();
             }
         }
@@ -184,7 +201,7 @@ fn start_aside(inner: &Arc<Inner>, starts: Starts) {
         && let Some(s) = lock(&starts).take()
     {
         let started = s.run();
-        lock(&inner.state).install(started);
+        inner.lock_state().install(started);
     }
 }
 
@@ -203,15 +220,16 @@ struct Decided {
 /// The turn's part under the lock: applies what the last wait brought, collects overdue
 /// workers, performs what the scheduler decides; `watch` is refreshed for the next wait.
 fn decide(inner: &Inner, turn: &mut Turn, watch: &mut Watch, out: &mut Deliveries) -> Decided {
-    let mut st = lock(&inner.state);
+    let mut st = inner.lock_state();
     turn.apply(&mut st, watch);
     st.reap_overdue();
     st.pump(out);
     st.let_dying_go();
     let finished = st.finished();
     if !finished {
-        // From here on, callers send their jobs themselves.
-        inner.awake.store(false, Ordering::Relaxed);
+        // From here on, callers send their jobs themselves (sequentially consistent with
+        // a caller leaving a job: see `deferred.rs`; the wait looks for jobs left).
+        inner.awake.store(false, Ordering::SeqCst);
         watch.refresh(&st);
     }
     Decided {
@@ -266,6 +284,8 @@ fn wait(inner: &Inner, watch: &Watch, piece_due: Option<Instant>, ready: &mut Ve
         (a, b) => a.or(b),
     };
     let timeout = match timeout {
+        // Jobs left by a caller that saw this thread awake: the next turn submits them.
+        _ if inner.deferred.any() => PollTimeout::ZERO,
         None => PollTimeout::NONE,
         Some(t) => PollTimeout::try_from(t.as_millis().min(60_000) as i32 + 1)
             .unwrap_or(PollTimeout::MAX),

@@ -3,7 +3,6 @@
 
 use super::imap::IMap;
 use super::imap_order::IMapOrder;
-use super::lock::lock;
 use super::state::Phase;
 use super::Pool;
 use crate::error::Result;
@@ -37,7 +36,7 @@ impl Pool {
 
     /// The phase, for a `ThreadPool`'s `Debug`.
     pub(crate) fn phase_name(&self) -> &'static str {
-        match lock(&self.inner.state).phase {
+        match self.inner.lock_state().phase {
             Phase::Running => "Running",
             Phase::Closed => "Closed",
             Phase::Terminated => "Terminated",

@@ -12,7 +12,6 @@ use super::encode::next_chunk;
 use super::imap_order::window_for;
 use super::imap_order::{AsCompleted, IMapOrder, InOrder};
 use super::ledger::BatchId;
-use super::lock::lock;
 use super::sink::{Raw, Stream};
 use super::state::Phase;
 use crate::error::{Error, Result};
@@ -73,7 +72,7 @@ where
     pub(crate) fn new(inner: Arc<Inner>, input: I, call: usize, chunksize: usize) -> Result<Self> {
         let stream = Stream::new();
         let (batch, window) = {
-            let mut st = lock(&inner.state);
+            let mut st = inner.lock_state();
             if st.phase != Phase::Running {
                 return Err(Error::PoolNotRunning);
             }
@@ -313,7 +312,7 @@ impl<I, A, R, O: IMapOrder> Drop for IMap<I, A, R, O> {
         if !self.home.is_here() {
             return;
         }
-        lock(&self.inner.state).close_batch(self.batch);
+        self.inner.lock_state().close_batch(self.batch);
         self.inner.wake();
     }
 }

@@ -5,6 +5,7 @@ mod async_result;
 mod batch_id;
 mod await_result;
 mod builder;
+mod deferred;
 mod deliveries;
 mod departures;
 mod driver;
@@ -61,7 +62,6 @@ use deliveries::Deliveries;
 use driver::Inner;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use lock::lock;
 use state::Phase;
 use std::sync::Arc;
 
@@ -123,7 +123,7 @@ impl Pool {
         if !self.home.is_here() {
             return Vec::new();
         }
-        let st = lock(&self.inner.state);
+        let st = self.inner.lock_state();
         st.slots
             .iter()
             .flatten()
@@ -148,7 +148,7 @@ impl Pool {
         if !self.home.is_here() {
             return PoolStats::default();
         }
-        lock(&self.inner.state).stats()
+        self.inner.lock_state().stats()
     }
 
     /// Runs `f(args...)` in a worker and waits for its result.
@@ -202,7 +202,7 @@ impl Pool {
         if !self.home.is_here() {
             return;
         }
-        lock(&self.inner.state).close();
+        self.inner.lock_state().close();
         self.inner.wake();
     }
 
@@ -215,7 +215,7 @@ impl Pool {
         }
         let mut out = Deliveries::new();
         {
-            let mut st = lock(&self.inner.state);
+            let mut st = self.inner.lock_state();
             st.terminate();
             st.pump(&mut out);
         }
@@ -232,7 +232,7 @@ impl Pool {
     /// for a few hundred microseconds, at the lowest CPU priority; the fork server reaps it.
     pub fn join(&self) -> Result<()> {
         self.home.check()?;
-        if lock(&self.inner.state).phase == Phase::Running {
+        if self.inner.lock_state().phase == Phase::Running {
             return Err(Error::StillRunning);
         }
         match self.inner.wait_end() {
@@ -252,7 +252,7 @@ impl std::fmt::Debug for Pool {
         d.field("processes", &self.processes);
         if self.home.is_here() {
             let (phase, stats) = {
-                let st = lock(&self.inner.state);
+                let st = self.inner.lock_state();
                 (st.phase, st.stats())
             };
             d.field("phase", &phase).field("stats", &stats);
@@ -272,7 +272,7 @@ impl Drop for Pool {
         }
         let mut out = Deliveries::new(); // as `terminate`, the fork server reaping
         {
-            let mut st = lock(&self.inner.state);
+            let mut st = self.inner.lock_state();
             st.terminate_for_drop();
             st.pump(&mut out);
         }

@@ -6,7 +6,6 @@ use super::deliveries::Deliveries;
 use super::driver::Inner;
 use super::driver_threads;
 use super::departures::Loss;
-use super::lock::lock;
 use super::state::State;
 use super::transport::Init;
 use super::transport::Transport;
@@ -31,7 +30,7 @@ impl Pool {
         // every first worker is ready (or the start failed) before it touches a socket.
         // The workers are asked for first: the thread starts while they boot.
         let (ready, released) = {
-            let mut st = lock(&inner.state);
+            let mut st = inner.lock_state();
             let mut out = Deliveries::new();
             st.pump(&mut out);
             st.start_here(&mut out);

@@ -15,7 +15,7 @@ use forkpool_core::{Config, ConfigError, Job, Scheduler, Settled, WorkerCommand,
 use nix::unistd::Pid;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Most worker processes in one pool.
 pub const MAX_PROCESSES: usize = 256;
@@ -93,6 +93,10 @@ pub(crate) struct State {
     /// waits again, so a caller may leave jobs to it (see `outbox`). Set by the driver
     /// without the lock when its wait ends, cleared under the lock after its pump.
     pub(crate) driver_awake: Arc<AtomicBool>,
+    /// Whether `phase` is `Running`, readable without the lock (see `deferred.rs`).
+    pub(crate) running: Arc<AtomicBool>,
+    /// Calls left for the driver that the pool no longer took: the next pump fails them.
+    pub(super) refused: Vec<Arc<dyn Sink>>,
     /// The jobs of one dispatch round, by slot (kept between rounds, empty outside one).
     pub(super) outbox: Vec<Jobs>,
     /// Whether a job with a time limit was ever submitted (see `pump_as`).
@@ -151,6 +155,8 @@ impl State {
             epoch: std::time::Instant::now(),
             generation: 0,
             driver_awake: Arc::new(AtomicBool::new(false)),
+            running: super::deferred::running_flag(),
+            refused: Vec::new(),
             outbox: (0..config.workers).map(|_| Jobs::default()).collect(),
             timed: false,
             transport,
@@ -206,10 +212,12 @@ impl State {
         if self.phase == Phase::Running {
             self.phase = Phase::Closed;
         }
+        self.running.store(false, Ordering::SeqCst);
     }
 
     pub(crate) fn terminate(&mut self) {
         self.phase = Phase::Terminated;
+        self.running.store(false, Ordering::SeqCst);
         self.sched.abort();
         self.effects.cancel_starts();
     }
@@ -243,6 +251,9 @@ impl State {
     /// A pump from a caller (`from_caller`) or the driver; `clock`: the scheduler is told
     /// the time first (see [`pump_from_caller`](Self::pump_from_caller)).
     fn pump_as(&mut self, out: &mut Deliveries, from_caller: bool, clock: bool) {
+        for sink in self.refused.drain(..) {
+            out.push(sink, 0, Err(Error::PoolNotRunning));
+        }
         if clock {
             self.sched.handle_time(self.now_ms());
         }

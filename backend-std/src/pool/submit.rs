@@ -3,11 +3,10 @@
 //! first chunks while the caller still encodes the rest. A plain `apply_async` (one task,
 //! no callback) takes a leaner path: its result slot is its sink.
 
-use super::async_result::Shared;
+use super::async_result::{CallId, Shared};
 use super::encode::next_chunk;
 use super::ledger::BatchId;
 use super::options::AsyncOptions;
-use super::lock::lock;
 use super::sink::Collect;
 use super::jobs::TaskJob;
 use super::state::Phase;
@@ -98,7 +97,7 @@ impl Pool {
         sink.seal();
         Ok(AsyncResult::new(
             shared,
-            super::driver::canceller(&self.inner, batch),
+            super::driver::canceller(&self.inner, CallId::Known(batch)),
             Some(sink),
         ))
     }
@@ -120,14 +119,7 @@ impl Pool {
         };
         job.timeout_ms = timeout.map(|t| t.as_millis().max(1) as u64);
         let shared = Shared::<R>::new();
-        let sink = Arc::clone(&shared);
-        let batch = self.inner.hand_over(|st| {
-            if st.phase != Phase::Running {
-                return Err(Error::PoolNotRunning);
-            }
-            let id = st.new_batch(sink, false);
-            st.submit(id, [job]).map(|()| id)
-        })?;
+        let batch = self.inner.submit_one(job, Arc::clone(&shared) as _)?;
         Ok(AsyncResult::new(
             shared,
             super::driver::canceller(&self.inner, batch),
@@ -148,7 +140,7 @@ struct Submitting<'a> {
 impl Drop for Submitting<'_> {
     fn drop(&mut self) {
         if let Some(batch) = self.batch.take() {
-            lock(&self.pool.inner.state).close_batch(batch);
+            self.pool.inner.lock_state().close_batch(batch);
             self.pool.inner.wake();
         }
     }
