@@ -1,4 +1,5 @@
-//! `apply_async` without waiting for the pool's lock while the driver holds it.
+//! `apply_async` without waiting for the pool's lock while the driver holds it; and how a
+//! call is cancelled, its job submitted or still left.
 //!
 //! In a loop of `apply_async` calls of tiny tasks the caller takes the pool's lock for
 //! each call, and the driver holds it for 15-50 µs a turn (it settles the results it read
@@ -16,7 +17,7 @@
 //! left for a pool that stops running meanwhile fails with `PoolNotRunning`, as its call
 //! would have, delivered by the next pump outside the lock.
 
-use super::async_result::CallId;
+use super::async_result::{CallId, Cancel, CancelCall};
 use super::driver::Inner;
 use super::jobs::TaskJob;
 use super::ledger::BatchId;
@@ -25,7 +26,7 @@ use super::sink::Sink;
 use super::state::{Phase, State};
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError, Weak};
 
 /// Jobs of single-task calls left for the next holder of the pool's lock.
 #[derive(Default)]
@@ -123,6 +124,25 @@ impl Inner {
             self.hand_over(|_| Ok(()))?;
         }
         Ok(CallId::Left(batch))
+    }
+}
+
+/// How a call's [`AsyncResult`](super::AsyncResult) cancels it: its batch, in its pool
+/// (if the pool is still there).
+pub(crate) fn canceller(inner: &Arc<Inner>, batch: CallId) -> Cancel {
+    let pool: Weak<Inner> = Arc::downgrade(inner);
+    Cancel::new(pool, batch)
+}
+
+impl CancelCall for Inner {
+    fn cancel_call(&self, batch: &CallId) {
+        // Taking the lock submits a job left for the driver first: its id is then set.
+        let _ = self.hand_over(|st| {
+            if let Some(batch) = batch.get() {
+                st.cancel_batch(batch);
+            }
+            Ok(())
+        });
     }
 }
 

@@ -2,7 +2,6 @@
 //! of quinn's endpoint driver (read, `handle_*`, drain every `poll_*`, write, loop). It
 //! never forks (the fork server does) and runs user callbacks outside the pool's lock.
 
-use super::async_result::{CallId, Cancel, CancelCall};
 use super::deferred::Deferred;
 use super::deliveries::Deliveries;
 use super::starts::Starts;
@@ -20,27 +19,8 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::unistd::Pid;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
-
-/// How a call's [`AsyncResult`](super::AsyncResult) cancels it: its batch, in its pool
-/// (if the pool is still there).
-pub(crate) fn canceller(inner: &Arc<Inner>, batch: CallId) -> Cancel {
-    let pool: Weak<Inner> = Arc::downgrade(inner);
-    Cancel::new(pool, batch)
-}
-
-impl CancelCall for Inner {
-    fn cancel_call(&self, batch: &CallId) {
-        // Taking the lock submits a job left for the driver first: its id is then set.
-        let _ = self.hand_over(|st| {
-            if let Some(batch) = batch.get() {
-                st.cancel_batch(batch);
-            }
-            Ok(())
-        });
-    }
-}
 
 /// What the driver thread and the pool's users share.
 pub(crate) struct Inner {

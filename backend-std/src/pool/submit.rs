@@ -97,7 +97,7 @@ impl Pool {
         sink.seal();
         Ok(AsyncResult::new(
             shared,
-            super::driver::canceller(&self.inner, CallId::Known(batch)),
+            super::deferred::canceller(&self.inner, CallId::Known(batch)),
             Some(sink),
         ))
     }
@@ -122,7 +122,7 @@ impl Pool {
         let batch = self.inner.submit_one(job, Arc::clone(&shared) as _)?;
         Ok(AsyncResult::new(
             shared,
-            super::driver::canceller(&self.inner, batch),
+            super::deferred::canceller(&self.inner, batch),
             None,
         ))
     }
