@@ -39,6 +39,8 @@ struct Zygote {
     pid: Pid,
     /// A digest of the environment the server started with (its workers start with it).
     env: u64,
+    /// The CPUs to give the server back before its first request (`sys/steer.rs`).
+    narrowed: Option<sys::Steer>,
 }
 
 /// This process's fork server. A fork child (a `Process`) gets its own slot: it never talks
@@ -82,6 +84,11 @@ pub fn fork_server_pid() -> Option<u32> {
 
 fn request<T>(mut f: impl FnMut(&Zygote) -> Result<T>) -> Result<T> {
     let mut guard = slot();
+    if let Some(z) = guard.as_mut()
+        && let Some(steer) = z.narrowed.take()
+    {
+        steer.widen(z.pid);
+    }
     if let Some(z) = guard.as_ref() {
         match f(z) {
             Err(Error::Disconnected | Error::Protocol(_)) => {}
@@ -212,20 +219,16 @@ impl Zygote {
                 if getppid() != parent {
                     sys::exit_now(0);
                 }
-                become_server(&theirs, steer)
+                become_server(&theirs)
             }
-            Forked::Parent(pid) => {
+            Forked::Parent(pid) => Ok(Self {
+                conn: ours,
+                pid,
+                env: env_digest(),
                 // This thread goes on into `main`: the server sets itself up meanwhile on
                 // another CPU instead of waiting for this one (`sys/steer.rs`).
-                if let Some(steer) = steer {
-                    steer.away_from_here(pid);
-                }
-                Ok(Self {
-                    conn: ours,
-                    pid,
-                    env: env_digest(),
-                })
-            }
+                narrowed: steer.filter(|s| s.away_from_here(pid)),
+            }),
         }
     }
 
@@ -243,12 +246,13 @@ impl Zygote {
                 if let Some(image) = &image {
                     image.exec(theirs.as_fd());
                 }
-                become_server(&theirs, None)
+                become_server(&theirs)
             }
             Forked::Parent(pid) => Ok(Self {
                 conn: ours,
                 pid,
                 env: env_digest(),
+                narrowed: None,
             }),
         }
     }
@@ -256,7 +260,7 @@ impl Zygote {
 
 /// Runs the fork server on `conn` in this process, which was just forked or executed for
 /// it, and ends it with `_exit`.
-fn become_server(conn: &RawConn, steered: Option<sys::Steer>) -> ! {
+fn become_server(conn: &RawConn) -> ! {
     // Workers get only what the server has: stdio and their socket, whatever the
     // starter had open.
     sys::close_inherited(std::os::fd::AsRawFd::as_raw_fd(&conn.as_fd()));
@@ -269,14 +273,14 @@ fn become_server(conn: &RawConn, steered: Option<sys::Steer>) -> ! {
     crate::codec::prepare_thread();
     crate::panics::prepare_thread();
     // Never unwind into the starter's frames copied by the fork.
-    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server::serve(conn, steered)));
+    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server::serve(conn)));
     sys::exit_now(if served.is_ok() { 0 } else { 3 })
 }
 
 /// Called by the constructor in `sys/start.rs` in a fork server executed by
 /// [`Zygote::restart`]: serves on `fd` and never returns.
 pub(crate) fn serve_executed(fd: std::os::fd::OwnedFd) -> ! {
-    become_server(&RawConn::from_fd(fd), None)
+    become_server(&RawConn::from_fd(fd))
 }
 
 /// How a `waitpid` status ended the process; `None` for stop/continue reports.
@@ -353,8 +357,8 @@ mod tests {
         line.unwrap().to_owned()
     }
 
-    /// The fork server, started away from `main`'s CPU, takes back every CPU of the
-    /// process before it forks: it and its workers may run wherever the program may.
+    /// The fork server, started away from `main`'s CPU, gets every CPU of the process back
+    /// before its first request: it and its workers may run wherever the program may.
     #[test]
     fn the_server_and_its_workers_may_run_on_every_cpu_of_the_process() {
         let (worker, _conn) = spawn_one();

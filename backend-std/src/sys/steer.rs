@@ -3,8 +3,8 @@
 //! The fork server is forked before `main`, and a new process starts on its parent's CPU
 //! here (a VM that packs tasks onto busy vCPUs): it then waits for `main` to block before it
 //! can set itself up, and a program's first pool waits for that set-up. So the parent
-//! narrows the new server's CPUs to the others of its set right after the fork, and the
-//! server widens them back to the whole set as soon as it runs (its workers inherit the
+//! narrows the new server's CPUs to the others of its set right after the fork, and widens
+//! them back to the whole set before its first request (the server's workers inherit the
 //! set it has). With one CPU there is nothing to steer.
 
 use nix::sched::{CpuSet, sched_getaffinity, sched_getcpu, sched_setaffinity};
@@ -27,17 +27,20 @@ impl Steer {
         (n > 1).then_some(Self { all })
     }
 
-    /// Narrows `child`'s CPUs to the set's others than the one this thread runs on.
-    pub(crate) fn away_from_here(&self, child: Pid) {
-        let Ok(here) = sched_getcpu() else { return };
+    /// Narrows `child`'s CPUs to the set's others than the one this thread runs on;
+    /// whether it did.
+    pub(crate) fn away_from_here(&self, child: Pid) -> bool {
+        let Ok(here) = sched_getcpu() else {
+            return false;
+        };
         let mut others = self.all;
-        if others.is_set(here).unwrap_or(false) && others.unset(here).is_ok() {
-            let _ = sched_setaffinity(child, &others);
-        }
+        others.is_set(here).unwrap_or(false)
+            && others.unset(here).is_ok()
+            && sched_setaffinity(child, &others).is_ok()
     }
 
-    /// Widens this process's CPUs back to the whole set (in the child).
-    pub(crate) fn widen(&self) {
-        let _ = sched_setaffinity(Pid::from_raw(0), &self.all);
+    /// Widens `child`'s CPUs back to the whole set.
+    pub(crate) fn widen(&self, child: Pid) {
+        let _ = sched_setaffinity(child, &self.all);
     }
 }

@@ -55,9 +55,7 @@ fn child_signals() -> Option<SignalFd> {
 }
 
 /// The server loop: requests one at a time, until the parent goes away.
-/// `steered`: the CPUs to widen this process's back to once the first request comes (by
-/// then its parent has narrowed them, see `sys/steer.rs`), before it forks.
-pub(super) fn serve(ctl: &RawConn, mut steered: Option<sys::Steer>) {
+pub(super) fn serve(ctl: &RawConn) {
     let signals = child_signals();
     let mut reaping: Vec<Reaping> = Vec::new();
     let mut spares = Spares::default();
@@ -66,9 +64,6 @@ pub(super) fn serve(ctl: &RawConn, mut steered: Option<sys::Steer>) {
         loop {
             match ctl.try_recv() {
                 Ok(Some(m)) => {
-                    if let Some(steer) = steered.take() {
-                        steer.widen();
-                    }
                     let to = (&mut reaping, &mut spares);
                     if handle(ctl, to, m.kind, &m.bytes).is_err() {
                         return;
@@ -107,9 +102,6 @@ pub(super) fn serve(ctl: &RawConn, mut steered: Option<sys::Steer>) {
             // lowered on this process: wait on the socket alone, or look again shortly.
             Err(_) if reaping.is_empty() => match ctl.recv(None) {
                 Ok(m) => {
-                    if let Some(steer) = steered.take() {
-                        steer.widen();
-                    }
                     let to = (&mut reaping, &mut spares);
                     if handle(ctl, to, m.kind, &m.bytes).is_err() {
                         return;
@@ -156,7 +148,9 @@ fn handle(
             .map_err(drop)
         }
         // One worker to reap and answer for, or any number to reap (5 bytes each).
-        REAP | RELEASE if reaps_well_formed(kind, bytes) => {
+        REAP | RELEASE
+            if bytes.len() == 5 || (kind == RELEASE && !bytes.is_empty() && bytes.len().is_multiple_of(5)) =>
+        {
             for one in bytes.chunks_exact(5) {
                 spares.released(Instant::now());
                 let pid = pid_from(one);
@@ -175,14 +169,6 @@ fn handle(
             Ok(())
         }
         _ => Err(()),
-    }
-}
-
-/// Whether a `REAP` names exactly one worker, or a `RELEASE` one or more.
-fn reaps_well_formed(kind: u8, bytes: &[u8]) -> bool {
-    match kind {
-        REAP => bytes.len() == 5,
-        _ => !bytes.is_empty() && bytes.len().is_multiple_of(5),
     }
 }
 
