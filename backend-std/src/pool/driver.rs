@@ -79,6 +79,13 @@ impl Inner {
         let _ = self.wake.write(1);
     }
 
+    /// The pool's lock, with every job a caller left for it submitted first (`deferred.rs`).
+    pub(crate) fn lock_state(&self) -> std::sync::MutexGuard<'_, State> {
+        let mut st = lock(&self.state);
+        self.deferred.submit_all(&mut st);
+        st
+    }
+
     /// Runs `change` on the state, then sends out what the scheduler decides at once (from
     /// the caller's thread, without a detour through the driver), delivers what it
     /// released, and wakes the driver only when it must look.

@@ -155,7 +155,7 @@ impl State {
             epoch: std::time::Instant::now(),
             generation: 0,
             driver_awake: Arc::new(AtomicBool::new(false)),
-            running: super::deferred::running_flag(),
+            running: Arc::new(AtomicBool::new(true)),
             refused: Vec::new(),
             outbox: (0..config.workers).map(|_| Jobs::default()).collect(),
             timed: false,

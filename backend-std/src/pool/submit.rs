@@ -1,20 +1,24 @@
 //! Submitting a whole call (`map_async`, `starmap_async`, `apply_async`): its items are
 //! encoded and handed to the scheduler a group of chunks at a time, so workers start on the
 //! first chunks while the caller still encodes the rest. A plain `apply_async` (one task,
-//! no callback) takes a leaner path: its result slot is its sink.
+//! no callback) takes a leaner path: its result slot is its sink, and where the driver
+//! holds the pool's lock its job is left for the driver (`deferred.rs`). And how a call's
+//! `AsyncResult` cancels it.
 
-use super::async_result::{CallId, Shared};
+use super::async_result::{CallId, Cancel, CancelCall, Shared};
+use super::driver::Inner;
 use super::encode::next_chunk;
 use super::ledger::BatchId;
 use super::options::AsyncOptions;
-use super::sink::Collect;
+use super::sink::{Collect, Sink};
 use super::jobs::TaskJob;
-use super::state::Phase;
+use super::state::{Phase, State};
 use super::{Pool, sink::AsyncResult};
 use crate::error::{Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, TryLockError, Weak};
 use std::time::Duration;
 
 /// Items encoded before a group is submitted (unless one chunk is larger): few enough
@@ -97,7 +101,7 @@ impl Pool {
         sink.seal();
         Ok(AsyncResult::new(
             shared,
-            super::deferred::canceller(&self.inner, CallId::Known(batch)),
+            canceller(&self.inner, CallId::Known(batch)),
             Some(sink),
         ))
     }
@@ -119,14 +123,64 @@ impl Pool {
         };
         job.timeout_ms = timeout.map(|t| t.as_millis().max(1) as u64);
         let shared = Shared::<R>::new();
-        let batch = self.inner.submit_one(job, Arc::clone(&shared) as _)?;
-        Ok(AsyncResult::new(
-            shared,
-            super::deferred::canceller(&self.inner, batch),
-            None,
-        ))
+        let batch = submit_or_leave(&self.inner, job, Arc::clone(&shared) as _)?;
+        Ok(AsyncResult::new(shared, canceller(&self.inner, batch), None))
     }
+}
 
+/// Submits a single-task call (its result goes to `sink`), sent at once where the
+/// scheduler says so; or, if the driver holds the lock, leaves it for the driver
+/// (`deferred.rs`: a job is never left behind, the checks after leaving see to that).
+fn submit_or_leave(inner: &Inner, job: TaskJob, sink: Arc<dyn Sink>) -> Result<CallId> {
+    let submit = |st: &mut State, job: TaskJob, sink: Arc<dyn Sink>| {
+        if st.phase != Phase::Running {
+            return Err(Error::PoolNotRunning);
+        }
+        let id = st.new_batch(sink, false);
+        st.submit(id, [job])?;
+        Ok(CallId::Known(id))
+    };
+    let st = match inner.state.try_lock() {
+        Ok(st) => Some(st),
+        Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    };
+    if let Some(mut st) = st {
+        inner.deferred.submit_all(&mut st);
+        return inner.hand_over_locked(st, |st| submit(st, job, sink));
+    }
+    // Sequentially consistent with the driver clearing `awake` before it looks for jobs.
+    let driver_will_look =
+        || inner.awake.load(Ordering::SeqCst) && inner.running.load(Ordering::SeqCst);
+    if !driver_will_look() {
+        // Held by another caller (briefly), or the pool stops: wait for the lock.
+        return inner.hand_over(|st| submit(st, job, sink));
+    }
+    let batch = inner.deferred.leave(job, sink);
+    if !driver_will_look() {
+        // The driver may have looked for jobs already: submit it (and any other).
+        inner.hand_over(|_| Ok(()))?;
+    }
+    Ok(CallId::Left(batch))
+}
+
+/// How a call's [`AsyncResult`] cancels it: its call, in its pool (if the pool is still
+/// there).
+fn canceller(inner: &Arc<Inner>, batch: CallId) -> Cancel {
+    let pool: Weak<Inner> = Arc::downgrade(inner);
+    Cancel::new(pool, batch)
+}
+
+impl CancelCall for Inner {
+    fn cancel_call(&self, batch: &CallId) {
+        // Taking the lock submits a job left for the driver first: its id is then set.
+        let _ = self.hand_over(|st| {
+            if let Some(batch) = batch.get() {
+                st.cancel_batch(batch);
+            }
+            Ok(())
+        });
+    }
 }
 
 /// A call's batch while its groups are submitted: if submitting stops before the last one
