@@ -1,6 +1,6 @@
 //! Buffers another process fills at once (`process_vm_writev`, see `protocol::piece`): in
 //! huge pages, faulted in from the far end by this process while the writer fills them from
-//! the near one; and how a fault-in step tells that fresh huge pages are slow.
+//! the near one.
 //!
 //! On a VM that reports free memory to its host (virtio-balloon free page reporting), a
 //! fresh huge page may come from a block the host took back: faulting it in costs the host
@@ -13,21 +13,9 @@
 //! huge pages again: memory freed lately (the last transfer's buffer) is warm.
 
 use super::memory::{prefault_from_end, try_zeroed};
-use std::time::Duration;
 
 /// What is faulted in at a time from the far end.
 const STEP: usize = 1 << 20;
-
-/// A fault-in step that costs the faulting thread more than this per MiB is taken for
-/// fresh huge pages from memory the host took back: over twice what small pages cost, a
-/// fifth of what such a huge page does.
-const SLOW_FAULT_NS_PER_MIB: u128 = 1_000_000;
-
-/// Whether faulting in `bytes` took the faulting thread `cpu`: as long as fresh huge pages
-/// from memory the host took back do.
-pub(crate) fn slow_fault(bytes: usize, cpu: Duration) -> bool {
-    bytes > 0 && cpu.as_nanos() * (1 << 20) > SLOW_FAULT_NS_PER_MIB * bytes as u128
-}
 
 /// A zeroed buffer for `len` bytes about to be written by another process.
 pub(crate) struct FillBuf {
@@ -63,21 +51,7 @@ impl FillBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::{FillBuf, slow_fault};
-    use std::time::Duration;
-
-    /// What a fault-in step cost the faulting thread tells warm huge pages (0.1 ms per MiB
-    /// here) and small pages (0.35) from huge pages the host must fault in (2.3).
-    #[test]
-    fn only_faults_as_slow_as_the_hosts_are_taken_for_slow() {
-        let ms = |m: f64| Duration::from_secs_f64(m / 1e3);
-        assert!(!slow_fault(1 << 20, ms(0.1)));
-        assert!(!slow_fault(1 << 20, ms(0.5)));
-        assert!(!slow_fault(2 << 20, ms(1.5)));
-        assert!(slow_fault(1 << 20, ms(4.7)));
-        assert!(slow_fault(2 << 20, ms(4.7)));
-        assert!(!slow_fault(0, ms(4.7)));
-    }
+    use super::FillBuf;
 
     /// A buffer faulted in from its far end keeps what the writer writes meanwhile.
     #[test]

@@ -77,12 +77,23 @@ pub(crate) fn prefault_from_end(
         prefault(end, step);
         if watching
             && let (Some(before), Some(after)) = (before, thread_cpu())
-            && super::fill::slow_fault(step, after.saturating_sub(before))
+            && slow_fault(step, after.saturating_sub(before))
         {
             advise_with(start, end - start, MmapAdvise::MADV_NOHUGEPAGE);
             watching = false;
         }
     }
+}
+
+/// A fault-in step that costs the faulting thread more than this per MiB is taken for
+/// fresh huge pages from memory the host took back (see `fill.rs`): over twice what small
+/// pages cost, a fifth of what such a huge page does.
+const SLOW_FAULT_NS_PER_MIB: u128 = 1_000_000;
+
+/// Whether faulting in `bytes` took the faulting thread `cpu`: as long as fresh huge pages
+/// from memory the host took back do.
+fn slow_fault(bytes: usize, cpu: std::time::Duration) -> bool {
+    bytes > 0 && cpu.as_nanos() * (1 << 20) > SLOW_FAULT_NS_PER_MIB * bytes as u128
 }
 
 /// This thread's CPU time: a fault the host makes slow counts, time spent preempted does
@@ -173,7 +184,8 @@ impl Drop for PageBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::PageBuf;
+    use super::{PageBuf, slow_fault};
+    use std::time::Duration;
 
     #[test]
     fn a_page_buffer_starts_zeroed_and_keeps_what_is_written() {
@@ -184,5 +196,18 @@ mod tests {
         b[0] = 1;
         assert_eq!((b[0], b[4096 * 3 + 4]), (1, 7));
         assert!(PageBuf::new(0).is_none());
+    }
+
+    /// What a fault-in step cost the faulting thread tells warm huge pages (0.1 ms per MiB
+    /// here) and small pages (0.35) from huge pages the host must fault in (2.3).
+    #[test]
+    fn only_faults_as_slow_as_the_hosts_are_taken_for_slow() {
+        let ms = |m: f64| Duration::from_secs_f64(m / 1e3);
+        assert!(!slow_fault(1 << 20, ms(0.1)));
+        assert!(!slow_fault(1 << 20, ms(0.5)));
+        assert!(!slow_fault(2 << 20, ms(1.5)));
+        assert!(slow_fault(1 << 20, ms(4.7)));
+        assert!(slow_fault(2 << 20, ms(4.7)));
+        assert!(!slow_fault(0, ms(4.7)));
     }
 }
