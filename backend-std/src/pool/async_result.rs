@@ -88,11 +88,11 @@ pub(crate) struct Shared<T> {
     pub(super) home: Home,
 }
 
-/// A result's place: the value (`Some(None)` once taken) and how many threads wait for it,
-/// so publishing it makes no wake-up call when nobody waits (the common case: results
-/// usually arrive before `get`).
+/// A result's place: the outcome and how many threads wait for it, so publishing it makes
+/// no wake-up call when nobody waits (the common case: results usually arrive before
+/// `get`).
 pub(super) struct Slot<T> {
-    pub(super) value: Option<Option<Result<T>>>,
+    pub(super) value: Outcome<T>,
     waiters: usize,
     /// Tasks of async code waiting for the value (`AsyncResult` as a future), woken when
     /// it is published.
@@ -103,7 +103,7 @@ impl<T> Shared<T> {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self {
             value: Mutex::new(Slot {
-                value: None,
+                value: Outcome::Pending,
                 waiters: 0,
                 wakers: Vec::new(),
             }),
@@ -117,10 +117,10 @@ impl<T> Shared<T> {
     pub(crate) fn set(&self, value: Result<T>) {
         let (waiters, wakers) = {
             let mut g = lock(&self.value);
-            if g.value.is_some() {
+            if g.value.is_ready() {
                 return;
             }
-            g.value = Some(Some(value));
+            g.value = Outcome::Ready(value.map_err(Box::new));
             self.done.store(true, Ordering::Release);
             (g.waiters, std::mem::take(&mut g.wakers))
         };
@@ -136,7 +136,7 @@ impl<T> Shared<T> {
     fn wait_until(&self, deadline: Option<Instant>) -> MutexGuard<'_, Slot<T>> {
         spin_until(&self.done, deadline);
         let mut g = lock(&self.value);
-        while g.value.is_none() {
+        while !g.value.is_ready() {
             g.waiters += 1;
             match deadline {
                 None => g = self.ready.wait(g).unwrap_or_else(|p| p.into_inner()),
@@ -196,7 +196,7 @@ impl<T> AsyncResult<T> {
     pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
         self.shared.home.check()?;
         let mut g = self.shared.wait_until(Some(Instant::now() + timeout));
-        if g.value.is_none() {
+        if !g.value.is_ready() {
             return Err(Error::Timeout);
         }
         take(&mut g.value)
@@ -218,7 +218,7 @@ impl<T> AsyncResult<T> {
         self.shared
             .wait_until(Some(Instant::now() + timeout))
             .value
-            .is_some()
+            .is_ready()
     }
 
     /// Whether the result is ready.
@@ -226,7 +226,7 @@ impl<T> AsyncResult<T> {
         if !self.shared.home.is_here() {
             return false;
         }
-        lock(&self.shared.value).value.is_some()
+        lock(&self.shared.value).value.is_ready()
     }
 
     /// `None` while not ready; then whether the call succeeded.
@@ -235,9 +235,9 @@ impl<T> AsyncResult<T> {
             return None;
         }
         match &lock(&self.shared.value).value {
-            None => None,
-            Some(Some(r)) => Some(r.is_ok()),
-            Some(None) => Some(true),
+            Outcome::Pending => None,
+            Outcome::Ready(r) => Some(r.is_ok()),
+            Outcome::Taken => Some(true),
         }
     }
 }
@@ -252,10 +252,38 @@ pub(crate) fn wake(w: std::task::Waker) {
     }
 }
 
-pub(super) fn take<T>(g: &mut Option<Option<Result<T>>>) -> Result<T> {
-    match g.as_mut().and_then(Option::take) {
-        Some(r) => r,
-        None => Err(Error::InvalidArgument("this result was already taken")),
+pub(super) fn take<T>(g: &mut Outcome<T>) -> Result<T> {
+    g.take()
+        .unwrap_or(Err(Error::InvalidArgument("this result was already taken")))
+}
+
+/// A call's outcome as its slot keeps it. The error is boxed: most calls succeed, and
+/// unboxed every slot would be the size of the largest error (80 bytes), while a program
+/// may hold millions of pending results (`apply_async` in a loop).
+pub(crate) enum Outcome<T> {
+    /// Not published yet.
+    Pending,
+    /// Published, not taken.
+    Ready(std::result::Result<T, Box<Error>>),
+    /// Published and taken by `get`.
+    Taken,
+}
+
+impl<T> Outcome<T> {
+    /// Whether it was published (taken or not).
+    pub(crate) fn is_ready(&self) -> bool {
+        !matches!(self, Outcome::Pending)
+    }
+
+    /// The outcome, once: `None` while pending or once taken.
+    pub(crate) fn take(&mut self) -> Option<Result<T>> {
+        if !matches!(self, Outcome::Ready(_)) {
+            return None;
+        }
+        match std::mem::replace(self, Outcome::Taken) {
+            Outcome::Ready(r) => Some(r.map_err(|e| *e)),
+            _ => None,
+        }
     }
 }
 
@@ -306,7 +334,7 @@ mod tests {
             let waiters: Vec<_> = (0..3)
                 .map(|_| {
                     let s = Arc::clone(&shared);
-                    std::thread::spawn(move || s.wait_until(None).value.is_some())
+                    std::thread::spawn(move || s.wait_until(None).value.is_ready())
                 })
                 .collect();
             std::thread::sleep(Duration::from_micros(delay));
@@ -317,10 +345,22 @@ mod tests {
         }
     }
 
+    /// A pending call's memory is mostly its slot: it is sized by the value, not by the
+    /// largest error (2M pending `apply_async` calls held 128 MB more with errors inline).
+    #[test]
+    fn a_slot_is_sized_by_its_value_not_by_the_largest_error() {
+        assert!(std::mem::size_of::<Error>() >= 64);
+        assert_eq!(std::mem::size_of::<Outcome<u64>>(), 16);
+        assert!(std::mem::size_of::<Shared<u64>>() <= 80);
+        let mut o: Outcome<u64> = Outcome::Ready(Err(Box::new(Error::Cancelled)));
+        assert!(matches!(o.take(), Some(Err(Error::Cancelled))));
+        assert!(o.is_ready() && o.take().is_none());
+    }
+
     #[test]
     fn a_deadline_ends_the_wait_without_a_value() {
         let shared: Arc<Shared<u32>> = Shared::new();
         let g = shared.wait_until(Some(Instant::now() + Duration::from_micros(100)));
-        assert!(g.value.is_none());
+        assert!(!g.value.is_ready());
     }
 }

@@ -58,7 +58,7 @@ impl<T> Future for ResultFuture<T> {
             return Poll::Ready(Err(e));
         }
         let mut g = lock(&shared.value);
-        if g.value.is_some() {
+        if g.value.is_ready() {
             return Poll::Ready(take(&mut g.value));
         }
         if !g.wakers.iter().any(|w| w.will_wake(cx.waker())) {

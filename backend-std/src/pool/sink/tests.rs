@@ -14,7 +14,7 @@ fn collector(n: usize) -> (Arc<Values>, impl Fn() -> Option<Result<Vec<u64>>>) {
     let (sink, shared) = Collect::new(Ok, None, None);
     sink.expect(n);
     sink.seal();
-    let outcome = move || lock(&shared.value).value.take().flatten();
+    let outcome = move || lock(&shared.value).value.take();
     (sink, outcome)
 }
 
@@ -83,7 +83,7 @@ fn room_made_ahead_for_more_results_than_come_changes_nothing() {
     sink.deliver(1, Ok(run(1, 3)));
     sink.deliver(0, Ok(run(0, 1)));
     sink.seal();
-    let v = lock(&shared.value).value.take().flatten().unwrap().unwrap();
+    let v = lock(&shared.value).value.take().unwrap().unwrap();
     assert_eq!(v, vec![0, 1, 2]);
 }
 
