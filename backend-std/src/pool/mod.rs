@@ -5,6 +5,7 @@ mod async_result;
 mod batch_id;
 mod await_result;
 mod builder;
+mod callbacks;
 mod deferred;
 mod deliveries;
 mod departures;

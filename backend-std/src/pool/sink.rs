@@ -3,6 +3,7 @@
 
 pub use super::async_result::AsyncResult;
 use super::async_result::Shared;
+use super::callbacks;
 
 use crate::error::{Error, Result};
 pub(crate) use crate::protocol::Raw;
@@ -193,14 +194,16 @@ impl<R, T: Send + 'static> Collect<R, T> {
             shared.set(value);
             return;
         }
-        // Callbacks run on a thread of their own, then the result is published: `get`
-        // returns after the callback ran, and a callback that waits on the pool (even on
-        // another result) cannot stall the driver that would deliver it.
-        let run = move || {
+        // Callbacks run on a callback thread, then the result is published: `get` returns
+        // after the callback ran, and a callback that waits on the pool (even on another
+        // result) cannot stall the driver that would deliver it.
+        callbacks::run(Box::new(move |idle| {
             let ran = catch_unwind(AssertUnwindSafe(|| match &value {
                 Ok(v) => callback.map(|cb| cb(v)),
                 Err(e) => error_callback.map(|cb| cb(e)),
             }));
+            // Free for the next callback before `get` can return.
+            drop(idle);
             match ran {
                 Ok(_) => shared.set(value),
                 Err(p) => {
@@ -211,18 +214,7 @@ impl<R, T: Send + 'static> Collect<R, T> {
                     shared.set(Err(Error::CallbackPanicked { message }));
                 }
             }
-        };
-        let job = Arc::new(Mutex::new(Some(run)));
-        let theirs = Arc::clone(&job);
-        let spawned = std::thread::Builder::new()
-            .name("forkpool-callback".into())
-            .spawn(move || lock(&theirs).take().map(|run| run()));
-        if spawned.is_err() {
-            // No thread to be had: run it here rather than lose the result.
-            if let Some(run) = lock(&job).take() {
-                run();
-            }
-        }
+        }));
     }
 }
 
