@@ -133,6 +133,20 @@ def trivial_rate(how, n):
         return n / (time.perf_counter() - t)
 
 
+def callback_rate(n):
+    with mp.Pool(4) as pool:
+        total = [0]
+
+        def add(v):
+            total[0] += v
+
+        t = time.perf_counter()
+        [r.get() for r in [pool.apply_async(inc, (x,), callback=add) for x in range(n)]]
+        rate = n / (time.perf_counter() - t)
+        assert total[0] == sum(range(1, n + 1))
+        return rate
+
+
 def imap_rate_with(workers, n):
     with mp.Pool(workers) as pool:
         t = time.perf_counter()
@@ -388,6 +402,7 @@ def main():
         add("apply_rtt_us", apply_rtt_us)
         for how in ["map", "imap", "imap_unordered", "apply_async"]:
             add("trivial_" + how, lambda how=how: trivial_rate(how, 50_000))
+        add("callback_apply_async", lambda: callback_rate(50_000))
         add("map_default_1m", lambda: map_rate(1_000_000, 0))
         add("big_result_program_first", lambda: program_first_transfer_rate(64 << 20))
         add("big_result_first", lambda: big_result_first_rate(64 << 20))

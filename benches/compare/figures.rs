@@ -148,6 +148,31 @@ pub fn trivial_rate(how: &str, n: u64, tuned: bool) -> f64 {
     n as f64 / t.elapsed().as_secs_f64()
 }
 
+/// Calls per second of `apply_async` of `x + 1` with a callback that adds up the values,
+/// at default settings: what callbacks cost on top of the calls.
+pub fn callback_rate(n: u64) -> f64 {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let pool = Pool::new(4).unwrap();
+    let sum = Arc::new(AtomicU64::new(0));
+    let t = Instant::now();
+    let rs: Vec<_> = (0..n)
+        .map(|x| {
+            let s = Arc::clone(&sum);
+            let opts = forkpool::AsyncOptions::new().callback(move |v: &u64| {
+                s.fetch_add(*v, Ordering::Relaxed);
+            });
+            pool.apply_async_with(inc, (x,), opts).unwrap()
+        })
+        .collect();
+    for r in rs {
+        r.get().unwrap();
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    assert_eq!(sum.load(Ordering::Relaxed), (1..=n).sum::<u64>());
+    rate
+}
+
 /// Tasks per second of `x + 1` through `imap` with chunk size 1 on a pool of `workers`
 /// at default settings (the worker-count sweep).
 pub fn imap_rate_with(workers: usize, n: u64) -> f64 {

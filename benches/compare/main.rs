@@ -99,6 +99,7 @@ fn main() {
                 figures::trivial_rate(how, 200_000, true),
             );
         }
+        add("callback_apply_async", figures::callback_rate(100_000));
         add("map_default_1m", figures::map_rate(1_000_000, 0));
         // Next to the figure it is the floor of: how warm fresh memory is drifts.
         add("floor_fresh_fill", floor::fresh_memory_fill(64 << 20));
@@ -245,6 +246,15 @@ fn report(ours: &Samples, py: &Samples) {
             "",
         );
     }
+    row(
+        "x+1, chunk 1, apply_async with a callback, default settings (calls/s)",
+        "callback_apply_async",
+        format!(
+            "{:.1}x Python",
+            ms("callback_apply_async") / pyv("callback_apply_async")
+        ),
+        "",
+    );
     row(
         "x+1, map default chunk, 1M items (tasks/s)",
         "map_default_1m",
