@@ -17,6 +17,7 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 pub(crate) use super::raw::{Body, Raw};
+use super::fields::{bad, take, take_u32, take_u64};
 
 /// The record status of a run of values.
 pub(crate) const RUN_STATUS: u8 = 0x80;
@@ -80,31 +81,6 @@ impl Answer {
             }
         }
     }
-}
-
-pub(super) fn bad(what: &str) -> Error {
-    Error::Protocol(format!("malformed {what} message"))
-}
-
-pub(super) fn take<'a>(b: &mut &'a [u8], n: usize, what: &str) -> Result<&'a [u8]> {
-    if b.len() < n {
-        return Err(bad(what));
-    }
-    let (head, tail) = b.split_at(n);
-    *b = tail;
-    Ok(head)
-}
-
-pub(super) fn take_u32(b: &mut &[u8], what: &str) -> Result<u32> {
-    let mut a = [0; 4];
-    a.copy_from_slice(take(b, 4, what)?);
-    Ok(u32::from_le_bytes(a))
-}
-
-pub(super) fn take_u64(b: &mut &[u8], what: &str) -> Result<u64> {
-    let mut a = [0; 8];
-    a.copy_from_slice(take(b, 8, what)?);
-    Ok(u64::from_le_bytes(a))
 }
 
 /// Reads a `DONE` message's records; a run's values are checked to lie within its body.

@@ -22,6 +22,7 @@
 mod batch;
 mod done;
 mod far;
+mod fields;
 mod lend;
 mod log;
 mod piece;
@@ -50,7 +51,7 @@ pub(crate) use piece::{PIECE_INTO, PIECE_WRITTEN};
 
 use crate::error::Result;
 use crate::owner::{Adopt, Owner, call_tag};
-use done::{take, take_u32, take_u64};
+use fields::{take, take_u32, take_u64};
 
 pub(crate) const INIT: u8 = 1;
 pub(crate) const RUN: u8 = 2;
@@ -147,7 +148,7 @@ pub(crate) fn decode_init(mut b: &[u8]) -> Result<InitMsg<'_>> {
     let call = take_u64(&mut b, "INIT")? as usize;
     let key = take_u64(&mut b, "INIT")?;
     let tag = take_u64(&mut b, "INIT")?;
-    let adopt = Adopt::decode(&mut b).ok_or_else(|| done::bad("INIT"))?;
+    let adopt = Adopt::decode(&mut b).ok_or_else(|| fields::bad("INIT"))?;
     Ok(InitMsg {
         call,
         key,

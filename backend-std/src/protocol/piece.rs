@@ -40,7 +40,8 @@
 //! newtype) is decoded from the piece's own buffer, which the value takes without a copy
 //! (see `codec/owned.rs`); any other layout is joined into one `DONE` message first.
 
-use super::done::{Answer, RESULT_HEAD, RUN_STATUS, bad, decode_done};
+use super::done::{Answer, RESULT_HEAD, RUN_STATUS, decode_done};
+use super::fields::bad;
 use crate::task::Status;
 use crate::codec::Lend;
 use crate::error::Result;

@@ -2,7 +2,7 @@
 //! `DONE` message, decoded in place, or (a large value alone in its message) from the
 //! message buffer itself.
 
-use super::done::{take, take_u32};
+use super::fields::{take, take_u32};
 use crate::codec;
 use crate::error::Result;
 use serde::de::DeserializeOwned;
