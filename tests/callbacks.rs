@@ -128,3 +128,53 @@ fn many_quick_callbacks_run_once_each_on_few_threads() {
     // thread busy), the point is that it is not one thread per call.
     assert!(threads < 1_000, "{threads} callback threads for 5000 calls");
 }
+
+/// `join` returns once the callbacks of the calls made before it have run, as Python's
+/// does: what callbacks gather is complete, even when one of them is slow.
+#[test]
+fn join_waits_for_the_callbacks_of_earlier_calls() {
+    let (each, whole) = in_child(LIMIT, || {
+        let pool = Pool::new(2).unwrap();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        for x in 0..100u64 {
+            let g = Arc::clone(&got);
+            let opts = AsyncOptions::new().callback(move |v: &u64| {
+                if *v == 0 {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                g.lock().unwrap().push(*v);
+            });
+            pool.apply_async_with(sq, (x,), opts).unwrap();
+        }
+        let g = Arc::clone(&got);
+        let opts = AsyncOptions::new().callback(move |v: &Vec<u64>| {
+            std::thread::sleep(Duration::from_millis(50));
+            g.lock().unwrap().extend(v);
+        });
+        pool.map_async_with(sq, 0..10u64, opts).unwrap();
+        pool.close();
+        pool.join().unwrap();
+        let got = got.lock().unwrap();
+        (got.len(), got.iter().sum::<u64>())
+    });
+    assert_eq!(each, 110);
+    let squares = |n: u64| (0..n).map(|x| x * x).sum::<u64>();
+    assert_eq!(whole, squares(100) + squares(10));
+}
+
+/// A callback may close and join its own pool: it does not wait for itself.
+#[test]
+fn a_callback_may_join_its_own_pool() {
+    let joined = in_child(LIMIT, || {
+        let pool = Arc::new(Pool::new(2).unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = Arc::clone(&pool);
+        let opts = AsyncOptions::new().callback(move |_: &u64| {
+            p.close();
+            let _ = tx.send(p.join().is_ok());
+        });
+        pool.apply_async_with(sq, (3,), opts).unwrap();
+        rx.recv_timeout(LIMIT).unwrap()
+    });
+    assert!(joined);
+}

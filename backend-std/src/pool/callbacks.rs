@@ -18,7 +18,7 @@ use super::lock::lock;
 use crate::sys::PerProcess;
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// How long an idle callback thread waits for the next callback.
@@ -158,6 +158,67 @@ impl Drop for Idle {
     fn drop(&mut self) {
         if let Some(runner) = self.0 {
             lock(&runner.queue).free += 1;
+        }
+    }
+}
+
+/// The callbacks of one pool's calls that have not run yet: `join` waits for them, as
+/// Python's `join` does (its result thread runs every callback before it ends), so results
+/// a callback gathers are all in once `close` and `join` return.
+#[derive(Default)]
+pub(crate) struct Outstanding {
+    count: Mutex<usize>,
+    ran: Condvar,
+}
+
+thread_local! {
+    /// The pool whose callback this thread runs, if any (its `Outstanding`'s address): a
+    /// callback that joins its own pool does not wait for itself.
+    static RUNNING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl Outstanding {
+    /// Counts a call's callbacks as outstanding until the returned ticket is dropped.
+    pub(crate) fn ticket(self: &Arc<Self>) -> Ticket {
+        *lock(&self.count) += 1;
+        Ticket(Arc::clone(self))
+    }
+
+    /// Waits until every ticket is dropped (but the one whose callback this thread runs).
+    pub(crate) fn wait_all(&self) {
+        let own = RUNNING.with(|r| usize::from(r.get() == self as *const Self as usize));
+        let mut count = lock(&self.count);
+        while *count > own {
+            count = self.ran.wait(count).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// One call's callbacks, outstanding until dropped (after they ran, or when the call is
+/// dropped without an outcome).
+pub(crate) struct Ticket(Arc<Outstanding>);
+
+impl Ticket {
+    /// Runs `f` (the call's callback) as this pool's callback on this thread.
+    pub(crate) fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+        struct Restore(usize);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                RUNNING.with(|r| r.set(self.0));
+            }
+        }
+        let _restore = Restore(RUNNING.with(|r| r.replace(Arc::as_ptr(&self.0) as usize)));
+        f()
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut count = lock(&self.0.count);
+        *count -= 1;
+        // Waiters wait for none left, or one (their own, see `wait_all`).
+        if *count <= 1 {
+            self.0.ran.notify_all();
         }
     }
 }

@@ -2,6 +2,7 @@
 //! of quinn's endpoint driver (read, `handle_*`, drain every `poll_*`, write, loop). It
 //! never forks (the fork server does) and runs user callbacks outside the pool's lock.
 
+use super::callbacks::Outstanding;
 use super::deferred::Deferred;
 use super::deliveries::Deliveries;
 use super::starts::Starts;
@@ -33,6 +34,8 @@ pub(crate) struct Inner {
     pub(super) running: Arc<AtomicBool>,
     /// Jobs of `apply_async` calls left for the next holder of the lock (`deferred.rs`).
     pub(super) deferred: Deferred,
+    /// Callbacks of calls that have not run yet (`join` waits for them).
+    pub(super) callbacks: Arc<Outstanding>,
     /// How the driver ended, once it has (`join` waits on it rather than on the thread's
     /// exit, which takes a while longer).
     end: Mutex<Option<End>>,
@@ -56,6 +59,7 @@ impl Inner {
             awake: Arc::clone(&state.driver_awake),
             running: Arc::clone(&state.running),
             deferred: Deferred::default(),
+            callbacks: Arc::default(),
             state: Mutex::new(state),
             wake,
             end: Mutex::new(None),

@@ -225,18 +225,39 @@ impl Pool {
     }
 
     /// Waits for the workers to exit, after [`close`](Self::close) or
-    /// [`terminate`](Self::terminate) ([`Error::StillRunning`] before).
+    /// [`terminate`](Self::terminate) ([`Error::StillRunning`] before), and for the
+    /// callbacks of the calls made before to have run, as Python's `join` does: what
+    /// callbacks gather is complete once `join` returns.
     ///
     /// A worker counts as gone once it has ended or, told to exit, has closed every
     /// descriptor it held (its end of the pool, and any pipe or file a task kept): it runs
     /// no more tasks and nothing of it can be reached. The kernel may still be freeing its memory
     /// for a few hundred microseconds, at the lowest CPU priority; the fork server reaps it.
+    /// A callback that joins its own pool does not wait for itself.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// fn square(x: u64) -> u64 { x * x }
+    /// let pool = forkpool::Pool::new(2)?;
+    /// let got = Arc::new(Mutex::new(Vec::new()));
+    /// for x in 0..10 {
+    ///     let got = Arc::clone(&got);
+    ///     let opts = forkpool::AsyncOptions::new().callback(move |v: &u64| got.lock().unwrap().push(*v));
+    ///     pool.apply_async_with(square, (x,), opts)?;
+    /// }
+    /// pool.close();
+    /// pool.join()?;
+    /// assert_eq!(got.lock().unwrap().len(), 10);
+    /// # Ok::<(), forkpool::Error>(())
+    /// ```
     pub fn join(&self) -> Result<()> {
         self.home.check()?;
         if self.inner.lock_state().phase == Phase::Running {
             return Err(Error::StillRunning);
         }
-        match self.inner.wait_end() {
+        let end = self.inner.wait_end();
+        self.inner.callbacks.wait_all();
+        match end {
             driver::End::Finished => Ok(()),
             driver::End::Panicked => {
                 Err(Error::Internal("the pool's driver thread panicked"))

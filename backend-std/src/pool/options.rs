@@ -39,10 +39,11 @@ impl<T> AsyncOptions<T> {
         self
     }
 
-    /// Runs `f` with the value once the call succeeds, exactly once, on a thread of its
-    /// own, before `get` returns. It may use the pool, even wait on other results (that
-    /// have no callback of their own). If it panics, the pool carries on and `get` returns
-    /// [`Error::CallbackPanicked`].
+    /// Runs `f` with the value once the call succeeds, exactly once, on a callback thread
+    /// (not the pool's driver: callbacks that block run side by side), before `get`
+    /// returns and before the pool's `join` returns. It may use the pool, even wait on
+    /// other results (that have no callback of their own). If it panics, the pool carries
+    /// on and `get` returns [`Error::CallbackPanicked`].
     pub fn callback(mut self, f: impl FnOnce(&T) + Send + 'static) -> Self {
         self.callback = Some(Box::new(f));
         self
@@ -56,8 +57,9 @@ impl<T> AsyncOptions<T> {
         self
     }
 
-    /// Runs `f` with the error once the call fails, exactly once. If it panics, `get`
-    /// returns [`Error::CallbackPanicked`].
+    /// Runs `f` with the error once the call fails, exactly once, as
+    /// [`callback`](Self::callback) runs. If it panics, `get` returns
+    /// [`Error::CallbackPanicked`].
     pub fn error_callback(mut self, f: impl FnOnce(&Error) + Send + 'static) -> Self {
         self.error_callback = Some(Box::new(f));
         self

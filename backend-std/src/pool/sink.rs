@@ -3,7 +3,7 @@
 
 pub use super::async_result::AsyncResult;
 use super::async_result::Shared;
-use super::callbacks;
+use super::callbacks::{self, Ticket};
 
 use crate::error::{Error, Result};
 pub(crate) use crate::protocol::Raw;
@@ -129,14 +129,18 @@ pub(crate) struct Collect<R, T> {
     state: Mutex<CollectState<R>>,
     shared: Arc<Shared<T>>,
     finish: fn(Vec<R>) -> Result<T>,
-    callbacks: Mutex<(Option<Callback<T>>, Option<ErrorCallback>)>,
+    callbacks: Mutex<Callbacks<T>>,
 }
+
+/// A call's callbacks, and the ticket that keeps its pool's `join` waiting until they ran.
+type Callbacks<T> = (Option<Callback<T>>, Option<ErrorCallback>, Option<Ticket>);
 
 impl<R, T: Send + 'static> Collect<R, T> {
     pub(crate) fn new(
         finish: fn(Vec<R>) -> Result<T>,
         callback: Option<Callback<T>>,
         error_callback: Option<ErrorCallback>,
+        ticket: Option<Ticket>,
     ) -> (Arc<Self>, Arc<Shared<T>>) {
         let shared = Shared::new();
         let sink = Arc::new(Self {
@@ -151,7 +155,7 @@ impl<R, T: Send + 'static> Collect<R, T> {
             }),
             shared: Arc::clone(&shared),
             finish,
-            callbacks: Mutex::new((callback, error_callback)),
+            callbacks: Mutex::new((callback, error_callback, ticket)),
         });
         (sink, shared)
     }
@@ -188,7 +192,7 @@ impl<R, T: Send + 'static> Collect<R, T> {
         T: Send + 'static,
     {
         let value = values.and_then(self.finish);
-        let (callback, error_callback) = std::mem::take(&mut *lock(&self.callbacks));
+        let (callback, error_callback, ticket) = std::mem::take(&mut *lock(&self.callbacks));
         let shared = Arc::clone(&self.shared);
         if callback.is_none() && error_callback.is_none() {
             shared.set(value);
@@ -198,9 +202,13 @@ impl<R, T: Send + 'static> Collect<R, T> {
         // after the callback ran, and a callback that waits on the pool (even on another
         // result) cannot stall the driver that would deliver it.
         callbacks::run(Box::new(move |idle| {
-            let ran = catch_unwind(AssertUnwindSafe(|| match &value {
+            let call = || match &value {
                 Ok(v) => callback.map(|cb| cb(v)),
                 Err(e) => error_callback.map(|cb| cb(e)),
+            };
+            let ran = catch_unwind(AssertUnwindSafe(|| match &ticket {
+                Some(t) => t.run(call),
+                None => call(),
             }));
             // Free for the next callback before `get` can return.
             drop(idle);
@@ -214,6 +222,8 @@ impl<R, T: Send + 'static> Collect<R, T> {
                     shared.set(Err(Error::CallbackPanicked { message }));
                 }
             }
+            // Ran and published: the pool's `join` may return.
+            drop(ticket);
         }));
     }
 }

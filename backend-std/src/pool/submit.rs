@@ -42,7 +42,10 @@ impl Pool {
         R: DeserializeOwned + Send + 'static,
         T: Send + 'static,
     {
-        let (sink, shared) = Collect::new(finish, opts.callback, opts.error_callback);
+        // A call with callbacks keeps the pool's `join` waiting until they ran.
+        let ticket = (opts.callback.is_some() || opts.error_callback.is_some())
+            .then(|| self.inner.callbacks.ticket());
+        let (sink, shared) = Collect::new(finish, opts.callback, opts.error_callback, ticket);
         let timeout_ms = opts.timeout.map(|t| t.as_millis().max(1) as u64);
         let mut items = items.into_iter();
         // Room for the results at once where the count is known (up to a bound: a size

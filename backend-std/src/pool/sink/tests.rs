@@ -11,7 +11,7 @@ type Values = Collect<u64, Vec<u64>>;
 
 /// A collector of `n` results, all submitted; and a way to read its outcome once complete.
 fn collector(n: usize) -> (Arc<Values>, impl Fn() -> Option<Result<Vec<u64>>>) {
-    let (sink, shared) = Collect::new(Ok, None, None);
+    let (sink, shared) = Collect::new(Ok, None, None, None);
     sink.expect(n);
     sink.seal();
     let outcome = move || lock(&shared.value).value.take();
@@ -77,7 +77,7 @@ fn a_result_that_comes_twice_or_out_of_range_counts_once() {
 
 #[test]
 fn room_made_ahead_for_more_results_than_come_changes_nothing() {
-    let (sink, shared) = Collect::<u64, Vec<u64>>::new(Ok, None, None);
+    let (sink, shared) = Collect::<u64, Vec<u64>>::new(Ok, None, None, None);
     sink.reserve(1000);
     sink.expect(3);
     sink.deliver(1, Ok(run(1, 3)));
