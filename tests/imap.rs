@@ -158,6 +158,29 @@ fn close_and_join_with_an_iterator_in_scope() {
     });
 }
 
+/// `imap` submits as it is consumed, so `close` + `join` with one made on this thread and
+/// not used up (Python's `imap`, `close`, `join`, then iterate) would wait for ever: `join`
+/// says so at once, and the iterator still yields every result; once it is used up, `join`
+/// returns. Another thread's `join` waits for the consumer, as before.
+#[test]
+fn join_with_an_imap_not_used_up_fails_at_once_and_loses_nothing() {
+    bounded(LIMIT, || {
+        let pool = Arc::new(Pool::new(2).unwrap());
+        let it = pool.imap_unordered(sqr, 0..10_000).unwrap();
+        pool.close();
+        assert!(matches!(pool.join(), Err(Error::ImapNotConsumed)));
+        let waiter = {
+            let pool = Arc::clone(&pool);
+            std::thread::spawn(move || pool.join())
+        };
+        let mut got: Vec<i64> = it.map(Result::unwrap).collect();
+        got.sort_unstable();
+        assert_eq!(got, (0..10_000).map(|x| x * x).collect::<Vec<_>>());
+        waiter.join().unwrap().unwrap();
+        pool.join().unwrap();
+    });
+}
+
 /// Issue 19, point 5: an `imap` over an input of known length knows how many results are
 /// still to come (`len()`), so a progress bar can show the total.
 #[test]

@@ -118,6 +118,12 @@ pub enum Error {
     InvalidArgument(&'static str),
     /// `join` was called on a pool that is still running: call `close` or `terminate` first.
     StillRunning,
+    /// `join` was called while an `imap` (or `imap_unordered`) of the pool, made on the
+    /// same thread, still has input to submit. An `imap` submits its input only as it is
+    /// consumed, so the pool's work is not done until it is used up or dropped; `join` would
+    /// wait for ever. Consume or drop the iterator first (nothing was lost: it still yields
+    /// every result).
+    ImapNotConsumed,
     /// A pool (or one of its results) was used from a process that is not the one that
     /// made it: a fork of it (a `Process` child that captured the pool). The pool's workers
     /// and driver thread belong to its owner; nothing was touched.
@@ -218,6 +224,10 @@ impl fmt::Display for Error {
             ),
             Self::InvalidArgument(m) => write!(f, "invalid argument: {m}"),
             Self::StillRunning => f.write_str("join() needs close() or terminate() first"),
+            Self::ImapNotConsumed => f.write_str(
+                "join() would wait for ever: an imap made on this thread still has input to \
+                 submit (it submits as it is consumed); consume or drop it before join()",
+            ),
             Self::NotOwner { owner, caller } => write!(
                 f,
                 "this pool belongs to process {owner}; process {caller}, a fork of it, cannot \

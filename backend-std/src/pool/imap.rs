@@ -77,7 +77,8 @@ where
                 return Err(Error::PoolNotRunning);
             }
             let window = window_for(st.slots.len());
-            (st.new_batch(stream.clone(), true), window)
+            let me = std::thread::current().id();
+            (st.ledger.new_fed_batch(stream.clone(), me), window)
         };
         Ok(Self {
             inner,

@@ -10,6 +10,7 @@ pub(crate) use super::batch_id::BatchId;
 use super::sink::Sink;
 use slotmap::SlotMap;
 use std::sync::Arc;
+use std::thread::ThreadId;
 
 /// What the scheduler keeps with each job and gives back with every release of its tasks.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -26,6 +27,8 @@ struct Batch {
     pending: usize,
     /// Whether more tasks may still be submitted (a live `imap`, a call still submitting).
     open: bool,
+    /// The thread that made it, for an `imap`: it submits as that thread consumes it.
+    fed_by: Option<ThreadId>,
 }
 
 /// Where a released run of tasks goes.
@@ -52,7 +55,27 @@ impl Ledger {
             sink,
             pending: 0,
             open,
+            fed_by: None,
         })
+    }
+
+    /// Registers an `imap`'s call, open until its input is used up, fed as `thread`
+    /// consumes it.
+    pub(crate) fn new_fed_batch(&mut self, sink: Arc<dyn Sink>, thread: ThreadId) -> BatchId {
+        let id = self.new_batch(sink, true);
+        if let Some(b) = self.batches.get_mut(id) {
+            b.fed_by = Some(thread);
+        }
+        id
+    }
+
+    /// Whether an open `imap` call is fed by `thread`.
+    pub(crate) fn fed_by(&self, thread: ThreadId) -> bool {
+        self.open > 0
+            && self
+                .batches
+                .values()
+                .any(|b| b.open && b.fed_by == Some(thread))
     }
 
     /// Records `n` more tasks of `batch` as submitted.

@@ -227,7 +227,10 @@ impl Pool {
     /// Waits for the workers to exit, after [`close`](Self::close) or
     /// [`terminate`](Self::terminate) ([`Error::StillRunning`] before), and for the
     /// callbacks of the calls made before to have run, as Python's `join` does: what
-    /// callbacks gather is complete once `join` returns.
+    /// callbacks gather is complete once `join` returns. An `imap` submits its input as it
+    /// is consumed, so one this thread made and has not used up or dropped would keep the
+    /// pool busy for ever: `join` then returns [`Error::ImapNotConsumed`] at once (the
+    /// iterator still yields every result).
     ///
     /// A worker counts as gone once it has ended or, told to exit, has closed every
     /// descriptor it held (its end of the pool, and any pipe or file a task kept): it runs
@@ -252,8 +255,14 @@ impl Pool {
     /// ```
     pub fn join(&self) -> Result<()> {
         self.home.check()?;
-        if self.inner.lock_state().phase == Phase::Running {
-            return Err(Error::StillRunning);
+        {
+            let st = self.inner.lock_state();
+            if st.phase == Phase::Running {
+                return Err(Error::StillRunning);
+            }
+            if st.ledger.fed_by(std::thread::current().id()) {
+                return Err(Error::ImapNotConsumed);
+            }
         }
         let end = self.inner.wait_end();
         self.inner.callbacks.wait_all();
