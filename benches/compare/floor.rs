@@ -1,6 +1,7 @@
 //! The machine's floor, measured in the same run: raw pipes between two forked processes,
-//! fork + exit + wait, the bare process work of a pool's start-up and shut-down, filling
-//! fresh memory, and how late a sleep wakes up.
+//! fork + exit + wait, the bare process work of a pool's start-up and shut-down, the seed's
+//! `Process` walk-through done with bare `fork(2)`, filling fresh memory, and how late a
+//! sleep wakes up.
 
 use forkpool::Process;
 use std::fs::File;
@@ -157,4 +158,53 @@ pub fn sleep_lateness_ms(n: usize) -> f64 {
         })
         .sum();
     late / n as f64
+}
+
+/// The seed's `Process` variant with nothing but the kernel's calls: `fork(2)` five
+/// children that compute the factorials with the seed's sleeps (`step_ms` each), each
+/// writing its answer to a pipe; read the answers, `waitpid` each. Seconds over the ideal,
+/// in a fresh process (this bench re-run with `--seed-floor`), as the seed itself runs.
+pub fn seed_process_floor() -> f64 {
+    crate::rerun(&["--seed-floor"])
+        .first()
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
+/// The re-run side of [`seed_process_floor`].
+pub fn seed_process_floor_child() {
+    use nix::unistd::{ForkResult, fork, pipe, write};
+    const VAR: [u64; 5] = [4, 8, 12, 20, 16];
+    let step = Duration::from_millis(50);
+    let t = Instant::now();
+    let mut children = Vec::new();
+    for x in VAR {
+        let (r, w) = pipe().unwrap();
+        // SAFETY: this process is single-threaded here (a fresh re-run of the bench; the
+        // fork server is a process of its own), so the child may run anything; it only
+        // sleeps, multiplies, writes to a pipe and leaves with `_exit`.
+        match unsafe { fork() }.unwrap() {
+            ForkResult::Child => {
+                let (mut ans, mut y) = (1u64, x);
+                while y > 1 {
+                    ans *= y;
+                    std::thread::sleep(step);
+                    y -= 1;
+                }
+                let _ = write(&w, &ans.to_le_bytes());
+                // SAFETY: `_exit` ends the child at once, without running the parent's
+                // destructors or `atexit` handlers that the fork copied.
+                unsafe { libc::_exit(0) };
+            }
+            ForkResult::Parent { child } => {
+                drop(w);
+                children.push((child, File::from(r)));
+            }
+        }
+    }
+    for (pid, mut r) in children {
+        let _ = r.read_exact(&mut [0u8; 8]);
+        let _ = nix::sys::wait::waitpid(pid, None);
+    }
+    println!("{}", t.elapsed().as_secs_f64() - 0.95);
 }

@@ -48,6 +48,10 @@ fn main() {
         figures::program_first_transfer_child(args[i + 1].parse().unwrap());
         return;
     }
+    if args.iter().any(|a| a == "--seed-floor") {
+        floor::seed_process_floor_child();
+        return;
+    }
     if args.iter().any(|a| a == "--seed") {
         figures::seed_child();
         return;
@@ -71,6 +75,7 @@ fn main() {
         add("floor_fork_us", fork_us);
         add("floor_four_ms", four_ms);
         add("floor_sleep_late_ms", floor::sleep_lateness_ms(10));
+        add("floor_seed_process", floor::seed_process_floor());
         for (v, over, sleeps) in figures::seed_overheads() {
             add(&format!("seed_{v}"), over);
             add(&format!("sleeps_{v}"), sleeps);
@@ -162,6 +167,10 @@ fn report(ours: &Samples, py: &Samples) {
             "floor_fresh_fill",
         ),
         ("50 ms sleep wakes late by (ms)", "floor_sleep_late_ms"),
+        (
+            "the seed's `Process` variant with bare fork(2), a pipe and waitpid, s over ideal (50 ms steps)",
+            "floor_seed_process",
+        ),
     ] {
         println!("| {figure} | {} |", show(&get(ours, key)));
     }
@@ -180,11 +189,21 @@ fn report(ours: &Samples, py: &Samples) {
     for v in figures::seed_variants() {
         let k = format!("seed_{v}");
         let floor = late * med(&get(ours, &format!("sleeps_{v}")));
-        let r = format!(
+        let mut r = format!(
             "{:.2}x / {:.2}x timer floor",
             med(&get(ours, &k)) / floor,
             med(&get(py, &k)) / floor
         );
+        if *v == "process" {
+            // Its own floor: the same children with nothing but fork(2).
+            let bare = med(&get(ours, "floor_seed_process"));
+            r += &format!(
+                "; {:.2}x / {:.2}x bare fork(2) ({:.2}x timer floor)",
+                med(&get(ours, &k)) / bare,
+                med(&get(py, &k)) / bare,
+                bare / floor
+            );
+        }
         row(
             &format!("seed {v}, s over ideal (50 ms steps)"),
             &k,
