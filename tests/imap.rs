@@ -181,6 +181,31 @@ fn join_with_an_imap_not_used_up_fails_at_once_and_loses_nothing() {
     });
 }
 
+fn nap(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// Python's `IMapIterator.next(timeout)`: a wait that runs out says so and takes nothing
+/// from the iterator, which then yields every result in order.
+#[test]
+fn next_timeout_runs_out_without_losing_a_result() {
+    bounded(LIMIT, || {
+        let pool = Pool::new(2).unwrap();
+        let mut it = pool.imap(nap, [200, 1, 2]).unwrap();
+        assert!(matches!(
+            it.next_timeout(Duration::from_millis(1)),
+            Some(Err(Error::Timeout))
+        ));
+        let mut got = Vec::new();
+        while let Some(r) = it.next_timeout(LIMIT) {
+            got.push(r.unwrap());
+        }
+        assert_eq!(got, [200, 1, 2]);
+        assert!(it.next_timeout(Duration::ZERO).is_none());
+    });
+}
+
 /// Issue 19, point 5: an `imap` over an input of known length knows how many results are
 /// still to come (`len()`), so a progress bar can show the total.
 #[test]

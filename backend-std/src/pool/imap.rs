@@ -204,9 +204,37 @@ where
         }
     }
 
-    /// The next item: waits for it (`waker` is `None`, the iterator), or registers `waker`
-    /// to be woken when a result arrives and returns `Pending` (the `Stream`).
-    pub(super) fn advance(&mut self, waker: Option<&Waker>) -> Poll<Option<Result<R>>> {
+    /// The next result, waiting at most `timeout`: Python's `IMapIterator.next(timeout)`.
+    /// `None` once every result was yielded, as [`next`](Iterator::next); `Some(Err(`
+    /// [`Error::Timeout`]`))` when none came in time, which takes nothing from the iterator
+    /// (call again to wait more).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// fn nap(ms: u64) -> u64 { std::thread::sleep(Duration::from_millis(ms)); ms }
+    /// let pool = forkpool::Pool::new(1)?;
+    /// let mut it = pool.imap(nap, [300])?;
+    /// assert!(matches!(it.next_timeout(Duration::from_millis(10)), Some(Err(forkpool::Error::Timeout))));
+    /// assert_eq!(it.next_timeout(Duration::from_secs(60)).unwrap()?, 300);
+    /// assert!(it.next_timeout(Duration::from_secs(60)).is_none());
+    /// # Ok::<(), forkpool::Error>(())
+    /// ```
+    pub fn next_timeout(&mut self, timeout: std::time::Duration) -> Option<Result<R>> {
+        let deadline = std::time::Instant::now().checked_add(timeout);
+        match self.advance(None, deadline) {
+            Poll::Ready(item) => item,
+            Poll::Pending => Some(Err(Error::Timeout)),
+        }
+    }
+
+    /// The next item: waits for it (`waker` is `None`: the iterator; until `deadline`, if
+    /// any, then `Pending`), or registers `waker` to be woken when a result arrives and
+    /// returns `Pending` (the `Stream`).
+    pub(super) fn advance(
+        &mut self,
+        waker: Option<&Waker>,
+        deadline: Option<std::time::Instant>,
+    ) -> Poll<Option<Result<R>>> {
         if self.stopped {
             return Poll::Ready(None);
         }
@@ -236,7 +264,13 @@ where
                 return Poll::Ready(self.failed.take().map(Err));
             }
             let arrived = match waker {
-                None => self.stream.take_all(),
+                None => {
+                    let arrived = self.stream.take_all(deadline);
+                    if arrived.is_empty() {
+                        return Poll::Pending; // the deadline passed
+                    }
+                    arrived
+                }
                 Some(w) => match self.stream.try_take_all(w) {
                     Some(arrived) => arrived,
                     None => return Poll::Pending,
@@ -277,7 +311,7 @@ where
     }
 
     fn next(&mut self) -> Option<Result<R>> {
-        match self.advance(None) {
+        match self.advance(None, None) {
             Poll::Ready(item) => item,
             Poll::Pending => None, // only with a waker
         }

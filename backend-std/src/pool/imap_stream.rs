@@ -51,7 +51,7 @@ where
     type Item = Result<R>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<R>>> {
-        self.get_mut().advance(Some(cx.waker()))
+        self.get_mut().advance(Some(cx.waker()), None)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -298,11 +298,27 @@ impl Stream {
         })
     }
 
-    /// Waits until at least one result is queued, then takes all of them.
-    pub(crate) fn take_all(&self) -> VecDeque<(usize, Result<Raw>)> {
+    /// Waits until at least one result is queued, or `deadline` passes (then it may take
+    /// none), and takes all of them.
+    pub(crate) fn take_all(
+        &self,
+        deadline: Option<std::time::Instant>,
+    ) -> VecDeque<(usize, Result<Raw>)> {
         let mut q = lock(&self.queue);
         while q.results.is_empty() {
-            q = self.ready.wait(q).unwrap_or_else(|p| p.into_inner());
+            q = match deadline {
+                None => self.ready.wait(q).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    self.ready
+                        .wait_timeout(q, left)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
         }
         std::mem::take(&mut q.results)
     }
