@@ -122,7 +122,8 @@ pub enum Error {
     /// same thread, still has input to submit. An `imap` submits its input only as it is
     /// consumed, so the pool's work is not done until it is used up or dropped; `join` would
     /// wait for ever. Consume or drop the iterator first (nothing was lost: it still yields
-    /// every result).
+    /// every result). An iterator handed to another thread to consume still counts as its
+    /// maker's: join once that thread is done with it, or from another thread.
     ImapNotConsumed,
     /// A pool (or one of its results) was used from a process that is not the one that
     /// made it: a fork of it (a `Process` child that captured the pool). The pool's workers
