@@ -178,3 +178,22 @@ fn a_callback_may_join_its_own_pool() {
     });
     assert!(joined);
 }
+
+/// A callback may wait on another call's result, even one with a callback of its own: that
+/// callback runs on another callback thread.
+#[test]
+fn a_callback_may_wait_on_a_result_with_a_callback() {
+    let got = in_child(LIMIT, || {
+        let pool = Arc::new(Pool::new(2).unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = Arc::clone(&pool);
+        let opts = AsyncOptions::new().callback(move |v: &u64| {
+            let inner = AsyncOptions::new().callback(|_: &u64| ());
+            let r = p.apply_async_with(sq, (*v,), inner).and_then(|r| r.get());
+            let _ = tx.send(r.ok());
+        });
+        pool.apply_async_with(sq, (3,), opts).unwrap();
+        rx.recv_timeout(LIMIT).unwrap()
+    });
+    assert_eq!(got, Some(81));
+}

@@ -42,8 +42,8 @@ impl<T> AsyncOptions<T> {
     /// Runs `f` with the value once the call succeeds, exactly once, on a callback thread
     /// (not the pool's driver: callbacks that block run side by side), before `get`
     /// returns and before the pool's `join` returns. It may use the pool, even wait on
-    /// other results (that have no callback of their own). If it panics, the pool carries
-    /// on and `get` returns [`Error::CallbackPanicked`].
+    /// other results (a callback of theirs runs on another callback thread). If it panics,
+    /// the pool carries on and `get` returns [`Error::CallbackPanicked`].
     pub fn callback(mut self, f: impl FnOnce(&T) + Send + 'static) -> Self {
         self.callback = Some(Box::new(f));
         self
