@@ -259,3 +259,30 @@ fn the_owner_out_of_descriptors_breaks_a_pool_with_emfile() {
     assert!(server_kept, "the fork server was not killed");
     assert!(clean, "the worker whose socket was lost was reaped");
 }
+
+/// The owner runs out of descriptors part-way through building a pool: the workers that
+/// did start must be stopped, not forgotten. `build` used to hang for ever here (the
+/// scheduler, breaking down, took the started workers still waiting for their `READY` for
+/// never started; the pool kept them and waited on them). Now it fails with `EMFILE`, and
+/// every worker is reaped.
+#[test]
+fn descriptors_running_out_part_way_through_building_stop_the_started_workers() {
+    let (errno, text, clean) = common::in_child(LIMIT, || {
+        drop(Pool::new(1).unwrap()); // starts this process's fork server
+        let server = forkpool::fork_server_pid().unwrap();
+        common::await_spare(server);
+        common::kill_spares(server);
+        let (_, hard) = nix::sys::resource::getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        let open = common::open_fds().len() as u64;
+        // Room for a few workers (two descriptors each here), not for 16.
+        nix::sys::resource::setrlimit(Resource::RLIMIT_NOFILE, open + 12, hard).unwrap();
+        let err = Pool::new(16).expect_err("the pool cannot be built");
+        (
+            broken_errno(&err),
+            err.to_string(),
+            server_has_no_children(),
+        )
+    });
+    assert_eq!(errno, Some(Errno::EMFILE as i32), "{text}");
+    assert!(clean, "the started workers were stopped and reaped");
+}

@@ -211,7 +211,10 @@ impl State {
     }
 
     /// Waits for every dying process to exit or its grace to run out, and has it reaped.
+    /// What is still to be sent goes first: a worker told to exit must get its `EXIT` (no
+    /// driver sends it here), or it would be waited for until its grace runs out.
     fn reap_all_dying(&mut self) {
+        super::state::send_unflushed(&self.take_unflushed());
         let released = self.effects.take_releases();
         self.transport.release(&released);
         while let Some(mut d) = self.dying.pop() {

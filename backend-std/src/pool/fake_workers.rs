@@ -36,6 +36,8 @@ struct Log {
     alive: AtomicUsize,
     /// Starts still to fail (before any succeeds).
     fail_starts: AtomicUsize,
+    /// Starts after this many fail (as when descriptors run out part-way).
+    fail_after: AtomicUsize,
     stopped_now: Mutex<Vec<Pid>>,
     /// Whether the pool reads (and is written) workers' memory, as it does a process's.
     far: std::sync::atomic::AtomicBool,
@@ -55,8 +57,9 @@ struct Fakes {
 impl Transport for Fakes {
     fn start(&self, n: usize, intro: Intro<'_>, each: &mut dyn FnMut(Result<Started>)) -> Result<()> {
         for _ in 0..n {
-            if self.log.fail_starts.load(Ordering::SeqCst) > 0 {
-                self.log.fail_starts.fetch_sub(1, Ordering::SeqCst);
+            let spent = self.log.started.load(Ordering::SeqCst) >= self.log.fail_after.load(Ordering::SeqCst);
+            if spent || self.log.fail_starts.load(Ordering::SeqCst) > 0 {
+                let _ = self.log.fail_starts.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
                 each(Err(Error::Internal("a fake that will not start")));
                 continue;
             }
@@ -162,6 +165,7 @@ fn double(x: u64) -> u64 {
 fn new_log() -> Arc<Log> {
     Arc::new(Log {
         gate_after: AtomicUsize::new(usize::MAX),
+        fail_after: AtomicUsize::new(usize::MAX),
         ..Log::default()
     })
 }
@@ -324,10 +328,7 @@ fn terminate_fails_everything_pending_and_collects_every_worker() {
 #[test]
 fn starts_that_keep_failing_break_the_pool_with_the_cause() {
     bounded(|| {
-        let log = Arc::new(Log {
-            gate_after: AtomicUsize::new(usize::MAX),
-            ..Log::default()
-        });
+        let log = new_log();
         log.fail_starts.store(100, Ordering::SeqCst);
         match pool_of(1, &log) {
             Err(Error::PoolBroken { message, .. }) => assert!(message.contains("will not start"), "{message}"),
@@ -338,6 +339,23 @@ fn starts_that_keep_failing_break_the_pool_with_the_cause() {
         log.fail_starts.store(1, Ordering::SeqCst);
         let pool = pool_of(1, &log).unwrap();
         assert_eq!(pool.apply(double, (4,)).unwrap(), 8);
+    });
+}
+
+/// Starts that fail part-way through building a pool (descriptors running out): the build
+/// fails, and the workers that did start are stopped and collected. It used to hang: the
+/// scheduler, breaking down, took them (started, their `READY` not read yet) for never
+/// started, so nothing stopped them and the pool waited on them for ever.
+#[test]
+fn starts_failing_part_way_stop_the_workers_that_started() {
+    bounded(|| {
+        let log = new_log();
+        log.fail_after.store(2, Ordering::SeqCst);
+        assert!(matches!(pool_of(4, &log), Err(Error::PoolBroken { .. })));
+        assert_eq!(log.started.load(Ordering::SeqCst), 2);
+        assert!(eventually(|| log.alive.load(Ordering::SeqCst) == 0));
+        let released = log.released.lock().unwrap().clone();
+        assert_eq!(released.len(), 2, "both collected: {released:?}");
     });
 }
 

@@ -64,6 +64,8 @@ where
         }
         let (now, config) = (self.now, self.config);
         if self.restarts.fail(now, &config) {
+            // This start made no process; others asked for may have (`break_down`).
+            self.workers[worker.index()].life = Life::Vacant;
             self.break_down();
         } else if !self.closed || !self.queue.is_empty() {
             let at = now.saturating_add(self.restarts.backoff(config.restart_backoff));

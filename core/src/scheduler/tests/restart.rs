@@ -83,3 +83,31 @@ fn configurations_that_could_never_run_are_refused() {
     let refused = Sched::<UnorderedW>::new(c, FifoQueue::new(), UnorderedW::new(), 0).err();
     assert_eq!(refused, Some(ConfigError::NoSpawnFailures));
 }
+
+/// A start asked for before the scheduler breaks down may have made a process: it is not
+/// forgotten. Once it reports ready, the broken (closed) scheduler stops it; an abort stops
+/// it even before. Only starts not asked for yet are dropped.
+#[test]
+fn a_start_already_asked_for_is_stopped_after_a_break_down() {
+    for abort_first in [false, true] {
+        let mut config = Config::new(2);
+        config.max_spawn_failures = 1;
+        let mut sched = Sched::new(config, FifoQueue::new(), UnorderedW::new(), 0).unwrap();
+        let (a, b) = (expect_spawn(&mut sched), expect_spawn(&mut sched));
+        sched.handle_spawn_failed(b).unwrap();
+        assert!(sched.is_broken());
+        if abort_first {
+            sched.abort();
+            assert_eq!(sched.poll_worker(), Some(WorkerCommand::Stop(a)));
+        } else {
+            sched.handle_worker_idle(a).unwrap();
+            assert_eq!(sched.poll_worker(), Some(WorkerCommand::Stop(a)));
+        }
+        assert_eq!(
+            sched.poll_worker(),
+            None,
+            "nothing for the start that failed"
+        );
+        assert!(sched.is_finished());
+    }
+}
