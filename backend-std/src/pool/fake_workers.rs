@@ -27,6 +27,7 @@ const GARBAGE: u64 = 1_000_003;
 const LEND: u64 = 1_000_004;
 
 mod pieces;
+mod starts;
 
 /// What the test sees of its fakes.
 #[derive(Default)]
@@ -38,6 +39,8 @@ struct Log {
     fail_starts: AtomicUsize,
     /// Starts after this many fail (as when descriptors run out part-way).
     fail_after: AtomicUsize,
+    /// Fakes still to hang up before their `READY`, as a worker killed while it starts.
+    die_at_start: AtomicUsize,
     stopped_now: Mutex<Vec<Pid>>,
     /// Whether the pool reads (and is written) workers' memory, as it does a process's.
     far: std::sync::atomic::AtomicBool,
@@ -111,7 +114,8 @@ fn fake(conn: &RawConn, log: &Log) {
         Ok(m) if m.kind == INIT => {}
         _ => return,
     }
-    if conn.send(READY, &[], &[]).is_err() {
+    let taken = log.die_at_start.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+    if taken.is_ok() || conn.send(READY, &[], &[]).is_err() {
         return;
     }
     while let Ok(m) = conn.recv(None) {
@@ -322,40 +326,6 @@ fn terminate_fails_everything_pending_and_collects_every_worker() {
         assert_eq!(log.stopped_now.lock().unwrap().len(), 2);
         assert_eq!(log.released.lock().unwrap().len(), 2);
         assert!(eventually(|| log.alive.load(Ordering::SeqCst) == 0));
-    });
-}
-
-#[test]
-fn starts_that_keep_failing_break_the_pool_with_the_cause() {
-    bounded(|| {
-        let log = new_log();
-        log.fail_starts.store(100, Ordering::SeqCst);
-        match pool_of(1, &log) {
-            Err(Error::PoolBroken { message, .. }) => assert!(message.contains("will not start"), "{message}"),
-            other => panic!("unexpected {other:?}"),
-        }
-        // One failed start, then a good one: the pool starts.
-        let log = new_log();
-        log.fail_starts.store(1, Ordering::SeqCst);
-        let pool = pool_of(1, &log).unwrap();
-        assert_eq!(pool.apply(double, (4,)).unwrap(), 8);
-    });
-}
-
-/// Starts that fail part-way through building a pool (descriptors running out): the build
-/// fails, and the workers that did start are stopped and collected. It used to hang: the
-/// scheduler, breaking down, took them (started, their `READY` not read yet) for never
-/// started, so nothing stopped them and the pool waited on them for ever.
-#[test]
-fn starts_failing_part_way_stop_the_workers_that_started() {
-    bounded(|| {
-        let log = new_log();
-        log.fail_after.store(2, Ordering::SeqCst);
-        assert!(matches!(pool_of(4, &log), Err(Error::PoolBroken { .. })));
-        assert_eq!(log.started.load(Ordering::SeqCst), 2);
-        assert!(eventually(|| log.alive.load(Ordering::SeqCst) == 0));
-        let released = log.released.lock().unwrap().clone();
-        assert_eq!(released.len(), 2, "both collected: {released:?}");
     });
 }
 

@@ -74,15 +74,19 @@ impl Pool {
         for i in 0..st.slots.len() {
             loop {
                 let Some(conn) = st.slots[i].as_ref().map(|s| Arc::clone(&s.conn)) else {
-                    match st.until_next_deadline() {
-                        Some(wait) if !st.sched.is_broken() => {
+                    // Its start failed (or its worker died): retried now or after the
+                    // back-off, until the restart limit breaks the pool.
+                    if !st.sched.is_broken() {
+                        if let Some(wait) = st.until_next_deadline() {
                             std::thread::sleep(wait);
-                            st.pump(out);
-                            st.start_here(out);
+                        }
+                        st.pump(out);
+                        st.start_here(out);
+                        if st.slots[i].is_some() || st.until_next_deadline().is_some() {
                             continue;
                         }
-                        _ => return Err(st.broken_error()),
                     }
+                    return Err(st.broken_error());
                 };
                 match conn.recv(None) {
                     Ok(m) if m.kind == READY => {
@@ -96,11 +100,18 @@ impl Pool {
                     Err(e) => {
                         // Starting up, nobody else waits on the lock: the worker is
                         // collected here.
+                        let died = matches!(e, Error::Disconnected);
                         let loss = match e {
                             Error::Disconnected => Loss::Died(st.exit_cause_of(i)),
                             e => Loss::broke(e),
                         };
                         st.lose(i, loss);
+                        if died && st.init.is_none() {
+                            // Killed before it could answer (nothing of the pool's ran in
+                            // it): a failed start, replaced as one, within the restart
+                            // limit, as a worker that dies later is.
+                            continue;
+                        }
                         return Err(failed(st, "worker died"));
                     }
                 }
