@@ -41,8 +41,13 @@ fn server_has_no_children() -> bool {
     })
 }
 
-/// Runs `scenario` as user `uid` in a child process.
+/// Runs `scenario` in a child process as a user of its own: `uid` plus a number taken from
+/// this run's pid. `RLIMIT_NPROC` counts every process of a user, and an earlier run's
+/// processes of the same user may still be there (its fork server lingers as a zombie for
+/// about a second, until the system reaps it), so runs in quick succession must not share a
+/// user.
 fn as_user(uid: u32, scenario: fn() -> Seen) -> Seen {
+    let uid = uid + 10 * (std::process::id() % 4096);
     common::in_child(LIMIT, move || {
         faults::become_unprivileged(uid);
         scenario()
