@@ -161,38 +161,16 @@ pub(crate) fn run(inner: Arc<Inner>) {
         send_unflushed(&turned.unflushed);
         out.deliver();
         if let Some(starts) = turned.starts {
-            start_aside(&inner, starts);
+            let inner = Arc::clone(&inner);
+            starts.run_aside(move |started| {
+                inner.lock_state().install(started);
+                inner.wake();
+            });
         }
         wait(&inner, &watch, pieces.next_deadline(), &mut ready);
         // The next turn pumps under the lock: until then, callers may leave jobs to it.
         inner.awake.store(true, Ordering::Relaxed);
         collect(&watch, &ready, &mut turn, &mut pieces);
-    }
-}
-
-/// Starts workers on a thread of their own, which installs them and wakes the driver: a
-/// start (a fork server's round trip) holds up neither callers nor the driver. Without a
-/// thread to be had, the driver starts them itself.
-fn start_aside(inner: &Arc<Inner>, starts: Starts) {
-    let starts = Arc::new(Mutex::new(Some(starts)));
-    let run = {
-        let (inner, starts) = (Arc::clone(inner), Arc::clone(&starts));
-        move || {
-            if let Some(s) = lock(&starts).take() {
-                let started = s.run();
-                inner.lock_state().install(started);
-                inner.wake();
-            }
-        }
-    };
-    let spawned = std::thread::Builder::new()
-        .name("forkpool-starter".into())
-        .spawn(run);
-    if spawned.is_err()
-        && let Some(s) = lock(&starts).take()
-    {
-        let started = s.run();
-        inner.lock_state().install(started);
     }
 }
 

@@ -6,13 +6,14 @@
 //! the pool from finishing, so a worker started late is stopped, never left behind.
 
 use super::deliveries::Deliveries;
+use super::lock::lock;
 use super::departures::StartFailure;
 use super::jobs::Jobs;
 use super::state::{Slot, State};
 use super::transport::{Init, Intro, Started, Transport};
 use crate::error::{Error, Result};
 use forkpool_core::WorkerId;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Worker starts taken from the state, to run without its lock.
 pub(crate) struct Starts {
@@ -50,6 +51,29 @@ impl Starts {
         });
         let unanswered = asked.err().map(|e| (e, next.copied().collect()));
         StartedWorkers { each, unanswered }
+    }
+}
+
+impl Starts {
+    /// Runs the starts on a thread of their own, which hands the outcome to `install`
+    /// (under the pool's lock, then waking the driver): a start (a fork server's round
+    /// trip) holds up neither callers nor the driver. Without a thread to be had, the
+    /// calling thread (the driver) runs them itself.
+    pub(crate) fn run_aside(self, install: impl FnOnce(StartedWorkers) + Send + 'static) {
+        let job = Arc::new(Mutex::new(Some((self, install))));
+        let theirs = Arc::clone(&job);
+        let spawned = std::thread::Builder::new()
+            .name("forkpool-starter".into())
+            .spawn(move || {
+                if let Some((starts, install)) = lock(&theirs).take() {
+                    install(starts.run());
+                }
+            });
+        if spawned.is_err()
+            && let Some((starts, install)) = lock(&job).take()
+        {
+            install(starts.run());
+        }
     }
 }
 

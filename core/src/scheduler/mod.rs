@@ -378,23 +378,6 @@ where
             w.life = Life::Starting;
         }
     }
-
-    fn break_down(&mut self) {
-        self.broken = true;
-        self.closed = true;
-        self.queue
-            .for_each_mut(&mut |job| job.cancelled = Some(CancelReason::Broken));
-        // Starts not made yet are dropped. A start already asked for (its `Spawn` polled)
-        // may have made a process: it stays `Starting`, so that its outcome is still taken
-        // and the process stopped like any other (`abort` stops it; once ready, a closed
-        // scheduler drains it).
-        for w in self.workers.iter_mut() {
-            if w.life == Life::Starting && w.want_spawn {
-                w.life = Life::Vacant;
-                w.want_spawn = false;
-            }
-        }
-    }
 }
 
 #[cfg(test)]

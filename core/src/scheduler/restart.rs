@@ -7,7 +7,7 @@
 //! scheduler is broken. A start that succeeds ends the run.
 
 use super::worker::Life;
-use super::{Config, Job, Scheduler, Settled, SlotTable, WorkerId};
+use super::{CancelReason, Config, Job, Scheduler, Settled, SlotTable, WorkerId};
 use crate::error::SchedulerError;
 use crate::order::ResultOrder;
 use crate::queue::JobQueue;
@@ -76,6 +76,25 @@ where
             self.workers[worker.index()].life = Life::Vacant;
         }
         Ok(())
+    }
+
+    /// Too many failed starts: the scheduler is broken and closed, queued jobs are cancelled
+    /// with `CancelReason::Broken`.
+    fn break_down(&mut self) {
+        self.broken = true;
+        self.closed = true;
+        self.queue
+            .for_each_mut(&mut |job| job.cancelled = Some(CancelReason::Broken));
+        // Starts not made yet are dropped. A start already asked for (its `Spawn` polled)
+        // may have made a process: it stays `Starting`, so that its outcome is still taken
+        // and the process stopped like any other (`abort` stops it; once ready, a closed
+        // scheduler drains it).
+        for w in self.workers.iter_mut() {
+            if w.life == Life::Starting && w.want_spawn {
+                w.life = Life::Vacant;
+                w.want_spawn = false;
+            }
+        }
     }
 
     /// A start succeeded: the run of failures is over.
