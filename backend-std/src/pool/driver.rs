@@ -282,6 +282,7 @@ fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn, pieces: &mut 
     let Watch {
         watched,
         pids,
+        vacated,
         transport,
         exits,
         dying,
@@ -325,8 +326,9 @@ fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn, pieces: &mut 
     // Workers' sockets are written and read without the lock: callers keep submitting
     // while the driver waits on the kernel.
     turn.inbox.resize_with(watched.len(), Default::default);
-    for (((((_, conn), &(readable, writable)), (messages, error, cause)), &gone), &pid) in
-        watched.iter().zip(ready).zip(&mut turn.inbox).zip(&turn.exited).zip(pids)
+    let each = watched.iter().zip(ready).zip(&mut turn.inbox).zip(&turn.exited);
+    for (((((_, conn), &(readable, writable)), (messages, error, cause)), &gone), (&pid, left)) in
+        each.zip(pids.iter().zip(vacated))
     {
         let sent = match writable && !gone {
             true => conn.flush().err(),
@@ -350,9 +352,10 @@ fn collect(watch: &Watch, ready: &[(bool, bool)], turn: &mut Turn, pieces: &mut 
             }
         }
         *error = read.or(sent);
-        if matches!(error, Some(Error::Disconnected)) {
-            // It hung up or exited: collected here, without the lock (a process's reap
-            // waits for it to be gone).
+        // It hung up or exited: collected here, without the lock (a process's reap waits
+        // for it to be gone). Unless it left its slot meanwhile (a caller stopped it, and
+        // told to exit it hangs up first): then it is dying, and watched as such.
+        if matches!(error, Some(Error::Disconnected)) && !left.load(Ordering::SeqCst) {
             *cause = transport.as_ref().map(|t| t.exit_cause(pid));
         }
     }

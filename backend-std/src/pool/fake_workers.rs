@@ -26,6 +26,7 @@ const GARBAGE: u64 = 1_000_003;
 /// Answers with a large byte string lent to the pool (see `pieces.rs`).
 const LEND: u64 = 1_000_004;
 
+mod closing;
 mod pieces;
 mod starts;
 
@@ -49,7 +50,13 @@ struct Log {
     /// Starts after this many wait for `gate` (held by the test) before they start.
     gate_after: AtomicUsize,
     gate: Mutex<()>,
+    /// Fakes started after this many wait for `ready_gate` (held by the test) before their
+    /// `READY`, as workers slow to boot.
+    ready_gate_after: AtomicUsize,
+    ready_gate: Mutex<()>,
     released: Mutex<Vec<(Pid, bool)>>,
+    /// How many workers the pool looked into as deaths (asked their exit cause).
+    exit_causes: AtomicUsize,
 }
 
 struct Fakes {
@@ -72,10 +79,10 @@ impl Transport for Fakes {
             }
             let (ours, theirs) = raw_pair()?;
             let log = Arc::clone(&self.log);
-            log.started.fetch_add(1, Ordering::SeqCst);
+            let index = log.started.fetch_add(1, Ordering::SeqCst);
             log.alive.fetch_add(1, Ordering::SeqCst);
             std::thread::spawn(move || {
-                fake(&theirs, &log);
+                fake(&theirs, &log, index);
                 drop(theirs);
                 log.alive.fetch_sub(1, Ordering::SeqCst);
             });
@@ -100,6 +107,7 @@ impl Transport for Fakes {
     }
 
     fn exit_cause(&self, _: Pid) -> ExitCause {
+        self.log.exit_causes.fetch_add(1, Ordering::SeqCst);
         ExitCause::Exited(7)
     }
 
@@ -109,10 +117,13 @@ impl Transport for Fakes {
 }
 
 /// A fake worker's life: `INIT`, then tasks by the script, until `EXIT` or hang-up.
-fn fake(conn: &RawConn, log: &Log) {
+fn fake(conn: &RawConn, log: &Log, index: usize) {
     match conn.recv(None) {
         Ok(m) if m.kind == INIT => {}
         _ => return,
+    }
+    if index >= log.ready_gate_after.load(Ordering::SeqCst) {
+        drop(log.ready_gate.lock().unwrap());
     }
     let taken = log.die_at_start.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
     if taken.is_ok() || conn.send(READY, &[], &[]).is_err() {
@@ -169,6 +180,7 @@ fn double(x: u64) -> u64 {
 fn new_log() -> Arc<Log> {
     Arc::new(Log {
         gate_after: AtomicUsize::new(usize::MAX),
+        ready_gate_after: AtomicUsize::new(usize::MAX),
         fail_after: AtomicUsize::new(usize::MAX),
         ..Log::default()
     })

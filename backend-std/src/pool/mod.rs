@@ -203,7 +203,12 @@ impl Pool {
         if !self.home.is_here() {
             return;
         }
-        self.inner.lock_state().close();
+        // Idle workers are told to exit from here, at once; the driver, woken, sees them
+        // leave.
+        let _ = self.inner.hand_over(|st| {
+            st.close();
+            Ok(())
+        });
         self.inner.wake();
     }
 

@@ -128,6 +128,7 @@ impl State {
                         log: None,
                         sent: Default::default(),
                         pieces: Vec::new(),
+                        vacated: Default::default(),
                     });
                     self.counts.started += 1;
                     if !self.sched.awaits_start(w) {

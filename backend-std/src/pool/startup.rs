@@ -65,7 +65,14 @@ impl Pool {
 
     /// Waits for each first worker's answer to its initializer (they were started). A
     /// failed start is retried after its back-off, until the restart limit breaks the pool.
+    ///
+    /// Every start must have succeeded; without an initializer, only the first worker's
+    /// answer is waited for: what could fail every worker once started (taking the owner's
+    /// identity) has then shown, and a later worker that dies before it answers is a failed
+    /// start, replaced as one. The driver takes the others' answers, so the first task runs
+    /// while they boot.
     fn await_ready(st: &mut State, out: &mut Deliveries) -> Result<()> {
+        let mut answered = false;
         let failed = |st: &State, fallback: &str| Error::InitializerFailed {
             message: st
                 .last_spawn_error()
@@ -88,9 +95,13 @@ impl Pool {
                     }
                     return Err(st.broken_error());
                 };
+                if answered && st.init.is_none() {
+                    break;
+                }
                 match conn.recv(None) {
                     Ok(m) if m.kind == READY => {
                         st.on_message(i, m);
+                        answered = true;
                         break;
                     }
                     Ok(m) => {

@@ -70,6 +70,11 @@ pub(crate) struct Slot {
     /// Byte strings read from its memory for the results it is sending (see
     /// `protocol::piece`), until the message that places them.
     pub(super) pieces: Vec<Vec<u8>>,
+    /// Set once the worker has left its slot (stopped, lost or terminated). The driver reads
+    /// sockets without the lock, from a list made before: a hang-up it then sees on this
+    /// worker's socket is not a death to look into, but the end of a departure whoever took
+    /// the slot handles (see `driver::collect`).
+    pub(super) vacated: Arc<AtomicBool>,
 }
 
 pub(crate) struct State {
@@ -300,7 +305,11 @@ impl State {
 
     pub(super) fn take_slot(&mut self, i: usize) -> Option<Slot> {
         self.generation += 1;
-        self.slots[i].take()
+        let slot = self.slots[i].take();
+        if let Some(s) = &slot {
+            s.vacated.store(true, Ordering::SeqCst);
+        }
+        slot
     }
 
     /// [`pump`](Self::pump) from a caller's thread right after it submitted, so work goes

@@ -10,6 +10,7 @@ use crate::wire::{Message, RawConn};
 use nix::unistd::Pid;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// What the driver waits on: worker sockets, the sockets of dying processes (for their
 /// hang-up), and how long it may wait. Kept from turn to turn (refilled, not reallocated).
@@ -18,6 +19,9 @@ pub(super) struct Watch {
     pub(super) watched: Vec<(usize, Arc<RawConn>)>,
     /// The id of each watched worker, by its place in `watched`.
     pub(super) pids: Vec<Pid>,
+    /// Whether each watched worker has left its slot since (see `Slot::vacated`), by its
+    /// place in `watched`.
+    pub(super) vacated: Vec<Arc<AtomicBool>>,
     /// How workers are collected (the state's transport; `None` before the first turn).
     pub(super) transport: Option<Arc<dyn Transport>>,
     /// The exit descriptors of watched workers, by their place in `watched`.
@@ -67,6 +71,9 @@ impl Watch {
         );
         self.pids.clear();
         self.pids.extend(st.slots.iter().flatten().map(|s| s.pid));
+        self.vacated.clear();
+        self.vacated
+            .extend(st.slots.iter().flatten().map(|s| Arc::clone(&s.vacated)));
         if self.transport.is_none() {
             self.transport = Some(Arc::clone(&st.transport));
         }

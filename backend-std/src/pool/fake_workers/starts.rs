@@ -52,3 +52,25 @@ fn a_worker_killed_while_the_pool_starts_is_replaced() {
         assert_eq!(pool.map(double, [1u64, 2, 3]).unwrap(), [2, 4, 6]);
     });
 }
+
+/// Without an initializer, a pool is built once its first worker has answered: the others
+/// boot while it runs the first task, and their answers are taken by the driver. It used to
+/// wait for every worker's answer.
+#[test]
+fn a_pool_runs_its_first_task_while_its_other_workers_boot() {
+    bounded(|| {
+        let log = new_log();
+        let held = log.ready_gate.lock().unwrap();
+        log.ready_gate_after.store(1, Ordering::SeqCst);
+        let pool = pool_of(3, &log).unwrap();
+        assert_eq!(pool.apply(double, (4,)).unwrap(), 8);
+        drop(held);
+        // The late ones answer and take tasks: every task done once, by three workers.
+        assert_eq!(pool.map_chunked(double, 0..300, 1).unwrap().len(), 300);
+        assert_eq!(pool.stats().workers, 3);
+        pool.close();
+        pool.join().unwrap();
+        assert!(eventually(|| log.alive.load(Ordering::SeqCst) == 0));
+        assert_eq!(log.released.lock().unwrap().len(), 3);
+    });
+}
