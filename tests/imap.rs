@@ -75,23 +75,41 @@ fn unpick(p: Picky) -> u64 {
     p.0
 }
 
-/// An item that fails to encode past the first window still ends `imap` with its error,
-/// after every result before it (it used to end the iterator early, without one).
+/// An item that cannot be encoded fails alone, as in Python's `imap`: its error comes in
+/// its place, past the first window too, and the input goes on (it used to end the
+/// iterator, dropping every item after it). With chunks, the items of its chunk before it
+/// still run; unordered, every other result still comes once.
 #[test]
-fn imap_reports_an_item_that_cannot_be_encoded() {
-    let pool = Pool::new(2).unwrap();
+fn imap_fails_an_item_that_cannot_be_encoded_alone() {
+    let pool = Arc::new(Pool::new(2).unwrap());
+    let p = Arc::clone(&pool);
     let got: Vec<_> = bounded(LIMIT, move || {
-        pool.imap(unpick, (0..3000).map(Picky)).unwrap().collect()
+        p.imap(unpick, (0..3000).map(Picky)).unwrap().collect()
     });
-    assert_eq!(got.len(), FAILS_AT as usize + 1);
-    for (i, r) in got[..FAILS_AT as usize].iter().enumerate() {
-        assert_eq!(r.as_ref().ok(), Some(&(i as u64)));
+    assert_eq!(got.len(), 3000);
+    for (i, r) in got.iter().enumerate() {
+        match r {
+            Err(Error::Encode(m)) if i as u64 == FAILS_AT => {
+                assert!(m.contains("this item cannot be encoded"), "{m}")
+            }
+            r => assert_eq!(r.as_ref().ok(), Some(&(i as u64)), "item {i}"),
+        }
     }
-    assert!(
-        matches!(got.last(), Some(Err(Error::Encode(_)))),
-        "{:?}",
-        got.last()
-    );
+    for chunksize in [1, 7] {
+        let p = Arc::clone(&pool);
+        let mut got: Vec<_> = bounded(LIMIT, move || {
+            p.imap_unordered_chunked(unpick, (0..3000).map(Picky), chunksize)
+                .unwrap()
+                .collect()
+        });
+        let failed = got.iter().filter(|r| r.is_err()).count();
+        assert_eq!(failed, 1, "chunks of {chunksize}");
+        got.retain(Result::is_ok);
+        let mut got: Vec<u64> = got.into_iter().map(Result::unwrap).collect();
+        got.sort_unstable();
+        let want: Vec<u64> = (0..3000).filter(|&x| x != FAILS_AT).collect();
+        assert_eq!(got, want, "chunks of {chunksize}");
+    }
 }
 
 /// `imap` pulls input only as the window allows.

@@ -108,7 +108,7 @@ pub(crate) fn encode_lending<T: Serialize + ?Sized>(
 #[cold]
 #[inline(never)]
 fn encoded_otherwise(
-    written: std::thread::Result<postcard::Result<()>>,
+    written: std::thread::Result<std::result::Result<(), encoder::Error>>,
     out: &mut Vec<u8>,
     start: usize,
     before: usize,

@@ -14,8 +14,39 @@ use serde::ser::{
     SerializeTupleStruct, SerializeTupleVariant, Serializer,
 };
 
-type Error = postcard::Error;
 type Postcard<F> = postcard::Serializer<F>;
+
+/// Why a value could not be encoded: postcard's error, or the message the value's
+/// `Serialize` gave (postcard's own error type keeps no message, and the user's is the one
+/// that says what to fix).
+#[derive(Debug)]
+pub(crate) enum Error {
+    Postcard(postcard::Error),
+    Custom(Box<str>),
+}
+
+impl From<postcard::Error> for Error {
+    fn from(e: postcard::Error) -> Self {
+        Self::Postcard(e)
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Postcard(e) => e.fmt(f),
+            Self::Custom(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl serde::ser::Error for Error {
+    fn custom<T: std::fmt::Display>(msg: T) -> Self {
+        Self::Custom(msg.to_string().into())
+    }
+}
 
 /// Encodes `value` with `flavor` as [`postcard::serialize_with_flavor`] does. Inlined: a
 /// call here copied the flavor through memory, stalling a small value's encode.
@@ -26,7 +57,7 @@ pub(super) fn serialize_with_flavor<T: Serialize + ?Sized, F: Flavor>(
 ) -> Result<F::Output, Error> {
     let mut ser = Postcard { output: flavor };
     value.serialize(Encoder(&mut ser))?;
-    ser.output.finalize()
+    Ok(ser.output.finalize()?)
 }
 
 /// postcard's serializer, with byte sequences written as byte strings.
@@ -39,7 +70,7 @@ pub(super) struct Compound<'a, F: Flavor>(&'a mut Postcard<F>);
 macro_rules! forward {
     ($($method:ident($ty:ty);)*) => {$(
         fn $method(self, v: $ty) -> Result<(), Error> {
-            self.0.$method(v)
+            Ok(self.0.$method(v)?)
         }
     )*};
 }
@@ -80,7 +111,7 @@ impl<'a, F: Flavor> Serializer for Encoder<'a, F> {
     }
 
     fn serialize_none(self) -> Result<(), Error> {
-        self.0.serialize_none()
+        Ok(self.0.serialize_none()?)
     }
 
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
@@ -90,7 +121,7 @@ impl<'a, F: Flavor> Serializer for Encoder<'a, F> {
     }
 
     fn serialize_unit(self) -> Result<(), Error> {
-        self.0.serialize_unit()
+        Ok(self.0.serialize_unit()?)
     }
 
     fn serialize_unit_variant(
@@ -99,7 +130,7 @@ impl<'a, F: Flavor> Serializer for Encoder<'a, F> {
         index: u32,
         variant: &'static str,
     ) -> Result<(), Error> {
-        self.0.serialize_unit_variant(name, index, variant)
+        Ok(self.0.serialize_unit_variant(name, index, variant)?)
     }
 
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
@@ -125,10 +156,12 @@ impl<'a, F: Flavor> Serializer for Encoder<'a, F> {
 
     fn serialize_seq(self, len: Option<usize>) -> Result<Compound<'a, F>, Error> {
         self.0.serialize_seq(len).map(Compound)
+            .map_err(Error::from)
     }
 
     fn serialize_tuple(self, len: usize) -> Result<Compound<'a, F>, Error> {
         self.0.serialize_tuple(len).map(Compound)
+            .map_err(Error::from)
     }
 
     fn serialize_tuple_struct(
@@ -137,6 +170,7 @@ impl<'a, F: Flavor> Serializer for Encoder<'a, F> {
         len: usize,
     ) -> Result<Compound<'a, F>, Error> {
         self.0.serialize_tuple_struct(name, len).map(Compound)
+            .map_err(Error::from)
     }
 
     fn serialize_tuple_variant(
@@ -149,14 +183,17 @@ impl<'a, F: Flavor> Serializer for Encoder<'a, F> {
         (self.0)
             .serialize_tuple_variant(name, index, variant, len)
             .map(Compound)
+            .map_err(Error::from)
     }
 
     fn serialize_map(self, len: Option<usize>) -> Result<Compound<'a, F>, Error> {
         self.0.serialize_map(len).map(Compound)
+            .map_err(Error::from)
     }
 
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<Compound<'a, F>, Error> {
         self.0.serialize_struct(name, len).map(Compound)
+            .map_err(Error::from)
     }
 
     fn serialize_struct_variant(
@@ -169,6 +206,7 @@ impl<'a, F: Flavor> Serializer for Encoder<'a, F> {
         (self.0)
             .serialize_struct_variant(name, index, variant, len)
             .map(Compound)
+            .map_err(Error::from)
     }
 
     fn collect_seq<I>(self, seq: I) -> Result<(), Error>
@@ -178,7 +216,7 @@ impl<'a, F: Flavor> Serializer for Encoder<'a, F> {
     {
         if let Some(bytes) = same_type::byte_slice_of(&seq) {
             // A sequence of `u8` is written as its length and its bytes: a byte string.
-            return self.0.serialize_bytes(bytes);
+            return Ok(self.0.serialize_bytes(bytes)?);
         }
         if let Some((len, bytes)) = same_type::float_bytes_of(&seq) {
             // Floats are written as their little-endian bytes, one after another: their
@@ -186,7 +224,7 @@ impl<'a, F: Flavor> Serializer for Encoder<'a, F> {
             self.0.serialize_seq(Some(len))?;
             return (self.0.output)
                 .try_extend(bytes)
-                .map_err(|_| Error::SerializeBufferFull);
+                .map_err(|_| postcard::Error::SerializeBufferFull.into());
         }
         let items = seq.into_iter();
         let len = match items.size_hint() {
@@ -201,7 +239,7 @@ impl<'a, F: Flavor> Serializer for Encoder<'a, F> {
     }
 
     fn collect_str<T: std::fmt::Display + ?Sized>(self, value: &T) -> Result<(), Error> {
-        self.0.collect_str(value)
+        Ok(self.0.collect_str(value)?)
     }
 }
 

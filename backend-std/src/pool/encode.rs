@@ -2,7 +2,7 @@
 
 use super::jobs::{INLINE, Items, TaskJob};
 use crate::codec;
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::protocol;
 use crate::wire::DEFAULT_MAX_MESSAGE;
 use serde::Serialize;
@@ -27,14 +27,41 @@ pub(crate) fn exact_len(items: &impl Iterator) -> Option<usize> {
     }
 }
 
+/// Input that could not be made into a job: the `items` input items after those of
+/// `before` (the chunk's items that encoded) fail with `error`, as one task. Nothing else
+/// is lost: the input goes on after them.
+pub(crate) struct Unsendable {
+    pub(crate) before: Option<TaskJob>,
+    pub(crate) items: usize,
+    pub(crate) error: Error,
+}
+
+impl std::fmt::Debug for Unsendable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unsendable")
+            .field("before", &self.before.as_ref().map(|j| j.n))
+            .field("items", &self.items)
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+/// A call that takes one result for all its tasks (`map`, `apply`) fails with the error.
+impl From<Box<Unsendable>> for Error {
+    fn from(u: Box<Unsendable>) -> Self {
+        u.error
+    }
+}
+
 /// Encodes up to `chunksize` items from `items` into one job starting at batch index
-/// `index`; `None` when `items` is exhausted.
+/// `index`; `None` when `items` is exhausted. An item that cannot be encoded ends the
+/// chunk before it: the error carries the items before as a job of their own.
 pub(crate) fn next_chunk<A: Serialize>(
     items: &mut impl Iterator<Item = A>,
     call: usize,
     index: usize,
     chunksize: usize,
-) -> Result<Option<TaskJob>> {
+) -> std::result::Result<Option<TaskJob>, Box<Unsendable>> {
     // Encoded in this thread's scratch buffer: a chunk small enough to be held in place
     // (the common `apply_async` or chunk-1 `imap` case) then costs no allocation. Taken
     // out while in use (a user's `Serialize` could submit again from inside).
@@ -42,13 +69,15 @@ pub(crate) fn next_chunk<A: Serialize>(
     bytes.clear();
     bytes.reserve(INLINE);
     let (mut fds, mut n) = (Vec::new(), 0);
+    let mut failed = None;
     for args in items.take(chunksize) {
         let at = protocol::start_item(&mut bytes);
         let carried = match codec::encode_into(&args, &mut bytes) {
             Ok(carried) => carried,
             Err(e) => {
-                SCRATCH.set(bytes);
-                return Err(e);
+                bytes.truncate(at);
+                failed = Some(e);
+                break;
             }
         };
         protocol::finish_item(&mut bytes, at, carried.len());
@@ -60,28 +89,39 @@ pub(crate) fn next_chunk<A: Serialize>(
             bytes.reserve(rest.min(MAX_RESERVE));
         }
     }
-    let items = Items::from_buffer(&mut bytes);
-    if bytes.capacity() <= SCRATCH_KEPT {
-        SCRATCH.set(bytes);
-    }
-    let job = TaskJob {
+    let job = (n > 0).then(|| TaskJob {
         index,
         call,
         n,
-        items,
+        items: Items::from_buffer(&mut bytes),
         fds,
         timeout_ms: None,
-    };
+    });
+    if bytes.capacity() <= SCRATCH_KEPT {
+        SCRATCH.set(bytes);
+    }
     // A job travels in one `RUN` message: one that could never be sent fails here, as the
     // caller's error, rather than breaking the worker it would be sent to.
-    let len = job.items.len() + protocol::JOB_HEAD;
-    if len > DEFAULT_MAX_MESSAGE {
-        return Err(Error::MessageTooLarge {
+    let too_large = job.as_ref().and_then(|job| {
+        let len = job.items.len() + protocol::JOB_HEAD;
+        (len > DEFAULT_MAX_MESSAGE).then_some(Error::MessageTooLarge {
             len,
             max: DEFAULT_MAX_MESSAGE,
-        });
+        })
+    });
+    match (too_large, failed) {
+        (Some(error), failed) => Err(Box::new(Unsendable {
+            before: None,
+            items: n as usize + usize::from(failed.is_some()),
+            error,
+        })),
+        (None, Some(error)) => Err(Box::new(Unsendable {
+            before: job,
+            items: 1,
+            error,
+        })),
+        (None, None) => Ok(job),
     }
-    Ok((job.n > 0).then_some(job))
 }
 
 #[cfg(test)]
@@ -132,5 +172,37 @@ mod tests {
     fn a_chunk_encoded_while_another_is_being_encoded_leaves_both_whole() {
         let outer = chunk(&[Nested(5), Nested(9)]);
         assert_eq!(&*outer.items, expected(&[5u64, 9]).as_slice());
+    }
+
+    /// Serializes as a `u64`, unless it is `u64::MAX`.
+    #[derive(Clone)]
+    struct Picky(u64);
+
+    impl Serialize for Picky {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            if self.0 == u64::MAX {
+                return Err(serde::ser::Error::custom("not this one"));
+            }
+            s.serialize_u64(self.0)
+        }
+    }
+
+    /// An item that cannot be encoded ends its chunk: the items before it come back as a
+    /// job of their own, the error stands for it alone, and the input goes on after it.
+    #[test]
+    fn an_item_that_cannot_be_encoded_ends_its_chunk_and_stands_alone() {
+        let mut input = [1, 2, u64::MAX, 4, 5].into_iter().map(Picky);
+        let Err(failed) = next_chunk(&mut input, 0, 10, 4) else {
+            panic!("it encoded")
+        };
+        let before = failed.before.as_ref().unwrap();
+        assert_eq!((before.index, before.n, failed.items), (10, 2, 1));
+        assert_eq!(&*before.items, expected(&[1u64, 2]).as_slice());
+        assert!(matches!(&failed.error, Error::Encode(m) if m == "not this one"));
+        let rest = next_chunk(&mut input, 0, 13, 4).unwrap().unwrap();
+        assert_eq!(&*rest.items, expected(&[4u64, 5]).as_slice());
+        // Failing first: no job before it.
+        let mut input = [u64::MAX, 7].into_iter().map(Picky);
+        assert!(matches!(next_chunk(&mut input, 0, 0, 4), Err(f) if f.before.is_none()));
     }
 }

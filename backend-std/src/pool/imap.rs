@@ -8,7 +8,7 @@
 //! (`GrowableOrdered` or `GrowableUnordered` from the core, each with that capacity).
 
 use super::driver::Inner;
-use super::encode::next_chunk;
+use super::encode::{Unsendable, next_chunk};
 use super::imap_order::window_for;
 use super::imap_order::{AsCompleted, IMapOrder, InOrder};
 use super::ledger::BatchId;
@@ -32,8 +32,9 @@ const IN_FLIGHT_BYTES: usize = 64 << 20;
 /// The iterator `imap` (`O` = [`InOrder`]) and `imap_unordered` (`O` = [`AsCompleted`])
 /// return. Yields each
 /// task's result, or its error; dropping it cancels the tasks not yet started. An item that
-/// cannot be encoded ends the input: the tasks before it still yield, then its
-/// [`Error::Encode`], then nothing.
+/// cannot be sent (its `Serialize` fails: [`Error::Encode`]) yields its error in its place
+/// and the input goes on, as in Python's `imap`; with chunks, the items of its chunk before
+/// it run as a chunk of their own.
 pub struct IMap<I, A, R, O: IMapOrder> {
     inner: Arc<Inner>,
     input: I,
@@ -46,7 +47,7 @@ pub struct IMap<I, A, R, O: IMapOrder> {
     /// Values of a run taken from the window, not yielded yet (at most a chunk's).
     ready: VecDeque<Result<R>>,
     next_index: u64,
-    /// Why input stopped early (an item that would not encode, a pool no longer running),
+    /// Why input stopped early (the pool no longer takes its tasks),
     /// yielded once the tasks submitted before are.
     failed: Option<Error>,
     stopped: bool,
@@ -146,28 +147,39 @@ where
             return Ok(());
         }
         let room = capacity.saturating_sub(self.outstanding());
-        let (mut jobs, mut encoded, mut bytes, mut failed) = (Vec::new(), 0, 0, None);
+        let (mut jobs, mut encoded, mut bytes) = (Vec::new(), 0, 0);
+        // Input items that could not be sent: where they start (from `next_index`), how
+        // many, and the error each run of them yields in its place.
+        let mut unsent = Vec::new();
         while encoded + self.chunksize <= room && bytes < IN_FLIGHT_BYTES / 2 {
             let index = self.next_index as usize + encoded;
-            match next_chunk(&mut self.input, self.call, index, self.chunksize) {
-                Ok(Some(mut job)) => {
-                    encoded += job.n as usize;
-                    bytes += job.items.len();
-                    self.encoded.0 += job.items.len() as u64;
-                    self.encoded.1 += u64::from(job.n);
-                    job.timeout_ms = self.timeout_ms;
-                    jobs.push(job);
-                }
+            let (job, failed) = match next_chunk(&mut self.input, self.call, index, self.chunksize) {
+                Ok(Some(job)) => (Some(job), None),
                 Ok(None) => {
                     self.input_done = true;
                     break;
                 }
-                // The chunks before the one that failed still run.
-                Err(e) => {
-                    failed = Some(e);
-                    self.input_done = true;
-                    break;
+                Err(unsendable) => {
+                    let Unsendable {
+                        before,
+                        items,
+                        error,
+                    } = *unsendable;
+                    (before, Some((items, error)))
                 }
+            };
+            if let Some(mut job) = job {
+                encoded += job.n as usize;
+                bytes += job.items.len();
+                self.encoded.0 += job.items.len() as u64;
+                self.encoded.1 += u64::from(job.n);
+                job.timeout_ms = self.timeout_ms;
+                jobs.push(job);
+            }
+            // It fails alone, as Python's `imap` does; the input goes on after it.
+            if let Some((items, error)) = failed {
+                unsent.push((encoded, items, error));
+                encoded += items;
             }
         }
         if !jobs.is_empty() {
@@ -179,14 +191,21 @@ where
                 st.submit(self.batch, jobs)
                     .map_err(|e| if terminated { Error::Terminated } else { e })
             })?;
+        }
+        if encoded > 0 {
             // Cannot fail: `room` was free, and indices are contiguous from `next_index`.
             let _ = self.window.try_reserve(self.next_index, encoded);
+            for (at, items, error) in unsent {
+                let _ = self
+                    .window
+                    .insert_run(self.next_index + at as u64, items, Err(error));
+            }
             self.next_index += encoded as u64;
         }
         if self.input_done {
             self.seal();
         }
-        failed.map_or(Ok(()), Err)
+        Ok(())
     }
 
     /// No more tasks come from this iterator: once the input is used up (or cut off), the
@@ -294,7 +313,7 @@ where
     type Item = Result<R>;
 
     /// Exact while the input's length is known: one item per input item still to come
-    /// (an item that cannot be encoded ends the iterator early, with its error).
+    /// (with chunks, a chunk lost whole yields one error for its items).
     fn size_hint(&self) -> (usize, Option<usize>) {
         if self.stopped {
             return (0, Some(0));

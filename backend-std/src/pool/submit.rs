@@ -74,7 +74,7 @@ impl Pool {
                         done = true;
                         break;
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 }
             }
             sink.expect(group);

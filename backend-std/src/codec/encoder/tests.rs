@@ -98,3 +98,21 @@ fn byte_sequences_and_slices_are_written_as_postcard_writes_them() {
     assert_eq!(ours(&floats), postcard::to_allocvec(&floats).unwrap());
     assert_eq!(ours(&floats[..1]), postcard::to_allocvec(&floats[..1]).unwrap());
 }
+
+/// Fails to serialize with a message of its own.
+struct Refuses;
+
+impl Serialize for Refuses {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("a socket cannot be sent"))
+    }
+}
+
+/// A `Serialize` that fails says why, at any depth: postcard's own error would keep only
+/// "Serde Serialization Error".
+#[test]
+fn a_failing_serialize_keeps_its_message() {
+    let value = (1u8, vec![Some(Refuses)]);
+    let e = serialize_with_flavor(&value, AllocVec::new()).unwrap_err();
+    assert_eq!(e.to_string(), "a socket cannot be sent");
+}
