@@ -24,10 +24,11 @@ use std::time::{Duration, Instant};
 /// comes back through [`join`](Self::join). Dropping a `Process` that was not joined kills
 /// it (`SIGKILL`) and reaps it, so it never leaves a zombie.
 ///
-/// The child is forked from the calling thread. If other threads of the program hold a lock
-/// at that moment (stdout, a mutex), the child must not take it; the closure should only
-/// compute and talk through [`Connection`](crate::Connection)s. Output the child prints
-/// without a final newline may be lost (it leaves with `_exit`, without flushing).
+/// The child is forked from the calling thread. Stdout is safe: `spawn` forks holding its
+/// lock, so the child may print, and what it printed without a final newline is written
+/// when it ends, as in Python. Other locks another thread of the program may hold at that
+/// moment (a mutex of yours, stderr's) the child must not take: the closure should compute
+/// and talk through [`Connection`](crate::Connection)s.
 ///
 /// ```
 /// let p = forkpool::Process::spawn(|| 6 * 7)?;
@@ -83,10 +84,17 @@ impl ProcessBuilder {
         // the child must not take the hook's or the environment's locks, which another
         // thread of the parent may have held at the fork.
         crate::panics::install(crate::panics::backtrace_wanted());
-        let _ = std::io::stdout().flush();
+        // Stdout's lock is held across the fork: no other thread of the parent holds it
+        // then, so the child may print, and flush what it printed when it ends (its copy
+        // of the lock belongs to this thread, and is released below, in both processes).
+        // Flushed first, so the child does not print the parent's buffered output again.
+        let mut out = std::io::stdout().lock();
+        let _ = out.flush();
         let _ = std::io::stderr().flush();
         let parent = nix::unistd::getpid();
-        match sys::fork().map_err(|e| Error::io("fork", e))? {
+        let forked = sys::fork();
+        drop(out);
+        match forked.map_err(|e| Error::io("fork", e))? {
             Forked::Child => {
                 drop(ours);
                 crate::utilities::became_child(self.name);
@@ -102,6 +110,8 @@ impl ProcessBuilder {
                 let sent = catch_unwind(AssertUnwindSafe(|| {
                     answer::send(&theirs, parent, catch_unwind(AssertUnwindSafe(f))).is_ok()
                 }));
+                // What it printed without a final newline, as Python's children do.
+                let _ = catch_unwind(|| std::io::stdout().flush());
                 sys::exit_now(if matches!(sent, Ok(true)) { 0 } else { 1 })
             }
             Forked::Parent(pid) => Ok(Process::started(pid, ours, self.name)),

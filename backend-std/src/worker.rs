@@ -66,6 +66,10 @@ pub(crate) fn run(conn: RawConn, server: Pid, name: Option<Name>) -> ! {
         Ok(Err(code)) => code,
         Err(_) => 3,
     };
+    // What its tasks printed without a final newline, as Python's workers do. Only a
+    // thread a task left running could hold stdout's lock (the worker was forked from the
+    // single-threaded fork server); a pool kills a worker that does not leave in time.
+    let _ = catch_unwind(|| std::io::Write::flush(&mut std::io::stdout()));
     if code == 0 {
         // Told to exit, or its pool's end closed: it holds no task, and a pool that told
         // it to exit counts it gone once its socket hangs up, before the kernel's
