@@ -27,21 +27,19 @@ pub(crate) fn exact_len(items: &impl Iterator) -> Option<usize> {
     }
 }
 
-/// Input that could not be made into a job: the `items` input items after those of
-/// `before` (the chunk's items that encoded) fail with `error`, as one task. Nothing else
-/// is lost: the input goes on after them.
+/// Input that could not be made into a job: the input items after those of `before` (the
+/// chunk's items that encoded) fail, one error in `errors` each. Nothing else is lost: the
+/// input goes on after them.
 pub(crate) struct Unsendable {
     pub(crate) before: Option<TaskJob>,
-    pub(crate) items: usize,
-    pub(crate) error: Error,
+    pub(crate) errors: Vec<Error>,
 }
 
 impl std::fmt::Debug for Unsendable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Unsendable")
             .field("before", &self.before.as_ref().map(|j| j.n))
-            .field("items", &self.items)
-            .field("error", &self.error)
+            .field("errors", &self.errors)
             .finish()
     }
 }
@@ -49,7 +47,8 @@ impl std::fmt::Debug for Unsendable {
 /// A call that takes one result for all its tasks (`map`, `apply`) fails with the error.
 impl From<Box<Unsendable>> for Error {
     fn from(u: Box<Unsendable>) -> Self {
-        u.error
+        let first = u.errors.into_iter().next();
+        first.unwrap_or(Error::Internal("an unsendable chunk without an error"))
     }
 }
 
@@ -102,23 +101,27 @@ pub(crate) fn next_chunk<A: Serialize>(
     }
     // A job travels in one `RUN` message: one that could never be sent fails here, as the
     // caller's error, rather than breaking the worker it would be sent to.
-    let too_large = job.as_ref().and_then(|job| {
-        let len = job.items.len() + protocol::JOB_HEAD;
-        (len > DEFAULT_MAX_MESSAGE).then_some(Error::MessageTooLarge {
-            len,
-            max: DEFAULT_MAX_MESSAGE,
-        })
-    });
+    let too_large = job
+        .as_ref()
+        .map(|job| job.items.len() + protocol::JOB_HEAD)
+        .filter(|&len| len > DEFAULT_MAX_MESSAGE);
     match (too_large, failed) {
-        (Some(error), failed) => Err(Box::new(Unsendable {
-            before: None,
-            items: n as usize + usize::from(failed.is_some()),
-            error,
-        })),
+        // Every item of the chunk fails: the ones that encoded, too large together, each
+        // with that error, and the one that did not with its own.
+        (Some(len), failed) => {
+            let big = || Error::MessageTooLarge {
+                len,
+                max: DEFAULT_MAX_MESSAGE,
+            };
+            let errors = (0..n).map(|_| big()).chain(failed).collect();
+            Err(Box::new(Unsendable {
+                before: None,
+                errors,
+            }))
+        }
         (None, Some(error)) => Err(Box::new(Unsendable {
             before: job,
-            items: 1,
-            error,
+            errors: vec![error],
         })),
         (None, None) => Ok(job),
     }
@@ -196,9 +199,9 @@ mod tests {
             panic!("it encoded")
         };
         let before = failed.before.as_ref().unwrap();
-        assert_eq!((before.index, before.n, failed.items), (10, 2, 1));
+        assert_eq!((before.index, before.n), (10, 2));
         assert_eq!(&*before.items, expected(&[1u64, 2]).as_slice());
-        assert!(matches!(&failed.error, Error::Encode(m) if m == "not this one"));
+        assert!(matches!(&failed.errors[..], [Error::Encode(m)] if m == "not this one"));
         let rest = next_chunk(&mut input, 0, 13, 4).unwrap().unwrap();
         assert_eq!(&*rest.items, expected(&[4u64, 5]).as_slice());
         // Failing first: no job before it.

@@ -148,8 +148,8 @@ where
         }
         let room = capacity.saturating_sub(self.outstanding());
         let (mut jobs, mut encoded, mut bytes) = (Vec::new(), 0, 0);
-        // Input items that could not be sent: where they start (from `next_index`), how
-        // many, and the error each run of them yields in its place.
+        // Input items that could not be sent: where they start (from `next_index`), and
+        // the error each yields in its place.
         let mut unsent = Vec::new();
         while encoded + self.chunksize <= room && bytes < IN_FLIGHT_BYTES / 2 {
             let index = self.next_index as usize + encoded;
@@ -160,12 +160,8 @@ where
                     break;
                 }
                 Err(unsendable) => {
-                    let Unsendable {
-                        before,
-                        items,
-                        error,
-                    } = *unsendable;
-                    (before, Some((items, error)))
+                    let Unsendable { before, errors } = *unsendable;
+                    (before, Some(errors))
                 }
             };
             if let Some(mut job) = job {
@@ -177,8 +173,9 @@ where
                 jobs.push(job);
             }
             // It fails alone, as Python's `imap` does; the input goes on after it.
-            if let Some((items, error)) = failed {
-                unsent.push((encoded, items, error));
+            if let Some(errors) = failed {
+                let items = errors.len();
+                unsent.push((encoded, errors));
                 encoded += items;
             }
         }
@@ -195,10 +192,11 @@ where
         if encoded > 0 {
             // Cannot fail: `room` was free, and indices are contiguous from `next_index`.
             let _ = self.window.try_reserve(self.next_index, encoded);
-            for (at, items, error) in unsent {
-                let _ = self
-                    .window
-                    .insert_run(self.next_index + at as u64, items, Err(error));
+            for (at, errors) in unsent {
+                for (k, error) in errors.into_iter().enumerate() {
+                    let index = self.next_index + (at + k) as u64;
+                    let _ = self.window.insert_run(index, 1, Err(error));
+                }
             }
             self.next_index += encoded as u64;
         }
@@ -312,8 +310,7 @@ where
 {
     type Item = Result<R>;
 
-    /// Exact while the input's length is known: one item per input item still to come
-    /// (with chunks, a chunk lost whole yields one error for its items).
+    /// Exact while the input's length is known: one item per input item still to come.
     fn size_hint(&self) -> (usize, Option<usize>) {
         if self.stopped {
             return (0, Some(0));
