@@ -152,3 +152,31 @@ fn workers_take_the_owners_environment() {
         assert_eq!(s, (Some("yes".to_string()), None));
     }
 }
+
+/// What a worker's standard input is, and what one read of it gives.
+fn stdin_of_worker(_: u64) -> (String, usize) {
+    let target =
+        std::fs::read_link("/proc/self/fd/0").map_or(String::new(), |p| p.display().to_string());
+    let mut buf = [0u8; 16];
+    let read = std::io::Read::read(&mut std::io::stdin(), &mut buf).unwrap_or(usize::MAX);
+    (target, read)
+}
+
+/// Workers read standard input from /dev/null, as Python's do: a task that reads it gets
+/// end-of-file at once, and takes nothing meant for the program (they shared the owner's
+/// terminal or pipe before: a task read the program's input). The owner here has a pipe
+/// with input waiting as its standard input; its pool's fork server starts after that.
+#[test]
+fn workers_read_standard_input_from_dev_null() {
+    let got = in_child(LIMIT, || {
+        let (r, w) = nix::unistd::pipe().unwrap();
+        nix::unistd::write(&w, b"for the owner\n").unwrap();
+        drop(w);
+        nix::unistd::dup2_stdin(&r).unwrap();
+        let pool = Pool::new(2).unwrap();
+        pool.map(stdin_of_worker, [1, 2]).unwrap()
+    });
+    for (target, read) in got {
+        assert_eq!((target.as_str(), read), ("/dev/null", 0));
+    }
+}
