@@ -271,7 +271,8 @@ fn become_server(conn: &RawConn) -> ! {
         "/dev/null",
         nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
-    ) {
+    ) && std::os::fd::AsRawFd::as_raw_fd(&null) != 0
+    {
         let _ = nix::unistd::dup2_stdin(&null);
     }
     sys::ignore_sigpipe();

@@ -1,6 +1,6 @@
 //! Taking ownership of descriptors received over a Unix socket.
 
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// Wraps descriptors that `recvmsg` just received in `SCM_RIGHTS`.
 ///
@@ -43,6 +43,33 @@ pub(super) fn close_all_but(first: RawFd, keep: RawFd) {
             for fd in first..=last.min(limit) {
                 let _ = nix::unistd::close(fd);
             }
+        }
+    }
+}
+
+/// Opens `/dev/null` on each standard descriptor (0, 1, 2) that is closed, as Rust's runtime
+/// does before `main`, but earlier: before the fork server makes its sockets, which would
+/// otherwise take those numbers. A program started with stdin closed then read the fork
+/// server's answers from "stdin", and its workers' `println!` wrote into a socket of the
+/// server. Called first thing in the constructor, while the process is single-threaded.
+pub(crate) fn open_standard_fds() {
+    use nix::fcntl::{OFlag, open};
+    use std::os::fd::IntoRawFd;
+    for fd in 0..=2 {
+        // SAFETY: fcntl(F_GETFD) only reads a descriptor's flags; a number not in use
+        // fails with EBADF and nothing else happens.
+        let closed = unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF);
+        if !closed {
+            continue;
+        }
+        // The lowest free number: `fd`, as the ones below it are open.
+        match open("/dev/null", OFlag::O_RDWR, nix::sys::stat::Mode::empty()) {
+            // Kept open for good, as the process's standard descriptor.
+            Ok(null) if null.as_raw_fd() == fd => {
+                let _ = null.into_raw_fd();
+            }
+            _ => return,
         }
     }
 }

@@ -8,6 +8,9 @@
 // main's initialisation (no stdout, no thread spawning, no panics escape: errors are stored).
 #[ctor::ctor]
 fn forkpool_start_fork_server() {
+    // Before any socket is made: none may take the number of a closed stdin, stdout or
+    // stderr.
+    super::open_standard_fds();
     // A fork server started again after `main` began is this program executed afresh: it
     // serves and never reaches `main` (see `exec.rs`).
     if let Some(fd) = super::take_server_fd() {
