@@ -264,17 +264,8 @@ fn become_server(conn: &RawConn) -> ! {
     // Workers get only what the server has: stdio and their socket, whatever the
     // starter had open.
     sys::close_inherited(std::os::fd::AsRawFd::as_raw_fd(&conn.as_fd()));
-    // Workers read standard input from /dev/null, as Python's do: a task that reads it
-    // gets end-of-file at once, instead of taking the terminal's (or a pipe's) input from
-    // the program. Left as it is where /dev/null cannot be opened.
-    if let Ok(null) = nix::fcntl::open(
-        "/dev/null",
-        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    ) && std::os::fd::AsRawFd::as_raw_fd(&null) != 0
-    {
-        let _ = nix::unistd::dup2_stdin(&null);
-    }
+    // Workers read standard input from /dev/null, as Python's do.
+    sys::stdin_from_dev_null();
     sys::ignore_sigpipe();
     // The terminal's Ctrl-C goes to the whole process group: the server (and the workers
     // it forks, until their owner's policy says otherwise) ignore it, so only the owner's

@@ -1,4 +1,5 @@
-//! Taking ownership of descriptors received over a Unix socket.
+//! Descriptors: taking ownership of those received over a Unix socket, closing inherited
+//! ones in a fresh process, and the standard descriptors a process starts with.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -71,5 +72,19 @@ pub(crate) fn open_standard_fds() {
             }
             _ => return,
         }
+    }
+}
+
+/// Makes `/dev/null` this process's standard input (the fork server's, which its workers
+/// inherit): a task that reads it gets end-of-file at once, instead of taking the
+/// terminal's (or a pipe's) input from the program. Left as it is where `/dev/null` cannot
+/// be opened.
+pub(crate) fn stdin_from_dev_null() {
+    use nix::fcntl::{OFlag, open};
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+    if let Ok(null) = open("/dev/null", flags, nix::sys::stat::Mode::empty())
+        && null.as_raw_fd() != 0
+    {
+        let _ = nix::unistd::dup2_stdin(&null);
     }
 }

@@ -37,7 +37,7 @@ mod steer;
 
 pub(crate) use clock::coarse_now;
 pub(crate) use exec::{Image, take_server_fd};
-pub(crate) use fd::{close_inherited, open_standard_fds, owned_from_received};
+pub(crate) use fd::{close_inherited, open_standard_fds, owned_from_received, stdin_from_dev_null};
 pub(crate) use fnptr::{addr_of_call, call_erased, conjure_zst};
 pub(crate) use fork::{
     Forked, exit_now, fork, ignore_sigpipe, leave_in_background, replace_environment, set_ignored,
