@@ -147,7 +147,10 @@ impl PoolBuilder {
         self
     }
 
-    /// Starts the workers and waits until each has run the initializer.
+    /// Starts the workers. With an initializer, waits until each has run it (one that fails
+    /// fails the build with [`Error::InitializerFailed`](crate::Error::InitializerFailed));
+    /// without one, returns as [`Pool::new`] does, once every worker is forked and the first
+    /// has answered.
     pub fn build(self) -> Result<Pool> {
         let interrupt = self.terminate_on_interrupt;
         self.build_on(Box::new(super::processes::Processes { interrupt }))

@@ -83,7 +83,7 @@ use std::sync::Arc;
 /// worker starts, so dropping root in `main` reaches the tasks; not resource limits,
 /// seccomp/Landlock filters or namespaces set after the fork server started. They ignore
 /// the terminal's Ctrl-C unless [`PoolBuilder::terminate_on_interrupt`] says otherwise.
-/// A pool belongs to the process that made it: in a fork of it (a [`crate::Process`] child
+/// Their standard input is `/dev/null`, as in Python. A pool belongs to the process that made it: in a fork of it (a [`crate::Process`] child
 /// that captured it) every method fails with [`Error::NotOwner`] and touches nothing.
 ///
 /// ```
@@ -103,7 +103,10 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A pool of `processes` workers; [`Error::InvalidArgument`] for 0.
+    /// A pool of `processes` workers; [`Error::InvalidArgument`] for 0. Returns once every
+    /// worker is forked and the first has answered: the others finish booting while it
+    /// runs the first task. (Python's `Pool()` returns before any worker has started; a
+    /// start that fails here, out of processes or descriptors, fails `new`.)
     pub fn new(processes: usize) -> Result<Self> {
         Self::builder().processes(processes).build()
     }
