@@ -259,3 +259,30 @@ fn join_timeout_after_a_hang_up_keeps_its_bound() {
         got.2
     );
 }
+
+/// Recurses until the stack runs out.
+#[allow(unconditional_recursion)]
+fn deeper(n: u64) -> u64 {
+    let frame = std::hint::black_box([n; 64]);
+    deeper(n + 1).wrapping_add(frame[7])
+}
+
+/// A task that overflows its stack kills its process: a child (Rust's runtime aborts it:
+/// `SIGABRT`) or a pool's worker (forked before the runtime set that up: `SIGSEGV`). The
+/// error names a stack overflow among the likely causes, so the user knows where to look.
+#[test]
+fn a_stack_overflow_is_named_as_a_likely_cause() {
+    let p = Process::spawn(|| deeper(0)).unwrap();
+    let child = bounded(LIMIT, move || p.join());
+    let pool = forkpool::Pool::new(1).unwrap();
+    let task = bounded(LIMIT, move || pool.apply(deeper, (0,)));
+    for r in [child, task] {
+        match r {
+            Err(e @ Error::WorkerDied { .. }) => {
+                let text = e.to_string();
+                assert!(text.contains("stack overflow"), "{text}");
+            }
+            other => panic!("expected the process to die, got {other:?}"),
+        }
+    }
+}

@@ -31,6 +31,21 @@ impl fmt::Display for ExitCause {
     }
 }
 
+/// What usually sends `signal` to a task's process, so the message says where to look.
+fn signal_hint(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGSEGV | libc::SIGBUS => ": an invalid memory access, or a stack overflow (deep recursion)",
+        libc::SIGABRT => {
+            ": an abort (a stack overflow, a panic under `panic = \"abort\"`, a failed \
+             allocation, `std::process::abort`)"
+        }
+        libc::SIGKILL => ": killed from outside, or by the kernel's out-of-memory killer",
+        libc::SIGFPE => ": an arithmetic fault",
+        libc::SIGILL => ": an illegal instruction",
+        _ => "",
+    }
+}
+
 /// Everything that can go wrong in forkpool.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -187,7 +202,11 @@ impl fmt::Display for Error {
                 write!(f, "task panicked in process {pid}: {message}")
             }
             Self::WorkerDied { pid, cause } => {
-                write!(f, "worker process {pid} {cause} before answering")
+                write!(f, "worker process {pid} {cause} before answering")?;
+                match cause {
+                    ExitCause::Signaled { signal, .. } => f.write_str(signal_hint(*signal)),
+                    _ => Ok(()),
+                }
             }
             Self::Timeout => f.write_str("timed out; the result may still come: wait again"),
             Self::PoolNotRunning => f.write_str("the pool was closed or terminated"),
