@@ -110,3 +110,48 @@ fn children_print_while_another_thread_prints_all_the_time() {
     stop.store(true, Ordering::Relaxed);
     printer.join().unwrap();
 }
+
+/// A child whose last output cannot be written yet (its stdout is a full pipe nobody reads
+/// for now): `join_timeout` keeps its bound while the child waits to write, and the value
+/// comes once the pipe is read. (The child flushes before it answers: flushing after, the
+/// parent's reap waited on it without a bound.)
+#[test]
+fn join_timeout_keeps_its_bound_while_a_child_waits_to_write_its_output() {
+    let (r, w) = nix::unistd::pipe().unwrap();
+    // Fill the pipe: written without blocking until it is full.
+    let flags = nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_GETFL).unwrap();
+    let nonblocking = nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_SETFL(nonblocking)).unwrap();
+    let mut filled = 0;
+    while let Ok(n) = nix::unistd::write(&w, &[b'x'; 4096]) {
+        filled += n;
+    }
+    nix::fcntl::fcntl(
+        &w,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::from_bits_truncate(flags)),
+    )
+    .unwrap();
+    let mut child = Process::spawn(move || {
+        nix::unistd::dup2_stdout(&w).unwrap();
+        std::io::stdout().write_all(b"the end").unwrap();
+        5u8
+    })
+    .unwrap();
+    let waited = bounded(LIMIT, move || {
+        let first = child.join_timeout(Duration::from_millis(200));
+        (first, child)
+    });
+    let (first, mut child) = waited;
+    assert!(matches!(first, Err(forkpool::Error::Timeout)), "{first:?}");
+    // Read the pipe: the child writes its output, then answers.
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        std::io::Read::read_to_end(&mut std::fs::File::from(r), &mut all).unwrap();
+        all
+    });
+    assert_eq!(child.join_timeout(Duration::from_secs(20)).unwrap(), 5);
+    drop(child);
+    let all = reader.join().unwrap();
+    assert_eq!(all.len(), filled + b"the end".len());
+    assert!(all.ends_with(b"the end"));
+}

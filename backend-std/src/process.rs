@@ -108,10 +108,13 @@ impl ProcessBuilder {
                 // closure, the value's `Serialize` or `Drop`) is reported, and the child
                 // never unwinds into the parent's frames that the fork copied.
                 let sent = catch_unwind(AssertUnwindSafe(|| {
-                    answer::send(&theirs, parent, catch_unwind(AssertUnwindSafe(f))).is_ok()
+                    let value = catch_unwind(AssertUnwindSafe(f));
+                    // What it printed without a final newline, as Python's children do;
+                    // before the answer, so `join` returns once it is written (and
+                    // `join_timeout` keeps its bound while a full pipe holds it up).
+                    let _ = std::io::stdout().flush();
+                    answer::send(&theirs, parent, value).is_ok()
                 }));
-                // What it printed without a final newline, as Python's children do.
-                let _ = catch_unwind(|| std::io::stdout().flush());
                 sys::exit_now(if matches!(sent, Ok(true)) { 0 } else { 1 })
             }
             Forked::Parent(pid) => Ok(Process::started(pid, ours, self.name)),
