@@ -266,6 +266,8 @@ fn become_server(conn: &RawConn) -> ! {
     sys::close_inherited(std::os::fd::AsRawFd::as_raw_fd(&conn.as_fd()));
     // Workers read standard input from /dev/null, as Python's do.
     sys::stdin_from_dev_null();
+    // A task's stack overflow is named and aborts its worker, as in any Rust program.
+    sys::name_stack_overflows();
     sys::ignore_sigpipe();
     // The terminal's Ctrl-C goes to the whole process group: the server (and the workers
     // it forks, until their owner's policy says otherwise) ignore it, so only the owner's

@@ -16,6 +16,7 @@
 //! | `shm.rs` | shared memory: `memfd_create`, seals, `mmap`, and views of the mapping |
 //! | `same_type.rs` | a byte sequence seen as the bytes it is, and a `Vec<u8>` handed over as a value of the same type |
 //! | `pshared.rs` | robust process-shared pthread mutexes and condition variables in shared memory |
+//! | `stack_guard.rs` | a worker's stack-overflow handler: `sigaltstack`, `sigaction`, the main thread's stack bounds |
 
 mod clock;
 mod exec;
@@ -32,10 +33,12 @@ mod pidfd;
 mod pshared;
 pub(crate) mod same_type;
 mod shm;
+mod stack_guard;
 mod start;
 mod steer;
 
 pub(crate) use clock::coarse_now;
+pub(crate) use stack_guard::install as name_stack_overflows;
 pub(crate) use exec::{Image, take_server_fd};
 pub(crate) use fd::{close_inherited, open_standard_fds, owned_from_received, stdin_from_dev_null};
 pub(crate) use fnptr::{addr_of_call, call_erased, conjure_zst};
