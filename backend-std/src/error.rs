@@ -34,7 +34,9 @@ impl fmt::Display for ExitCause {
 /// What usually sends `signal` to a task's process, so the message says where to look.
 fn signal_hint(signal: i32) -> &'static str {
     match signal {
-        libc::SIGSEGV | libc::SIGBUS => ": an invalid memory access, or a stack overflow (deep recursion)",
+        libc::SIGSEGV | libc::SIGBUS => {
+            ": an invalid memory access, or a stack overflow (deep recursion)"
+        }
         libc::SIGABRT => {
             ": an abort (a stack overflow, a panic under `panic = \"abort\"`, a failed \
              allocation, `std::process::abort`)"

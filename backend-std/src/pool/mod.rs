@@ -83,8 +83,9 @@ use std::sync::Arc;
 /// worker starts, so dropping root in `main` reaches the tasks; not resource limits,
 /// seccomp/Landlock filters or namespaces set after the fork server started. They ignore
 /// the terminal's Ctrl-C unless [`PoolBuilder::terminate_on_interrupt`] says otherwise.
-/// Their standard input is `/dev/null`, as in Python. A pool belongs to the process that made it: in a fork of it (a [`crate::Process`] child
-/// that captured it) every method fails with [`Error::NotOwner`] and touches nothing.
+/// Their standard input is `/dev/null`, as in Python. A pool belongs to the process that
+/// made it: in a fork of it (a [`crate::Process`] child that captured it) every method
+/// fails with [`Error::NotOwner`] and touches nothing.
 ///
 /// ```
 /// fn square(x: u64) -> u64 { x * x }

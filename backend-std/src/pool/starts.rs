@@ -52,9 +52,7 @@ impl Starts {
         let unanswered = asked.err().map(|e| (e, next.copied().collect()));
         StartedWorkers { each, unanswered }
     }
-}
 
-impl Starts {
     /// Runs the starts on a thread of their own, which hands the outcome to `install`
     /// (under the pool's lock, then waking the driver): a start (a fork server's round
     /// trip) holds up neither callers nor the driver. Without a thread to be had, the
