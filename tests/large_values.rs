@@ -222,6 +222,40 @@ fn large_arguments_of_each_shape_arrive_whole() {
     }
 }
 
+fn measure_vec(v: Vec<u8>) -> (usize, u64) {
+    (v.len(), v.iter().map(|&x| u64::from(x)).sum())
+}
+
+fn measure_count_then_bytes(n: u64, b: ByteBuf) -> (u64, usize, u64) {
+    let (len, sum) = measure_bytes(b);
+    (n, len, sum)
+}
+
+/// A large job's lone argument that looks like one byte string from its first bytes (a
+/// length, then that many bytes to the end) is read apart, and the task's value takes it
+/// (`protocol::run_far`); a value that only looks so (a count that equals the bytes after
+/// it) is decoded whole all the same.
+#[test]
+fn large_arguments_of_every_layout_arrive_whole() {
+    let pool = Pool::new(1).unwrap();
+    for len in [(1 << 20) - 8, 1 << 20, (1 << 20) + 1, 3 << 20] {
+        let want = measure_bytes(bytes(len));
+        assert_eq!(pool.apply(measure_bytes, (bytes(len),)).unwrap(), want);
+        assert_eq!(pool.apply(measure_vec, (plain_vec(len),)).unwrap(), want);
+        let t = text(len);
+        let want_text = (len, t.bytes().map(u64::from).sum::<u64>());
+        assert_eq!(pool.apply(measure_text, (t,)).unwrap(), want_text);
+        // The count is as long as the byte string and its own length prefix after it.
+        // (postcard writes a length as a varint: 7 bits a byte.)
+        let prefix = (usize::BITS - len.leading_zeros()).div_ceil(7) as usize;
+        let n = (len + prefix) as u64;
+        let got = pool
+            .apply(measure_count_then_bytes, (n, bytes(len)))
+            .unwrap();
+        assert_eq!(got, (n, want.0, want.1), "{len}");
+    }
+}
+
 #[test]
 fn large_and_small_arguments_in_one_call_keep_their_order() {
     let pool = Pool::new(2).unwrap();

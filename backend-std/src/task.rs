@@ -20,6 +20,9 @@ pub(crate) enum Args<'a> {
     /// `range` of a message buffer the task may consume: a byte string or `String` that
     /// is the argument takes the buffer instead of a copy (see `codec/owned.rs`).
     Owned(Vec<u8>, std::ops::Range<usize>),
+    /// `range` of a message buffer, followed by a byte string read apart, which the value's
+    /// last byte string takes instead of a copy (see `protocol::run_far`).
+    Spliced(Vec<u8>, std::ops::Range<usize>, Vec<u8>),
 }
 
 /// How a task ended in a worker; its body (result bytes or message) is in the [`Output`].
@@ -151,6 +154,12 @@ where
         Args::Owned(buf, range) if fds.is_empty() => codec::decode_owned(buf, range),
         Args::Owned(buf, range) => codec::decode(&buf[range], fds),
         Args::Borrowed(bytes) => codec::decode(bytes, fds),
+        Args::Spliced(buf, range, tail) if fds.is_empty() => codec::decode_spliced(&buf[range], tail),
+        Args::Spliced(mut buf, range, tail) => {
+            buf.truncate(range.end);
+            buf.extend_from_slice(&tail);
+            codec::decode(&buf[range.start..], fds)
+        }
     };
     let args: A = match decoded {
         Ok(a) => a,

@@ -15,13 +15,15 @@ mod out;
 mod run_message;
 
 use crate::owner::call_tag;
-use crate::protocol::{self, EXIT, INIT, INIT_FAILED, LOG, READY, RUN, ResultBatch, ResultLog};
+use crate::protocol::{
+    self, EXIT, INIT, INIT_FAILED, LOG, READY, RUN, RUN_FAR, ResultBatch, ResultLog,
+};
 use crate::sys;
 use crate::task::{Args, Output, Status};
 use crate::wire::{Message, RawConn};
 use nix::unistd::Pid;
 use out::Out;
-use run_message::{Items, RunHead, lone_large};
+use run_message::{Items, RunHead, lone};
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
@@ -186,9 +188,14 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
             out.flush(&mut batch, &mut log)?;
             oldest = None;
         }
-        let Some(m) = out.next() else {
+        let Some(mut m) = out.next() else {
             return Ok(()); // the driver is gone
         };
+        // The byte string a large job's lone argument is, read apart (`protocol::run_far`).
+        let mut tail = None;
+        if m.kind == RUN_FAR {
+            (m, tail) = out.fetch_run(m)?;
+        }
         match m.kind {
             INIT if key.is_none() => {
                 let (k, far, owner) = init(conn, m, host)?;
@@ -209,12 +216,17 @@ fn serve(conn: &RawConn, host: Host) -> Result<(), Exit> {
                 let mut fds = m.fds.into_iter();
                 let mut bytes = m.bytes;
                 let run = protocol::decode_run(&bytes).map_err(broken)?;
-                let jobs: Vec<(RunHead, Items<'_>)> = match lone_large(&run, &bytes) {
+                let jobs: Vec<(RunHead, Items<'_>)> = match lone(&run, &bytes, tail.is_some()) {
                     // A lone large argument is decoded from the message itself, which it
-                    // may take (see `codec/owned.rs`), instead of a copy of it.
+                    // may take (see `codec/owned.rs`), instead of a copy of it; or from the
+                    // message and the byte string read apart, which it takes.
                     Some((head, range, item_fds)) => {
                         drop(run);
-                        let args = Args::Owned(std::mem::take(&mut bytes), range);
+                        let bytes = std::mem::take(&mut bytes);
+                        let args = match tail.take() {
+                            Some(tail) => Args::Spliced(bytes, range, tail),
+                            None => Args::Owned(bytes, range),
+                        };
                         vec![(head, Items::Lone(Some((args, item_fds))))]
                     }
                     None => run.jobs.iter().map(RunHead::split).collect(),

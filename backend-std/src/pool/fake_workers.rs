@@ -27,6 +27,7 @@ const GARBAGE: u64 = 1_000_003;
 const LEND: u64 = 1_000_004;
 
 mod closing;
+mod far_jobs;
 mod pieces;
 mod starts;
 
@@ -45,6 +46,8 @@ struct Log {
     stopped_now: Mutex<Vec<Pid>>,
     /// Whether the pool reads (and is written) workers' memory, as it does a process's.
     far: std::sync::atomic::AtomicBool,
+    /// What fakes do with large jobs lent to them (see `far_jobs.rs`).
+    far_jobs: far_jobs::FarJobs,
     /// What a fake lending a piece waits for (see `pieces.rs`).
     lending: pieces::Lending,
     /// Starts after this many wait for `gate` (held by the test) before they start.
@@ -129,9 +132,16 @@ fn fake(conn: &RawConn, log: &Log, index: usize) {
     if taken.is_ok() || conn.send(READY, &[], &[]).is_err() {
         return;
     }
-    while let Ok(m) = conn.recv(None) {
+    let mut stash = std::collections::VecDeque::new();
+    while let Some(mut m) = stash.pop_front().or_else(|| conn.recv(None).ok()) {
         if m.kind == EXIT {
             return;
+        }
+        if m.kind == protocol::RUN_FAR {
+            let Some(run) = far_jobs::fetch(conn, m, log, &mut stash) else {
+                return;
+            };
+            m = run;
         }
         assert_eq!(m.kind, RUN);
         let mut batch = ResultBatch::default();

@@ -4,7 +4,7 @@
 use super::departures::{Loss, StartFailure};
 use super::state::State;
 use crate::error::Result;
-use crate::protocol::{self, Answer, DONE, DONE_SPLICED, INIT_FAILED, PIECE_READ, READY};
+use crate::protocol::{self, Answer, DONE, DONE_SPLICED, INIT_FAILED, PIECE_READ, READY, RUN_READ};
 use crate::wire::Message;
 use forkpool_core::WorkerId;
 
@@ -26,6 +26,7 @@ impl State {
             READY => {
                 let _ = self.sched.handle_worker_idle(w);
             }
+            RUN_READ => self.on_job_read(i, &m.bytes),
             INIT_FAILED => {
                 let message = String::from_utf8_lossy(&m.bytes).into_owned();
                 if let Some(slot) = self.take_slot(i) {

@@ -17,6 +17,7 @@ mod erased;
 mod events;
 mod exits;
 mod far;
+mod far_jobs;
 #[cfg(test)]
 mod fake_workers;
 mod imap;
@@ -198,7 +199,10 @@ impl Pool {
         if opts.callback.is_none() && opts.error_callback.is_none() {
             return self.submit_one(call, args, opts.timeout);
         }
-        self.submit_all(call, [args], 1, single, opts)
+        // As in `submit_one`, the arguments are dropped once the job is on its way.
+        let submitted = self.submit_all(call, [&args], 1, single, opts);
+        drop(args);
+        submitted
     }
 
     /// Takes no more work; workers exit once everything submitted is done. Does nothing

@@ -57,7 +57,11 @@ impl State {
                 let head = protocol::job_head((d.first, job.call, tag), job.n);
                 let items = job.items.share();
                 let fds = self.keep_sent(i, d.first, job);
-                self.send_shared(i, &head, items, fds);
+                if self.lends_jobs && items.len() >= protocol::RUN_FAR_FROM {
+                    self.lend_job(i, head, items, fds);
+                } else {
+                    self.send_shared(i, &head, items, fds);
+                }
                 continue;
             }
             let len = job.items.len() + protocol::JOB_HEAD;
@@ -127,7 +131,7 @@ impl State {
 
     /// Queues one large job (`head`, then `items`) as a `RUN` message of its own to worker
     /// `i`, to be sent once the lock is released.
-    fn send_shared(&mut self, i: usize, head: &[u8], items: Arc<Vec<u8>>, fds: Vec<OwnedFd>) {
+    pub(super) fn send_shared(&mut self, i: usize, head: &[u8], items: Arc<Vec<u8>>, fds: Vec<OwnedFd>) {
         let Some(conn) = self.slots[i].as_ref().map(|s| Arc::clone(&s.conn)) else {
             return; // the scheduler dispatches only to workers in place
         };

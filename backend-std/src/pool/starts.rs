@@ -126,6 +126,7 @@ impl State {
                         log: None,
                         sent: Default::default(),
                         pieces: Vec::new(),
+                        lent: Default::default(),
                         vacated: Default::default(),
                     });
                     self.counts.started += 1;

@@ -70,6 +70,9 @@ pub(crate) struct Slot {
     /// Byte strings read from its memory for the results it is sending (see
     /// `protocol::piece`), until the message that places them.
     pub(super) pieces: Vec<Vec<u8>>,
+    /// Large jobs it was told to read from this process's memory and has not answered for,
+    /// oldest first (see `far_jobs.rs`).
+    pub(super) lent: std::collections::VecDeque<super::far_jobs::Lent>,
     /// Set once the worker has left its slot (stopped, lost or terminated). The driver reads
     /// sockets without the lock, from a list made before: a hang-up it then sees on this
     /// worker's socket is not a death to look into, but the end of a departure whoever took
@@ -123,6 +126,8 @@ pub(crate) struct State {
     /// were idle then: stopped workers go to the transport to be reaped without the driver
     /// waiting for them to exit, and idle ones are not even signalled (see `exits.rs`).
     pub(super) dropped: Option<Vec<bool>>,
+    /// Whether workers read large jobs from this process's memory (until one could not).
+    pub(super) lends_jobs: bool,
 }
 
 /// The error a configuration the core refuses gives: `InvalidArgument`, saying which limit.
@@ -164,13 +169,14 @@ impl State {
             refused: Vec::new(),
             outbox: (0..config.workers).map(|_| Jobs::default()).collect(),
             timed: false,
-            transport,
             effects: Effects::default(),
             starting: 0,
             key: crate::owner::new_key(),
             counts: Default::default(),
             interrupt,
             dropped: None,
+            lends_jobs: transport.reads_worker_memory(),
+            transport,
         })
     }
 

@@ -121,12 +121,15 @@ impl Pool {
         A: Serialize,
         R: DeserializeOwned + Send + 'static,
     {
-        let Some(mut job) = next_chunk(&mut std::iter::once(args), call, 0, 1)? else {
+        // Encoded from a reference: the arguments are dropped once the job is on its way
+        // (freeing a large one takes milliseconds the worker need not wait for).
+        let Some(mut job) = next_chunk(&mut std::iter::once(&args), call, 0, 1)? else {
             return Err(Error::Internal("no task to submit"));
         };
         job.timeout_ms = timeout.map(|t| t.as_millis().max(1) as u64);
         let shared = Shared::<R>::new();
         let batch = submit_or_leave(&self.inner, job, Arc::clone(&shared) as _)?;
+        drop(args);
         Ok(AsyncResult::new(shared, canceller(&self.inner, batch), None))
     }
 }

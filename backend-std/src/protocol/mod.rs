@@ -12,6 +12,7 @@
 //! | `DONE` | from worker | result records and runs of results: see [`done`] |
 //! | `DONE_FAR`, `FAR_TAKEN`, `FAR_REFUSED` | both | a large `DONE` read from the worker's memory: see [`far`] |
 //! | `PIECE`, `DONE_SPLICED` | from worker | a result's large byte strings read from the worker's memory while it encodes them: see [`piece`] |
+//! | `RUN_FAR`, `RUN_READ` | both | a large job read from the pool's memory: see [`run_far`] |
 //!
 //! Descriptors ride with the message, in the order of the items or results that own them
 //! (after `INIT`'s working directory, when it carries one).
@@ -27,6 +28,7 @@ mod lend;
 mod log;
 mod piece;
 mod raw;
+mod run_far;
 #[cfg(test)]
 pub(crate) use raw::run_of;
 
@@ -43,6 +45,9 @@ pub(crate) use lend::{
 #[cfg(test)]
 pub(crate) use lend::written;
 pub(crate) use log::{LOG_BYTES, ResultLog, salvage, stop_and_last_started};
+pub(crate) use run_far::{
+    RUN_FAR, RUN_FAR_FROM, RUN_READ, decode_run_far, encode_run_far, read_run, resends,
+};
 pub(crate) use piece::{
     DONE_SPLICED, Lender, Offer, PIECE, PIECE_READ, decode_spliced, join, seal, unseal,
 };

@@ -3,7 +3,7 @@
 
 use super::{Exit, RETAIN, broken};
 use crate::protocol::{
-    self, DONE, DONE_FAR, DONE_SPLICED, FAR_FROM, PIECE, ResultBatch,
+    self, DONE, DONE_FAR, DONE_SPLICED, FAR_FROM, PIECE, RUN, RUN_READ, ResultBatch,
     ResultLog,
 };
 use crate::wire::{Message, RawConn};
@@ -53,6 +53,31 @@ impl Out<'_> {
         protocol::lend(self.conn, PIECE, self.owner, bytes, &mut |m| stash.push_back(m))
     }
 
+    /// The `RUN` message that `m`, a `RUN_FAR`, stands for (`protocol::run_far`), with the
+    /// byte string its lone task's argument is, read apart, if so: read from the pool's
+    /// memory, or, where that cannot be, sent by the pool once told (the messages that come
+    /// before it wait in the stash, behind it).
+    pub(super) fn fetch_run(&mut self, m: Message) -> Result<(Message, Option<Vec<u8>>), Exit> {
+        let (head, addr, len) = protocol::decode_run_far(&m.bytes).ok_or(super::BROKEN)?;
+        let max = self.conn.max_message();
+        let read = match self.owner {
+            Some(owner) if self.far => protocol::read_run(owner, head, addr, len, max).ok(),
+            _ => None,
+        };
+        let answer = [u8::from(read.is_some())];
+        self.conn.send(RUN_READ, &answer, &[]).map_err(broken)?;
+        if let Some(job) = read {
+            return Ok((Message { kind: RUN, bytes: job.run, ..m }, job.tail));
+        }
+        loop {
+            let next = self.conn.recv(None).map_err(broken)?;
+            if next.kind == RUN && protocol::resends(&next.bytes, head) {
+                return Ok((Message { kind: RUN, bytes: next.bytes, ..m }, None));
+            }
+            self.stash.push_back(next);
+        }
+    }
+
     pub(super) fn flush(&mut self, batch: &mut ResultBatch, log: &mut Option<ResultLog>) -> Result<(), Exit> {
         batch.end_run();
         if !batch.is_empty() {
@@ -73,3 +98,55 @@ impl Out<'_> {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use crate::owner::call_tag;
+    use crate::protocol::{self, DONE, EXIT, RUN, RUN_FAR, RUN_READ};
+    use crate::task::erase;
+    use crate::zygote::release_many;
+
+    fn triple(x: u64) -> u64 {
+        x * 3
+    }
+
+    /// One job of `triple` on `x` as task `seq`: its head and items.
+    fn job(key: u64, seq: u64, x: u64) -> ([u8; protocol::JOB_HEAD], Vec<u8>) {
+        let call = erase::<_, (u64,), u64>(triple);
+        let mut items = Vec::new();
+        let at = protocol::start_item(&mut items);
+        items.extend_from_slice(&crate::codec::encode(&(x,)).unwrap().0);
+        protocol::finish_item(&mut items, at, 0);
+        (protocol::job_head((seq, call, call_tag(key, call)), 1), items)
+    }
+
+    /// A worker that may not read its pool's memory refuses a lent job and waits for it on
+    /// the socket; a job sent after the lent one waits behind it.
+    #[test]
+    fn a_job_the_worker_may_not_read_is_run_from_the_socket_before_what_followed_it() {
+        let key = 0x00dd_ba11_5eed;
+        // Not told the pool reads its memory: it reads none of the pool's either.
+        let (pid, conn) = crate::worker::started_for_test(key, false);
+        let (head, items) = job(key, 0, 14);
+        conn.send(RUN_FAR, &protocol::encode_run_far(&head, &items), &[]).unwrap();
+        let (next_head, next_items) = job(key, 1, 5);
+        conn.send(RUN, &[&next_head[..], &next_items].concat(), &[]).unwrap();
+        let m = conn.recv(None).unwrap();
+        assert_eq!((m.kind, &m.bytes[..]), (RUN_READ, &[0u8][..]));
+        conn.send(RUN, &[&head[..], &items].concat(), &[]).unwrap();
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            let m = conn.recv(None).unwrap();
+            assert_eq!(m.kind, DONE);
+            for a in protocol::decode_done(m.bytes, m.fds).unwrap() {
+                assert_eq!((a.count, a.status), (1, None));
+                a.into_result(0).unwrap().decode_each(|v: crate::error::Result<u64>| {
+                    got.push(v.unwrap());
+                });
+            }
+        }
+        assert_eq!(got, [42, 15]);
+        conn.send(EXIT, &[], &[]).unwrap();
+        release_many(&[(pid, false)]).unwrap();
+    }
+}

@@ -47,17 +47,19 @@ impl<'a> Iterator for Items<'a> {
 }
 
 /// The head, argument range within `bytes` and descriptor count of the one task of a
-/// large `RUN` message, if it holds just one.
-pub(super) fn lone_large(
+/// `RUN` message, if it holds just one, and the message is large or (`tailed`) its
+/// argument's byte string was read apart (`protocol::run_far`).
+pub(super) fn lone(
     run: &Run<'_>,
     bytes: &[u8],
+    tailed: bool,
 ) -> Option<(RunHead, std::ops::Range<usize>, usize)> {
     let [job] = &run.jobs[..] else { return None };
     if job.n != 1 {
         return None;
     }
     let item = job.items().next()?;
-    if bytes.len() < OWNED_FROM {
+    if bytes.len() < OWNED_FROM && !tailed {
         return None;
     }
     let start = (item.args.as_ptr() as usize).checked_sub(bytes.as_ptr() as usize)?;
@@ -93,7 +95,7 @@ mod tests {
     fn only_a_lone_large_task_may_consume_its_message() {
         let msg = run_message(&[&[OWNED_FROM]]);
         let run = protocol::decode_run(&msg).unwrap();
-        let (head, range, fds) = lone_large(&run, &msg).unwrap();
+        let (head, range, fds) = lone(&run, &msg, false).unwrap();
         assert_eq!((head.first, head.call, head.tag, fds), (0, 1, 2, 0));
         assert_eq!(range.len(), OWNED_FROM);
         assert!(msg[range].iter().all(|&b| b == 7));
@@ -101,7 +103,7 @@ mod tests {
         for shape in shapes {
             let msg = run_message(shape);
             let run = protocol::decode_run(&msg).unwrap();
-            assert!(lone_large(&run, &msg).is_none());
+            assert!(lone(&run, &msg, false).is_none());
         }
     }
 }

@@ -1,0 +1,88 @@
+//! Large jobs lent to fakes (`protocol::run_far`): a fake reads them from the pool's memory
+//! (its own process), or refuses, as a worker that may not read its pool's memory does, and
+//! waits for the job to come on its socket.
+
+use super::{Log, bounded, double, new_log, pool_of};
+use crate::protocol::{self, RUN, RUN_READ};
+use crate::wire::{Message, RawConn};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// What fakes do with lent jobs, and how many they were lent.
+#[derive(Default)]
+pub(super) struct FarJobs {
+    /// Fakes refuse to read them.
+    refuse: AtomicBool,
+    /// `RUN_FAR` messages fakes were sent.
+    lent: AtomicUsize,
+    /// Messages a fake stashed while it waited for a refused job to come.
+    stashed: AtomicUsize,
+}
+
+/// The `RUN` message `m`, a `RUN_FAR`, stands for: read, or (refused) waited for, messages
+/// before it going to `stash`; `None` if the pool hung up.
+pub(super) fn fetch(conn: &RawConn, m: Message, log: &Log, stash: &mut VecDeque<Message>) -> Option<Message> {
+    let jobs = &log.far_jobs;
+    jobs.lent.fetch_add(1, Ordering::SeqCst);
+    let (head, addr, len) = protocol::decode_run_far(&m.bytes).unwrap();
+    if !jobs.refuse.load(Ordering::SeqCst) {
+        let me = nix::unistd::getpid();
+        let job = protocol::read_run(me, head, addr, len, usize::MAX).unwrap();
+        conn.send(RUN_READ, &[1], &[]).ok()?;
+        // No job of these tests is one task taking one byte string.
+        assert!(job.tail.is_none());
+        return Some(Message { kind: RUN, bytes: job.run, ..m });
+    }
+    conn.send(RUN_READ, &[0], &[]).ok()?;
+    loop {
+        let next = conn.recv(None).ok()?;
+        if next.kind == RUN && protocol::resends(&next.bytes, head) {
+            return Some(next);
+        }
+        jobs.stashed.fetch_add(1, Ordering::SeqCst);
+        stash.push_back(next);
+    }
+}
+
+/// Chunks of 200k tasks: about 1.2 MB of arguments each, lent.
+fn large_chunks(pool: &super::Pool) -> Vec<u64> {
+    pool.map_chunked(double, 0..600_000, 200_000).unwrap()
+}
+
+#[test]
+fn large_jobs_are_read_from_the_pools_memory() {
+    bounded(|| {
+        let log = new_log();
+        log.far.store(true, Ordering::SeqCst);
+        let pool = pool_of(2, &log).unwrap();
+        assert_eq!(large_chunks(&pool), (0..600_000).map(|x| 2 * x).collect::<Vec<_>>());
+        assert_eq!(log.far_jobs.lent.load(Ordering::SeqCst), 3);
+        // Small jobs still go on the socket.
+        assert_eq!(pool.map(double, 0..10).unwrap().len(), 10);
+        assert_eq!(log.far_jobs.lent.load(Ordering::SeqCst), 3);
+    });
+}
+
+/// A worker that may not read its pool's memory refuses its lent job: the pool sends it,
+/// its results come in order with the rest, and the pool lends no more jobs.
+#[test]
+fn a_refused_job_is_sent_instead_and_no_more_are_lent() {
+    bounded(|| {
+        let log = new_log();
+        log.far.store(true, Ordering::SeqCst);
+        log.far_jobs.refuse.store(true, Ordering::SeqCst);
+        let pool = pool_of(1, &log).unwrap();
+        let small = pool.apply_async(double, (5,)).unwrap();
+        let opts = super::super::AsyncOptions::new().chunksize(200_000);
+        let big = pool.map_async_with(double, 0..600_000, opts).unwrap();
+        let after: Vec<_> = (0..20).map(|x| pool.apply_async(double, (x,)).unwrap()).collect();
+        assert_eq!(small.get().unwrap(), 10);
+        assert_eq!(big.get().unwrap(), (0..600_000).map(|x| 2 * x).collect::<Vec<_>>());
+        for (x, r) in after.into_iter().enumerate() {
+            assert_eq!(r.get().unwrap(), 2 * x as u64);
+        }
+        assert_eq!(log.far_jobs.lent.load(Ordering::SeqCst), 1);
+        assert_eq!(large_chunks(&pool).len(), 600_000);
+        assert_eq!(log.far_jobs.lent.load(Ordering::SeqCst), 1);
+    });
+}

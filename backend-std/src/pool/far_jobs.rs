@@ -1,0 +1,56 @@
+//! The pool's side of `protocol::run_far`: a large job's items are lent to the worker,
+//! which reads them from this process's memory, instead of being sent on its socket.
+
+use super::departures::Loss;
+use super::state::State;
+use crate::error::Error;
+use crate::protocol::{self, JOB_HEAD, RUN_FAR};
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+/// A job lent to a worker: its head, and its encoded items, kept here (and unchanged)
+/// until the worker says it read them.
+pub(crate) type Lent = ([u8; JOB_HEAD], Arc<Vec<u8>>);
+
+impl State {
+    /// Queues `RUN_FAR` for the job of `head` and `items` to worker `i` (its items'
+    /// descriptors `fds` ride with it), to be sent once the lock is released.
+    pub(super) fn lend_job(
+        &mut self,
+        i: usize,
+        head: [u8; JOB_HEAD],
+        items: Arc<Vec<u8>>,
+        fds: Vec<OwnedFd>,
+    ) {
+        let Some(slot) = self.slots[i].as_mut() else {
+            return; // the scheduler dispatches only to workers in place
+        };
+        let conn = Arc::clone(&slot.conn);
+        let offer = protocol::encode_run_far(&head, &items);
+        match conn.enqueue(RUN_FAR, &offer, fds) {
+            Ok(()) => {
+                slot.lent.push_back((head, items));
+                self.mark_unflushed(&conn);
+            }
+            Err(Error::Disconnected) => self.effects.look(),
+            Err(e) => self.lose(i, Loss::broke(e)),
+        }
+    }
+
+    /// Worker `i` answered for the oldest job lent to it: read (the items are let go), or
+    /// not (they are sent as a `RUN` message, which it waits for, and later large jobs go
+    /// on the socket: what kept this worker from reading keeps the others too).
+    pub(super) fn on_job_read(&mut self, i: usize, answer: &[u8]) {
+        let Some(slot) = self.slots[i].as_mut() else {
+            return;
+        };
+        let (Some((head, items)), [read @ (0 | 1)]) = (slot.lent.pop_front(), answer) else {
+            let e = "a worker answered for a job it was not lent";
+            return self.lose(i, Loss::Broke(e.into()));
+        };
+        if *read == 0 {
+            self.lends_jobs = false;
+            self.send_shared(i, &head, items, Vec::new());
+        }
+    }
+}
