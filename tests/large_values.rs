@@ -231,6 +231,11 @@ fn measure_count_then_bytes(n: u64, b: ByteBuf) -> (u64, usize, u64) {
     (n, len, sum)
 }
 
+fn measure_float_then_bytes(x: f64, b: ByteBuf) -> (u64, usize, u64) {
+    let (len, sum) = measure_bytes(b);
+    (x.to_bits(), len, sum)
+}
+
 /// A large job's lone argument that looks like one byte string from its first bytes (a
 /// length, then that many bytes to the end) is read apart, and the task's value takes it
 /// (`protocol::run_far`); a value that only looks so (a count that equals the bytes after
@@ -247,12 +252,30 @@ fn large_arguments_of_every_layout_arrive_whole() {
         assert_eq!(pool.apply(measure_text, (t,)).unwrap(), want_text);
         // The count is as long as the byte string and its own length prefix after it.
         // (postcard writes a length as a varint: 7 bits a byte.)
-        let prefix = (usize::BITS - len.leading_zeros()).div_ceil(7) as usize;
+        let varint_len = |n: usize| (usize::BITS - n.leading_zeros()).div_ceil(7) as usize;
+        let prefix = varint_len(len);
         let n = (len + prefix) as u64;
         let got = pool
             .apply(measure_count_then_bytes, (n, bytes(len)))
             .unwrap();
         assert_eq!(got, (n, want.0, want.1), "{len}");
+        // A float whose first `k` bytes read as such a count (of the float's other bytes
+        // and the byte string): the float would be read from both sides of the split.
+        let k = (1..8)
+            .find(|&k| varint_len(8 - k + prefix + len) == k)
+            .unwrap();
+        let (mut bits, mut at, mut left) = ([0u8; 8], 0, 8 - k + prefix + len);
+        while left >= 0x80 {
+            bits[at] = (left as u8) | 0x80;
+            left >>= 7;
+            at += 1;
+        }
+        bits[at] = left as u8;
+        let x = f64::from_le_bytes(bits);
+        let got = pool
+            .apply(measure_float_then_bytes, (x, bytes(len)))
+            .unwrap();
+        assert_eq!(got, (x.to_bits(), want.0, want.1), "{len}");
     }
 }
 

@@ -315,13 +315,22 @@ pub(crate) fn decode_spliced<T: DeserializeOwned>(head: &[u8], tail: Vec<u8>) ->
     // two in turn, as postcard reads one message.
     let mut buf = head.to_vec();
     let range = 0..buf.len();
-    guarded(|| {
+    let segments = guarded(|| {
         T::deserialize(owned::Owned {
             buf: &mut buf,
             range,
             tail: Some(&mut tail),
         })
-    })
+    });
+    if !matches!(segments, Err(Error::Decode(_))) || tail.is_empty() {
+        return segments;
+    }
+    // One read spans the two (the split was a guess, `protocol::run_far`): joined.
+    let mut buf = head.to_vec();
+    buf.extend_from_slice(&tail);
+    drop(tail);
+    let range = 0..buf.len();
+    decode_owned(buf, range)
 }
 
 /// Messages from this size on are decoded by [`decode_owned`] (see [`decode_message`]).
