@@ -21,13 +21,14 @@ use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 const MAX_WRITERS: usize = 1024;
 
 /// Frames from this size on are received straight into their buffer.
-const DIRECT_FROM: usize = 256 * 1024;
+pub(super) const DIRECT_FROM: usize = 256 * 1024;
 
 /// Receive buffers kept from connections that closed, for this process's next ones.
 static KEPT_PACKETS: sys::PerProcess<std::sync::Mutex<Vec<sys::PageBuf>>> =
     sys::PerProcess::new();
 
-/// The most receive buffers kept (64 KiB of address space each, the pages once touched).
+/// The most receive buffers kept (256 KiB of address space each, the pages once touched:
+/// at most 64 KiB but where packets of several writers' large messages interleave).
 const MAX_KEPT_PACKETS: usize = 16;
 
 fn kept_packets() -> std::sync::MutexGuard<'static, Vec<sys::PageBuf>> {

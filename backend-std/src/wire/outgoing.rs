@@ -4,7 +4,7 @@
 //! while the driver blocks sending work would be a deadlock), and whose packets are queued
 //! under the pool's lock but sent after it is released.
 
-use super::{HEADER_LEN, PACKET, RawConn, WID, lock};
+use super::{HEADER_LEN, RawConn, SMALL_PACKET as PACKET, WID, lock};
 use crate::error::Result;
 use nix::sys::socket::{ControlMessage, MsgFlags};
 use std::collections::VecDeque;

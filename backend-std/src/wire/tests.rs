@@ -201,3 +201,46 @@ fn a_kept_receive_buffer_serves_the_next_connections() {
         assert_eq!((n.kind, &n.bytes[..]), (2, &[round][..]));
     }
 }
+
+/// A blocking send of a large message uses packets as large as the send buffer allows
+/// after the first; where the kernel refuses one (here: larger than the buffer), the rest
+/// goes in small packets. Either way the message arrives whole, with its descriptors.
+#[test]
+fn large_packets_are_used_where_they_fit_and_small_ones_where_not() {
+    use super::{SMALL_PACKET, incoming::DIRECT_FROM};
+    use std::sync::atomic::Ordering;
+    let (spare, _keep) = raw_pair().unwrap();
+    for too_large in [false, true] {
+        let (a, b) = raw_pair().unwrap();
+        if too_large {
+            let small = 100 * 1024;
+            nix::sys::socket::setsockopt(&a.fd, nix::sys::socket::sockopt::SndBuf, &small).unwrap();
+            a.packet.store(PACKET, Ordering::Relaxed);
+        }
+        let receiver = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            for _ in 0..3 {
+                got.push(b.recv(Some(std::time::Duration::from_secs(10))).unwrap());
+            }
+            got
+        });
+        let lens = [3 * PACKET + 17, 10, DIRECT_FROM];
+        for (k, len) in lens.into_iter().enumerate() {
+            let body: Vec<u8> = (0..len).map(|i| ((i + k) % 251) as u8).collect();
+            let fd = spare.as_fd().try_clone_to_owned().unwrap();
+            a.send(7, &body, &[fd]).unwrap();
+        }
+        let used = a.packet.load(Ordering::Relaxed);
+        let buffer = nix::sys::socket::getsockopt(&a.fd, nix::sys::socket::sockopt::SndBuf);
+        if too_large {
+            assert_eq!(used, SMALL_PACKET);
+        } else if buffer.unwrap() / 4 > SMALL_PACKET {
+            assert!(used > SMALL_PACKET, "{used}");
+        }
+        for (k, m) in receiver.join().unwrap().into_iter().enumerate() {
+            let body: Vec<u8> = (0..lens[k]).map(|i| ((i + k) % 251) as u8).collect();
+            assert_eq!((m.kind, m.fds.len()), (7, 1));
+            assert!(m.bytes == body, "message {k}");
+        }
+    }
+}
