@@ -2,6 +2,7 @@
 //! of quinn's endpoint driver (read, `handle_*`, drain every `poll_*`, write, loop). It
 //! never forks (the fork server does) and runs user callbacks outside the pool's lock.
 
+use super::lone_bytes::LentItems;
 use super::callbacks::Outstanding;
 use super::deferred::Deferred;
 use super::deliveries::Deliveries;
@@ -160,6 +161,7 @@ pub(crate) fn run(inner: Arc<Inner>) {
         }
         send_unflushed(&turned.unflushed);
         out.deliver();
+        drop(turned.let_go);
         if let Some(starts) = turned.starts {
             let inner = Arc::clone(&inner);
             starts.run_aside(move |started| {
@@ -184,6 +186,8 @@ struct Decided {
     starts: Option<Starts>,
     /// Workers to collect, and who collects them.
     releases: (Arc<dyn Transport>, Vec<(Pid, bool)>),
+    /// Jobs' items workers have read, freed after the rest (64 MiB took 2-5 ms to free).
+    let_go: Vec<LentItems>,
 }
 
 /// The turn's part under the lock: applies what the last wait brought, collects overdue
@@ -206,6 +210,7 @@ fn decide(inner: &Inner, turn: &mut Turn, watch: &mut Watch, out: &mut Deliverie
         unflushed: st.take_unflushed(),
         starts: st.take_starts(),
         releases: st.take_releases(),
+        let_go: std::mem::take(&mut st.let_go),
     }
 }
 

@@ -4,13 +4,14 @@
 use super::departures::Loss;
 use super::state::State;
 use crate::error::Error;
+use super::lone_bytes::LentItems;
 use crate::protocol::{self, JOB_HEAD, RUN_FAR};
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 /// A job lent to a worker: its head, and its encoded items, kept here (and unchanged)
 /// until the worker says it read them.
-pub(crate) type Lent = ([u8; JOB_HEAD], Arc<Vec<u8>>);
+pub(crate) type Lent = ([u8; JOB_HEAD], LentItems);
 
 impl State {
     /// Queues `RUN_FAR` for the job of `head` and `items` to worker `i` (its items'
@@ -19,14 +20,15 @@ impl State {
         &mut self,
         i: usize,
         head: [u8; JOB_HEAD],
-        items: Arc<Vec<u8>>,
+        items: LentItems,
         fds: Vec<OwnedFd>,
     ) {
         let Some(slot) = self.slots[i].as_mut() else {
             return; // the scheduler dispatches only to workers in place
         };
         let conn = Arc::clone(&slot.conn);
-        let offer = protocol::encode_run_far(&head, &items);
+        let (part, tail) = items.parts();
+        let offer = protocol::encode_run_far(&head, part, tail);
         match conn.enqueue(RUN_FAR, &offer, fds) {
             Ok(()) => {
                 slot.lent.push_back((head, items));
@@ -50,7 +52,11 @@ impl State {
         };
         if *read == 0 {
             self.lends_jobs = false;
-            self.send_shared(i, &head, items, Vec::new());
+            self.send_shared(i, &head, items.whole(), Vec::new());
+        } else {
+            // Freed by the driver once the lock is released (it may be the last reference
+            // to 64 MiB).
+            self.let_go.push(items);
         }
     }
 }

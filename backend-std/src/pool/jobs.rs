@@ -1,5 +1,6 @@
 //! Jobs for one worker, gathered into one `RUN` message (see `outbox`).
 
+pub(crate) use super::lone_bytes::Tailed;
 use crate::wire::MAX_FDS;
 use std::ops::Deref;
 use std::os::fd::OwnedFd;
@@ -53,6 +54,9 @@ pub(crate) enum Items {
     Inline(u8, [u8; INLINE]),
     Own(Vec<u8>),
     Shared(Arc<Vec<u8>>),
+    /// One task whose argument is the caller's own byte buffer, taken as it is (see
+    /// `lone_bytes.rs`).
+    Tailed(Arc<Tailed>),
 }
 
 impl Items {
@@ -69,12 +73,22 @@ impl Items {
         }
     }
 
+    /// The items' length in bytes (a tailed job's parts are not joined for it).
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Items::Tailed(t) => t.len(),
+            other => other.deref().len(),
+        }
+    }
+
     /// The items as a shared buffer, made shared if they were not.
     pub(crate) fn share(&mut self) -> Arc<Vec<u8>> {
         let shared = match std::mem::replace(self, Items::Own(Vec::new())) {
             Items::Inline(len, bytes) => Arc::new(bytes[..usize::from(len)].to_vec()),
             Items::Own(v) => Arc::new(v),
             Items::Shared(a) => a,
+            // Sent whole on a socket: joined (a copy; lent to a worker, it is not).
+            Items::Tailed(t) => Arc::new(t.joined().to_vec()),
         };
         *self = Items::Shared(Arc::clone(&shared));
         shared
@@ -89,6 +103,7 @@ impl Deref for Items {
             Items::Inline(len, bytes) => &bytes[..usize::from(*len)],
             Items::Own(v) => v,
             Items::Shared(a) => a,
+            Items::Tailed(t) => t.joined(),
         }
     }
 }

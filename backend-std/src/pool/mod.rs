@@ -26,6 +26,7 @@ mod imap_order;
 #[cfg(feature = "stream")]
 mod imap_stream;
 mod jobs;
+mod lone_bytes;
 mod map_methods;
 mod ledger;
 mod lock;

@@ -11,6 +11,7 @@
 
 use super::departures::Loss;
 use super::jobs::Jobs;
+use super::lone_bytes::LentItems;
 use super::state::State;
 use crate::error::Error;
 use crate::owner::call_tag;
@@ -55,11 +56,13 @@ impl State {
                 let before = std::mem::take(&mut self.outbox[i]);
                 self.send_jobs(i, before);
                 let head = protocol::job_head((d.first, job.call, tag), job.n);
-                let items = job.items.share();
-                let fds = self.keep_sent(i, d.first, job);
-                if self.lends_jobs && items.len() >= protocol::RUN_FAR_FROM {
+                if self.lends_jobs && job.items.len() >= protocol::RUN_FAR_FROM {
+                    let items = LentItems::of(&mut job.items);
+                    let fds = self.keep_sent(i, d.first, job);
                     self.lend_job(i, head, items, fds);
                 } else {
+                    let items = job.items.share();
+                    let fds = self.keep_sent(i, d.first, job);
                     self.send_shared(i, &head, items, fds);
                 }
                 continue;

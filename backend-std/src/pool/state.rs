@@ -128,6 +128,8 @@ pub(crate) struct State {
     pub(super) dropped: Option<Vec<bool>>,
     /// Whether workers read large jobs from this process's memory (until one could not).
     pub(super) lends_jobs: bool,
+    /// Large jobs' items workers have read, to free once the lock is released.
+    pub(super) let_go: Vec<super::lone_bytes::LentItems>,
 }
 
 /// The error a configuration the core refuses gives: `InvalidArgument`, saying which limit.
@@ -176,6 +178,7 @@ impl State {
             interrupt,
             dropped: None,
             lends_jobs: transport.reads_worker_memory(),
+            let_go: Vec::new(),
             transport,
         })
     }

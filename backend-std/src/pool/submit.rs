@@ -8,6 +8,7 @@
 use super::async_result::{CallId, Cancel, CancelCall, Shared};
 use super::driver::Inner;
 use super::encode::next_chunk;
+use super::lone_bytes::lone_bytes_job;
 use super::ledger::BatchId;
 use super::options::AsyncOptions;
 use super::sink::{Collect, Sink};
@@ -121,10 +122,15 @@ impl Pool {
         A: Serialize,
         R: DeserializeOwned + Send + 'static,
     {
-        // Encoded from a reference: the arguments are dropped once the job is on its way
-        // (freeing a large one takes milliseconds the worker need not wait for).
-        let Some(mut job) = next_chunk(&mut std::iter::once(&args), call, 0, 1)? else {
-            return Err(Error::Internal("no task to submit"));
+        // One large byte buffer is taken as it is; other arguments are encoded from a
+        // reference, and dropped once the job is on its way (freeing a large one takes
+        // milliseconds the worker need not wait for).
+        let (mut job, args) = match lone_bytes_job(args, call) {
+            Ok(job) => (job, None),
+            Err(args) => match next_chunk(&mut std::iter::once(&args), call, 0, 1)? {
+                Some(job) => (job, Some(args)),
+                None => return Err(Error::Internal("no task to submit")),
+            },
         };
         job.timeout_ms = timeout.map(|t| t.as_millis().max(1) as u64);
         let shared = Shared::<R>::new();

@@ -38,20 +38,34 @@ pub(crate) const RUN_FAR_FROM: usize = 1 << 20;
 /// What a worker reads at a time (its helper then faults in the far end meanwhile).
 const STEP: usize = 2 << 20;
 
-/// The payload of a `RUN_FAR` for the job whose head is `head` and whose items are
-/// `items`, in this process's memory.
-pub(crate) fn encode_run_far(head: &[u8; JOB_HEAD], items: &[u8]) -> [u8; JOB_HEAD + 16] {
-    let mut msg = [0; JOB_HEAD + 16];
+/// The payload of a `RUN_FAR` for the job whose head is `head` and whose items are `items`
+/// then `tail`, in this process's memory: `tail` (empty if none) is the bytes of the lone
+/// task's one byte string, held apart from the rest of its encoding.
+pub(crate) fn encode_run_far(head: &[u8; JOB_HEAD], items: &[u8], tail: &[u8]) -> [u8; JOB_HEAD + 32] {
+    let mut msg = [0; JOB_HEAD + 32];
     msg[..JOB_HEAD].copy_from_slice(head);
-    msg[JOB_HEAD..].copy_from_slice(&offer(items));
+    msg[JOB_HEAD..JOB_HEAD + 16].copy_from_slice(&offer(items));
+    msg[JOB_HEAD + 16..].copy_from_slice(&offer(tail));
     msg
 }
 
-/// A `RUN_FAR` payload as the job's head and where its items lie: `(head, addr, len)`.
-pub(crate) fn decode_run_far(b: &[u8]) -> Option<(&[u8], usize, usize)> {
+/// Where a lent job's items lie (see [`encode_run_far`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FarItems {
+    pub addr: usize,
+    pub len: usize,
+    /// The byte string held apart, if any: `(addr, len)`.
+    pub tail: Option<(usize, usize)>,
+}
+
+/// A `RUN_FAR` payload as the job's head and where its items lie.
+pub(crate) fn decode_run_far(b: &[u8]) -> Option<(&[u8], FarItems)> {
     let (head, at) = b.split_at_checked(JOB_HEAD)?;
-    let (addr, len) = super::decode_offer(at)?;
-    Some((head, addr, len))
+    let (items, tail) = at.split_at_checked(16)?;
+    let (addr, len) = super::decode_offer(items)?;
+    let (tail_addr, tail_len) = super::decode_offer(tail)?;
+    let tail = (tail_len > 0).then_some((tail_addr, tail_len));
+    Some((head, FarItems { addr, len, tail }))
 }
 
 /// What a worker reads for a `RUN_FAR`: the `RUN` message it stands for and, where the job
@@ -63,47 +77,70 @@ pub(crate) struct FarJob {
     pub tail: Option<Vec<u8>>,
 }
 
-/// Reads the job of a `RUN_FAR` (`head`, then the `len` bytes of items at `addr` in process
-/// `owner`) into fresh buffers (huge pages where the system allows) of at most `max` bytes.
-pub(crate) fn read_run(owner: Pid, head: &[u8], addr: usize, len: usize, max: usize) -> nix::Result<FarJob> {
-    let total = head.len().checked_add(len).filter(|&t| t <= max).ok_or(Errno::EMSGSIZE)?;
-    if let Some((mut run, at)) = lone_byte_string(owner, head, addr, len)? {
-        let tail = read_fresh(owner, addr + at, len - at)?;
-        run.shrink_to_fit();
+/// Reads the job of a `RUN_FAR` (`head`, then its `items` in process `owner`) into fresh
+/// buffers (huge pages where the system allows) of at most `max` bytes.
+pub(crate) fn read_run(owner: Pid, head: &[u8], items: FarItems, max: usize) -> nix::Result<FarJob> {
+    let tail_len = items.tail.map_or(0, |(_, len)| len);
+    let total = [items.len, tail_len].iter().try_fold(head.len(), |t, &n| t.checked_add(n));
+    let total = total.filter(|&t| t <= max).ok_or(Errno::EMSGSIZE)?;
+    if let Some((addr, len)) = items.tail {
+        // The pool held the lone task's byte string apart: the items are the item's head
+        // and the string's length prefix.
+        let mut prefix = vec![0; items.len];
+        super::far::read_into(owner, items.addr, &mut prefix)?;
+        let run = split_run(head, &prefix, tail_len).ok_or(Errno::EINVAL)?;
+        let tail = read_fresh(owner, addr, len)?;
+        return Ok(FarJob { run, tail: Some(tail) });
+    }
+    if let Some((run, at)) = lone_byte_string(owner, head, items.addr, items.len)? {
+        let tail = read_fresh(owner, items.addr + at, items.len - at)?;
         return Ok(FarJob { run, tail: Some(tail) });
     }
     let mut run = try_zeroed(total).ok_or(Errno::ENOMEM)?;
     run[..head.len()].copy_from_slice(head);
-    read_helped(owner, addr, &mut run[head.len()..])?;
+    read_helped(owner, items.addr, &mut run[head.len()..])?;
     Ok(FarJob { run, tail: None })
 }
 
 /// Where the job's items are one task whose argument is a byte string of
 /// [`RUN_FAR_FROM`] bytes or more (its length, then its bytes: a `(Vec<u8>,)`, say): the
-/// `RUN` message short of those bytes (its item's length says so), and where they start in
-/// the items. A guess from the layout alone: a value that is not such a byte string is
-/// decoded from the message and the bytes joined, as a piece of a result is.
+/// `RUN` message short of those bytes, and where they start in the items. A guess from the
+/// layout alone: a value that is not such a byte string is decoded from the message and the
+/// bytes joined, as a piece of a result is.
 fn lone_byte_string(owner: Pid, head: &[u8], addr: usize, len: usize) -> nix::Result<Option<(Vec<u8>, usize)>> {
     /// An item's length and descriptor count, then a length prefix of up to 10 bytes.
     const PREFIX: usize = 4 + 1 + 10;
-    if head.get(JOB_HEAD - 4..) != Some(&1u32.to_le_bytes()[..]) || len < RUN_FAR_FROM {
+    if len < RUN_FAR_FROM {
         return Ok(None);
     }
     let mut prefix = [0; PREFIX];
     super::far::read_into(owner, addr, &mut prefix)?;
-    let item_len = u32::from_le_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
     let Ok((n, rest)) = postcard::take_from_bytes::<usize>(&prefix[5..]) else {
         return Ok(None);
     };
     let at = PREFIX - rest.len();
-    if prefix[4] != 0 || item_len as usize != len - 5 || Some(len) != at.checked_add(n) {
+    if Some(len) != at.checked_add(n) {
         return Ok(None);
     }
-    let mut run = Vec::with_capacity(head.len() + at);
+    Ok(split_run(head, &prefix[..at], n).map(|run| (run, at)))
+}
+
+/// The `RUN` message of the one-task job `head` whose item is `prefix` (its head and its
+/// argument's start) and then `tail` bytes held apart, the item's length saying `prefix`
+/// alone; `None` unless the job has one task, the item no descriptors, and its length is
+/// that of `prefix` and the tail.
+fn split_run(head: &[u8], prefix: &[u8], tail: usize) -> Option<Vec<u8>> {
+    let one = head.get(JOB_HEAD - 4..) == Some(&1u32.to_le_bytes()[..]);
+    let (len, rest) = prefix.split_first_chunk::<4>()?;
+    let whole = (prefix.len() - 5).checked_add(tail)?;
+    if !one || rest.first() != Some(&0) || u32::from_le_bytes(*len) as usize != whole {
+        return None;
+    }
+    let mut run = Vec::with_capacity(head.len() + prefix.len());
     run.extend_from_slice(head);
-    run.extend_from_slice(&((at - 5) as u32).to_le_bytes());
-    run.extend_from_slice(&prefix[4..at]);
-    Ok(Some((run, at)))
+    run.extend_from_slice(&((prefix.len() - 5) as u32).to_le_bytes());
+    run.extend_from_slice(rest);
+    Some(run)
 }
 
 /// The `len` bytes at `addr` in process `owner`, in a fresh buffer.
@@ -140,10 +177,14 @@ mod tests {
     #[test]
     fn an_offer_round_trips_and_a_short_one_is_refused() {
         let head = super::super::job_head((7, 0x1234, 99), 1);
-        let items = vec![5u8; 40];
-        let msg = encode_run_far(&head, &items);
-        let (h, addr, len) = decode_run_far(&msg).unwrap();
-        assert_eq!((h, addr, len), (&head[..], items.as_ptr() as usize, 40));
+        let (items, tail) = (vec![5u8; 40], vec![6u8; 3]);
+        let msg = encode_run_far(&head, &items, &tail);
+        let (h, far) = decode_run_far(&msg).unwrap();
+        assert_eq!(h, &head[..]);
+        let tail = Some((tail.as_ptr() as usize, 3));
+        assert_eq!((far.addr, far.len, far.tail), (items.as_ptr() as usize, 40, tail));
+        let (_, far) = decode_run_far(&encode_run_far(&head, &items, &[])).unwrap();
+        assert_eq!(far.tail, None);
         for cut in 0..msg.len() {
             assert!(decode_run_far(&msg[..cut]).is_none());
         }
@@ -156,12 +197,13 @@ mod tests {
         let head = super::super::job_head((1, 2, 3), 1);
         let items: Vec<u8> = (0..(9 << 20)).map(|k| (k % 251) as u8).collect();
         let me = nix::unistd::getpid();
-        let job = read_run(me, &head, items.as_ptr() as usize, items.len(), 64 << 20).unwrap();
+        let far = |addr: usize, len| FarItems { addr, len, tail: None };
+        let job = read_run(me, &head, far(items.as_ptr() as usize, items.len()), 64 << 20).unwrap();
         assert_eq!(&job.run[..JOB_HEAD], &head[..]);
         assert!(job.run[JOB_HEAD..] == items[..] && job.tail.is_none());
         assert!(resends(&job.run, &head));
-        let small = read_run(me, &head, items.as_ptr() as usize, items.len(), 1 << 20);
+        let small = read_run(me, &head, far(items.as_ptr() as usize, items.len()), 1 << 20);
         assert_eq!(small.err(), Some(Errno::EMSGSIZE));
-        assert_eq!(read_run(me, &head, 8, 16, 1 << 20).err(), Some(Errno::EFAULT));
+        assert_eq!(read_run(me, &head, far(8, 16), 1 << 20).err(), Some(Errno::EFAULT));
     }
 }

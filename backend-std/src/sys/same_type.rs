@@ -68,6 +68,24 @@ pub(crate) fn cast<T, U: 'static>(value: U) -> Result<T, U> {
     Ok(unsafe { std::ptr::read(std::ptr::from_ref::<U>(&value).cast::<T>()) })
 }
 
+/// `value` as a `T` (a type without lifetimes), when `U` is `T`; `Err(value)` otherwise.
+pub(crate) fn cast_into<T: 'static, U>(value: U) -> Result<T, U> {
+    if !same::<T, U>() {
+        return Err(value);
+    }
+    let value = ManuallyDrop::new(value);
+    // SAFETY: `U` is `T` up to lifetimes, and `T` has none, so the match is exact: the value
+    // is moved out bit for bit, and `ManuallyDrop` keeps the original from being dropped.
+    Ok(unsafe { std::ptr::read(std::ptr::from_ref::<U>(&value).cast::<T>()) })
+}
+
+/// `value` as a `&T` (a type without lifetimes), when `U` is `T`.
+pub(crate) fn cast_ref<T: 'static, U>(value: &U) -> Option<&T> {
+    // SAFETY: `U` is `T` up to lifetimes, and `T` has none, so the match is exact: the
+    // reference is to a valid `T`, borrowed as long as `value`.
+    same::<T, U>().then(|| unsafe { &*std::ptr::from_ref::<U>(value).cast::<T>() })
+}
+
 #[cfg(test)]
 mod tests {
     use super::{byte_slice_of, cast};

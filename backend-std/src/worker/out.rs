@@ -58,10 +58,10 @@ impl Out<'_> {
     /// memory, or, where that cannot be, sent by the pool once told (the messages that come
     /// before it wait in the stash, behind it).
     pub(super) fn fetch_run(&mut self, m: Message) -> Result<(Message, Option<Vec<u8>>), Exit> {
-        let (head, addr, len) = protocol::decode_run_far(&m.bytes).ok_or(super::BROKEN)?;
+        let (head, items) = protocol::decode_run_far(&m.bytes).ok_or(super::BROKEN)?;
         let max = self.conn.max_message();
         let read = match self.owner {
-            Some(owner) if self.far => protocol::read_run(owner, head, addr, len, max).ok(),
+            Some(owner) if self.far => protocol::read_run(owner, head, items, max).ok(),
             _ => None,
         };
         let answer = [u8::from(read.is_some())];
@@ -128,7 +128,7 @@ mod tests {
         // Not told the pool reads its memory: it reads none of the pool's either.
         let (pid, conn) = crate::worker::started_for_test(key, false);
         let (head, items) = job(key, 0, 14);
-        conn.send(RUN_FAR, &protocol::encode_run_far(&head, &items), &[]).unwrap();
+        conn.send(RUN_FAR, &protocol::encode_run_far(&head, &items, &[]), &[]).unwrap();
         let (next_head, next_items) = job(key, 1, 5);
         conn.send(RUN, &[&next_head[..], &next_items].concat(), &[]).unwrap();
         let m = conn.recv(None).unwrap();

@@ -17,6 +17,8 @@ pub(super) struct FarJobs {
     lent: AtomicUsize,
     /// Messages a fake stashed while it waited for a refused job to come.
     stashed: AtomicUsize,
+    /// Lent jobs read with a byte string held apart (a lone large argument, taken as it is).
+    tailed: AtomicUsize,
 }
 
 /// The `RUN` message `m`, a `RUN_FAR`, stands for: read, or (refused) waited for, messages
@@ -24,14 +26,21 @@ pub(super) struct FarJobs {
 pub(super) fn fetch(conn: &RawConn, m: Message, log: &Log, stash: &mut VecDeque<Message>) -> Option<Message> {
     let jobs = &log.far_jobs;
     jobs.lent.fetch_add(1, Ordering::SeqCst);
-    let (head, addr, len) = protocol::decode_run_far(&m.bytes).unwrap();
+    let (head, items) = protocol::decode_run_far(&m.bytes).unwrap();
     if !jobs.refuse.load(Ordering::SeqCst) {
         let me = nix::unistd::getpid();
-        let job = protocol::read_run(me, head, addr, len, usize::MAX).unwrap();
+        let job = protocol::read_run(me, head, items, usize::MAX).unwrap();
         conn.send(RUN_READ, &[1], &[]).ok()?;
-        // No job of these tests is one task taking one byte string.
-        assert!(job.tail.is_none());
-        return Some(Message { kind: RUN, bytes: job.run, ..m });
+        let mut run = job.run;
+        if let Some(tail) = job.tail {
+            // A fake takes no byte string apart: the item is made whole again.
+            let at = protocol::JOB_HEAD;
+            let len = run.len() - at - 5 + tail.len();
+            run[at..at + 4].copy_from_slice(&(len as u32).to_le_bytes());
+            run.extend_from_slice(&tail);
+            jobs.tailed.fetch_add(1, Ordering::SeqCst);
+        }
+        return Some(Message { kind: RUN, bytes: run, ..m });
     }
     conn.send(RUN_READ, &[0], &[]).ok()?;
     loop {
@@ -49,6 +58,16 @@ fn large_chunks(pool: &super::Pool) -> Vec<u64> {
     pool.map_chunked(double, 0..600_000, 200_000).unwrap()
 }
 
+/// Never called: a fake reads a byte string argument's length as its number.
+fn twice_len(b: Vec<u8>) -> u64 {
+    2 * b.len() as u64
+}
+
+/// A task on one large byte vector: the fake answers twice its length.
+fn lone_bytes(pool: &super::Pool, len: usize) -> u64 {
+    pool.apply(twice_len, (vec![9u8; len],)).unwrap()
+}
+
 #[test]
 fn large_jobs_are_read_from_the_pools_memory() {
     bounded(|| {
@@ -60,6 +79,10 @@ fn large_jobs_are_read_from_the_pools_memory() {
         // Small jobs still go on the socket.
         assert_eq!(pool.map(double, 0..10).unwrap().len(), 10);
         assert_eq!(log.far_jobs.lent.load(Ordering::SeqCst), 3);
+        // A lone large byte vector is lent as the caller's buffer, held apart.
+        assert_eq!(lone_bytes(&pool, 3 << 20), 6 << 20);
+        assert_eq!(log.far_jobs.lent.load(Ordering::SeqCst), 4);
+        assert_eq!(log.far_jobs.tailed.load(Ordering::SeqCst), 1);
     });
 }
 
@@ -83,6 +106,14 @@ fn a_refused_job_is_sent_instead_and_no_more_are_lent() {
         }
         assert_eq!(log.far_jobs.lent.load(Ordering::SeqCst), 1);
         assert_eq!(large_chunks(&pool).len(), 600_000);
+        assert_eq!(lone_bytes(&pool, 3 << 20), 6 << 20);
+        assert_eq!(log.far_jobs.lent.load(Ordering::SeqCst), 1);
+        // A lone byte vector refused is sent joined.
+        let log = new_log();
+        log.far.store(true, Ordering::SeqCst);
+        log.far_jobs.refuse.store(true, Ordering::SeqCst);
+        let pool = pool_of(1, &log).unwrap();
+        assert_eq!(lone_bytes(&pool, 2 << 20), 4 << 20);
         assert_eq!(log.far_jobs.lent.load(Ordering::SeqCst), 1);
     });
 }
