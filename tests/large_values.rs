@@ -311,6 +311,22 @@ fn large_messages_through_a_pipe_arrive_whole() {
     a.send(&bytes(3 << 20)).unwrap();
     assert_eq!(sender.join().unwrap(), bytes(3 << 20));
 
+    // Byte vectors and strings go from their own memory: every size arrives whole.
+    let (a, b) = forkpool::pipe::<Vec<u8>>().unwrap();
+    let (s, t) = forkpool::pipe::<String>().unwrap();
+    let lens = [0, 1, 127, 128, 70_000, (3 << 20) + 5];
+    let sender = std::thread::spawn(move || {
+        for len in lens {
+            b.send(&plain_vec(len)).unwrap();
+            t.send(&text(len)).unwrap();
+        }
+    });
+    for len in lens {
+        assert_eq!(a.recv().unwrap(), plain_vec(len));
+        assert_eq!(s.recv().unwrap(), text(len));
+    }
+    sender.join().unwrap();
+
     let (a, b) = forkpool::pipe::<Named>().unwrap();
     let sender = std::thread::spawn(move || b.send(&named(5 << 20)).unwrap());
     assert_eq!(a.recv().unwrap(), named(5 << 20));

@@ -189,7 +189,14 @@ impl RawConn {
     /// Sends one message; blocks while the socket is full. `Disconnected` when the peer is
     /// gone (never a `SIGPIPE`).
     pub(crate) fn send(&self, kind: u8, bytes: &[u8], fds: &[OwnedFd]) -> Result<()> {
-        let header = self.header(kind, bytes.len(), fds.len())?;
+        self.send_parts(kind, [bytes, &[]], fds)
+    }
+
+    /// [`send`](Self::send)s the message whose bytes are `parts` one after the other,
+    /// without joining them.
+    pub(crate) fn send_parts(&self, kind: u8, parts: [&[u8]; 2], fds: &[OwnedFd]) -> Result<()> {
+        let len = parts[0].len() + parts[1].len();
+        let header = self.header(kind, len, fds.len())?;
         let raw_fds: Vec<RawFd> = fds.iter().map(AsRawFd::as_raw_fd).collect();
         let wid = self.writer_id().to_le_bytes();
         let mut queue = lock(&self.send_queue);
@@ -209,11 +216,14 @@ impl RawConn {
         // Large packets only after the first of a message the receiver takes straight into
         // its buffer: a receive buffer (kept per connection) is then never filled past
         // `SMALL_PACKET`.
-        let large = bytes.len() >= incoming::DIRECT_FROM;
+        let large = len >= incoming::DIRECT_FROM;
         loop {
             let packet = if large && at > 0 { self.packet_len() } else { SMALL_PACKET };
-            let end = bytes.len().min(at + packet - WID - head.len());
-            match self.sendmsg(&[&wid, head, &bytes[at..end]], cmsgs, MsgFlags::empty()) {
+            let end = len.min(at + packet - WID - head.len());
+            // Bytes `at..end` of the message: of the first part, then of the second.
+            let first = &parts[0][at.min(parts[0].len())..end.min(parts[0].len())];
+            let second = &parts[1][at.saturating_sub(parts[0].len())..end.saturating_sub(parts[0].len())];
+            match self.sendmsg(&[&wid, head, first, second], cmsgs, MsgFlags::empty()) {
                 Ok(_) => {}
                 // The kernel could not allocate so large a packet (its memory is
                 // fragmented), or the buffer shrank: small ones from now on.
@@ -224,7 +234,7 @@ impl RawConn {
                 Err(e) => return Err(send_error(e)),
             }
             (head, cmsgs, at) = (&[], &[], end);
-            if at == bytes.len() {
+            if at == len {
                 return Ok(());
             }
         }

@@ -79,6 +79,15 @@ pub(crate) fn cast_into<T: 'static, U>(value: U) -> Result<T, U> {
     Ok(unsafe { std::ptr::read(std::ptr::from_ref::<U>(&value).cast::<T>()) })
 }
 
+/// The bytes of `value` when it is a `Vec<u8>`, `serde_bytes::ByteBuf` or `String`: what
+/// encoding it writes after its length.
+pub(crate) fn owned_bytes_of<T>(value: &T) -> Option<&[u8]> {
+    cast_ref::<Vec<u8>, T>(value)
+        .map(Vec::as_slice)
+        .or_else(|| cast_ref::<serde_bytes::ByteBuf, T>(value).map(|b| b.as_slice()))
+        .or_else(|| cast_ref::<String, T>(value).map(String::as_bytes))
+}
+
 /// `value` as a `&T` (a type without lifetimes), when `U` is `T`.
 pub(crate) fn cast_ref<T: 'static, U>(value: &U) -> Option<&T> {
     // SAFETY: `U` is `T` up to lifetimes, and `T` has none, so the match is exact: the

@@ -244,3 +244,26 @@ fn large_packets_are_used_where_they_fit_and_small_ones_where_not() {
         }
     }
 }
+
+/// A message sent in two parts arrives as the two joined, wherever the parts end among
+/// the packets.
+#[test]
+fn a_message_in_two_parts_arrives_joined() {
+    let (a, b) = raw_pair().unwrap();
+    let splits = [(0, 10), (10, 0), (5, 3 * PACKET), (PACKET + 3, 2 * PACKET + 1), (0, 0)];
+    let receiver = std::thread::spawn(move || {
+        (0..splits.len())
+            .map(|_| b.recv(Some(std::time::Duration::from_secs(10))).unwrap())
+            .collect::<Vec<_>>()
+    });
+    let bytes = |len: usize, k: usize| (0..len).map(|i| ((i + k) % 251) as u8).collect::<Vec<u8>>();
+    for (k, &(first, second)) in splits.iter().enumerate() {
+        a.send_parts(3, [&bytes(first, k), &bytes(second, k + 1)], &[])
+            .unwrap();
+    }
+    for (k, m) in receiver.join().unwrap().into_iter().enumerate() {
+        let (first, second) = splits[k];
+        assert_eq!(m.kind, 3);
+        assert!(m.bytes == [bytes(first, k), bytes(second, k + 1)].concat(), "{k}");
+    }
+}
