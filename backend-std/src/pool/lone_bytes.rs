@@ -13,6 +13,7 @@
 use super::jobs::{Items, TaskJob};
 use crate::protocol::{self, RUN_FAR_FROM};
 use crate::sys::same_type::{cast_into, cast_ref};
+use crate::wire::DEFAULT_MAX_MESSAGE;
 use serde_bytes::ByteBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -70,6 +71,9 @@ impl LentItems {
     }
 }
 
+/// The most a job's head, its item's head and a length prefix take.
+const MOST_HEAD: usize = protocol::JOB_HEAD + 5 + 10;
+
 /// The job of one task (of `call`, index 0) on `args`, taking their buffer, when `args` is
 /// one `Vec<u8>`, `ByteBuf` or `String` of [`RUN_FAR_FROM`] bytes or more; else `args`.
 pub(crate) fn lone_bytes_job<A>(args: A, call: usize) -> Result<TaskJob, A> {
@@ -77,7 +81,10 @@ pub(crate) fn lone_bytes_job<A>(args: A, call: usize) -> Result<TaskJob, A> {
         .map(|(v,)| v.len())
         .or_else(|| cast_ref::<(ByteBuf,), A>(&args).map(|(b,)| b.len()))
         .or_else(|| cast_ref::<(String,), A>(&args).map(|(s,)| s.len()));
-    if len.is_none_or(|len| len < RUN_FAR_FROM) {
+    // One too large for a message goes the usual way, which fails it as the caller's
+    // error (`encode::next_chunk`).
+    let fits = |len: usize| len + MOST_HEAD <= DEFAULT_MAX_MESSAGE;
+    if len.is_none_or(|len| len < RUN_FAR_FROM || !fits(len)) {
         return Err(args);
     }
     let bytes = cast_into::<(Vec<u8>,), A>(args)
@@ -150,5 +157,9 @@ mod tests {
         let wide = (vec![1u16; RUN_FAR_FROM],);
         assert!(lone_bytes_job(wide, 0).is_err());
         assert!(lone_bytes_job(vec![1u8; RUN_FAR_FROM], 0).is_err(), "not in a tuple");
+        // Too large for a message: left to the usual path, which fails it (the pages of
+        // a zeroed allocation are never touched here).
+        let huge = (vec![0u8; DEFAULT_MAX_MESSAGE],);
+        assert!(lone_bytes_job(huge, 0).is_err());
     }
 }
