@@ -5,7 +5,7 @@ use super::departures::Loss;
 use super::state::State;
 use crate::error::Error;
 use super::lone_bytes::LentItems;
-use crate::protocol::{self, JOB_HEAD, RUN_FAR};
+use crate::protocol::{self, JOB_HEAD, NOT_ALLOWED, NOT_NOW, READ, RUN_FAR};
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
@@ -40,23 +40,26 @@ impl State {
     }
 
     /// Worker `i` answered for the oldest job lent to it: read (the items are let go), or
-    /// not (they are sent as a `RUN` message, which it waits for, and later large jobs go
-    /// on the socket: what kept this worker from reading keeps the others too).
+    /// not (they are sent as a `RUN` message, which it waits for; and where it may not
+    /// read the pool's memory, later large jobs go on the socket too).
     pub(super) fn on_job_read(&mut self, i: usize, answer: &[u8]) {
         let Some(slot) = self.slots[i].as_mut() else {
             return;
         };
-        let (Some((head, items)), [read @ (0 | 1)]) = (slot.lent.pop_front(), answer) else {
+        let (Some((head, items)), [read]) = (slot.lent.pop_front(), answer) else {
             let e = "a worker answered for a job it was not lent";
             return self.lose(i, Loss::Broke(e.into()));
         };
-        if *read == 0 {
-            self.lends_jobs = false;
-            self.send_shared(i, &head, items.whole(), Vec::new());
-        } else {
+        match *read {
             // Freed by the driver once the lock is released (it may be the last reference
             // to 64 MiB).
-            self.let_go.push(items);
+            READ => self.let_go.push(items),
+            NOT_ALLOWED | NOT_NOW => {
+                // What keeps this worker from reading keeps the others too.
+                self.lends_jobs &= *read == NOT_NOW;
+                self.send_shared(i, &head, items.whole(), Vec::new());
+            }
+            _ => self.lose(i, Loss::Broke(format!("unknown answer {read} to a lent job"))),
         }
     }
 }

@@ -46,7 +46,8 @@ pub(crate) use lend::{
 pub(crate) use lend::written;
 pub(crate) use log::{LOG_BYTES, ResultLog, salvage, stop_and_last_started};
 pub(crate) use run_far::{
-    RUN_FAR, RUN_FAR_FROM, RUN_READ, decode_run_far, encode_run_far, read_run, resends,
+    NOT_ALLOWED, NOT_NOW, READ, RUN_FAR, RUN_FAR_FROM, RUN_READ, decode_run_far, encode_run_far,
+    read_answer, read_run, resends,
 };
 pub(crate) use piece::{
     DONE_SPLICED, Lender, Offer, PIECE, PIECE_READ, decode_spliced, join, seal, unseal,

@@ -18,7 +18,7 @@
 //! | kind | direction | payload |
 //! |---|---|---|
 //! | `RUN_FAR` | to worker | the job's head (as in `RUN`), `addr: u64`, `len: u64`: its items in the pool's memory; the items' descriptors ride with it |
-//! | `RUN_READ` | from worker | `read: u8`: 1, or 0 (send the job as `RUN`) |
+//! | `RUN_READ` | from worker | `read: u8`: [`READ`], or [`NOT_ALLOWED`] or [`NOT_NOW`] (send the job as `RUN`) |
 
 use super::JOB_HEAD;
 use super::far::offer;
@@ -30,6 +30,23 @@ use nix::unistd::Pid;
 pub(crate) const RUN_FAR: u8 = 7;
 /// Whether the worker read the items of the oldest `RUN_FAR` it was sent.
 pub(crate) const RUN_READ: u8 = 18;
+
+/// `RUN_READ`: the worker read the job.
+pub(crate) const READ: u8 = 1;
+/// `RUN_READ`: the worker may not read the pool's memory (a ptrace policy, seccomp, the
+/// pool's process not dumpable): send this job, and lend no more.
+pub(crate) const NOT_ALLOWED: u8 = 0;
+/// `RUN_READ`: the worker could not read this job now (no memory for it, say): send it.
+pub(crate) const NOT_NOW: u8 = 2;
+
+/// The `RUN_READ` answer for what reading a job gave.
+pub(crate) fn read_answer<T>(read: &nix::Result<T>) -> u8 {
+    match read {
+        Ok(_) => READ,
+        Err(Errno::EPERM | Errno::EACCES | Errno::ENOSYS | Errno::ESRCH) => NOT_ALLOWED,
+        Err(_) => NOT_NOW,
+    }
+}
 
 /// Jobs whose items take this many bytes or more go as `RUN_FAR` (below it, the socket's
 /// copies cost less than a second thread faulting the buffer in and the answer).
@@ -187,6 +204,17 @@ mod tests {
         assert_eq!(far.tail, None);
         for cut in 0..msg.len() {
             assert!(decode_run_far(&msg[..cut]).is_none());
+        }
+    }
+
+    #[test]
+    fn a_refusal_says_whether_later_jobs_may_be_lent() {
+        assert_eq!(read_answer(&Ok(())), READ);
+        for e in [Errno::EPERM, Errno::EACCES, Errno::ENOSYS, Errno::ESRCH] {
+            assert_eq!(read_answer::<()>(&Err(e)), NOT_ALLOWED, "{e}");
+        }
+        for e in [Errno::ENOMEM, Errno::EFAULT, Errno::EMSGSIZE, Errno::EINVAL] {
+            assert_eq!(read_answer::<()>(&Err(e)), NOT_NOW, "{e}");
         }
     }
 

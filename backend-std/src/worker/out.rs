@@ -61,12 +61,11 @@ impl Out<'_> {
         let (head, items) = protocol::decode_run_far(&m.bytes).ok_or(super::BROKEN)?;
         let max = self.conn.max_message();
         let read = match self.owner {
-            Some(owner) if self.far => protocol::read_run(owner, head, items, max).ok(),
-            _ => None,
+            Some(owner) if self.far => protocol::read_run(owner, head, items, max),
+            _ => Err(nix::errno::Errno::EPERM),
         };
-        let answer = [u8::from(read.is_some())];
-        self.conn.send(RUN_READ, &answer, &[]).map_err(broken)?;
-        if let Some(job) = read {
+        self.conn.send(RUN_READ, &[protocol::read_answer(&read)], &[]).map_err(broken)?;
+        if let Ok(job) = read {
             return Ok((Message { kind: RUN, bytes: job.run, ..m }, job.tail));
         }
         loop {
@@ -132,7 +131,7 @@ mod tests {
         let (next_head, next_items) = job(key, 1, 5);
         conn.send(RUN, &[&next_head[..], &next_items].concat(), &[]).unwrap();
         let m = conn.recv(None).unwrap();
-        assert_eq!((m.kind, &m.bytes[..]), (RUN_READ, &[0u8][..]));
+        assert_eq!((m.kind, &m.bytes[..]), (RUN_READ, &[protocol::NOT_ALLOWED][..]));
         conn.send(RUN, &[&head[..], &items].concat(), &[]).unwrap();
         let mut got = Vec::new();
         while got.len() < 2 {

@@ -11,8 +11,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 /// What fakes do with lent jobs, and how many they were lent.
 #[derive(Default)]
 pub(super) struct FarJobs {
-    /// Fakes refuse to read them.
+    /// Fakes refuse to read them, as may not read the pool's memory.
     refuse: AtomicBool,
+    /// Fakes refuse to read them, as could not now.
+    not_now: AtomicBool,
     /// `RUN_FAR` messages fakes were sent.
     lent: AtomicUsize,
     /// Messages a fake stashed while it waited for a refused job to come.
@@ -27,10 +29,11 @@ pub(super) fn fetch(conn: &RawConn, m: Message, log: &Log, stash: &mut VecDeque<
     let jobs = &log.far_jobs;
     jobs.lent.fetch_add(1, Ordering::SeqCst);
     let (head, items) = protocol::decode_run_far(&m.bytes).unwrap();
-    if !jobs.refuse.load(Ordering::SeqCst) {
+    let not_now = jobs.not_now.load(Ordering::SeqCst);
+    if !jobs.refuse.load(Ordering::SeqCst) && !not_now {
         let me = nix::unistd::getpid();
         let job = protocol::read_run(me, head, items, usize::MAX).unwrap();
-        conn.send(RUN_READ, &[1], &[]).ok()?;
+        conn.send(RUN_READ, &[protocol::READ], &[]).ok()?;
         let mut run = job.run;
         if let Some(tail) = job.tail {
             // A fake takes no byte string apart: the item is made whole again.
@@ -42,7 +45,8 @@ pub(super) fn fetch(conn: &RawConn, m: Message, log: &Log, stash: &mut VecDeque<
         }
         return Some(Message { kind: RUN, bytes: run, ..m });
     }
-    conn.send(RUN_READ, &[0], &[]).ok()?;
+    let answer = if not_now { protocol::NOT_NOW } else { protocol::NOT_ALLOWED };
+    conn.send(RUN_READ, &[answer], &[]).ok()?;
     loop {
         let next = conn.recv(None).ok()?;
         if next.kind == RUN && protocol::resends(&next.bytes, head) {
@@ -115,5 +119,13 @@ fn a_refused_job_is_sent_instead_and_no_more_are_lent() {
         let pool = pool_of(1, &log).unwrap();
         assert_eq!(lone_bytes(&pool, 2 << 20), 4 << 20);
         assert_eq!(log.far_jobs.lent.load(Ordering::SeqCst), 1);
+        // A worker that could not read a job now gets it sent, and is lent the next.
+        let log = new_log();
+        log.far.store(true, Ordering::SeqCst);
+        log.far_jobs.not_now.store(true, Ordering::SeqCst);
+        let pool = pool_of(1, &log).unwrap();
+        assert_eq!(lone_bytes(&pool, 2 << 20), 4 << 20);
+        assert_eq!(large_chunks(&pool).len(), 600_000);
+        assert_eq!(log.far_jobs.lent.load(Ordering::SeqCst), 4);
     });
 }
