@@ -1,5 +1,5 @@
 //! Faults while the pool is busy: a worker crashing while the parent writes a large argument
-//! to it, a worker dying right after it answered, a storm of `EINTR`, workers killed at
+//! to it or with large arguments lent to it, a worker dying right after it answered, a storm of `EINTR`, workers killed at
 //! random under 10 threads, a callback that panics, `terminate` while results stream out.
 
 mod common;
@@ -50,6 +50,48 @@ fn a_worker_crashing_while_the_parent_writes_a_large_argument() {
             }
         }
         assert_eq!(pool.apply(maybe_crash, (false, big())).unwrap(), 16 << 20);
+    };
+    assert_eq!(no_leaks(run), (true, true));
+}
+
+/// Crashes (after a moment) when `bytes` is empty; else returns its length.
+fn crash_on_empty(bytes: Vec<u8>) -> usize {
+    if bytes.is_empty() {
+        std::thread::sleep(Duration::from_millis(100));
+        std::process::abort();
+    }
+    bytes.len()
+}
+
+/// A task's one large byte vector is lent to its worker as the caller's buffer (see
+/// `pool/lone_bytes.rs`): the worker dies with such jobs lent to it and unread; they run
+/// once each on its replacement, read from the same buffers.
+#[test]
+fn a_worker_crashing_with_lone_large_arguments_lent_to_it() {
+    let run = || {
+        let pool = Pool::builder()
+            .processes(1)
+            .pipeline_depth(8)
+            .build()
+            .unwrap();
+        let crash = pool.apply_async(crash_on_empty, (Vec::new(),)).unwrap();
+        let lens = [(8 << 20) + 1, 3 << 20, 1 << 20];
+        let behind: Vec<_> = lens
+            .iter()
+            .map(|&len| pool.apply_async(crash_on_empty, (vec![5u8; len],)).unwrap())
+            .collect();
+        assert!(matches!(crash.get(), Err(Error::WorkerDied { .. })));
+        for (r, len) in behind.into_iter().zip(lens) {
+            match r.get() {
+                Ok(n) => assert_eq!(n, len),
+                Err(Error::WorkerDied { .. }) => {} // held by the crashed worker
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        assert_eq!(
+            pool.apply(crash_on_empty, (vec![1u8; 2 << 20],)).unwrap(),
+            2 << 20
+        );
     };
     assert_eq!(no_leaks(run), (true, true));
 }
