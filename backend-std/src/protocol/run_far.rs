@@ -13,11 +13,16 @@
 //! seccomp) or the buffer cannot be had, the worker answers that it did not read them and
 //! waits for the job to come as a `RUN` message, which the pool then sends; messages that
 //! come meanwhile wait in order behind it. Nothing is lost either way, and the pool sends
-//! its later large jobs on the socket.
+//! its later large jobs on the socket (unless the worker could only not read this one now).
+//!
+//! A job of one task whose argument is one large byte string has that byte string read
+//! into a buffer of its own, which the task's value takes as it is: the pool names it apart
+//! where it holds it apart (the caller's own buffer, `pool/lone_bytes.rs`), and the worker
+//! reads it apart where the items' first bytes look like its length.
 //!
 //! | kind | direction | payload |
 //! |---|---|---|
-//! | `RUN_FAR` | to worker | the job's head (as in `RUN`), `addr: u64`, `len: u64`: its items in the pool's memory; the items' descriptors ride with it |
+//! | `RUN_FAR` | to worker | the job's head (as in `RUN`); `addr: u64`, `len: u64`: its items in the pool's memory; `addr: u64`, `len: u64`: its lone byte string's bytes held apart (`len` 0: none). The items' descriptors ride with it |
 //! | `RUN_READ` | from worker | `read: u8`: [`READ`], or [`NOT_ALLOWED`] or [`NOT_NOW`] (send the job as `RUN`) |
 
 use super::JOB_HEAD;
