@@ -197,6 +197,32 @@ fn test_simple_queue() {
     });
 }
 
+/// Not in Python: byte vectors and strings of every size (sent from their own memory)
+/// arrive whole, in order, from a `Process` child.
+#[test]
+fn byte_vectors_and_strings_of_every_size_arrive_whole() {
+    bounded(LIMIT, || {
+        let lens = [0usize, 1, 127, 128, 70_000, (3 << 20) + 7];
+        let bytes = |n: usize| (0..n).map(|i| (i % 253) as u8).collect::<Vec<u8>>();
+        let text = |n: usize| "ab".repeat(n / 2);
+        let (q, s): (Queue<Vec<u8>>, SimpleQueue<String>) =
+            (Queue::new(2).unwrap(), SimpleQueue::new().unwrap());
+        let (cq, cs) = (q.clone(), s.clone());
+        let child = Process::spawn(move || {
+            for n in lens {
+                cq.put(&bytes(n)).unwrap();
+                cs.put(&text(n)).unwrap();
+            }
+        })
+        .unwrap();
+        for n in lens {
+            assert_eq!(q.get().unwrap(), bytes(n));
+            assert_eq!(s.get().unwrap(), text(n));
+        }
+        child.join().unwrap();
+    });
+}
+
 /// Not in Python: a consumer killed while it waits in `get` (holding the read lock) does
 /// not stop the others.
 #[test]

@@ -18,8 +18,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 mod byte_seqs;
 mod encoder;
 mod fields;
+mod outgoing;
 mod owned;
 mod tailed;
+
+pub(crate) use outgoing::Outgoing;
 
 /// `FRAME` outside any encoding.
 const NONE: usize = usize::MAX;

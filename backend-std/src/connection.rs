@@ -137,16 +137,8 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     /// Sends `value` as one message; blocks while the socket is full.
     /// [`Error::Disconnected`] when the other end is gone.
     pub fn send(&self, value: &T) -> Result<()> {
-        // A byte buffer or string goes from its own memory after its length (the bytes
-        // encoding writes), not copied into an encoded message first.
-        if let Some(bytes) = crate::sys::same_type::owned_bytes_of(value) {
-            let mut prefix = [0; 10];
-            let prefix = postcard::to_slice(&bytes.len(), &mut prefix)
-                .map_err(|e| Error::Encode(e.to_string()))?;
-            return self.raw.send_parts(VALUE, [prefix, bytes], &[]);
-        }
-        let (bytes, fds) = codec::encode(value)?;
-        self.raw.send(VALUE, &bytes, &fds)
+        // A byte buffer or string goes from its own memory (`codec/outgoing.rs`).
+        codec::Outgoing::of(value)?.send(&self.raw, VALUE)
     }
 
     /// Receives one message, waiting as long as it takes. [`Error::Disconnected`] once the

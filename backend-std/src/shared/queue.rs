@@ -164,8 +164,9 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     }
 
     fn put_until(&self, value: &T, until: Until) -> Result<()> {
-        // Encoded first: a value that cannot be sent takes no room.
-        let (bytes, fds) = codec::encode(value)?;
+        // Encoded first: a value that cannot be sent takes no room. A byte buffer or string
+        // goes from its own memory (`codec/outgoing.rs`).
+        let outgoing = codec::Outgoing::of(value)?;
         {
             let mut held = self.obj.guard(STATE)?;
             loop {
@@ -193,7 +194,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         }
         let sent = {
             let _writing = self.obj.guard(WRITE)?;
-            self.tx.send(VALUE, &bytes, &fds)
+            outgoing.send(&self.tx, VALUE)
         };
         if sent.is_err() {
             let _held = self.obj.guard(STATE)?;
