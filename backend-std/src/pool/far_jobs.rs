@@ -55,7 +55,7 @@ impl State {
             // to 64 MiB).
             READ => self.let_go.push(items),
             NOT_ALLOWED | NOT_NOW => {
-                // What keeps this worker from reading keeps the others too.
+                // Where this worker may not read the pool's memory, neither may the others.
                 self.lends_jobs &= *read == NOT_NOW;
                 self.send_shared(i, &head, items.whole(), Vec::new());
             }

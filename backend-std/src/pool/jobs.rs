@@ -88,7 +88,7 @@ impl Items {
             Items::Own(v) => Arc::new(v),
             Items::Shared(a) => a,
             // Sent whole on a socket: joined (a copy; lent to a worker, it is not).
-            Items::Tailed(t) => Arc::new(t.joined().to_vec()),
+            Items::Tailed(t) => Arc::new(t.to_vec()),
         };
         *self = Items::Shared(Arc::clone(&shared));
         shared

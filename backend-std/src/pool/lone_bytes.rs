@@ -33,9 +33,17 @@ impl Tailed {
         self.head.len() + self.tail.len()
     }
 
-    /// Head and tail as one buffer (a copy, made once).
+    /// Head and tail as one buffer (a copy, made once and kept).
     pub(crate) fn joined(&self) -> &[u8] {
-        self.joined.get_or_init(|| [&self.head[..], &self.tail].concat())
+        self.joined.get_or_init(|| self.to_vec())
+    }
+
+    /// Head and tail as one new buffer (a copy, kept by no one here).
+    pub(crate) fn to_vec(&self) -> Vec<u8> {
+        match self.joined.get() {
+            Some(joined) => joined.clone(),
+            None => [&self.head[..], &self.tail].concat(),
+        }
     }
 }
 
@@ -66,7 +74,7 @@ impl LentItems {
     pub(crate) fn whole(self) -> Arc<Vec<u8>> {
         match self {
             Self::Whole(w) => w,
-            Self::Tailed(t) => Arc::new(t.joined().to_vec()),
+            Self::Tailed(t) => Arc::new(t.to_vec()),
         }
     }
 }
