@@ -350,6 +350,15 @@ pub(crate) fn decode_message<T: DeserializeOwned>(bytes: Vec<u8>, fds: Vec<Owned
     decode(&bytes, fds)
 }
 
+/// [`decode_message`] of a received message, whose first bytes may have been cut off
+/// (`RawConn::cut_byte_strings`): the byte string that is its value then takes its buffer.
+pub(crate) fn decode_received<T: DeserializeOwned>(m: crate::wire::Message) -> Result<T> {
+    match m.cut {
+        Some(cut) => decode_spliced(&cut, m.bytes),
+        None => decode_message(m.bytes, m.fds),
+    }
+}
+
 /// Called by `Connection::serialize`: keeps a duplicate of `fd` for the message being
 /// encoded and returns its index.
 pub(crate) fn stash_outgoing(fd: BorrowedFd<'_>) -> std::result::Result<u32, String> {

@@ -59,6 +59,10 @@ impl<T> Connection<T> {
     }
 
     fn from_raw(raw: RawConn) -> Self {
+        // A byte vector or string value arrives with its length apart, and takes its buffer.
+        if crate::sys::same_type::is_owned_bytes::<T>() {
+            raw.cut_byte_strings();
+        }
         Self {
             raw: Arc::new(raw),
             _t: PhantomData,
@@ -80,7 +84,7 @@ impl<T> Connection<T> {
         let m = self.raw.recv_shared(None)?;
         m.check_fds()?;
         match m.kind {
-            BYTES => Ok(m.bytes),
+            BYTES => Ok(m.into_whole()),
             _ => Err(Error::Decode(
                 "expected a send_bytes message, got a value".into(),
             )),
@@ -155,7 +159,7 @@ impl<T: Serialize + DeserializeOwned> Connection<T> {
     fn decode(m: crate::wire::Message) -> Result<T> {
         m.check_fds()?;
         match m.kind {
-            VALUE => codec::decode_message(m.bytes, m.fds),
+            VALUE => codec::decode_received(m),
             _ => Err(Error::Decode(
                 "expected a value, got a send_bytes message".into(),
             )),

@@ -67,7 +67,7 @@ impl<T: Serialize + DeserializeOwned> TryRecv<T> for Connection<T> {
                 if m.check_fds().is_err() || m.kind != VALUE {
                     return Err(TryRecvError::Malformed);
                 }
-                codec::decode_message(m.bytes, m.fds).map_err(|_| TryRecvError::Malformed)
+                codec::decode_received(m).map_err(|_| TryRecvError::Malformed)
             }
             Ok(None) => Err(TryRecvError::Empty),
             Err(Error::Disconnected) => Err(TryRecvError::Disconnected),

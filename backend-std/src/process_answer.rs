@@ -155,6 +155,7 @@ pub(crate) fn take(
         bytes,
         fds: Vec::new(),
         fds_lost: false,
+        cut: None,
     }))
 }
 

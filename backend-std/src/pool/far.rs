@@ -84,6 +84,7 @@ mod tests {
                 bytes: b,
                 fds: Vec::new(),
                 fds_lost: false,
+                cut: None,
             }
         };
         let mut messages = vec![offer(8, 4096), offer(data.as_ptr() as usize, data.len())];

@@ -127,7 +127,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         Ok(Self {
             obj: Arc::new(obj),
             tx: Arc::new(tx),
-            rx: Arc::new(rx),
+            rx: receiving::<T>(rx),
             _t: PhantomData,
         })
     }
@@ -235,7 +235,7 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
             self.obj.cond(NOT_FULL).notify_one();
         }
         m.check_fds()?;
-        codec::decode_message(m.bytes, m.fds)
+        codec::decode_received(m)
     }
 
     /// How many values are in the queue (approximately, as in Python: others may be
@@ -340,6 +340,15 @@ impl<T> Serialize for Queue<T> {
     }
 }
 
+/// The receiving end of a queue of `T`: a byte vector or string value arrives with its
+/// length apart, and takes its buffer (`RawConn::cut_byte_strings`).
+fn receiving<T>(rx: RawConn) -> Arc<RawConn> {
+    if crate::sys::same_type::is_owned_bytes::<T>() {
+        rx.cut_byte_strings();
+    }
+    Arc::new(rx)
+}
+
 impl<'de, T> Deserialize<'de> for Queue<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let (obj, tx, rx): (u32, u32, u32) = Deserialize::deserialize(d)?;
@@ -348,7 +357,7 @@ impl<'de, T> Deserialize<'de> for Queue<T> {
         Ok(Self {
             obj: Arc::new(obj),
             tx: Arc::new(RawConn::from_fd(fd_from_index(tx)?)),
-            rx: Arc::new(RawConn::from_fd(fd_from_index(rx)?)),
+            rx: receiving::<T>(RawConn::from_fd(fd_from_index(rx)?)),
             _t: PhantomData,
         })
     }

@@ -88,6 +88,11 @@ pub(crate) fn owned_bytes_of<T>(value: &T) -> Option<&[u8]> {
         .or_else(|| cast_ref::<String, T>(value).map(String::as_bytes))
 }
 
+/// Whether `T` is a `Vec<u8>`, `serde_bytes::ByteBuf` or `String` (see [`owned_bytes_of`]).
+pub(crate) fn is_owned_bytes<T: ?Sized>() -> bool {
+    same::<T, Vec<u8>>() || same::<T, serde_bytes::ByteBuf>() || same::<T, String>()
+}
+
 /// `value` as a `&T` (a type without lifetimes), when `U` is `T`.
 pub(crate) fn cast_ref<T: 'static, U>(value: &U) -> Option<&T> {
     // SAFETY: `U` is `T` up to lifetimes, and `T` has none, so the match is exact: the

@@ -52,21 +52,44 @@ struct ByteBuf {
     helper: Option<sys::FaultHelper>,
     bytes: Vec<u8>,
     filled: usize,
+    /// Whether a large payload that is one byte string (its length, then that many bytes
+    /// to its end) is held without its length, so that the bytes start the buffer (see
+    /// [`RecvState::cuts`]).
+    cuts: bool,
+    /// The length held apart from `bytes`, if it was: `bytes` then holds the payload from
+    /// there on, and `filled` still counts the whole payload.
+    cut: Option<Vec<u8>>,
 }
 
 impl ByteBuf {
-    /// Where the rest of a large frame goes (empty for a small frame).
-    fn unfilled(&mut self) -> &mut [u8] {
-        &mut self.bytes[self.filled..]
+    fn cut_len(&self) -> usize {
+        self.cut.as_ref().map_or(0, Vec::len)
     }
 
-    /// The payload, leaving the buffer empty.
-    fn take(&mut self) -> Vec<u8> {
+    /// Where the rest of a large frame goes (empty for a small frame).
+    fn unfilled(&mut self) -> &mut [u8] {
+        let cut = self.cut_len();
+        let end = self.bytes.len() - cut;
+        &mut self.bytes[self.filled - cut..end]
+    }
+
+    /// The payload (short of a length held apart), and that length, leaving the buffer
+    /// empty.
+    fn take(&mut self) -> (Vec<u8>, Option<Vec<u8>>) {
         self.helper = None;
+        let cut = self.cut.take();
         let mut bytes = std::mem::take(&mut self.bytes);
-        bytes.truncate(self.filled);
+        bytes.truncate(self.filled - cut.as_ref().map_or(0, Vec::len));
         self.filled = 0;
-        bytes
+        (bytes, cut)
+    }
+
+    /// The length of the byte string `data` starts, when the string runs to the end of a
+    /// payload of `total` bytes.
+    fn lone_length(data: &[u8], total: usize) -> Option<usize> {
+        let (n, rest) = postcard::take_from_bytes::<usize>(data).ok()?;
+        let at = data.len() - rest.len();
+        (at.checked_add(n) == Some(total)).then_some(at)
     }
 }
 
@@ -75,6 +98,7 @@ impl FrameBuf for ByteBuf {
         self.helper = None;
         self.bytes.clear();
         self.filled = 0;
+        self.cut = None;
     }
 
     fn try_reserve(&mut self, additional: usize) -> bool {
@@ -98,6 +122,25 @@ impl FrameBuf for ByteBuf {
     }
 
     fn extend_from_slice(&mut self, data: &[u8]) -> bool {
+        if self.filled == 0 && self.cuts && self.bytes.len() >= DIRECT_FROM {
+            // The first bytes of a large payload, its buffer made whole for it.
+            if let Some(at) = Self::lone_length(data, self.bytes.len()) {
+                self.bytes[..data.len() - at].copy_from_slice(&data[at..]);
+                self.cut = Some(data[..at].to_vec());
+                self.filled = data.len();
+                return true;
+            }
+        }
+        if self.cut.is_some() {
+            // The rest of such a payload, behind the bytes already there (it fits).
+            let start = self.filled - self.cut_len();
+            let Some(into) = self.bytes.get_mut(start..start + data.len()) else {
+                return false;
+            };
+            into.copy_from_slice(data);
+            self.filled += data.len();
+            return true;
+        }
         let end = self.filled + data.len();
         if end <= self.bytes.len() {
             self.bytes[self.filled..end].copy_from_slice(data);
@@ -111,6 +154,9 @@ impl FrameBuf for ByteBuf {
         true
     }
 
+    /// The payload so far. Its length is what the decoder counts; where a length was held
+    /// apart, its bytes are those after that length (and as many zeroes), which no one
+    /// reads: the message is taken with [`take`](ByteBuf::take).
     fn as_slice(&self) -> &[u8] {
         &self.bytes[..self.filled]
     }
@@ -142,9 +188,11 @@ impl Partial {
                         self.fds.len()
                     )));
                 }
+                let (bytes, cut) = self.decoder.buf_mut().take();
                 ready.push_back(Message {
                     kind: h.kind,
-                    bytes: self.decoder.buf_mut().take(),
+                    bytes,
+                    cut,
                     fds: self.fds.drain(..want.min(self.fds.len())).collect(),
                     fds_lost,
                 });
@@ -177,6 +225,11 @@ pub(crate) struct RecvState {
     writers: HashMap<u64, Partial>,
     pub(super) ready: VecDeque<Message>,
     pub(super) eof: bool,
+    /// Whether a large message that is one byte string (a `Vec<u8>`, `ByteBuf` or
+    /// `String` value, its length and then its bytes) is received with its length held
+    /// apart ([`Message::cut`]), so that the bytes start their buffer and the value takes
+    /// it as it is: set for the connections that carry such values.
+    pub(super) cuts: bool,
 }
 
 /// A connection's receive buffer is kept for the next one: pools' sockets come and go with
@@ -208,6 +261,7 @@ impl RecvState {
             writers,
             ready,
             eof,
+            cuts,
         } = self;
         let packet = match packet {
             Some(p) => p,
@@ -282,8 +336,12 @@ impl RecvState {
                 "more than {MAX_WRITERS} writers with a message in progress"
             )));
         }
+        let buf = ByteBuf {
+            cuts: *cuts,
+            ..ByteBuf::default()
+        };
         let partial = writers.entry(wid).or_insert_with(|| Partial {
-            decoder: FrameDecoder::new(ByteBuf::default(), max),
+            decoder: FrameDecoder::new(buf, max),
             fds: VecDeque::new(),
             fds_lost: false,
         });
@@ -297,7 +355,7 @@ impl RecvState {
             let buf = partial.decoder.buf_mut();
             buf.filled += direct_len;
             if let Some(h) = &buf.helper {
-                h.filled(buf.filled);
+                h.filled(buf.filled - buf.cut_len());
             }
             let progress = partial.decoder.appended();
             partial

@@ -72,6 +72,118 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// On a connection that cuts byte strings (`RawConn::cut_byte_strings`), a large
+    /// message that is one byte string arrives with its length apart and its bytes at the
+    /// start of their buffer; any other arrives whole; interleaved writers and arbitrary
+    /// packets change neither.
+    #[test]
+    fn byte_strings_are_cut_and_the_rest_left_whole(
+        lens in proptest::collection::vec((0usize..700_000, any::<bool>()), 1..4),
+        others in proptest::collection::vec((0usize..700_000, any::<bool>()), 1..4),
+        noise in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..40), 0..4),
+    ) {
+        let (a, b) = raw_pair().unwrap();
+        b.cut_byte_strings();
+        let c = RawConn::from_fd(a.as_fd().try_clone_to_owned().unwrap());
+        // A byte string (its length, then its bytes), or plain bytes of that length.
+        let body = |i: usize, (len, string): (usize, bool)| -> Vec<u8> {
+            let bytes = (0..len).map(|k| (k as u8).wrapping_mul(31) ^ i as u8);
+            let mut b = if string { postcard::to_allocvec(&len).unwrap() } else { Vec::new() };
+            b.extend(bytes);
+            b
+        };
+        for (i, &l) in lens.iter().enumerate() {
+            a.enqueue(1, &body(i, l), Vec::new()).unwrap();
+        }
+        for (i, &l) in others.iter().enumerate() {
+            c.enqueue(2, &body(i + 100, l), Vec::new()).unwrap();
+        }
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            while let Ok(m) = b.recv(Some(std::time::Duration::from_secs(10))) {
+                got.push(m);
+            }
+            got
+        });
+        while a.has_queued() || c.has_queued() {
+            a.send_next_packet().unwrap();
+            c.send_next_packet().unwrap();
+        }
+        // Stray packets of a third writer in between (errors or messages of their own).
+        for p in &noise {
+            let _ = a.send_packet(&[p], &[], MsgFlags::MSG_DONTWAIT);
+        }
+        drop(a);
+        drop(c);
+        let got = reader.join().unwrap();
+        prop_assert!(got.len() >= lens.len() + others.len());
+        for (kind, sent, base) in [(1, &lens, 0), (2, &others, 100)] {
+            let mine: Vec<_> = got.iter().filter(|m| m.kind == kind).collect();
+            prop_assert_eq!(mine.len(), sent.len());
+            for (i, (m, &(len, string))) in mine.iter().zip(sent.iter()).enumerate() {
+                let whole = body(i + base, (len, string));
+                let cut = string && whole.len() >= incoming::DIRECT_FROM;
+                prop_assert_eq!(m.cut.is_some(), cut, "message {} of writer {}", i, kind);
+                let joined = [m.cut.clone().unwrap_or_default(), m.bytes.clone()].concat();
+                prop_assert!(joined == whole, "message {} of writer {} differs", i, kind);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Large frames whose first bytes are arbitrary (a length that fits or not), then
+    /// packets of any length, on a connection that cuts byte strings: messages or errors,
+    /// never a panic, and a message cut only where its length prefix says so.
+    #[test]
+    fn arbitrary_large_frames_never_panic_a_cutting_receiver(
+        extra in 0usize..64,
+        first in proptest::collection::vec(any::<u8>(), 0..24),
+        rest in proptest::collection::vec(1usize..300_000, 0..4),
+    ) {
+        let (a, b) = raw_pair().unwrap();
+        b.cut_byte_strings();
+        let len = incoming::DIRECT_FROM + extra;
+        let wid = 77u64;
+        let head = frame(wid, 1, 0, &first);
+        // The header declares `len`, not the length of `first`.
+        let mut p = head[..8].to_vec();
+        p.extend_from_slice(&FrameHeader { kind: 1, aux: 0, len: len as u32 }.encode());
+        p.extend_from_slice(&first);
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            loop {
+                match b.recv(Some(std::time::Duration::from_secs(10))) {
+                    Ok(m) => got.push(m),
+                    Err(Error::Disconnected | Error::Timeout) => break,
+                    Err(_) => {}
+                }
+            }
+            got
+        });
+        let _ = a.send_packet(&[&p], &[], MsgFlags::empty());
+        for n in rest {
+            let mut q = wid.to_le_bytes().to_vec();
+            q.extend(std::iter::repeat_n(5u8, n.min(PACKET - 8)));
+            let _ = a.send_packet(&[&q], &[], MsgFlags::empty());
+        }
+        drop(a);
+        for m in reader.join().unwrap() {
+            let whole = [m.cut.clone().unwrap_or_default(), m.bytes.clone()].concat();
+            prop_assert_eq!(whole.len(), len);
+            if let Some(cut) = &m.cut {
+                let (n, tail) = postcard::take_from_bytes::<usize>(cut).unwrap();
+                prop_assert!(tail.is_empty() && n == m.bytes.len());
+            }
+        }
+    }
+}
+
 /// A packet of writer `wid`: the writer id, then a frame header and body.
 fn frame(wid: u64, kind: u8, aux: u8, body: &[u8]) -> Vec<u8> {
     let mut p = wid.to_le_bytes().to_vec();
