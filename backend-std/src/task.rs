@@ -21,7 +21,8 @@ pub(crate) enum Args<'a> {
     /// is the argument takes the buffer instead of a copy (see `codec/owned.rs`).
     Owned(Vec<u8>, std::ops::Range<usize>),
     /// `range` of a message buffer, followed by a byte string read apart, which the value's
-    /// last byte string takes instead of a copy (see `protocol::run_far`).
+    /// last byte string takes instead of a copy (see `protocol::run_far`); the item carries
+    /// no descriptors.
     Spliced(Vec<u8>, std::ops::Range<usize>, Vec<u8>),
 }
 
@@ -154,12 +155,8 @@ where
         Args::Owned(buf, range) if fds.is_empty() => codec::decode_owned(buf, range),
         Args::Owned(buf, range) => codec::decode(&buf[range], fds),
         Args::Borrowed(bytes) => codec::decode(bytes, fds),
-        Args::Spliced(buf, range, tail) if fds.is_empty() => codec::decode_spliced(&buf[range], tail),
-        Args::Spliced(mut buf, range, tail) => {
-            buf.truncate(range.end);
-            buf.extend_from_slice(&tail);
-            codec::decode(&buf[range.start..], fds)
-        }
+        // Never with descriptors: a byte string is read apart only for an item without any.
+        Args::Spliced(buf, range, tail) => codec::decode_spliced(&buf[range], tail),
     };
     let args: A = match decoded {
         Ok(a) => a,

@@ -2,7 +2,7 @@
 //! of quinn's endpoint driver (read, `handle_*`, drain every `poll_*`, write, loop). It
 //! never forks (the fork server does) and runs user callbacks outside the pool's lock.
 
-use super::lone_bytes::LentItems;
+use super::jobs::LentItems;
 use super::callbacks::Outstanding;
 use super::deferred::Deferred;
 use super::deliveries::Deliveries;

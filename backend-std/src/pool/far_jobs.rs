@@ -4,14 +4,10 @@
 use super::departures::Loss;
 use super::state::State;
 use crate::error::Error;
-use super::lone_bytes::LentItems;
+use super::jobs::LentItems;
 use crate::protocol::{self, JOB_HEAD, NOT_ALLOWED, NOT_NOW, READ, RUN_FAR};
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
-
-/// A job lent to a worker: its head, and its encoded items, kept here (and unchanged)
-/// until the worker says it read them.
-pub(crate) type Lent = ([u8; JOB_HEAD], LentItems);
 
 impl State {
     /// Queues `RUN_FAR` for the job of `head` and `items` to worker `i` (its items'

@@ -1,10 +1,10 @@
 //! Jobs for one worker, gathered into one `RUN` message (see `outbox`).
 
-pub(crate) use super::lone_bytes::Tailed;
+use crate::protocol::JOB_HEAD;
 use crate::wire::MAX_FDS;
 use std::ops::Deref;
 use std::os::fd::OwnedFd;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Jobs for one worker, encoded as one `RUN` message.
 #[derive(Default)]
@@ -55,7 +55,7 @@ pub(crate) enum Items {
     Own(Vec<u8>),
     Shared(Arc<Vec<u8>>),
     /// One task whose argument is the caller's own byte buffer, taken as it is (see
-    /// `lone_bytes.rs`).
+    /// [`Tailed`]).
     Tailed(Arc<Tailed>),
 }
 
@@ -104,6 +104,79 @@ impl Deref for Items {
             Items::Own(v) => v,
             Items::Shared(a) => a,
             Items::Tailed(t) => t.joined(),
+        }
+    }
+}
+
+/// One task's item whose argument's bytes are held apart from their head: the caller's
+/// own buffer, which `apply` hands over as it is.
+pub(crate) struct Tailed {
+    /// The item's head and the argument's length prefix.
+    head: Vec<u8>,
+    /// The argument's bytes: the caller's buffer.
+    tail: Vec<u8>,
+    /// Head and tail joined, made on first use (a job sent on a socket).
+    joined: OnceLock<Vec<u8>>,
+}
+
+impl Tailed {
+    /// The item of `head` (its head and its argument's length prefix) and `tail`.
+    pub(crate) fn new(head: Vec<u8>, tail: Vec<u8>) -> Self {
+        Self {
+            head,
+            tail,
+            joined: OnceLock::new(),
+        }
+    }
+
+    /// The items' length: head and tail.
+    pub(crate) fn len(&self) -> usize {
+        self.head.len() + self.tail.len()
+    }
+
+    /// Head and tail as one buffer (a copy, made once and kept; for `Deref`).
+    fn joined(&self) -> &[u8] {
+        self.joined.get_or_init(|| self.to_vec())
+    }
+
+    /// Head and tail as one new buffer (a copy).
+    fn to_vec(&self) -> Vec<u8> {
+        [&self.head[..], &self.tail].concat()
+    }
+}
+
+/// A job lent to a worker: its head, and its items, kept (and unchanged) until the worker
+/// says it read them (see `protocol::run_far`).
+pub(crate) type Lent = ([u8; JOB_HEAD], LentItems);
+
+/// A job's items as lent to a worker (see `protocol::run_far`), kept until it has read them.
+pub(crate) enum LentItems {
+    Whole(Arc<Vec<u8>>),
+    Tailed(Arc<Tailed>),
+}
+
+impl LentItems {
+    /// The items lent for `items`: shared with the job as they are.
+    pub(crate) fn of(items: &mut Items) -> Self {
+        match items {
+            Items::Tailed(t) => Self::Tailed(Arc::clone(t)),
+            other => Self::Whole(other.share()),
+        }
+    }
+
+    /// The items, or the part before the bytes held apart; and those bytes (empty if none).
+    pub(crate) fn parts(&self) -> (&[u8], &[u8]) {
+        match self {
+            Self::Whole(w) => (w, &[]),
+            Self::Tailed(t) => (&t.head, &t.tail),
+        }
+    }
+
+    /// The items as one shared buffer, to send on a socket.
+    pub(crate) fn whole(self) -> Arc<Vec<u8>> {
+        match self {
+            Self::Whole(w) => w,
+            Self::Tailed(t) => Arc::new(t.to_vec()),
         }
     }
 }

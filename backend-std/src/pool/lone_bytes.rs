@@ -2,7 +2,7 @@
 //! `serde_bytes::ByteBuf` or `String`): its job takes the buffer as it is instead of
 //! encoding a copy of it. The encoding of such an argument is its length, then its bytes;
 //! the job holds that length prefix (with the item's head) and the caller's buffer apart
-//! ([`Tailed`]). A worker lent the job (`far_jobs.rs`) reads the buffer straight from it,
+//! (`jobs::Tailed`). A worker lent the job (`far_jobs.rs`) reads the buffer straight from it,
 //! so submitting 64 MiB writes no fresh memory in the caller; where the job must go on a
 //! socket it is joined into one copy then.
 //!
@@ -10,74 +10,12 @@
 //! change while the job holds them (a value whose `Serialize` hands out other bytes, or
 //! bytes behind a lock, is encoded as any other).
 
-use super::jobs::{Items, TaskJob};
+use super::jobs::{Items, Tailed, TaskJob};
 use crate::protocol::{self, RUN_FAR_FROM};
 use crate::sys::same_type::{cast_into, cast_ref};
 use crate::wire::DEFAULT_MAX_MESSAGE;
 use serde_bytes::ByteBuf;
-use std::sync::{Arc, OnceLock};
-
-/// One task's item whose argument's bytes are held apart from their head.
-pub(crate) struct Tailed {
-    /// The item's head and the argument's length prefix.
-    head: Vec<u8>,
-    /// The argument's bytes: the caller's buffer.
-    tail: Vec<u8>,
-    /// Head and tail joined, made on first use (a job sent on a socket).
-    joined: OnceLock<Vec<u8>>,
-}
-
-impl Tailed {
-    /// The items' length: head and tail.
-    pub(crate) fn len(&self) -> usize {
-        self.head.len() + self.tail.len()
-    }
-
-    /// Head and tail as one buffer (a copy, made once and kept).
-    pub(crate) fn joined(&self) -> &[u8] {
-        self.joined.get_or_init(|| self.to_vec())
-    }
-
-    /// Head and tail as one new buffer (a copy, kept by no one here).
-    pub(crate) fn to_vec(&self) -> Vec<u8> {
-        match self.joined.get() {
-            Some(joined) => joined.clone(),
-            None => [&self.head[..], &self.tail].concat(),
-        }
-    }
-}
-
-/// A job's items as lent to a worker (see `far_jobs.rs`), kept until it has read them.
-pub(crate) enum LentItems {
-    Whole(Arc<Vec<u8>>),
-    Tailed(Arc<Tailed>),
-}
-
-impl LentItems {
-    /// The items lent for `items`: shared with the job as they are.
-    pub(crate) fn of(items: &mut Items) -> Self {
-        match items {
-            Items::Tailed(t) => Self::Tailed(Arc::clone(t)),
-            other => Self::Whole(other.share()),
-        }
-    }
-
-    /// The items, or the part before the bytes held apart; and those bytes (empty if none).
-    pub(crate) fn parts(&self) -> (&[u8], &[u8]) {
-        match self {
-            Self::Whole(w) => (w, &[]),
-            Self::Tailed(t) => (&t.head, &t.tail),
-        }
-    }
-
-    /// The items as one shared buffer, to send on a socket.
-    pub(crate) fn whole(self) -> Arc<Vec<u8>> {
-        match self {
-            Self::Whole(w) => w,
-            Self::Tailed(t) => Arc::new(t.to_vec()),
-        }
-    }
-}
+use std::sync::Arc;
 
 /// The most a job's head, its item's head and a length prefix take.
 const MOST_HEAD: usize = protocol::JOB_HEAD + 5 + 10;
@@ -107,16 +45,11 @@ pub(crate) fn lone_bytes_job<A>(args: A, call: usize) -> Result<TaskJob, A> {
     head.extend_from_slice(&prefix);
     let item_len = (head.len() - at - 5 + bytes.len()) as u32;
     head[at..at + 4].copy_from_slice(&item_len.to_le_bytes());
-    let tailed = Tailed {
-        head,
-        tail: bytes,
-        joined: OnceLock::new(),
-    };
     Ok(TaskJob {
         index: 0,
         call,
         n: 1,
-        items: Items::Tailed(Arc::new(tailed)),
+        items: Items::Tailed(Arc::new(Tailed::new(head, bytes))),
         fds: Vec::new(),
         timeout_ms: None,
     })
@@ -125,6 +58,7 @@ pub(crate) fn lone_bytes_job<A>(args: A, call: usize) -> Result<TaskJob, A> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pool::jobs::LentItems;
 
     /// The job's item as encoding writes it: the item's head, then the argument.
     fn encoded<A: serde::Serialize>(args: &A) -> Vec<u8> {
@@ -141,12 +75,12 @@ mod tests {
         let v: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
         let want = encoded(&(v.clone(),));
         let at = v.as_ptr();
-        let job = lone_bytes_job((v,), 7).unwrap();
-        let Items::Tailed(t) = &job.items else {
-            panic!("not held apart")
-        };
-        assert_eq!((t.tail.as_ptr(), job.items.len(), job.n, job.call), (at, want.len(), 1, 7));
-        assert!(t.joined() == want);
+        let mut job = lone_bytes_job((v,), 7).unwrap();
+        assert!(matches!(job.items, Items::Tailed(_)), "not held apart");
+        let lent = LentItems::of(&mut job.items);
+        let (head, tail) = lent.parts();
+        assert_eq!((tail.as_ptr(), job.items.len(), job.n, job.call), (at, want.len(), 1, 7));
+        assert!([head, tail].concat() == want && *job.items == want);
         let text = "é".repeat(len / 2);
         let want = encoded(&(text.clone(),));
         assert!(*lone_bytes_job((text,), 7).unwrap().items == want);

@@ -10,8 +10,7 @@
 //! its jobs at once, so holding back never delays a start.
 
 use super::departures::Loss;
-use super::jobs::Jobs;
-use super::lone_bytes::LentItems;
+use super::jobs::{Jobs, LentItems};
 use super::state::State;
 use crate::error::Error;
 use crate::owner::call_tag;

@@ -71,8 +71,8 @@ pub(crate) struct Slot {
     /// `protocol::piece`), until the message that places them.
     pub(super) pieces: Vec<Vec<u8>>,
     /// Large jobs it was told to read from this process's memory and has not answered for,
-    /// oldest first (see `far_jobs.rs`).
-    pub(super) lent: std::collections::VecDeque<super::far_jobs::Lent>,
+    /// oldest first (see `protocol::run_far`).
+    pub(super) lent: std::collections::VecDeque<super::jobs::Lent>,
     /// Set once the worker has left its slot (stopped, lost or terminated). The driver reads
     /// sockets without the lock, from a list made before: a hang-up it then sees on this
     /// worker's socket is not a death to look into, but the end of a departure whoever took
@@ -129,7 +129,7 @@ pub(crate) struct State {
     /// Whether workers read large jobs from this process's memory (until one could not).
     pub(super) lends_jobs: bool,
     /// Large jobs' items workers have read, to free once the lock is released.
-    pub(super) let_go: Vec<super::lone_bytes::LentItems>,
+    pub(super) let_go: Vec<super::jobs::LentItems>,
 }
 
 /// The error a configuration the core refuses gives: `InvalidArgument`, saying which limit.

@@ -27,7 +27,7 @@
 
 use super::JOB_HEAD;
 use super::far::offer;
-use crate::sys::{FaultHelper, HELP_FROM, try_zeroed};
+use crate::sys::{fill_helped, try_zeroed};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
@@ -56,9 +56,6 @@ pub(crate) fn read_answer<T>(read: &nix::Result<T>) -> u8 {
 /// Jobs whose items take this many bytes or more go as `RUN_FAR` (below it, the socket's
 /// copies cost less than a second thread faulting the buffer in and the answer).
 pub(crate) const RUN_FAR_FROM: usize = 1 << 20;
-
-/// What a worker reads at a time (its helper then faults in the far end meanwhile).
-const STEP: usize = 2 << 20;
 
 /// The payload of a `RUN_FAR` for the job whose head is `head` and whose items are `items`
 /// then `tail`, in this process's memory: `tail` (empty if none) is the bytes of the lone
@@ -172,19 +169,10 @@ fn read_fresh(owner: Pid, addr: usize, len: usize) -> nix::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Fills `bytes`, fresh memory, from `addr` in process `owner`, while a second thread
-/// faults it in from its far end: the copy is mostly page faults in fresh memory.
+/// Fills `bytes`, fresh memory, from `addr` in process `owner`, a second thread faulting it
+/// in from its far end (the copy is mostly page faults in fresh memory).
 fn read_helped(owner: Pid, addr: usize, bytes: &mut [u8]) -> nix::Result<()> {
-    let helper = (bytes.len() >= HELP_FROM)
-        .then(|| FaultHelper::start(bytes.as_ptr() as usize, bytes.len()))
-        .flatten();
-    for (k, chunk) in bytes.chunks_mut(STEP).enumerate() {
-        super::far::read_into(owner, addr + k * STEP, chunk)?;
-        if let Some(h) = &helper {
-            h.filled((k + 1) * STEP);
-        }
-    }
-    Ok(())
+    fill_helped(bytes, |at, step| super::far::read_into(owner, addr + at, step))
 }
 
 /// Whether `run`, a `RUN` message, is the one a refused `RUN_FAR` with `head` stands for.

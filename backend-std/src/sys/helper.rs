@@ -81,9 +81,27 @@ pub(crate) fn extend_helped(out: &mut Vec<u8>, data: &[u8]) {
     }
 }
 
+/// Fills `bytes`, fresh memory, a step at a time with `fill(offset, step)`, a large buffer
+/// with a [`FaultHelper`] faulting in its far end meanwhile; stops at the first error.
+pub(crate) fn fill_helped<E>(
+    bytes: &mut [u8],
+    mut fill: impl FnMut(usize, &mut [u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let helper = (bytes.len() >= HELP_FROM)
+        .then(|| FaultHelper::start(bytes.as_ptr() as usize, bytes.len()))
+        .flatten();
+    for (i, step) in bytes.chunks_mut(STEP).enumerate() {
+        fill(i * STEP, step)?;
+        if let Some(h) = &helper {
+            h.filled((i + 1) * STEP);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{FaultHelper, HELP_FROM, extend_helped};
+    use super::{FaultHelper, HELP_FROM, extend_helped, fill_helped};
 
     #[test]
     fn a_helped_copy_is_the_data_and_a_helper_leaves_contents_alone() {
@@ -93,6 +111,13 @@ mod tests {
         extend_helped(&mut out, &data);
         assert_eq!(&out[..4], b"head");
         assert!(out[4..] == data[..]);
+        let mut filled = vec![0u8; data.len()];
+        fill_helped(&mut filled, |at, step| {
+            step.copy_from_slice(&data[at..at + step.len()]);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert!(filled == data);
         // A helper over memory being written keeps what is there.
         let mut buf = vec![7u8; HELP_FROM * 2];
         let helper = FaultHelper::start(buf.as_ptr() as usize, buf.len()).unwrap();

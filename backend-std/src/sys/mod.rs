@@ -46,7 +46,7 @@ pub(crate) use fork::{
     Forked, exit_now, fork, ignore_sigpipe, leave_in_background, replace_environment, set_ignored,
 };
 pub(crate) use groups::groups;
-pub(crate) use helper::{FaultHelper, HELP_FROM, extend_helped};
+pub(crate) use helper::{FaultHelper, HELP_FROM, extend_helped, fill_helped};
 pub(crate) use fill::FillBuf;
 pub(crate) use memory::{PageBuf, advise_huge, try_zeroed};
 pub(crate) use per_process::PerProcess;
