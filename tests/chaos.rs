@@ -5,7 +5,7 @@
 mod common;
 
 use common::{bounded, faults, no_leaks};
-use forkpool::{AsyncOptions, Connection, Error, Pool};
+use forkpool::{AsyncOptions, AsyncResult, Connection, Error, Pool};
 use serde_bytes::ByteBuf;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -24,14 +24,32 @@ fn maybe_crash(crash: bool, arg: ByteBuf) -> usize {
     arg.len()
 }
 
+/// One worker, with jobs pipelined to it: those behind a crashing task are its when it dies.
+fn one_pipelined_worker() -> Pool {
+    Pool::builder()
+        .processes(1)
+        .pipeline_depth(8)
+        .build()
+        .unwrap()
+}
+
+/// The crashing task fails with its worker's death; each task behind it gives its expected
+/// value, or the same death where the crashed worker held it.
+fn each_behind_a_crash_runs(crash: AsyncResult<usize>, behind: Vec<(AsyncResult<usize>, usize)>) {
+    assert!(matches!(crash.get(), Err(Error::WorkerDied { .. })));
+    for (r, want) in behind {
+        match r.get() {
+            Ok(n) => assert_eq!(n, want),
+            Err(Error::WorkerDied { .. }) => {} // held by the crashed worker
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+}
+
 #[test]
 fn a_worker_crashing_while_the_parent_writes_a_large_argument() {
     let run = || {
-        let pool = Pool::builder()
-            .processes(1)
-            .pipeline_depth(8)
-            .build()
-            .unwrap();
+        let pool = one_pipelined_worker();
         let big = || ByteBuf::from(vec![7u8; 16 << 20]);
         let crash = pool
             .apply_async(maybe_crash, (true, ByteBuf::new()))
@@ -39,16 +57,14 @@ fn a_worker_crashing_while_the_parent_writes_a_large_argument() {
         // Queued behind the crash, these are pipelined to the same worker: 48 MiB that do
         // not fit its socket, so the parent is still writing when the worker dies.
         let behind: Vec<_> = (0..3)
-            .map(|_| pool.apply_async(maybe_crash, (false, big())).unwrap())
+            .map(|_| {
+                (
+                    pool.apply_async(maybe_crash, (false, big())).unwrap(),
+                    16 << 20,
+                )
+            })
             .collect();
-        assert!(matches!(crash.get(), Err(Error::WorkerDied { .. })));
-        for r in behind {
-            match r.get() {
-                Ok(n) => assert_eq!(n, 16 << 20),
-                Err(Error::WorkerDied { .. }) => {} // held by the crashed worker
-                Err(e) => panic!("unexpected {e:?}"),
-            }
-        }
+        each_behind_a_crash_runs(crash, behind);
         assert_eq!(pool.apply(maybe_crash, (false, big())).unwrap(), 16 << 20);
     };
     assert_eq!(no_leaks(run), (true, true));
@@ -69,25 +85,18 @@ fn crash_on_empty(bytes: Vec<u8>) -> usize {
 #[test]
 fn a_worker_crashing_with_lone_large_arguments_lent_to_it() {
     let run = || {
-        let pool = Pool::builder()
-            .processes(1)
-            .pipeline_depth(8)
-            .build()
-            .unwrap();
+        let pool = one_pipelined_worker();
         let crash = pool.apply_async(crash_on_empty, (Vec::new(),)).unwrap();
-        let lens = [(8 << 20) + 1, 3 << 20, 1 << 20];
-        let behind: Vec<_> = lens
-            .iter()
-            .map(|&len| pool.apply_async(crash_on_empty, (vec![5u8; len],)).unwrap())
+        let behind: Vec<_> = [(8 << 20) + 1, 3 << 20, 1 << 20]
+            .into_iter()
+            .map(|len| {
+                (
+                    pool.apply_async(crash_on_empty, (vec![5u8; len],)).unwrap(),
+                    len,
+                )
+            })
             .collect();
-        assert!(matches!(crash.get(), Err(Error::WorkerDied { .. })));
-        for (r, len) in behind.into_iter().zip(lens) {
-            match r.get() {
-                Ok(n) => assert_eq!(n, len),
-                Err(Error::WorkerDied { .. }) => {} // held by the crashed worker
-                Err(e) => panic!("unexpected {e:?}"),
-            }
-        }
+        each_behind_a_crash_runs(crash, behind);
         assert_eq!(
             pool.apply(crash_on_empty, (vec![1u8; 2 << 20],)).unwrap(),
             2 << 20

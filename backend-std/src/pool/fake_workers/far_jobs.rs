@@ -6,6 +6,7 @@ use super::{Log, bounded, double, new_log, pool_of};
 use crate::protocol::{self, RUN, RUN_READ};
 use crate::wire::{Message, RawConn};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// What fakes do with lent jobs, and how many they were lent.
@@ -72,12 +73,34 @@ fn lone_bytes(pool: &super::Pool, len: usize) -> u64 {
     pool.apply(twice_len, (vec![9u8; len],)).unwrap()
 }
 
+/// What fakes do with a lent job.
+#[derive(Clone, Copy)]
+enum Reading {
+    Read,
+    Refuse,
+    NotNow,
+}
+
+/// A pool of `workers` fakes whose memory it reads, lent large jobs, reading them as told.
+fn lending_pool(workers: usize, reading: Reading) -> (Arc<Log>, super::Pool) {
+    let log = new_log();
+    log.far.store(true, Ordering::SeqCst);
+    let flag = match reading {
+        Reading::Read => None,
+        Reading::Refuse => Some(&log.far_jobs.refuse),
+        Reading::NotNow => Some(&log.far_jobs.not_now),
+    };
+    if let Some(flag) = flag {
+        flag.store(true, Ordering::SeqCst);
+    }
+    let pool = pool_of(workers, &log).unwrap();
+    (log, pool)
+}
+
 #[test]
 fn large_jobs_are_read_from_the_pools_memory() {
     bounded(|| {
-        let log = new_log();
-        log.far.store(true, Ordering::SeqCst);
-        let pool = pool_of(2, &log).unwrap();
+        let (log, pool) = lending_pool(2, Reading::Read);
         assert_eq!(large_chunks(&pool), (0..600_000).map(|x| 2 * x).collect::<Vec<_>>());
         assert_eq!(log.far_jobs.lent.load(Ordering::SeqCst), 3);
         // Small jobs still go on the socket.
@@ -95,10 +118,7 @@ fn large_jobs_are_read_from_the_pools_memory() {
 #[test]
 fn a_refused_job_is_sent_instead_and_no_more_are_lent() {
     bounded(|| {
-        let log = new_log();
-        log.far.store(true, Ordering::SeqCst);
-        log.far_jobs.refuse.store(true, Ordering::SeqCst);
-        let pool = pool_of(1, &log).unwrap();
+        let (log, pool) = lending_pool(1, Reading::Refuse);
         let small = pool.apply_async(double, (5,)).unwrap();
         let opts = super::super::AsyncOptions::new().chunksize(200_000);
         let big = pool.map_async_with(double, 0..600_000, opts).unwrap();
@@ -113,17 +133,11 @@ fn a_refused_job_is_sent_instead_and_no_more_are_lent() {
         assert_eq!(lone_bytes(&pool, 3 << 20), 6 << 20);
         assert_eq!(log.far_jobs.lent.load(Ordering::SeqCst), 1);
         // A lone byte vector refused is sent joined.
-        let log = new_log();
-        log.far.store(true, Ordering::SeqCst);
-        log.far_jobs.refuse.store(true, Ordering::SeqCst);
-        let pool = pool_of(1, &log).unwrap();
+        let (log, pool) = lending_pool(1, Reading::Refuse);
         assert_eq!(lone_bytes(&pool, 2 << 20), 4 << 20);
         assert_eq!(log.far_jobs.lent.load(Ordering::SeqCst), 1);
         // A worker that could not read a job now gets it sent, and is lent the next.
-        let log = new_log();
-        log.far.store(true, Ordering::SeqCst);
-        log.far_jobs.not_now.store(true, Ordering::SeqCst);
-        let pool = pool_of(1, &log).unwrap();
+        let (log, pool) = lending_pool(1, Reading::NotNow);
         assert_eq!(lone_bytes(&pool, 2 << 20), 4 << 20);
         assert_eq!(large_chunks(&pool).len(), 600_000);
         assert_eq!(log.far_jobs.lent.load(Ordering::SeqCst), 4);
